@@ -1,0 +1,100 @@
+"""Encoding and decoding of events: one decoder per aggregate union, built once at import."""
+
+from typing import Any, Final
+
+import msgspec
+
+from .job import JobEvent
+from .legacy import UPCASTERS
+from .subjects import aggregate_of
+
+__all__ = ["Event", "UnknownEventError", "decode_event", "decode_job_event", "encode_event", "upcast"]
+
+Event = JobEvent
+"""Every event of every aggregate."""
+
+_encoder: Final = msgspec.json.Encoder()
+_job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEvent)
+_raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
+_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {"job": _job_decoder}
+
+
+class UnknownEventError(ValueError):
+    """An event this code cannot read: an unknown aggregate or tag, or a malformed body.
+
+    Consumers log it and move on (a newer producer may have written it); they never crash on it.
+    """
+
+
+def encode_event(event: Event) -> bytes:
+    """Serialise an event to JSON bytes.
+
+    Args:
+        event: Any event struct.
+
+    Returns:
+        The JSON document, tag included.
+    """
+    return _encoder.encode(event)
+
+
+def upcast(data: bytes) -> bytes:
+    """Rewrite a superseded event version into the current one; identity for current tags.
+
+    Args:
+        data: The stored JSON.
+
+    Returns:
+        JSON of a current event type.
+    """
+    if not UPCASTERS:
+        return data
+    doc = _raw_decoder.decode(data)
+    fn = UPCASTERS.get(str(doc.get("type")))
+    return data if fn is None else _encoder.encode(fn(doc))
+
+
+def decode_job_event(data: bytes) -> JobEvent:
+    """Decode a job event.
+
+    Args:
+        data: The stored JSON.
+
+    Returns:
+        The event.
+
+    Raises:
+        UnknownEventError: When the bytes are not a known job event.
+    """
+    try:
+        event: JobEvent = _job_decoder.decode(upcast(data))
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise UnknownEventError(str(exc)) from exc
+    return event
+
+
+def decode_event(subject: str, data: bytes) -> Event:
+    """Decode an event read from the ``EVENTS`` stream, choosing the union by subject.
+
+    Args:
+        subject: The message subject, ``conveyor.ev.<aggregate>.<id>``.
+        data: The message payload.
+
+    Returns:
+        The event.
+
+    Raises:
+        UnknownEventError: For an unknown aggregate, tag or a malformed payload.
+    """
+    try:
+        aggregate, _ = aggregate_of(subject)
+    except ValueError as exc:
+        raise UnknownEventError(str(exc)) from exc
+    decoder = _DECODERS.get(aggregate)
+    if decoder is None:
+        raise UnknownEventError(f"unknown aggregate {aggregate!r}")
+    try:
+        event: Event = decoder.decode(upcast(data))
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise UnknownEventError(str(exc)) from exc
+    return event

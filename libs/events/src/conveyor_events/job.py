@@ -1,0 +1,115 @@
+"""Events of the job aggregate (subject ``conveyor.ev.job.<job_id>``).
+
+Request events come from the gateway (what a client asked); decision events come from the
+scheduler (what the system decided). Fields are deliberately loose (plain ``str``, no bounds):
+the gateway validates input, and an event that was valid once must decode forever.
+"""
+
+from typing import Literal
+
+import msgspec
+
+from .fields import UtcDatetime
+
+__all__ = [
+    "CommandPayload",
+    "JobCancelRequested",
+    "JobCancelled",
+    "JobEvent",
+    "JobEventBase",
+    "JobQueued",
+    "JobSubmitted",
+    "ManifestPayload",
+    "ManifestTask",
+    "Payload",
+    "RecipePayload",
+]
+
+
+class CommandPayload(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="command"):
+    """A shell command run by ``sh -c`` in ``workdir`` with ``env`` merged over the worker's."""
+
+    command: str
+    workdir: str | None = None
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ManifestTask(msgspec.Struct, frozen=True, kw_only=True):
+    """One named step of a manifest job, run in order."""
+
+    name: str
+    script: str
+
+
+class ManifestPayload(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="manifest"):
+    """A builds.sr.ht-style manifest: environment, ordered tasks and artifact patterns."""
+
+    tasks: tuple[ManifestTask, ...]
+    environment: dict[str, str] = msgspec.field(default_factory=dict)
+    artifacts: tuple[str, ...] = ()
+    image: str | None = None
+
+
+class RecipePayload(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag="recipe"):
+    """An opaque recipe handed to a worker-side handler program, kept byte for byte."""
+
+    recipe: msgspec.Raw
+
+
+Payload = CommandPayload | ManifestPayload | RecipePayload
+
+
+class JobEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Fields every job event carries."""
+
+    event_id: str
+    job_id: str
+    occurred_at: UtcDatetime
+
+
+class JobSubmitted(JobEventBase, frozen=True, kw_only=True, tag="job.submitted"):
+    """A client asked for a job to be run (request event; always the job's first event)."""
+
+    project: str
+    owner: str
+    payload: Payload
+    title: str = ""
+    note: str = ""
+    tags: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    priority: int = 0
+    parent_id: str | None = None
+    depends_on: tuple[str, ...] = ()
+    max_retries: int = 3
+    timeout_s: int | None = None
+    lease_s: int = 60
+    dedupe_key: str | None = None
+    execute: bool = True
+    progress_pattern: str | None = None
+    url: str | None = None
+    verification: int = 1
+
+
+class JobQueued(JobEventBase, frozen=True, kw_only=True, tag="job.queued"):
+    """The scheduler made the job eligible to run (decision event)."""
+
+    reason: str = ""
+
+
+class JobCancelRequested(JobEventBase, frozen=True, kw_only=True, tag="job.cancel_requested"):
+    """A client asked for the job to be cancelled (request event)."""
+
+    reason: str = ""
+    requested_by: str = ""
+
+
+class JobCancelled(JobEventBase, frozen=True, kw_only=True, tag="job.cancelled"):
+    """The scheduler cancelled the job; terminal (decision event)."""
+
+    reason: str = ""
+
+
+JobEvent = JobSubmitted | JobQueued | JobCancelRequested | JobCancelled
+"""Every event of the job aggregate. Add new members here and a golden sample per tag."""
+
+JobEventTag = Literal["job.submitted", "job.queued", "job.cancel_requested", "job.cancelled"]

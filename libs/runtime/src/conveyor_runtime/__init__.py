@@ -1,0 +1,44 @@
+"""Plumbing every Conveyor service shares: settings, logging, connections, migrations, the
+checkpointed projector, read-your-writes positions, health/metrics endpoints and lifecycle."""
+
+from .connections import ConnectError, connect_nats, create_pool, retry_until
+from .db import DbConnection, DbPool
+from .http import ReadinessCheck, health_routes, nats_check, postgres_check, serve_http
+from .lifecycle import run_service
+from .logging import configure_logging, get_logger
+from .migrations import Migration, apply_migrations, quote_schema
+from .positions import PositionWatcher, announce_position
+from .projector import CHECKPOINT_MIGRATION, BatchHandler, Projector, StreamEvent
+from .service import ConsumerSpec, run_consumer_service
+from .settings import BaseSettings, SettingsError, load_settings
+
+__all__ = [
+    "CHECKPOINT_MIGRATION",
+    "BaseSettings",
+    "BatchHandler",
+    "ConnectError",
+    "ConsumerSpec",
+    "DbConnection",
+    "DbPool",
+    "Migration",
+    "PositionWatcher",
+    "Projector",
+    "ReadinessCheck",
+    "SettingsError",
+    "StreamEvent",
+    "announce_position",
+    "apply_migrations",
+    "configure_logging",
+    "connect_nats",
+    "create_pool",
+    "get_logger",
+    "health_routes",
+    "load_settings",
+    "nats_check",
+    "postgres_check",
+    "quote_schema",
+    "retry_until",
+    "run_consumer_service",
+    "run_service",
+    "serve_http",
+]

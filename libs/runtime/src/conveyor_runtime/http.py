@@ -1,0 +1,108 @@
+"""Health and metrics endpoints that every service exposes, and a way to serve them."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+import msgspec
+import uvicorn
+from nats.aio.client import Client as NatsClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .metrics import CONTENT_TYPE_LATEST, render_metrics
+
+__all__ = ["ReadinessCheck", "health_routes", "nats_check", "postgres_check", "serve_http"]
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises when the dependency it checks is not usable."""
+
+_encoder = msgspec.json.Encoder()
+
+
+def nats_check(nc: NatsClient) -> ReadinessCheck:
+    """Return a check that fails while the NATS connection is down."""
+
+    async def check() -> None:
+        if not nc.is_connected:
+            raise ConnectionError("not connected to NATS")
+        await nc.flush(timeout=2)
+
+    return check
+
+
+def postgres_check(pool: "asyncpg.Pool[Any]") -> ReadinessCheck:
+    """Return a check that runs ``SELECT 1`` on the pool."""
+
+    async def check() -> None:
+        async with pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+
+    return check
+
+
+def health_routes(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> list[Route]:
+    """Build ``/healthz`` (the process is alive), ``/readyz`` (dependencies usable), ``/metrics``.
+
+    Args:
+        checks: Returns the named readiness checks (looked up per request, so they can be
+            installed after start-up).
+
+    Returns:
+        Starlette routes.
+    """
+
+    async def healthz(_: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    async def readyz(_: Request) -> Response:
+        results: dict[str, str] = {}
+        current = checks()
+        for name, check in current.items():
+            try:
+                await asyncio.wait_for(check(), 3)
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"failing: {type(exc).__name__}"
+        ready = bool(current) and all(v == "ok" for v in results.values())
+        body = {"status": "ready" if ready else "not_ready", "checks": results}
+        return Response(_encoder.encode(body), status_code=200 if ready else 503, media_type="application/json")
+
+    async def metrics(_: Request) -> Response:
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+
+
+async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve ``app`` with uvicorn (httptools) inside the running loop until ``stop`` is set.
+
+    Args:
+        app: The ASGI app.
+        host: Bind address.
+        port: Port.
+        stop: Set to shut the server down.
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http="httptools",
+        loop="none",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopped.cancel()
+        await task  # re-raises a start-up failure such as a port in use
+        return
+    server.should_exit = True
+    await task

@@ -1,0 +1,40 @@
+"""Prometheus metrics shared by the services (module-level like loggers: CONVENTIONS §5)."""
+
+from typing import Final
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "HTTP_REQUESTS",
+    "HTTP_SECONDS",
+    "PROJECTOR_APPLIED",
+    "PROJECTOR_BATCH_SECONDS",
+    "PROJECTOR_POSITION",
+    "render_metrics",
+]
+
+PROJECTOR_APPLIED: Final = Counter(
+    "conveyor_projector_events_applied_total", "Events applied by a projector", ["consumer"]
+)
+PROJECTOR_POSITION: Final = Gauge(
+    "conveyor_projector_position", "Last stream sequence applied by a projector", ["consumer"]
+)
+PROJECTOR_BATCH_SECONDS: Final = Histogram(
+    "conveyor_projector_batch_seconds",
+    "Time to apply one batch, commit included",
+    ["consumer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+HTTP_REQUESTS: Final = Counter("conveyor_http_requests_total", "HTTP requests served", ["method", "route", "status"])
+HTTP_SECONDS: Final = Histogram(
+    "conveyor_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+def render_metrics() -> bytes:
+    """Return every registered metric in the Prometheus text format."""
+    return generate_latest()

@@ -1,0 +1,244 @@
+"""The checkpointed projector: a durable pull consumer whose position lives in PostgreSQL.
+
+Each fetched batch is applied and its last stream sequence stored in one transaction, then
+acknowledged. Events at or below the stored checkpoint are skipped, so redelivery (after a crash
+between commit and ack, or an expired ack wait) never applies an event twice. At start the
+consumer is recreated at ``checkpoint + 1``: the database, not the consumer's ack state, is the
+source of truth, and a dropped projection rebuilds from sequence 1 (DESIGN §3).
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
+
+import asyncpg
+import msgspec
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from .db import DbConnection
+from .logging import get_logger
+from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION
+from .migrations import Migration, quote_schema
+
+__all__ = ["CHECKPOINT_MIGRATION", "BatchHandler", "Projector", "StreamEvent"]
+
+CHECKPOINT_MIGRATION: Final[Migration] = (
+    1,
+    "CREATE TABLE IF NOT EXISTS {schema}.checkpoints ("
+    " consumer text PRIMARY KEY,"
+    " stream_seq bigint NOT NULL DEFAULT 0,"
+    " updated_at timestamptz NOT NULL DEFAULT now())",
+)
+"""The checkpoint table every projecting service includes among its migrations."""
+
+_log = get_logger("projector")
+
+
+class StreamEvent(msgspec.Struct, frozen=True):
+    """A message read from a stream: its sequence, subject and raw payload."""
+
+    seq: int
+    subject: str
+    data: bytes
+
+
+BatchHandler = Callable[[DbConnection, Sequence[StreamEvent]], Awaitable[None]]
+"""Applies events inside the projector's open transaction; must not commit or ack."""
+
+
+class Projector:
+    """Folds a stream into PostgreSQL through a handler, exactly once per event.
+
+    Args:
+        name: Durable consumer name, also the checkpoint key.
+        schema: The owning service's schema (holds ``checkpoints``).
+        js: JetStream context.
+        pool: PostgreSQL pool.
+        stream: Stream to consume.
+        filter_subject: Subjects of interest.
+        handler: Applies a batch inside the transaction.
+        batch_size: Most messages fetched at once.
+        fetch_timeout_s: Longest wait for a batch; also how quickly a stop is noticed.
+        ack_wait_s: Redelivery delay for unacknowledged messages.
+        on_commit: Called with the new checkpoint after each commit (e.g. to announce it).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        schema: str,
+        js: JetStreamContext,
+        pool: "asyncpg.Pool[Any]",
+        stream: str,
+        filter_subject: str,
+        handler: BatchHandler,
+        batch_size: int = 500,
+        fetch_timeout_s: float = 0.5,
+        ack_wait_s: float = 30.0,
+        on_commit: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self.name = name
+        self._table = f"{quote_schema(schema)}.checkpoints"
+        self._js = js
+        self._pool = pool
+        self._stream = stream
+        self._filter = filter_subject
+        self._handler = handler
+        self._batch_size = batch_size
+        self._fetch_timeout_s = fetch_timeout_s
+        self._ack_wait_s = ack_wait_s
+        self._on_commit = on_commit
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self.position = 0
+
+    async def read_checkpoint(self) -> int:
+        """Return the last applied stream sequence (0 when nothing was applied)."""
+        async with self._pool.acquire() as conn:
+            value = await conn.fetchval(f"SELECT stream_seq FROM {self._table} WHERE consumer = $1", self.name)
+        return int(value or 0)
+
+    async def prepare(self) -> int:
+        """Create the checkpoint row and (re)create the consumer just after it.
+
+        Returns:
+            The checkpoint the projector resumes from.
+        """
+        async with self._pool.acquire() as conn:
+            await conn.execute(f"INSERT INTO {self._table} (consumer) VALUES ($1) ON CONFLICT DO NOTHING", self.name)
+        self.position = await self.read_checkpoint()
+        await self._delete_consumer()
+        config = ConsumerConfig(
+            durable_name=self.name,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if self.position else DeliverPolicy.ALL,
+            opt_start_seq=self.position + 1 if self.position else None,
+            ack_policy=AckPolicy.ALL,
+            ack_wait=self._ack_wait_s,
+            max_ack_pending=20 * self._batch_size,
+            filter_subject=self._filter,
+        )
+        await self._js.add_consumer(self._stream, config)
+        self._sub = await self._js.pull_subscribe_bind(durable=self.name, stream=self._stream)
+        PROJECTOR_POSITION.labels(self.name).set(self.position)
+        _log.info("projector_prepared", consumer=self.name, checkpoint=self.position)
+        return self.position
+
+    async def _delete_consumer(self) -> None:
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_consumer(self._stream, self.name)
+
+    async def reset(self, truncate: Callable[[DbConnection], Awaitable[None]]) -> None:
+        """Drop the projection: ``truncate`` and a zero checkpoint in one transaction.
+
+        Call ``prepare`` afterwards to replay from sequence 1.
+
+        Args:
+            truncate: Empties the projection's tables inside the transaction.
+        """
+        await self.close()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await truncate(conn)
+            await conn.execute(
+                f"INSERT INTO {self._table} (consumer, stream_seq) VALUES ($1, 0) "
+                "ON CONFLICT (consumer) DO UPDATE SET stream_seq = 0, updated_at = now()",
+                self.name,
+            )
+        await self._delete_consumer()
+        self.position = 0
+
+    async def fetch(self) -> list[Msg]:
+        """Fetch the next batch; empty when nothing arrived within the fetch timeout."""
+        assert self._sub is not None, "call prepare() first"
+        try:
+            return await self._sub.fetch(self._batch_size, timeout=self._fetch_timeout_s)
+        except TimeoutError:
+            return []
+
+    async def apply(self, msgs: Sequence[Msg]) -> int:
+        """Apply a fetched batch and store the checkpoint in one transaction (no ack).
+
+        Returns:
+            How many events were new (above the checkpoint).
+        """
+        started = time.perf_counter()
+        events = [StreamEvent(m.metadata.sequence.stream, m.subject, m.data) for m in msgs]
+        async with self._pool.acquire() as conn, conn.transaction():
+            checkpoint = await conn.fetchval(
+                f"SELECT stream_seq FROM {self._table} WHERE consumer = $1 FOR UPDATE", self.name
+            )
+            fresh = [e for e in events if e.seq > checkpoint]
+            if fresh:
+                await self._handler(conn, fresh)
+                await conn.execute(
+                    f"UPDATE {self._table} SET stream_seq = $2, updated_at = now() WHERE consumer = $1",
+                    self.name,
+                    fresh[-1].seq,
+                )
+        if fresh:
+            self.position = fresh[-1].seq
+            PROJECTOR_APPLIED.labels(self.name).inc(len(fresh))
+            PROJECTOR_POSITION.labels(self.name).set(self.position)
+        PROJECTOR_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        return len(fresh)
+
+    async def ack(self, msgs: Sequence[Msg]) -> None:
+        """Acknowledge a committed batch (the consumer acks all up to the last message)."""
+        if msgs:
+            await msgs[-1].ack()
+
+    async def step(self) -> int:
+        """Fetch, apply, ack and announce one batch.
+
+        Returns:
+            How many events were applied.
+        """
+        msgs = await self.fetch()
+        if not msgs:
+            return 0
+        applied = await self._apply_with_retry(msgs)
+        await self.ack(msgs)
+        if applied and self._on_commit is not None:
+            await self._on_commit(self.position)
+        return applied
+
+    async def _apply_with_retry(self, msgs: Sequence[Msg]) -> int:
+        delay = 0.1
+        while True:
+            try:
+                return await self.apply(msgs)
+            except (TimeoutError, asyncpg.PostgresError, OSError) as exc:
+                # Never skip a batch: a projection with a hole is worse than a stalled one.
+                _log.error("projection_batch_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Apply batches until ``stop`` is set; the batch in hand is finished first."""
+        while not stop.is_set():
+            await self.step()
+
+    async def catch_up(self, until_seq: int, *, timeout_s: float = 600.0) -> None:
+        """Apply batches until the checkpoint reaches ``until_seq`` (used by rebuild and tests).
+
+        Raises:
+            TimeoutError: When the position is not reached in time.
+        """
+        deadline = time.monotonic() + timeout_s
+        while self.position < until_seq:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} stuck at {self.position} < {until_seq}")
+            await self.step()
+
+    async def close(self) -> None:
+        """Stop the subscription (the durable consumer stays on the server)."""
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception as exc:
+                _log.warning("projector_unsubscribe_failed", consumer=self.name, error=str(exc))
+            self._sub = None

@@ -1,0 +1,1 @@
+"""Conveyor API gateway: HTTP calls become events; reads come from projections."""

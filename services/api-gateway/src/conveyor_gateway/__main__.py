@@ -1,0 +1,5 @@
+"""``python -m conveyor_gateway``."""
+
+from .app import main
+
+main()

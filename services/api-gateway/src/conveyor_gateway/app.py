@@ -1,0 +1,130 @@
+"""Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Final
+
+import msgspec
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from conveyor_events import ensure_streams, events_stream_config, logs_stream_config
+from conveyor_runtime import (
+    PositionWatcher,
+    ReadinessCheck,
+    configure_logging,
+    connect_nats,
+    create_pool,
+    health_routes,
+    load_settings,
+    nats_check,
+    postgres_check,
+)
+
+from .docs_page import render_docs_page
+from .errors import GatewayError
+from .middleware import RequestContext
+from .openapi import build_openapi
+from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
+from .reader import JobReader
+from .routes import ROUTES, State
+from .settings import Settings
+
+SCHEDULER_CONSUMER: Final = "scheduler"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the gateway app; its lifespan opens NATS and PostgreSQL."""
+    settings = settings or load_settings(Settings)
+    configure_logging(settings.log_level, settings.log_json)
+    checks: dict[str, ReadinessCheck] = {}
+    openapi = msgspec.json.encode(build_openapi(version("conveyor-gateway")))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        nc = await connect_nats(settings.nats_url, name="conveyor-gateway", timeout_s=settings.connect_timeout_s)
+        js = nc.jetstream()
+        await ensure_streams(
+            js,
+            [
+                events_stream_config(
+                    replicas=settings.events_replicas, duplicate_window_s=settings.events_duplicate_window_s
+                ),
+                logs_stream_config(replicas=settings.events_replicas),
+            ],
+        )
+        pool = await create_pool(
+            settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
+        )
+        reader = JobReader(pool)
+        watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
+        await watcher.start()
+        checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
+        try:
+            yield State(
+                js=js,
+                reader=reader,
+                watcher=watcher,
+                max_body_bytes=settings.max_body_bytes,
+                write_wait_s=settings.write_wait_ms / 1000,
+            )
+        finally:
+            checks.clear()
+            await watcher.stop()
+            await nc.drain()
+            await pool.close()
+
+    async def openapi_json(_: Request) -> Response:
+        return Response(openapi, media_type="application/json")
+
+    async def docs(_: Request) -> Response:
+        return HTMLResponse(render_docs_page("/openapi.json"))
+
+    async def problem_doc(request: Request) -> Response:
+        code = request.path_params["code"]
+        if code not in PROBLEM_DOCS:
+            raise HTTPException(404, "Not Found")
+        return Response(f"{code}: {PROBLEM_DOCS[code]}\n", media_type="text/plain")
+
+    routes = [
+        *ROUTES,
+        *health_routes(lambda: checks),
+        Route("/openapi.json", openapi_json),
+        Route("/docs", docs),
+        Route("/problems/{code}", problem_doc),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestContext)],
+        exception_handlers={
+            GatewayError: gateway_problem,
+            HTTPException: http_problem,
+            Exception: unexpected_problem,
+        },
+    )
+
+
+def main() -> None:
+    """Serve the gateway with uvicorn (uvloop + httptools)."""
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(
+        "conveyor_gateway.app:create_app",
+        factory=True,
+        host=settings.bind,
+        port=settings.http_port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,93 @@
+"""Errors as RFC 9457 ``application/problem+json``: the one table from error kind to status."""
+
+from typing import Final
+
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from conveyor_runtime import get_logger
+
+from .bodies import Problem
+from .errors import (
+    ConflictError,
+    GatewayError,
+    MalformedError,
+    NotFoundError,
+    RejectedError,
+    TooLargeError,
+    UnsupportedMediaError,
+)
+
+PROBLEM_BASE: Final = "/problems"
+MEDIA_TYPE: Final = "application/problem+json"
+
+_STATUS_BY_KIND: Final[tuple[tuple[type[GatewayError], int], ...]] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RejectedError, 422),
+    (MalformedError, 400),
+    (TooLargeError, 413),
+    (UnsupportedMediaError, 415),
+)
+_encoder: Final = msgspec.json.Encoder()
+_log = get_logger("gateway")
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encoder.encode(problem), status_code=problem.status, media_type=MEDIA_TYPE, headers=headers)
+
+
+async def gateway_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    status = next((s for kind, s in _STATUS_BY_KIND if isinstance(exc, kind)), 400)
+    problem = Problem(
+        type=f"{PROBLEM_BASE}/{exc.code}",
+        title=exc.title,
+        status=status,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+    )
+    return problem_response(problem)
+
+
+async def http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown route, wrong method) in the same shape."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    problem = Problem(
+        type=f"{PROBLEM_BASE}/{code}",
+        title=str(exc.detail),
+        status=exc.status_code,
+        instance=request.url.path,
+    )
+    return problem_response(problem, dict(exc.headers or {}))
+
+
+async def unexpected_problem(request: Request, exc: Exception) -> Response:
+    """Anything unmapped: logged with the request id, never echoed to the client."""
+    _log.exception("unhandled_error", path=request.url.path)
+    problem = Problem(
+        type=f"{PROBLEM_BASE}/internal_error",
+        title="Internal error",
+        status=500,
+        detail="The server failed; the error is logged. Retry later or report it with the request id.",
+        instance=request.url.path,
+    )
+    return problem_response(problem)
+
+
+PROBLEM_DOCS: Final[dict[str, str]] = {
+    "job_not_found": "No job has this id (or it is not visible to you). Check the id from the submit response.",
+    "invalid_id": "An id in the path is not a UUID. Job ids look like 0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a.",
+    "validation_failed": "The body has invalid fields; `errors` lists each with a JSON pointer. See /openapi.json.",
+    "malformed_request": "The body is not valid JSON. Send a JSON object with content-type application/json.",
+    "body_too_large": "The body exceeds the gateway's limit (CONVEYOR_MAX_BODY_BYTES, 1 MiB by default).",
+    "unsupported_media_type": "Send the body with `content-type: application/json`.",
+    "invalid_query": "A query parameter is unknown or has a bad value; `errors` names it.",
+    "route_not_found": "No endpoint at this path. The API lives under /v1; see /docs.",
+    "method_not_allowed": "This path does not accept this method; see /docs.",
+    "internal_error": "The server failed. The error is logged with the request id.",
+}

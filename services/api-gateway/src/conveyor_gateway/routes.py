@@ -1,0 +1,200 @@
+"""Endpoints of the native API under ``/v1``: decode -> build event -> append -> wait -> read."""
+
+from datetime import UTC, datetime
+from typing import Any, Final, TypedDict
+
+import msgspec
+from nats.js import JetStreamContext
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from conveyor_events import (
+    AppendConflictError,
+    CommandPayload,
+    JobSubmitted,
+    ManifestPayload,
+    ManifestTask,
+    Payload,
+    RecipePayload,
+    append,
+    dedupe_job_id,
+    job_subject,
+    new_uuid7,
+    parse_uuid,
+)
+from conveyor_runtime import PositionWatcher
+
+from .bodies import JOB_STATES, FieldError, JobAccepted, JobPage, JobSubmission
+from .errors import (
+    InvalidIdError,
+    InvalidQueryError,
+    JobNotFoundError,
+    TooLargeError,
+    UnsupportedMediaError,
+    ValidationFailedError,
+)
+from .reader import JobFilter, JobReader, decode_cursor
+from .validation import decode_body
+
+ANONYMOUS: Final = "anonymous"
+_encoder: Final = msgspec.json.Encoder()
+_LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "limit", "cursor"})
+
+
+class State(TypedDict):
+    """What the lifespan hands every request (``request.state``)."""
+
+    js: JetStreamContext
+    reader: JobReader
+    watcher: PositionWatcher
+    max_body_bytes: int
+    write_wait_s: float
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encoder.encode(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def read_json_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing non-JSON media types and anything over ``limit`` bytes."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaError(f"content-type {media!r} is not JSON")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLargeError(f"the body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"the body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _payload(sub: JobSubmission) -> Payload:
+    given = [name for name in ("command", "manifest", "recipe") if getattr(sub, name) is not None]
+    if len(given) != 1:
+        detail = "give exactly one of command, manifest or recipe" + (f" (got {', '.join(given)})" if given else "")
+        pointer = f"/{given[1]}" if len(given) > 1 else "/command"
+        raise ValidationFailedError(detail, errors=[FieldError(pointer=pointer, detail=detail)])
+    if sub.command is not None:
+        return CommandPayload(command=sub.command, workdir=sub.workdir, env=sub.env)
+    if sub.manifest is not None:
+        m = sub.manifest
+        tasks = tuple(ManifestTask(name=t.name, script=t.script) for t in m.tasks)
+        return ManifestPayload(tasks=tasks, environment=m.environment, artifacts=tuple(m.artifacts), image=m.image)
+    assert sub.recipe is not None
+    return RecipePayload(recipe=sub.recipe)
+
+
+def _submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
+    return JobSubmitted(
+        event_id=new_uuid7(),
+        job_id=job_id,
+        occurred_at=datetime.now(UTC),
+        project=sub.project,
+        owner=owner,
+        payload=_payload(sub),
+        title=sub.title,
+        note=sub.note,
+        tags=tuple(sub.tags),
+        labels=tuple(sub.labels),
+        priority=sub.priority,
+        parent_id=sub.parent,
+        depends_on=tuple(sub.depends_on),
+        max_retries=sub.max_retries,
+        timeout_s=sub.timeout_s,
+        lease_s=sub.lease_s,
+        dedupe_key=sub.dedupe_key,
+        execute=sub.execute,
+        progress_pattern=sub.progress_pattern,
+        url=sub.url,
+        verification=sub.verification,
+    )
+
+
+async def submit_job(request: Request) -> Response:
+    """``POST /v1/jobs``: 201 with the job; 200 with the existing job for a used dedupe key;
+    202 with ``Location`` when the scheduler has not caught up within the write wait."""
+    state: State = request.scope["state"]
+    body = await read_json_body(request, state["max_body_bytes"])
+    sub = decode_body(body, JobSubmission)
+    job_id = dedupe_job_id(sub.project, sub.dedupe_key) if sub.dedupe_key else new_uuid7()
+    event = _submitted_event(sub, job_id, ANONYMOUS)
+    location = {"Location": f"/v1/jobs/{job_id}"}
+    subject = job_subject(job_id)
+    try:
+        appended = await append(state["js"], subject, event, expected_last_subject_seq=0)
+    except AppendConflictError:
+        # The dedupe key was used before: answer with the job it created (DESIGN §2).
+        first = await state["js"].get_msg("EVENTS", subject=subject, direct=True, next=True, seq=1)
+        existing = await _read_after(state, job_id, first.seq or 0)
+        if existing is None:
+            return _json(JobAccepted(id=job_id), 202, location)
+        return _json(existing, 200, location)
+    job = await _read_after(state, job_id, appended.seq)
+    if job is None:
+        return _json(JobAccepted(id=job_id), 202, location)
+    return _json(job, 201, location)
+
+
+async def _read_after(state: State, job_id: str, seq: int) -> Any:
+    if not await state["watcher"].wait_for(seq, state["write_wait_s"]):
+        return None
+    return await state["reader"].get(job_id)
+
+
+async def get_job(request: Request) -> Response:
+    """``GET /v1/jobs/{id}``."""
+    state: State = request.scope["state"]
+    job_id = parse_uuid(request.path_params["job_id"])
+    if job_id is None:
+        raise InvalidIdError(f"{request.path_params['job_id'][:64]!r} is not a job id (a UUID)")
+    job = await state["reader"].get(job_id)
+    if job is None:
+        raise JobNotFoundError(f"no job {job_id}")
+    return _json(job)
+
+
+def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
+    params = request.query_params
+    errors = [
+        FieldError(pointer=k, detail=f"unknown parameter; use {', '.join(sorted(_LIST_PARAMS))}")
+        for k in params
+        if k not in _LIST_PARAMS
+    ]
+    state = params.get("state")
+    if state is not None and state not in JOB_STATES:
+        errors.append(FieldError(pointer="state", detail=f"one of {', '.join(JOB_STATES)}"))
+    for key in ("project", "tag", "owner"):
+        value = params.get(key)
+        if value is not None and not 0 < len(value) <= 128:
+            errors.append(FieldError(pointer=key, detail="1 to 128 characters"))
+    raw_limit = params.get("limit", "50")
+    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    if not 1 <= limit <= 500:
+        errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
+    if errors:
+        raise InvalidQueryError("invalid query parameters", errors=errors)
+    cursor = params.get("cursor")
+    before = decode_cursor(cursor) if cursor else None
+    filters = JobFilter(state=state, project=params.get("project"), tag=params.get("tag"), owner=params.get("owner"))
+    return filters, limit, before
+
+
+async def list_jobs(request: Request) -> Response:
+    """``GET /v1/jobs?state=&project=&tag=&owner=&limit=&cursor=``, newest first."""
+    state: State = request.scope["state"]
+    filters, limit, before = _list_query(request)
+    items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
+    return _json(JobPage(items=items, next_cursor=next_cursor))
+
+
+ROUTES: Final = [
+    Route("/v1/jobs", submit_job, methods=["POST"]),
+    Route("/v1/jobs", list_jobs, methods=["GET"]),
+    Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
+]

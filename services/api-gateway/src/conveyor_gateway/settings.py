@@ -1,0 +1,13 @@
+"""Gateway settings (``CONVEYOR_*`` variables)."""
+
+from conveyor_runtime import BaseSettings
+
+
+class Settings(BaseSettings, frozen=True, kw_only=True):
+    """Gateway settings; ``http_port`` is the API port."""
+
+    http_port: int = 8080
+    max_body_bytes: int = 1024 * 1024
+    write_wait_ms: int = 2000
+    workers: int = 1
+    db_pool_size: int = 16

@@ -1,0 +1,5 @@
+"""``python -m conveyor_hooks``."""
+
+from .app import main
+
+main()

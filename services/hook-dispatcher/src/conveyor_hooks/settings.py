@@ -1,0 +1,9 @@
+"""Settings of the hook-dispatcher (``CONVEYOR_*`` variables)."""
+
+from conveyor_runtime import BaseSettings
+
+
+class Settings(BaseSettings, frozen=True, kw_only=True):
+    """``http_port`` serves health and metrics."""
+
+    http_port: int = 8083

@@ -1,0 +1,5 @@
+"""``python -m conveyor_logs``."""
+
+from .app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Conveyor scheduler: folds events into job projections and decides job state."""

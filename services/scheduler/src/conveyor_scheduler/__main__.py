@@ -1,0 +1,5 @@
+"""``python -m conveyor_scheduler``."""
+
+from .app import main
+
+main()

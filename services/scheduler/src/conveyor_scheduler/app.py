@@ -1,0 +1,202 @@
+"""Composition root of the scheduler: ``run`` (the service) and ``rebuild`` (replay the stream)."""
+
+import argparse
+import asyncio
+import sys
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+from starlette.applications import Starlette
+
+from conveyor_events import (
+    EVENTS_FILTER,
+    EVENTS_STREAM,
+    ensure_streams,
+    events_stream_config,
+    logs_stream_config,
+)
+from conveyor_runtime import (
+    Projector,
+    ReadinessCheck,
+    announce_position,
+    apply_migrations,
+    configure_logging,
+    connect_nats,
+    create_pool,
+    get_logger,
+    health_routes,
+    load_settings,
+    nats_check,
+    postgres_check,
+    run_service,
+    serve_http,
+)
+
+from .errors import SchedulerBusyError
+from .handlers import JobFolder
+from .projection import MIGRATIONS, SCHEMA, JobTable
+from .settings import Settings
+
+CONSUMER: Final = "scheduler"
+_LEADER_LOCK: Final = zlib.crc32(b"conveyor.scheduler.leader")
+_log = get_logger("scheduler")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "asyncpg.Pool[Any]"]]:
+    nc = await connect_nats(settings.nats_url, name="conveyor-scheduler", timeout_s=settings.connect_timeout_s)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(
+            js,
+            [
+                events_stream_config(
+                    replicas=settings.events_replicas, duplicate_window_s=settings.events_duplicate_window_s
+                ),
+                logs_stream_config(replicas=settings.events_replicas),
+            ],
+        )
+        pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
+        try:
+            await apply_migrations(pool, SCHEMA, MIGRATIONS)
+            yield nc, pool
+        finally:
+            await pool.close()
+    finally:
+        await nc.drain()
+
+
+async def _acquire_leadership(pool: "asyncpg.Pool[Any]", stop: asyncio.Event, poll_s: float) -> Any:
+    """Hold a session-level advisory lock: one active scheduler, the others wait as standbys.
+
+    The lock dies with the holder's session, so a killed scheduler hands over within a poll.
+    """
+    conn = await pool.acquire()
+    announced = False
+    while not stop.is_set():
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+            _log.info("leadership_acquired")
+            return conn
+        if not announced:
+            _log.info("standby_waiting_for_leadership")
+            announced = True
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_s)
+    await pool.release(conn)
+    return None
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the scheduler until ``stop`` is set."""
+    async with _connections(settings) as (nc, pool):
+        checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
+        app = Starlette(routes=health_routes(lambda: checks))
+        http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
+        leader = await _acquire_leadership(pool, stop, settings.leader_poll_s)
+        try:
+            if leader is not None:
+                await _lead(settings, nc, pool, stop)
+        finally:
+            if leader is not None:
+                await pool.release(leader)
+            stop.set()
+            await http
+
+
+async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event) -> None:
+    js = nc.jetstream()
+    table = JobTable()
+    folder = JobFolder(table, js, _now)
+
+    async def on_commit(seq: int) -> None:
+        await announce_position(nc, CONSUMER, seq)
+
+    projector = Projector(
+        name=CONSUMER,
+        schema=SCHEMA,
+        js=js,
+        pool=pool,
+        stream=EVENTS_STREAM,
+        filter_subject=EVENTS_FILTER,
+        handler=folder,
+        batch_size=settings.batch_size,
+        on_commit=on_commit,
+    )
+    await projector.prepare()
+    async with pool.acquire() as conn, conn.transaction():
+        decided = await folder.reconcile(conn)
+    _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
+    try:
+        await projector.run(stop)
+    finally:
+        await projector.close()
+
+
+async def rebuild(settings: Settings, into: str | None) -> int:
+    """Replay the stream from sequence 1 into the projection (or into a shadow schema).
+
+    Returns:
+        The stream sequence the rebuilt projection reached.
+    """
+    async with _connections(settings) as (nc, pool):
+        js = nc.jetstream()
+        info = await js.stream_info(EVENTS_STREAM)
+        last = info.state.last_seq
+        schema = into or SCHEMA
+        if into is not None:
+            await apply_migrations(pool, into, MIGRATIONS)
+        table = JobTable(schema)
+        projector = Projector(
+            name=f"rebuild_{schema}" if into else CONSUMER,
+            schema=schema,
+            js=js,
+            pool=pool,
+            stream=EVENTS_STREAM,
+            filter_subject=EVENTS_FILTER,
+            handler=JobFolder(table, None, _now),
+            batch_size=settings.batch_size,
+        )
+        async with pool.acquire() as guard:
+            if into is None and not await guard.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
+                raise SchedulerBusyError("a scheduler is running: stop it first, or rebuild --into SCHEMA")
+            try:
+                await projector.reset(table.truncate)
+                await projector.prepare()
+                await projector.catch_up(last)
+            finally:
+                await projector.close()
+                if into is not None:
+                    await js.delete_consumer(EVENTS_STREAM, projector.name)
+                else:
+                    await guard.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
+        return projector.position
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``conveyor-scheduler [run]`` or ``conveyor-scheduler rebuild [--into SCHEMA]``."""
+    parser = argparse.ArgumentParser(prog="conveyor-scheduler", description="Conveyor scheduler")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the scheduler service (the default)")
+    rb = sub.add_parser("rebuild", help="drop the jobs projection and replay the EVENTS stream")
+    rb.add_argument("--into", metavar="SCHEMA", help="build a shadow copy in SCHEMA; the live one is untouched")
+    args = parser.parse_args(argv)
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, settings.log_json)
+    if args.command == "rebuild":
+        try:
+            seq = asyncio.run(rebuild(settings, args.into))
+        except SchedulerBusyError as exc:
+            print(f"conveyor-scheduler: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
+            raise SystemExit(2) from exc
+        print(f"rebuilt {args.into or SCHEMA} up to stream sequence {seq}")  # noqa: T201 - CLI output
+        return
+    run_service(lambda stop: serve(settings, stop))

@@ -1,0 +1,13 @@
+"""Scheduler error root."""
+
+
+class SchedulerError(Exception):
+    """Root of the scheduler's own errors."""
+
+    code = "scheduler_error"
+
+
+class SchedulerBusyError(SchedulerError):
+    """Another scheduler process holds the scheduler lock (rebuild refused)."""
+
+    code = "scheduler_running"

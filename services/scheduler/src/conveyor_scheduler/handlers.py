@@ -1,0 +1,103 @@
+"""Folding event batches into job states, and appending the decisions they call for."""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Final
+
+from nats.js import JetStreamContext
+
+from conveyor_events import (
+    AppendConflictError,
+    JobEvent,
+    PendingAppend,
+    UnknownEventError,
+    append_batch,
+    decode_event,
+    job_subject,
+)
+from conveyor_runtime import StreamEvent, get_logger
+from conveyor_runtime.db import DbConnection
+
+from .decider import Advance, JobState, apply, decide
+from .projection import JobTable
+
+_log = get_logger("scheduler")
+_MAX_DECISION_ROUNDS: Final = 8
+
+
+class JobFolder:
+    """The scheduler's batch handler: fold events, decide, append decisions, save rows.
+
+    Decisions are appended before the transaction commits, with the job's version as the expected
+    last subject sequence, and folded into the rows at once (their stream sequence becomes the
+    row's version). When such an event is later read back from the stream it is at or below the
+    row's version and is skipped. A decision that conflicts was overtaken by a newer event; the job
+    is decided again when that event is read.
+
+    Args:
+        table: Where job states live.
+        js: JetStream, for appending decisions; ``None`` folds only (rebuild).
+        clock: Returns the current time (decision timestamps).
+    """
+
+    def __init__(self, table: JobTable, js: JetStreamContext | None, clock: Callable[[], datetime]) -> None:
+        self._table = table
+        self._js = js
+        self._clock = clock
+
+    async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+        decoded = _decode(batch)
+        states = await self._table.load(conn, {e.job_id for _, e in decoded})
+        touched: set[str] = set()
+        for seq, event in decoded:
+            current = states.get(event.job_id)
+            if current is not None and seq <= current.version:
+                continue  # a decision this scheduler already folded in when it appended it
+            states[event.job_id] = apply(current or JobState(), event, seq)
+            touched.add(event.job_id)
+        if self._js is not None:
+            await self.decide_and_append(states, touched)
+        await self._table.save(conn, [states[i] for i in touched if states[i].state != "new"])
+
+    async def decide_and_append(self, states: dict[str, JobState], job_ids: set[str]) -> None:
+        """Append what each job's state calls for, folding successes into ``states``."""
+        assert self._js is not None
+        candidates = set(job_ids)
+        for _ in range(_MAX_DECISION_ROUNDS):
+            now = self._clock()
+            pending = [
+                PendingAppend(job_subject(i), event, states[i].version)
+                for i in sorted(candidates)
+                for event in decide(Advance(job_id=i, issued_at=now), states[i])[:1]
+            ]
+            if not pending:
+                return
+            outcomes = await append_batch(self._js, pending)
+            candidates = set()
+            for item, outcome in zip(pending, outcomes, strict=True):
+                job_id = item.event.job_id
+                if isinstance(outcome, AppendConflictError):
+                    _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
+                    continue
+                states[job_id] = apply(states[job_id], item.event, outcome.seq)
+                job_ids.add(job_id)
+                candidates.add(job_id)
+
+    async def reconcile(self, conn: DbConnection) -> int:
+        """Decide for every job left waiting on a decision (e.g. after a rebuild); return how many."""
+        waiting = {s.id: s for s in await self._table.needing_decision(conn)}
+        touched: set[str] = set()
+        await self.decide_and_append(waiting, touched)
+        await self._table.save(conn, [waiting[i] for i in touched])
+        return len(touched)
+
+
+def _decode(batch: Sequence[StreamEvent]) -> list[tuple[int, JobEvent]]:
+    out: list[tuple[int, JobEvent]] = []
+    for item in batch:
+        try:
+            out.append((item.seq, decode_event(item.subject, item.data)))
+        except UnknownEventError as exc:
+            # A newer producer's event, or garbage: skip it, the checkpoint still advances.
+            _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
+    return out

@@ -1,0 +1,11 @@
+"""Scheduler settings (``CONVEYOR_*`` variables)."""
+
+from conveyor_runtime import BaseSettings
+
+
+class Settings(BaseSettings, frozen=True, kw_only=True):
+    """Scheduler settings; ``http_port`` serves health and metrics."""
+
+    http_port: int = 8081
+    batch_size: int = 500
+    leader_poll_s: float = 1.0
