@@ -3,7 +3,7 @@
 Nothing here does I/O at import time.
 """
 
-from .append import AppendConflictError, Appended, PendingAppend, append, append_batch
+from .append import AppendConflictError, Appended, AppendError, EventAppender, PendingAppend
 from .codec import Event, UnknownEventError, decode_event, decode_job_event, encode_event, upcast
 from .fields import UtcDatetime
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
@@ -28,9 +28,11 @@ __all__ = [
     "LOGS_FILTER",
     "LOGS_STREAM",
     "AppendConflictError",
+    "AppendError",
     "Appended",
     "CommandPayload",
     "Event",
+    "EventAppender",
     "JobCancelRequested",
     "JobCancelled",
     "JobEvent",
@@ -43,8 +45,6 @@ __all__ = [
     "RecipePayload",
     "UnknownEventError",
     "UtcDatetime",
-    "append",
-    "append_batch",
     "decode_event",
     "decode_job_event",
     "dedupe_job_id",

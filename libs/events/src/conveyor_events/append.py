@@ -1,24 +1,35 @@
-"""Appending events to the ``EVENTS`` stream, one at a time or pipelined in batches."""
+"""Appending events to the ``EVENTS`` stream, one at a time or pipelined in batches.
+
+Pipelining is done here rather than with nats-py's ``publish_async``: in nats-py 2.16 an error
+reply (such as a wrong last sequence) raises inside its reply callback and the future never
+completes, so a batch with one conflict would hang. The appender owns one wildcard reply
+subscription and matches acknowledgements to futures by token.
+"""
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from typing import Final
 
 import msgspec
-from nats.js import JetStreamContext
-from nats.js.api import PubAck
-from nats.js.errors import APIError
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from .codec import Event, encode_event
 
-__all__ = ["AppendConflictError", "Appended", "PendingAppend", "append", "append_batch"]
+__all__ = ["AppendConflictError", "AppendError", "Appended", "EventAppender", "PendingAppend"]
 
 _EXPECTED_LAST_SUBJECT_SEQ: Final = "Nats-Expected-Last-Subject-Sequence"
 _MSG_ID: Final = "Nats-Msg-Id"
 _WRONG_LAST_SEQUENCE: Final = 10071
 
 
-class AppendConflictError(Exception):
+class AppendError(Exception):
+    """The stream refused or did not answer an append (other than an expected-sequence conflict)."""
+
+
+class AppendConflictError(AppendError):
     """The subject's last sequence was not the expected one: someone appended first.
 
     The caller re-reads the aggregate and decides again; a conflict is never ignored.
@@ -45,90 +56,153 @@ class PendingAppend(msgspec.Struct, frozen=True):
     expected_last_subject_seq: int | None = None
 
 
-def _headers(event: Event, expected: int | None) -> dict[str, str]:
-    headers = {_MSG_ID: event.event_id}
-    if expected is not None:
-        headers[_EXPECTED_LAST_SUBJECT_SEQ] = str(expected)
-    return headers
+class _ApiError(msgspec.Struct):
+    code: int = 0
+    err_code: int = 0
+    description: str = ""
 
 
-def _translate(exc: APIError, subject: str, expected: int | None) -> Exception:
-    if exc.err_code == _WRONG_LAST_SEQUENCE and expected is not None:
-        return AppendConflictError(subject, expected)
-    return exc
+class _PubAckReply(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: _ApiError | None = None
 
 
-def _appended(ack: PubAck) -> Appended:
-    return Appended(seq=ack.seq, duplicate=bool(ack.duplicate))
+_reply_decoder: Final = msgspec.json.Decoder(_PubAckReply)
 
 
-async def append(
-    js: JetStreamContext,
-    subject: str,
-    event: Event,
-    *,
-    expected_last_subject_seq: int | None = None,
-    ack_timeout_s: float = 5.0,
-) -> Appended:
-    """Append one event and wait for the stream's acknowledgement.
-
-    The event id travels as ``Nats-Msg-Id``, so retrying the same event within the stream's
-    duplicate window is a no-op that reports the original sequence.
+class EventAppender:
+    """Appends events with ``Nats-Msg-Id`` = event id and optional optimistic concurrency.
 
     Args:
-        js: A JetStream context.
-        subject: The aggregate's subject (from ``subjects``).
-        event: The event.
-        expected_last_subject_seq: When given, the append succeeds only if the subject's last
-            stored sequence equals it (0: the subject must be empty).
-        ack_timeout_s: Seconds to wait for the acknowledgement.
-
-    Returns:
-        The stream sequence of the event.
-
-    Raises:
-        AppendConflictError: The expected sequence did not match.
+        nc: A connected NATS client.
+        max_pending: Most acknowledgements outstanding at once; further publishes wait.
     """
-    headers = _headers(event, expected_last_subject_seq)
-    try:
-        ack = await js.publish(subject, encode_event(event), timeout=ack_timeout_s, headers=headers)
-    except APIError as exc:
-        raise _translate(exc, subject, expected_last_subject_seq) from exc
-    return _appended(ack)
 
+    def __init__(self, nc: NatsClient, *, max_pending: int = 8192) -> None:
+        self._nc = nc
+        self._pending: dict[str, asyncio.Future[Appended]] = {}
+        self._slots = asyncio.Semaphore(max_pending)
+        self._tokens = itertools.count()
+        self._prefix = ""
+        self._sub: Subscription | None = None
 
-async def append_batch(
-    js: JetStreamContext, items: Sequence[PendingAppend], *, ack_timeout_s: float = 10.0
-) -> list[Appended | AppendConflictError]:
-    """Append many events with pipelined publishes and collect every outcome.
+    async def start(self) -> None:
+        """Subscribe to the reply inbox. Called once before the first append."""
+        if self._sub is None:
+            self._prefix = self._nc.new_inbox()
+            self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_reply)
 
-    All publishes go out before any acknowledgement is awaited, which is an order of magnitude
-    faster than awaiting each (DESIGN §8). Events are stored in the order given. Conflicts are
-    returned in place, not raised, so the caller can retry just those; any other error is raised
-    after every acknowledgement has been collected.
+    async def close(self) -> None:
+        """Unsubscribe and fail whatever is still waiting."""
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(AppendError("appender closed"))
+        self._pending.clear()
 
-    Args:
-        js: A JetStream context.
-        items: The events with their subjects and optional expected sequences.
-        ack_timeout_s: Seconds to wait for all acknowledgements.
+    async def _on_reply(self, msg: Msg) -> None:
+        fut = self._pending.pop(msg.subject[len(self._prefix) + 1 :], None)
+        if fut is None or fut.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            fut.set_exception(AppendError("no stream listens on this subject (is EVENTS created?)"))
+            return
+        try:
+            reply = _reply_decoder.decode(msg.data)
+        except msgspec.DecodeError as exc:
+            fut.set_exception(AppendError(f"unreadable acknowledgement: {exc}"))
+            return
+        if reply.error is not None:
+            fut.set_exception(_ReplyError(reply.error))
+        else:
+            fut.set_result(Appended(seq=reply.seq, duplicate=reply.duplicate))
 
-    Returns:
-        One outcome per item, in the same order.
-    """
-    futures: list[asyncio.Future[PubAck]] = []
-    for item in items:
-        headers = _headers(item.event, item.expected_last_subject_seq)
-        futures.append(await js.publish_async(item.subject, encode_event(item.event), headers=headers))
-    results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), ack_timeout_s)
-    outcomes: list[Appended | AppendConflictError] = []
-    for item, result in zip(items, results, strict=True):
-        if isinstance(result, PubAck):
-            outcomes.append(_appended(result))
-            continue
-        error = (
-            _translate(result, item.subject, item.expected_last_subject_seq) if isinstance(result, APIError) else result
+    async def _send(self, subject: str, event: Event, expected: int | None) -> asyncio.Future[Appended]:
+        await self.start()
+        await self._slots.acquire()
+        token = str(next(self._tokens))
+        fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(lambda _: self._slots.release())
+        self._pending[token] = fut
+        headers = {_MSG_ID: event.event_id}
+        if expected is not None:
+            headers[_EXPECTED_LAST_SUBJECT_SEQ] = str(expected)
+        await self._nc.publish(subject, encode_event(event), reply=f"{self._prefix}.{token}", headers=headers)
+        return fut
+
+    async def append(
+        self, subject: str, event: Event, *, expected_last_subject_seq: int | None = None, ack_timeout_s: float = 5.0
+    ) -> Appended:
+        """Append one event and wait for the stream's acknowledgement.
+
+        Retrying the same event within the stream's duplicate window is a no-op that reports the
+        original sequence (``duplicate=True``).
+
+        Args:
+            subject: The aggregate's subject (from ``subjects``).
+            event: The event.
+            expected_last_subject_seq: When given, the append succeeds only if the subject's last
+                stored sequence equals it (0: the subject must be empty).
+            ack_timeout_s: Seconds to wait for the acknowledgement.
+
+        Returns:
+            Where the event landed.
+
+        Raises:
+            AppendConflictError: The expected sequence did not match.
+            AppendError: The stream refused the event or did not answer in time.
+        """
+        [outcome] = await self.append_batch(
+            [PendingAppend(subject, event, expected_last_subject_seq)], ack_timeout_s=ack_timeout_s
         )
-        if not isinstance(error, AppendConflictError):
-            raise error  # every acknowledgement has been gathered by now
-        outcomes.append(error)
-    return outcomes
+        if isinstance(outcome, AppendConflictError):
+            raise outcome
+        return outcome
+
+    async def append_batch(
+        self, items: Sequence[PendingAppend], *, ack_timeout_s: float = 10.0
+    ) -> list[Appended | AppendConflictError]:
+        """Append many events with pipelined publishes and collect every outcome.
+
+        All publishes go out before any acknowledgement is awaited, which is an order of
+        magnitude faster than awaiting each (DESIGN §8). Events are stored in the order given.
+        Conflicts are returned in place, not raised, so the caller can retry just those.
+
+        Args:
+            items: The events with their subjects and optional expected sequences.
+            ack_timeout_s: Seconds to wait for all acknowledgements.
+
+        Returns:
+            One outcome per item, in the same order.
+
+        Raises:
+            AppendError: Any other refusal, or no answer in time, after all replies are in.
+        """
+        futures = [await self._send(i.subject, i.event, i.expected_last_subject_seq) for i in items]
+        _, waiting = await asyncio.wait(futures, timeout=ack_timeout_s)
+        for fut in waiting:
+            fut.cancel()
+        if waiting:
+            raise AppendError(f"{len(waiting)} of {len(items)} appends unacknowledged after {ack_timeout_s}s")
+        outcomes: list[Appended | AppendConflictError] = []
+        for item, fut in zip(items, futures, strict=True):
+            exc = fut.exception()
+            if exc is None:
+                outcomes.append(fut.result())
+            elif isinstance(exc, _ReplyError) and exc.error.err_code == _WRONG_LAST_SEQUENCE:
+                outcomes.append(AppendConflictError(item.subject, item.expected_last_subject_seq or 0))
+            elif isinstance(exc, _ReplyError):
+                raise AppendError(f"{item.subject}: {exc.error.description} ({exc.error.err_code})") from exc
+            else:
+                raise exc
+        return outcomes
+
+
+class _ReplyError(Exception):
+    def __init__(self, error: _ApiError) -> None:
+        super().__init__(error.description)
+        self.error = error

@@ -123,7 +123,7 @@ class Projector:
             filter_subject=self._filter,
         )
         await self._js.add_consumer(self._stream, config)
-        self._sub = await self._js.pull_subscribe_bind(durable=self.name, stream=self._stream)
+        self._sub = await self._js.pull_subscribe_bind(consumer=self.name, stream=self._stream)
         PROJECTOR_POSITION.labels(self.name).set(self.position)
         _log.info("projector_prepared", consumer=self.name, checkpoint=self.position)
         return self.position

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from conveyor_events import ensure_streams, events_stream_config, logs_stream_config
+from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
 from conveyor_runtime import (
     PositionWatcher,
     ReadinessCheck,
@@ -63,12 +63,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
         )
         reader = JobReader(pool)
+        appender = EventAppender(nc)
+        await appender.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
         try:
             yield State(
                 js=js,
+                appender=appender,
                 reader=reader,
                 watcher=watcher,
                 max_body_bytes=settings.max_body_bytes,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             checks.clear()
             await watcher.stop()
+            await appender.close()
             await nc.drain()
             await pool.close()
 

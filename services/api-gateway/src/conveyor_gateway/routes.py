@@ -12,12 +12,12 @@ from starlette.routing import Route
 from conveyor_events import (
     AppendConflictError,
     CommandPayload,
+    EventAppender,
     JobSubmitted,
     ManifestPayload,
     ManifestTask,
     Payload,
     RecipePayload,
-    append,
     dedupe_job_id,
     job_subject,
     new_uuid7,
@@ -46,6 +46,7 @@ class State(TypedDict):
     """What the lifespan hands every request (``request.state``)."""
 
     js: JetStreamContext
+    appender: EventAppender
     reader: JobReader
     watcher: PositionWatcher
     max_body_bytes: int
@@ -127,7 +128,7 @@ async def submit_job(request: Request) -> Response:
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)
     try:
-        appended = await append(state["js"], subject, event, expected_last_subject_seq=0)
+        appended = await state["appender"].append(subject, event, expected_last_subject_seq=0)
     except AppendConflictError:
         # The dedupe key was used before: answer with the job it created (DESIGN §2).
         first = await state["js"].get_msg("EVENTS", subject=subject, direct=True, next=True, seq=1)

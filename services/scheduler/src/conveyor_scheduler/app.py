@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from conveyor_events import (
     EVENTS_FILTER,
     EVENTS_STREAM,
+    EventAppender,
     ensure_streams,
     events_stream_config,
     logs_stream_config,
@@ -115,7 +116,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event) -> None:
     js = nc.jetstream()
     table = JobTable()
-    folder = JobFolder(table, js, _now)
+    appender = EventAppender(nc)
+    await appender.start()
+    folder = JobFolder(table, appender, _now)
 
     async def on_commit(seq: int) -> None:
         await announce_position(nc, CONSUMER, seq)
@@ -139,6 +142,7 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
         await projector.run(stop)
     finally:
         await projector.close()
+        await appender.close()
 
 
 async def rebuild(settings: Settings, into: str | None) -> int:

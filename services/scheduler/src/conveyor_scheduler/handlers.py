@@ -4,14 +4,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
 
-from nats.js import JetStreamContext
-
 from conveyor_events import (
     AppendConflictError,
+    EventAppender,
     JobEvent,
     PendingAppend,
     UnknownEventError,
-    append_batch,
     decode_event,
     job_subject,
 )
@@ -36,13 +34,13 @@ class JobFolder:
 
     Args:
         table: Where job states live.
-        js: JetStream, for appending decisions; ``None`` folds only (rebuild).
+        appender: Appends decisions; ``None`` folds only (rebuild).
         clock: Returns the current time (decision timestamps).
     """
 
-    def __init__(self, table: JobTable, js: JetStreamContext | None, clock: Callable[[], datetime]) -> None:
+    def __init__(self, table: JobTable, appender: EventAppender | None, clock: Callable[[], datetime]) -> None:
         self._table = table
-        self._js = js
+        self._appender = appender
         self._clock = clock
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
@@ -55,13 +53,13 @@ class JobFolder:
                 continue  # a decision this scheduler already folded in when it appended it
             states[event.job_id] = apply(current or JobState(), event, seq)
             touched.add(event.job_id)
-        if self._js is not None:
+        if self._appender is not None:
             await self.decide_and_append(states, touched)
         await self._table.save(conn, [states[i] for i in touched if states[i].state != "new"])
 
     async def decide_and_append(self, states: dict[str, JobState], job_ids: set[str]) -> None:
         """Append what each job's state calls for, folding successes into ``states``."""
-        assert self._js is not None
+        assert self._appender is not None
         candidates = set(job_ids)
         for _ in range(_MAX_DECISION_ROUNDS):
             now = self._clock()
@@ -72,7 +70,7 @@ class JobFolder:
             ]
             if not pending:
                 return
-            outcomes = await append_batch(self._js, pending)
+            outcomes = await self._appender.append_batch(pending)
             candidates = set()
             for item, outcome in zip(pending, outcomes, strict=True):
                 job_id = item.event.job_id

@@ -1,0 +1,46 @@
+"""Every tag ever published has a sample here, and every sample decodes forever (CONVENTIONS §3)."""
+
+import json
+from pathlib import Path
+from typing import get_args
+
+import msgspec
+import pytest
+
+from conveyor_events import JobEvent, decode_event, encode_event, job_subject
+
+GOLDEN = Path(__file__).parent / "golden"
+SAMPLES = sorted(GOLDEN.glob("*.json"))
+
+
+def _tags_of(union: object) -> set[str]:
+    return {str(msgspec.inspect.type_info(cls).tag) for cls in get_args(union)}
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
+    raw = path.read_bytes()
+    doc = json.loads(raw)
+    event = decode_event(job_subject(doc["job_id"]), raw)
+    assert event.event_id == doc["event_id"]
+    assert event.job_id == doc["job_id"]
+    # Re-encoding keeps every field the sample had (defaults fill the rest).
+    again = json.loads(encode_event(event))
+    for key, value in doc.items():
+        if key == "occurred_at":
+            continue
+        assert _contains(again[key], value), key
+
+
+def _contains(actual: object, expected: object) -> bool:
+    """``expected`` with defaults added may have more keys, never different values."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return all(k in actual and _contains(actual[k], v) for k, v in expected.items())
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(actual) == len(expected) and all(_contains(a, e) for a, e in zip(actual, expected, strict=True))
+    return actual == expected
+
+
+def test_every_tag_has_a_golden_sample() -> None:
+    sampled = {json.loads(p.read_bytes())["type"] for p in SAMPLES}
+    assert _tags_of(JobEvent) <= sampled

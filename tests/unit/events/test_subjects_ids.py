@@ -1,0 +1,64 @@
+"""Subject builders and id helpers."""
+
+import uuid
+
+import pytest
+
+from conveyor_events import dedupe_job_id, job_subject, log_subject, new_uuid7, parse_uuid, position_subject
+from conveyor_events.subjects import aggregate_of, event_subject
+
+
+def test_job_subject_and_its_inverse() -> None:
+    subject = job_subject("0190c5a8-7b1e-7000-8000-000000000001")
+    assert subject == "conveyor.ev.job.0190c5a8-7b1e-7000-8000-000000000001"
+    assert aggregate_of(subject) == ("job", "0190c5a8-7b1e-7000-8000-000000000001")
+
+
+@pytest.mark.parametrize("bad", ["", "a.b", "a*", "a>", "a b"])
+def test_ids_that_would_break_the_hierarchy_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid"):
+        job_subject(bad)
+    with pytest.raises(ValueError, match="invalid"):
+        log_subject(bad)
+
+
+def test_unknown_aggregate_and_foreign_subjects_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown aggregate"):
+        event_subject("spaceship", "1")
+    with pytest.raises(ValueError, match="not an event subject"):
+        aggregate_of("other.ev.job.1")
+
+
+def test_other_subjects() -> None:
+    assert log_subject("j1") == "conveyor.log.j1"
+    assert position_subject("scheduler") == "conveyor.pos.scheduler"
+
+
+def test_uuid7_layout_and_order() -> None:
+    first = uuid.UUID(new_uuid7(now_ms=1_700_000_000_000))
+    second = uuid.UUID(new_uuid7(now_ms=1_700_000_000_001))
+    assert first.version == 7
+    assert first.variant == uuid.RFC_4122
+    assert first.int >> 80 == 1_700_000_000_000
+    assert str(first) < str(second)
+    assert len({new_uuid7() for _ in range(1000)}) == 1000
+
+
+def test_dedupe_ids_are_stable_and_scoped_by_project() -> None:
+    assert dedupe_job_id("p", "k") == dedupe_job_id("p", "k")
+    assert dedupe_job_id("p", "k") != dedupe_job_id("q", "k")
+    # The separator keeps ("ab", "c") and ("a", "bc") apart.
+    assert dedupe_job_id("ab", "c") != dedupe_job_id("a", "bc")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0190C5A8-7B1E-7000-8000-000000000001", "0190c5a8-7b1e-7000-8000-000000000001"),
+        ("nope", None),
+        ("x" * 100, None),
+        ("", None),
+    ],
+)
+def test_parse_uuid(text: str, expected: str | None) -> None:
+    assert parse_uuid(text) == expected
