@@ -1,7 +1,8 @@
 """Health and metrics endpoints that every service exposes, and a way to serve them."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 import asyncpg
@@ -77,6 +78,18 @@ def health_routes(checks: Callable[[], Mapping[str, ReadinessCheck]]) -> list[Ro
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
 
 
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server inside a service that handles signals itself (``lifecycle``).
+
+    uvicorn's own ``serve`` captures SIGTERM and re-raises it on exit, which the service would
+    take for a second signal.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
 async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve ``app`` with uvicorn (httptools) inside the running loop until ``stop`` is set.
 
@@ -96,7 +109,7 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event) 
         log_config=None,
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -62,6 +62,7 @@ def get_logger(name: str) -> Any:
         name: The component, e.g. ``"projector"``.
 
     Returns:
-        A bound logger.
+        A lazy logger: it binds on first use, so module-level loggers pick up the configuration
+        that ``configure_logging`` installs later.
     """
-    return structlog.get_logger(name).bind(component=name)
+    return structlog.get_logger(name, component=name)
