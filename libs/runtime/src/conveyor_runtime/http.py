@@ -90,7 +90,7 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event) -> None:
+async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event, *, lifespan: bool = False) -> None:
     """Serve ``app`` with uvicorn (httptools) inside the running loop until ``stop`` is set.
 
     Args:
@@ -98,6 +98,7 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event) 
         host: Bind address.
         port: Port.
         stop: Set to shut the server down.
+        lifespan: Run the app's lifespan (the gateway's opens its connections there).
     """
     config = uvicorn.Config(
         app,
@@ -105,7 +106,7 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event) 
         port=port,
         http="httptools",
         loop="none",
-        lifespan="off",
+        lifespan="on" if lifespan else "off",
         log_config=None,
         access_log=False,
     )

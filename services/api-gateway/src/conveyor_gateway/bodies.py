@@ -68,7 +68,8 @@ class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     workdir: Path | None = None
     env: Annotated[dict[EnvName, EnvValue], msgspec.Meta(max_length=256)] = msgspec.field(default_factory=dict)
     manifest: ManifestBody | None = None
-    recipe: msgspec.Raw | None = None
+    # msgspec cannot put Raw in a union with None: an empty Raw means "not given".
+    recipe: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     parent: JobId | None = None
     depends_on: Annotated[list[JobId], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
     max_retries: Annotated[int, msgspec.Meta(ge=0, le=100)] = 3

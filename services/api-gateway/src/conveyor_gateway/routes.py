@@ -76,7 +76,9 @@ async def read_json_body(request: Request, limit: int) -> bytes:
 
 
 def _payload(sub: JobSubmission) -> Payload:
-    given = [name for name in ("command", "manifest", "recipe") if getattr(sub, name) is not None]
+    has_recipe = bytes(sub.recipe) not in (b"", b"null")
+    given = [n for n, v in (("command", sub.command), ("manifest", sub.manifest)) if v is not None]
+    given += ["recipe"] if has_recipe else []
     if len(given) != 1:
         detail = "give exactly one of command, manifest or recipe" + (f" (got {', '.join(given)})" if given else "")
         pointer = f"/{given[1]}" if len(given) > 1 else "/command"
@@ -87,7 +89,6 @@ def _payload(sub: JobSubmission) -> Payload:
         m = sub.manifest
         tasks = tuple(ManifestTask(name=t.name, script=t.script) for t in m.tasks)
         return ManifestPayload(tasks=tasks, environment=m.environment, artifacts=tuple(m.artifacts), image=m.image)
-    assert sub.recipe is not None
     return RecipePayload(recipe=sub.recipe)
 
 

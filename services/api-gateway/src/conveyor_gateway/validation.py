@@ -17,7 +17,7 @@ T = TypeVar("T", bound=msgspec.Struct)
 _PATH: Final = re.compile(r"\$((?:\.[^.\[`]+|\[[^\]]*\])*)`?$")
 _SEGMENT: Final = re.compile(r"\.([^.\[]+)|\[(\d+|\"(?:[^\"\\]|\\.)*\"|[^\]]*)\]")
 _any: Final = msgspec.json.Decoder()
-_OPAQUE: Final = (msgspec.Raw, msgspec.Raw | None)
+_OPAQUE: Final = (msgspec.Raw,)
 
 
 def _escape(token: str) -> str:

@@ -1,0 +1,93 @@
+"""E2E fixtures: the scheduler and the gateway run in-process against real NATS and PostgreSQL;
+tests talk to the gateway over real HTTP only."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from conveyor_devstack import free_port
+from conveyor_gateway.app import create_app
+from conveyor_gateway.settings import Settings as GatewaySettings
+from conveyor_runtime import serve_http
+from conveyor_scheduler.app import serve as serve_scheduler
+from conveyor_scheduler.settings import Settings as SchedulerSettings
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+class Service:
+    """A service task with its stop event."""
+
+    def __init__(self, run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        self.stop_event = asyncio.Event()
+        self.task = asyncio.create_task(run(self.stop_event))
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+@pytest.fixture
+def gateway_settings(nats_url: str, database_url: str) -> GatewaySettings:
+    """Gateway settings for this test: free port, 1 s duplicate window, 2 s write wait."""
+    return GatewaySettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        http_port=free_port(),
+        write_wait_ms=2000,
+        events_duplicate_window_s=1.0,
+        log_level="warning",
+    )
+
+
+@pytest.fixture
+def start_scheduler(nats_url: str, database_url: str) -> Callable[[], Service]:
+    """Starts the scheduler in this loop (call it; stopped by the test or at teardown)."""
+
+    def start() -> Service:
+        settings = SchedulerSettings(
+            nats_url=nats_url,
+            database_url=database_url,
+            http_port=free_port(),
+            events_duplicate_window_s=1.0,
+            log_level="warning",
+        )
+        return Service(lambda stop: serve_scheduler(settings, stop))
+
+    return start
+
+
+async def _ready(client: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.05)
+    raise TimeoutError("gateway not ready")
+
+
+@pytest.fixture
+async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for a gateway served by uvicorn in this loop."""
+    app = create_app(gateway_settings)
+    service = Service(lambda stop: serve_http(app, "127.0.0.1", gateway_settings.http_port, stop, lifespan=True))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_settings.http_port}", timeout=10) as client:
+        await _ready(client)
+        yield client
+    await service.stop()
+
+
+@pytest.fixture
+async def api(gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service]) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole write/read path: a gateway client with the scheduler running."""
+    scheduler = start_scheduler()
+    yield gateway
+    await scheduler.stop()
