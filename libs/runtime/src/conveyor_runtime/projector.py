@@ -15,12 +15,14 @@ from typing import Any, Final
 
 import asyncpg
 import msgspec
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from .db import DbConnection
+from .feed import ConsumerFeed
 from .logging import get_logger
 from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION
 from .migrations import Migration, quote_schema
@@ -94,7 +96,7 @@ class Projector:
         self._fetch_timeout_s = fetch_timeout_s
         self._ack_wait_s = ack_wait_s
         self._on_commit = on_commit
-        self._sub: JetStreamContext.PullSubscription | None = None
+        self._feed: ConsumerFeed | None = None
         self.position = 0
 
     async def read_checkpoint(self) -> int:
@@ -123,7 +125,9 @@ class Projector:
             filter_subject=self._filter,
         )
         await self._js.add_consumer(self._stream, config)
-        self._sub = await self._js.pull_subscribe_bind(consumer=self.name, stream=self._stream)
+        nc: NatsClient = self._js._nc  # the context's connection; nats-py has no public accessor
+        self._feed = ConsumerFeed(nc, self._stream, self.name, batch=self._batch_size)
+        await self._feed.start()
         PROJECTOR_POSITION.labels(self.name).set(self.position)
         _log.info("projector_prepared", consumer=self.name, checkpoint=self.position)
         return self.position
@@ -152,12 +156,9 @@ class Projector:
         self.position = 0
 
     async def fetch(self) -> list[Msg]:
-        """Fetch the next batch; empty when nothing arrived within the fetch timeout."""
-        assert self._sub is not None, "call prepare() first"
-        try:
-            return await self._sub.fetch(self._batch_size, timeout=self._fetch_timeout_s)
-        except TimeoutError:
-            return []
+        """Take the next batch; empty when nothing arrived within the fetch timeout."""
+        assert self._feed is not None, "call prepare() first"
+        return await self._feed.next_batch(self._fetch_timeout_s)
 
     async def apply(self, msgs: Sequence[Msg]) -> int:
         """Apply a fetched batch and store the checkpoint in one transaction (no ack).
@@ -235,10 +236,10 @@ class Projector:
             await self.step()
 
     async def close(self) -> None:
-        """Stop the subscription (the durable consumer stays on the server)."""
-        if self._sub is not None:
+        """Stop pulling (the durable consumer stays on the server)."""
+        if self._feed is not None:
             try:
-                await self._sub.unsubscribe()
-            except Exception as exc:
-                _log.warning("projector_unsubscribe_failed", consumer=self.name, error=str(exc))
-            self._sub = None
+                await self._feed.stop()
+            except Exception as exc:  # closing must not fail shutdown
+                _log.warning("projector_feed_stop_failed", consumer=self.name, error=str(exc))
+            self._feed = None

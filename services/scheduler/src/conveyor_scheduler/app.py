@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import sys
+import time
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -196,11 +197,13 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(Settings)
     configure_logging(settings.log_level, settings.log_json)
     if args.command == "rebuild":
+        started = time.perf_counter()
         try:
             seq = asyncio.run(rebuild(settings, args.into))
         except SchedulerBusyError as exc:
             print(f"conveyor-scheduler: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
             raise SystemExit(2) from exc
-        print(f"rebuilt {args.into or SCHEMA} up to stream sequence {seq}")  # noqa: T201 - CLI output
+        elapsed = time.perf_counter() - started
+        print(f"rebuilt {args.into or SCHEMA} up to stream sequence {seq} in {elapsed:.2f}s")  # noqa: T201
         return
     run_service(lambda stop: serve(settings, stop))

@@ -1,0 +1,78 @@
+"""A throwaway stack for benchmarks: nats-server, PostgreSQL and services as real processes."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Self
+
+from conveyor_devstack import NatsServer, Postgres, free_port, resolve_pg_data_dir, stop_process
+
+SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway"}
+
+
+class BenchStack:
+    """Infrastructure in a temporary directory; services started and stopped on demand."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
+        self.nats = NatsServer(self.root / "nats")
+        pg_dir, _ = resolve_pg_data_dir(self.root / "pg")
+        self.pg = Postgres(pg_dir, fast=True)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+
+    def __enter__(self) -> Self:
+        self.nats.start()
+        self.pg.start()
+        self.pg.create_database("conveyor")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+        self.pg.stop()
+        self.nats.stop()
+
+    @property
+    def database_url(self) -> str:
+        return self.pg.dsn("conveyor")
+
+    def env(self, port: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CONVEYOR_NATS_URL": self.nats.url,
+            "CONVEYOR_DATABASE_URL": self.database_url,
+            "CONVEYOR_HTTP_PORT": str(port),
+            "CONVEYOR_LOG_LEVEL": "warning",
+            "CONVEYOR_LOG_JSON": "1",
+        }
+
+    def start(self, name: str) -> int:
+        port = free_port()
+        log = (self.root / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", SERVICES[name]],
+            env=self.env(port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.ports[name] = port
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return port
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{name} did not become ready; see {self.root / (name + '.log')}")
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is not None:
+            stop_process(proc)
