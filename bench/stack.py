@@ -1,6 +1,7 @@
 """A throwaway stack for benchmarks: nats-server, PostgreSQL and services as real processes."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -9,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Self
 
-from conveyor_devstack import NatsServer, Postgres, free_port, resolve_pg_data_dir, stop_process
+from conveyor_devstack import NatsServer, Postgres, free_port, stop_process, temp_pg_data_dir
 
 SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway"}
 
@@ -20,8 +21,8 @@ class BenchStack:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
         self.nats = NatsServer(self.root / "nats")
-        pg_dir, _ = resolve_pg_data_dir(self.root / "pg")
-        self.pg = Postgres(pg_dir, fast=True)
+        self.pg_dir = temp_pg_data_dir()
+        self.pg = Postgres(self.pg_dir, fast=True)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.ports: dict[str, int] = {}
 
@@ -36,6 +37,8 @@ class BenchStack:
             self.stop(name)
         self.pg.stop()
         self.nats.stop()
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,290 @@
+"""``conveyor dev``: options, service table, environment contract and banner of the local stack.
+
+Everything here except `run` is pure, so it is unit-tested; `stack.LocalStack` does the work.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from conveyor_devstack import PortInUseError, is_port_free, url_host
+
+from .commands import Subparsers
+
+INFRA_HOST = "127.0.0.1"  # NATS has no auth and PostgreSQL trusts everyone: loopback only
+DATABASE = "conveyor"
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class OptionError(ValueError):
+    """An option has an invalid value; the message names the flag or variable it came from."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DevOptions:
+    """The resolved settings of one ``conveyor dev`` run."""
+
+    data_dir: Path
+    bind: str
+    api_port: int
+    nats_port: int
+    pg_port: int
+    health_port_base: int
+
+
+@dataclass(frozen=True)
+class _Option:
+    field: str
+    flag: str
+    env: str
+    default: str
+    help: str
+
+    @property
+    def setting(self) -> str:
+        return f"{self.flag} or {self.env}"
+
+
+_OPTIONS = (
+    _Option("data_dir", "--data-dir", "CONVEYOR_DATA_DIR", ".data", "where NATS, PostgreSQL and logs keep files"),
+    _Option("bind", "--bind", "CONVEYOR_BIND", "127.0.0.1", "address the services listen on"),
+    _Option("api_port", "--api-port", "CONVEYOR_API_PORT", "8080", "port of the HTTP API, served by the gateway"),
+    _Option("nats_port", "--nats-port", "CONVEYOR_NATS_PORT", "4222", "port of nats-server (on 127.0.0.1)"),
+    _Option("pg_port", "--pg-port", "CONVEYOR_PG_PORT", "5433", "port of PostgreSQL (on 127.0.0.1)"),
+    _Option(
+        "health_port_base", "--health-port-base", "CONVEYOR_HEALTH_PORT_BASE", "8081",
+        "first health port: scheduler, then log-collector, then hook-dispatcher",
+    ),
+)  # fmt: skip
+_OPTION = {option.field: option for option in _OPTIONS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """One process of the stack.
+
+    Attributes:
+        name: Display name, also the stem of its log file.
+        module: Run as ``python -m <module> <args...>``.
+        args: Extra command-line arguments.
+        health_slot: Offset from the health port base; None for the gateway, which serves the API.
+    """
+
+    name: str
+    module: str
+    args: tuple[str, ...] = ()
+    health_slot: int | None = 0
+
+    def command(self, python: str) -> list[str]:
+        """The argv that starts this service with interpreter ``python``."""
+        return [python, "-m", self.module, *self.args]
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(name="scheduler", module="conveyor_scheduler", health_slot=0),
+    ServiceSpec(name="gateway", module="conveyor_gateway", health_slot=None),
+    ServiceSpec(name="log-collector", module="conveyor_logs", health_slot=1),
+    ServiceSpec(name="hook-dispatcher", module="conveyor_hooks", health_slot=2),
+)
+# The worker agent joins here once it exists, e.g.
+# ServiceSpec(name="worker", module="conveyor_cli", args=("worker",), health_slot=3)
+WORKERS: tuple[ServiceSpec, ...] = ()
+STACK: tuple[ServiceSpec, ...] = SERVICES + WORKERS
+
+
+@dataclass(frozen=True, kw_only=True)
+class PortClaim:
+    """A port something in the stack will listen on, and how the user can change it."""
+
+    port: int
+    host: str
+    role: str
+    setting: str
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add ``conveyor dev`` to the parser."""
+    parser = subparsers.add_parser(
+        "dev",
+        help="run nats-server, PostgreSQL and every service on this machine",
+        description=(
+            "Start an embedded nats-server and PostgreSQL, then the scheduler, gateway, log-collector "
+            "and hook-dispatcher, wait until each is ready and supervise them. Ctrl-C stops everything. "
+            "Data survives restarts. Each option falls back to its environment variable, then its default."
+        ),
+    )
+    for option in _OPTIONS:
+        parser.add_argument(
+            option.flag,
+            dest=option.field,
+            default=None,
+            metavar=option.field.split("_")[-1].upper(),
+            help=f"{option.help} (env {option.env}, default {option.default})",
+        )
+    parser.set_defaults(handler=run)
+
+
+def _pick(option: _Option, args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The value and where it came from: the flag, else the environment variable, else the default."""
+    flag_value: str | None = getattr(args, option.field, None)
+    if flag_value is not None:
+        return flag_value, option.flag
+    env_value = environ.get(option.env, "")
+    if env_value != "":
+        return env_value, option.env
+    return option.default, "the default"
+
+
+def _port(value: str, source: str, *, highest: int = 65535) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= highest:
+        raise OptionError(f"{source} must be a port number from 1 to {highest}, got {value!r}")
+    return port
+
+
+def resolve_options(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> DevOptions:
+    """Resolve every option: flag, then environment variable, then default.
+
+    Raises:
+        OptionError: A port is not a number in range.
+    """
+    values = {option.field: _pick(option, args, environ) for option in _OPTIONS}
+    data_dir = Path(values["data_dir"][0]).expanduser()
+    last_slot = max(spec.health_slot or 0 for spec in STACK)
+    return DevOptions(
+        data_dir=data_dir if data_dir.is_absolute() else cwd / data_dir,
+        bind=values["bind"][0],
+        api_port=_port(*values["api_port"]),
+        nats_port=_port(*values["nats_port"]),
+        pg_port=_port(*values["pg_port"]),
+        health_port_base=_port(*values["health_port_base"], highest=65535 - last_slot),
+    )
+
+
+def http_port(spec: ServiceSpec, options: DevOptions) -> int:
+    """The HTTP port of a service: the API port for the gateway, its health port for the others."""
+    if spec.health_slot is None:
+        return options.api_port
+    return options.health_port_base + spec.health_slot
+
+
+def port_claims(options: DevOptions, services: Sequence[ServiceSpec] = STACK) -> list[PortClaim]:
+    """Every port the stack will listen on, infrastructure first."""
+    claims = [
+        PortClaim(port=options.nats_port, host=INFRA_HOST, role="nats-server", setting=_OPTION["nats_port"].setting),
+        PortClaim(port=options.pg_port, host=INFRA_HOST, role="PostgreSQL", setting=_OPTION["pg_port"].setting),
+    ]  # fmt: skip
+    for spec in services:
+        is_api = spec.health_slot is None
+        claims.append(
+            PortClaim(
+                port=http_port(spec, options),
+                host=options.bind,
+                role=f"the HTTP API ({spec.name})" if is_api else f"the {spec.name} health endpoint",
+                setting=_OPTION["api_port" if is_api else "health_port_base"].setting,
+            )
+        )
+    return claims
+
+
+def duplicate_port_message(claims: Sequence[PortClaim]) -> str | None:
+    """Say which two parts of the stack were given the same port, if any."""
+    seen: dict[int, PortClaim] = {}
+    for claim in claims:
+        other = seen.setdefault(claim.port, claim)
+        if other is not claim:
+            return (
+                f"port {claim.port} is configured for both {other.role} and {claim.role}; "
+                f"change one of them ({other.setting}; {claim.setting})"
+            )
+    return None
+
+
+def port_in_use_error(claim: PortClaim) -> PortInUseError:
+    """The error for a taken port: the port, its role and the flag or variable that changes it."""
+    message = (
+        f"port {claim.port} on {claim.host} is already in use, but {claim.role} needs it; "
+        f"choose another with {claim.setting}"
+    )
+    return PortInUseError(claim.port, host=claim.host, wanted_by=claim.role, setting=claim.setting, message=message)
+
+
+def check_ports(claims: Sequence[PortClaim], is_free: Callable[[str, int], bool] = is_port_free) -> None:
+    """Raise `PortInUseError` for the first claimed port that is taken.
+
+    Raises:
+        PortInUseError: A port is taken.
+    """
+    for claim in claims:
+        if not is_free(claim.host, claim.port):
+            raise port_in_use_error(claim)
+
+
+def service_env(
+    spec: ServiceSpec,
+    options: DevOptions,
+    *,
+    nats_url: str,
+    database_url: str,
+    parent: Mapping[str, str],
+) -> dict[str, str]:
+    """The environment of a service process: the parent's, overridden by the Conveyor contract."""
+    return {
+        **parent,
+        "PYTHONUNBUFFERED": "1",
+        "CONVEYOR_NATS_URL": nats_url,
+        "CONVEYOR_DATABASE_URL": database_url,
+        "CONVEYOR_BIND": options.bind,
+        "CONVEYOR_HTTP_PORT": str(http_port(spec, options)),
+        "CONVEYOR_LOG_JSON": "1",
+    }
+
+
+def api_url(options: DevOptions) -> str:
+    """The base URL of the HTTP API as a local client reaches it."""
+    return f"http://{url_host(options.bind)}:{options.api_port}"
+
+
+def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[ServiceSpec] = STACK) -> str:
+    """The text printed once the stack is ready: where things are and how to submit a first job."""
+    api = api_url(options)
+    body = '{"project":"demo","title":"hello","command":"echo hello"}'
+    logs = options.data_dir / "logs"
+    names = ", ".join(["nats", "postgres", *(spec.name for spec in services)])
+    pg_note = "" if pg_data_dir == options.data_dir / "postgres" else f" (PostgreSQL data: {pg_data_dir})"
+    return "\n".join([
+        "",
+        f"Conveyor is running. API: {api}   docs: {api}/docs",
+        f"  data  {options.data_dir}{pg_note}",
+        f"  logs  {logs}/<name>.log  ({names})",
+        "",
+        "Submit a first job, then read it back with the id it returns:",
+        f"  curl -s -X POST {api}/v1/jobs -H 'content-type: application/json' -d '{body}'",
+        f"  curl -s {api}/v1/jobs/<id>",
+        "",
+        "Press Ctrl-C to stop everything.",
+    ])  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``conveyor dev``: check options and ports, then start and supervise the stack."""
+    from .stack import LocalStack  # imported late: `conveyor --help` need not load httpx
+
+    try:
+        options = resolve_options(args, os.environ, Path.cwd())
+        claims = port_claims(options)
+        duplicate = duplicate_port_message(claims)
+        if duplicate is not None:
+            raise OptionError(duplicate)
+        check_ports(claims)
+    except (OptionError, PortInUseError) as exc:
+        print(f"conveyor dev: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return LocalStack(options).run()

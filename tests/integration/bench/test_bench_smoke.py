@@ -1,0 +1,23 @@
+"""The benchmark harness runs end to end at tiny sizes (a check that it works, not of speed)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_bench_smoke_run_prints_and_records_every_figure() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "POST /v1/jobs, 64 client(s)" in result.stdout
+    assert "projection rebuild" in result.stdout
+    data = json.loads((ROOT / "bench" / "results" / "smoke.json").read_text())
+    assert data["meta"]["smoke"] is True
+    for row in data["submit"]:
+        assert row["ok"] == row["requests"] > 0  # every request succeeded
+        assert row["req_per_s"] > 0
+    assert all(row["events_per_s"] > 0 for row in data["projection"])
