@@ -12,19 +12,21 @@ from collections.abc import Callable
 class Connection:
     """One keep-alive connection."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, extra: str) -> None:
         self.reader = reader
         self.writer = writer
         self.host = host
+        self.extra = extra
 
     @classmethod
-    async def open(cls, host: str, port: int) -> "Connection":
+    async def open(cls, host: str, port: int, headers: dict[str, str] | None = None) -> "Connection":
         reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer, f"{host}:{port}")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        return cls(reader, writer, f"{host}:{port}", extra)
 
     async def post(self, path: str, body: bytes) -> int:
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n{self.extra}"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
@@ -47,10 +49,17 @@ class Connection:
 
 
 async def closed_loop(
-    host: str, port: int, path: str, make_body: Callable[[int], bytes], *, clients: int, total: int
+    host: str,
+    port: int,
+    path: str,
+    make_body: Callable[[int], bytes],
+    *,
+    clients: int,
+    total: int,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """``clients`` connections each send requests back to back until ``total`` are done."""
-    conns = [await Connection.open(host, port) for _ in range(clients)]
+    conns = [await Connection.open(host, port, headers) for _ in range(clients)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     counter = iter(range(total))

@@ -38,6 +38,11 @@ async def submit_throughput(stack: BenchStack, *, requests: int) -> list[dict[st
         total = requests if clients > 1 else max(requests // 4, 50)
         result = await closed_loop("127.0.0.1", port, "/v1/jobs", lambda _: BODY, clients=clients, total=total)
         rows.append({"scenario": f"POST /v1/jobs, {clients} client(s)", **result})
+    prefer = {"Prefer": "respond-async"}
+    result = await closed_loop(
+        "127.0.0.1", port, "/v1/jobs", lambda _: BODY, clients=64, total=requests, headers=prefer
+    )
+    rows.append({"scenario": "POST /v1/jobs, 64 clients, Prefer: respond-async", **result})
     stack.stop("gateway")
     stack.stop("scheduler")
     return rows

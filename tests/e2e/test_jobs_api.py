@@ -84,6 +84,30 @@ async def test_dedupe_key_returns_the_first_job_even_after_the_duplicate_window(
     assert other_project.json()["id"] != first.json()["id"]
 
 
+async def test_prefer_respond_async_answers_once_stored(api: httpx.AsyncClient) -> None:
+    response = await api.post("/v1/jobs", json={"command": "true"}, headers={"Prefer": "respond-async"})
+    assert response.status_code == 202
+    assert response.headers["preference-applied"] == "respond-async"
+    location = response.headers["location"]
+    assert location == f"/v1/jobs/{response.json()['id']}"
+    for _ in range(100):
+        read = await api.get(location)
+        if read.status_code == 200:
+            break
+        await asyncio.sleep(0.02)
+    assert read.json()["state"] == "queued"
+
+
+async def test_concurrent_reads_share_lookups_and_each_gets_its_own_job(api: httpx.AsyncClient) -> None:
+    created = await asyncio.gather(*(submit(api, title=f"t{i}") for i in range(40)))
+    assert {r.status_code for r in created} == {201}
+    assert [r.json()["title"] for r in created] == [f"t{i}" for i in range(40)]
+    ids = [r.json()["id"] for r in created]
+    reads = await asyncio.gather(*(api.get(f"/v1/jobs/{i}") for i in [*ids, "0190c5a8-7b1e-7000-8000-000000000999"]))
+    assert [r.json()["id"] for r in reads[:-1]] == ids
+    assert reads[-1].status_code == 404
+
+
 async def test_write_answers_202_when_the_scheduler_lags_then_the_job_appears(
     gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service]
 ) -> None:

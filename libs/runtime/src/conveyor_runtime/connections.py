@@ -76,6 +76,15 @@ async def connect_nats(url: str, *, name: str, timeout_s: float = 30.0) -> NatsC
     return await retry_until(f"NATS at {url}", attempt, timeout_s=timeout_s)
 
 
+async def _keep_session(_: Any) -> None:
+    """Skip asyncpg's reset on release (a RESET ALL/UNLISTEN/unlock round trip per query).
+
+    Profiled at 14% of the gateway's time under load. Conveyor sets no session state on pooled
+    connections; the one that holds an advisory lock (scheduler leadership) unlocks it before
+    it goes back to the pool.
+    """
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, timeout_s: float = 30.0
 ) -> "asyncpg.Pool[Any]":
@@ -93,7 +102,7 @@ async def create_pool(
 
     async def attempt() -> "asyncpg.Pool[Any]":
         pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=60
+            dsn, min_size=min_size, max_size=max_size, command_timeout=60, reset=_keep_session
         )
         return pool
 

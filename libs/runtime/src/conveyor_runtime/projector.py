@@ -15,11 +15,14 @@ from typing import Any, Final
 
 import asyncpg
 import msgspec
+import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+
+from conveyor_events import AppendError
 
 from .db import DbConnection
 from .feed import ConsumerFeed
@@ -27,7 +30,7 @@ from .logging import get_logger
 from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION
 from .migrations import Migration, quote_schema
 
-__all__ = ["CHECKPOINT_MIGRATION", "BatchHandler", "Projector", "StreamEvent"]
+__all__ = ["CHECKPOINT_MIGRATION", "BatchHandler", "Projector", "ProjectorFencedError", "StreamEvent"]
 
 CHECKPOINT_MIGRATION: Final[Migration] = (
     1,
@@ -39,6 +42,10 @@ CHECKPOINT_MIGRATION: Final[Migration] = (
 """The checkpoint table every projecting service includes among its migrations."""
 
 _log = get_logger("projector")
+
+
+class ProjectorFencedError(RuntimeError):
+    """The stored checkpoint changed behind this projector's back; it must stop, not retry."""
 
 
 class StreamEvent(msgspec.Struct, frozen=True):
@@ -67,7 +74,9 @@ class Projector:
         batch_size: Most messages fetched at once.
         fetch_timeout_s: Longest wait for a batch; also how quickly a stop is noticed.
         ack_wait_s: Redelivery delay for unacknowledged messages.
-        on_commit: Called with the new checkpoint after each commit (e.g. to announce it).
+        on_commit: Called with the new position after each batch (e.g. to announce it).
+        is_applied: Tells events whose effects are already stored (skipped without a transaction).
+        on_applied: Called after each commit (e.g. to trust what the handler did in it).
     """
 
     def __init__(
@@ -84,6 +93,8 @@ class Projector:
         fetch_timeout_s: float = 0.5,
         ack_wait_s: float = 30.0,
         on_commit: Callable[[int], Awaitable[None]] | None = None,
+        is_applied: Callable[[StreamEvent], bool] | None = None,
+        on_applied: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self._table = f"{quote_schema(schema)}.checkpoints"
@@ -96,6 +107,9 @@ class Projector:
         self._fetch_timeout_s = fetch_timeout_s
         self._ack_wait_s = ack_wait_s
         self._on_commit = on_commit
+        self._is_applied = is_applied
+        self._on_applied = on_applied
+        self._stored = 0  # the checkpoint as stored; ``position`` may run ahead of it
         self._feed: ConsumerFeed | None = None
         self.position = 0
 
@@ -113,7 +127,7 @@ class Projector:
         """
         async with self._pool.acquire() as conn:
             await conn.execute(f"INSERT INTO {self._table} (consumer) VALUES ($1) ON CONFLICT DO NOTHING", self.name)
-        self.position = await self.read_checkpoint()
+        self.position = self._stored = await self.read_checkpoint()
         await self._delete_consumer()
         config = ConsumerConfig(
             durable_name=self.name,
@@ -153,7 +167,7 @@ class Projector:
                 self.name,
             )
         await self._delete_consumer()
-        self.position = 0
+        self.position = self._stored = 0
 
     async def fetch(self) -> list[Msg]:
         """Take the next batch; empty when nothing arrived within the fetch timeout."""
@@ -163,29 +177,58 @@ class Projector:
     async def apply(self, msgs: Sequence[Msg]) -> int:
         """Apply a fetched batch and store the checkpoint in one transaction (no ack).
 
+        Events at or below the position are skipped. Events the handler reports as already
+        applied (``is_applied``: e.g. the scheduler's own decisions coming back) need no
+        transaction: the position moves in memory and is stored with the next commit.
+
         Returns:
-            How many events were new (above the checkpoint).
+            How many events were applied by this call.
+
+        Raises:
+            ProjectorFencedError: The stored checkpoint moved under us: another projector with
+                the same name is running, or the projection was reset.
         """
         started = time.perf_counter()
         events = [StreamEvent(m.metadata.sequence.stream, m.subject, m.data) for m in msgs]
-        async with self._pool.acquire() as conn, conn.transaction():
-            checkpoint = await conn.fetchval(
-                f"SELECT stream_seq FROM {self._table} WHERE consumer = $1 FOR UPDATE", self.name
-            )
-            fresh = [e for e in events if e.seq > checkpoint]
-            if fresh:
-                await self._handler(conn, fresh)
-                await conn.execute(
-                    f"UPDATE {self._table} SET stream_seq = $2, updated_at = now() WHERE consumer = $1",
+        fresh = [e for e in events if e.seq > self.position]
+        if not fresh:
+            return 0
+        needed = [e for e in fresh if not (self._is_applied and self._is_applied(e))]
+        if needed:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._handler(conn, needed)
+                status = await conn.execute(
+                    f"UPDATE {self._table} SET stream_seq = $2, updated_at = now()"
+                    " WHERE consumer = $1 AND stream_seq = $3",
                     self.name,
                     fresh[-1].seq,
+                    self._stored,
                 )
-        if fresh:
-            self.position = fresh[-1].seq
-            PROJECTOR_APPLIED.labels(self.name).inc(len(fresh))
-            PROJECTOR_POSITION.labels(self.name).set(self.position)
+                if status != "UPDATE 1":
+                    raise ProjectorFencedError(f"{self.name}: checkpoint is no longer {self._stored}")
+            self._stored = fresh[-1].seq
+            if self._on_applied is not None:
+                self._on_applied()
+        self.position = fresh[-1].seq
+        PROJECTOR_APPLIED.labels(self.name).inc(len(fresh))
+        PROJECTOR_POSITION.labels(self.name).set(self.position)
         PROJECTOR_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-        return len(fresh)
+        return len(needed)
+
+    async def flush_position(self) -> None:
+        """Store the in-memory position if it ran ahead of the stored checkpoint."""
+        if self.position <= self._stored:
+            return
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                f"UPDATE {self._table} SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq = $3",
+                self.name,
+                self.position,
+                self._stored,
+            )
+        if status != "UPDATE 1":
+            raise ProjectorFencedError(f"{self.name}: checkpoint is no longer {self._stored}")
+        self._stored = self.position
 
     async def ack(self, msgs: Sequence[Msg]) -> None:
         """Acknowledge a committed batch (the consumer acks all up to the last message)."""
@@ -200,10 +243,12 @@ class Projector:
         """
         msgs = await self.fetch()
         if not msgs:
+            await self.flush_position()  # idle: store what echo-only batches moved in memory
             return 0
+        before = self.position
         applied = await self._apply_with_retry(msgs)
         await self.ack(msgs)
-        if applied and self._on_commit is not None:
+        if self.position > before and self._on_commit is not None:
             await self._on_commit(self.position)
         return applied
 
@@ -212,7 +257,7 @@ class Projector:
         while True:
             try:
                 return await self.apply(msgs)
-            except (TimeoutError, asyncpg.PostgresError, OSError) as exc:
+            except (TimeoutError, asyncpg.PostgresError, OSError, AppendError, nats.errors.Error) as exc:
                 # Never skip a batch: a projection with a hole is worse than a stalled one.
                 _log.error("projection_batch_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
@@ -236,8 +281,10 @@ class Projector:
             await self.step()
 
     async def close(self) -> None:
-        """Stop pulling (the durable consumer stays on the server)."""
+        """Store the position and stop pulling (the durable consumer stays on the server)."""
         if self._feed is not None:
+            with contextlib.suppress(asyncpg.PostgresError, OSError, ProjectorFencedError):
+                await self.flush_position()
             try:
                 await self._feed.stop()
             except Exception as exc:  # closing must not fail shutdown

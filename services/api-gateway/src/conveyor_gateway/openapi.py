@@ -43,8 +43,18 @@ def _paths() -> dict[str, Any]:
                 "description": (
                     "Validates the body and appends `JobSubmitted`. Answers once the scheduler has seen it "
                     "(read-your-writes). With a `dedupe_key` already used in the project, answers 200 with "
-                    "the existing job, forever (no time window)."
+                    "the existing job, forever (no time window). Send `Prefer: respond-async` to get 202 "
+                    "as soon as the job is stored, without waiting to read it back (for bulk producers)."
                 ),
+                "parameters": [
+                    {
+                        "name": "Prefer",
+                        "in": "header",
+                        "required": False,
+                        "description": "`respond-async`: answer 202 once stored (RFC 7240).",
+                        "schema": {"type": "string", "enum": ["respond-async"]},
+                    }
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref(JobSubmission)}},
@@ -52,7 +62,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(JobView, "Created; `Location` names the job."),
                     "200": _json(JobView, "The dedupe key was used before: the existing job."),
-                    "202": _json(JobAccepted, "Stored but not yet visible; poll `Location`."),
+                    "202": _json(JobAccepted, "Stored (asked for, or not yet visible); poll `Location`."),
                     "400": _problem("The body is not JSON."),
                     "413": _problem("The body is too large."),
                     "415": _problem("The body is not JSON (content-type)."),

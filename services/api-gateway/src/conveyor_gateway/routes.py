@@ -120,7 +120,8 @@ def _submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitte
 
 async def submit_job(request: Request) -> Response:
     """``POST /v1/jobs``: 201 with the job; 200 with the existing job for a used dedupe key;
-    202 with ``Location`` when the scheduler has not caught up within the write wait."""
+    202 with ``Location`` when the scheduler has not caught up within the write wait, or at once
+    when the client sent ``Prefer: respond-async``."""
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
@@ -137,10 +138,18 @@ async def submit_job(request: Request) -> Response:
         if existing is None:
             return _json(JobAccepted(id=job_id), 202, location)
         return _json(existing, 200, location)
+    if _prefers_async(request):
+        return _json(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
     job = await _read_after(state, job_id, appended.seq)
     if job is None:
         return _json(JobAccepted(id=job_id), 202, location)
     return _json(job, 201, location)
+
+
+def _prefers_async(request: Request) -> bool:
+    """RFC 7240 ``Prefer: respond-async``: answer once stored, without waiting to read it back."""
+    prefer = request.headers.get("prefer")
+    return prefer is not None and "respond-async" in (p.strip().lower() for p in prefer.split(","))
 
 
 async def _read_after(state: State, job_id: str, seq: int) -> Any:

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 import zlib
@@ -109,6 +110,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 await _lead(settings, nc, pool, stop)
         finally:
             if leader is not None:
+                with contextlib.suppress(asyncpg.PostgresError, OSError):
+                    await leader.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
                 await pool.release(leader)
             stop.set()
             await http
@@ -134,10 +137,13 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
         handler=folder,
         batch_size=settings.batch_size,
         on_commit=on_commit,
+        is_applied=folder.is_applied,
+        on_applied=folder.trust_commit,
     )
     await projector.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
+    folder.trust_commit()
     _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
     try:
         await projector.run(stop)

@@ -42,8 +42,25 @@ class JobFolder:
         self._table = table
         self._appender = appender
         self._clock = clock
+        self._echoes: set[int] = set()  # sequences of committed decisions not yet read back
+        self._uncommitted: list[int] = []  # decisions appended in the open transaction
+
+    def is_applied(self, event: StreamEvent) -> bool:
+        """True for a decision this scheduler appended and committed: reading it back is a no-op."""
+        if event.seq in self._echoes:
+            self._echoes.discard(event.seq)
+            return True
+        return False
+
+    def trust_commit(self) -> None:
+        """The transaction that folded the latest decisions committed: their echoes can be skipped."""
+        self._echoes.update(self._uncommitted)
+        self._uncommitted.clear()
+        if len(self._echoes) > 100_000:  # echoes that never came back (e.g. duplicates already read)
+            self._echoes.clear()  # safe: the row versions skip them anyway, at the cost of a query
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+        self._uncommitted.clear()  # a retried batch starts over
         decoded = _decode(batch)
         states = await self._table.load(conn, {e.job_id for _, e in decoded})
         touched: set[str] = set()
@@ -78,11 +95,16 @@ class JobFolder:
                     _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
                     continue
                 states[job_id] = apply(states[job_id], item.event, outcome.seq)
+                self._uncommitted.append(outcome.seq)
                 job_ids.add(job_id)
                 candidates.add(job_id)
 
     async def reconcile(self, conn: DbConnection) -> int:
-        """Decide for every job left waiting on a decision (e.g. after a rebuild); return how many."""
+        """Decide for every job left waiting on a decision (e.g. after a rebuild); return how many.
+
+        Runs in the caller's transaction; call ``trust_commit`` once it has committed.
+        """
+        self._uncommitted.clear()
         waiting = {s.id: s for s in await self._table.needing_decision(conn)}
         touched: set[str] = set()
         await self.decide_and_append(waiting, touched)
