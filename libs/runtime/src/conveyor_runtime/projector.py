@@ -16,6 +16,7 @@ from typing import Any, Final
 import asyncpg
 import msgspec
 import nats.errors
+import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -246,6 +247,9 @@ class Projector:
             await self.flush_position()  # idle: store what echo-only batches moved in memory
             return 0
         before = self.position
+        first = msgs[0].metadata.sequence.stream
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(consumer=self.name, stream_seq=first, batch=len(msgs))
         applied = await self._apply_with_retry(msgs)
         await self.ack(msgs)
         if self.position > before and self._on_commit is not None:

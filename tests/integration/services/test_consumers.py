@@ -1,0 +1,88 @@
+"""The log collector and hook dispatcher start, consume their streams with a checkpoint and
+report healthy (their real work comes with the logs and webhooks issues)."""
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from conveyor_devstack import free_port
+from conveyor_events import EventAppender, JobQueued, PendingAppend, job_subject, log_subject, new_uuid7
+from conveyor_hooks.app import SPEC as HOOKS_SPEC
+from conveyor_hooks.settings import Settings as HooksSettings
+from conveyor_logs.app import SPEC as LOGS_SPEC
+from conveyor_logs.settings import Settings as LogsSettings
+from conveyor_runtime import ConsumerSpec, run_consumer_service
+
+
+async def checkpoint(pool: "asyncpg.Pool[Any]", schema: str, consumer: str) -> int | None:
+    try:
+        value = await pool.fetchval(f"SELECT stream_seq FROM {schema}.checkpoints WHERE consumer = $1", consumer)
+    except asyncpg.UndefinedTableError:
+        return None
+    return None if value is None else int(value)
+
+
+async def publish_events(nc: NatsClient, n: int) -> None:
+    appender = EventAppender(nc)
+    jobs = [new_uuid7() for _ in range(n)]
+    await appender.append_batch(
+        [
+            PendingAppend(job_subject(j), JobQueued(event_id=new_uuid7(), job_id=j, occurred_at=datetime.now(UTC)))
+            for j in jobs
+        ]
+    )
+    await appender.close()
+
+
+async def publish_log_chunks(nc: NatsClient, n: int) -> None:
+    js = nc.jetstream()
+    for i in range(n):
+        await js.publish(log_subject(new_uuid7()), f"line {i}\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("spec", "settings_cls", "schema", "publish"),
+    [(LOGS_SPEC, LogsSettings, "logs", publish_log_chunks), (HOOKS_SPEC, HooksSettings, "hooks", publish_events)],
+    ids=["log-collector", "hook-dispatcher"],
+)
+async def test_consumer_service_checkpoints_and_reports_healthy(
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    nats_url: str,
+    database_url: str,
+    spec: ConsumerSpec,
+    settings_cls: type[LogsSettings] | type[HooksSettings],
+    schema: str,
+    publish: Any,
+) -> None:
+    port = free_port()
+    settings = settings_cls(nats_url=nats_url, database_url=database_url, http_port=port, log_level="warning")
+    stop = asyncio.Event()
+    service = asyncio.create_task(run_consumer_service(settings, spec, stop))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(200):
+                try:
+                    ready = await client.get("/readyz")
+                    if ready.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            assert ready.json() == {"status": "ready", "checks": {"nats": "ok", "postgres": "ok"}}
+            await publish(nc, 25)
+            for _ in range(200):
+                if await checkpoint(pool, schema, spec.name) == 25:
+                    break
+                await asyncio.sleep(0.05)
+            assert await checkpoint(pool, schema, spec.name) == 25
+            metrics = (await client.get("/metrics")).text
+            assert f'conveyor_projector_position{{consumer="{spec.name}"}} 25.0' in metrics
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 15)
