@@ -9,18 +9,34 @@ from .fields import UtcDatetime
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
 from .job import (
     CommandPayload,
+    JobAssigned,
     JobCancelled,
     JobCancelRequested,
     JobEvent,
+    JobFailed,
     JobQueued,
+    JobReleased,
+    JobRetryScheduled,
+    JobStarted,
     JobSubmitted,
+    JobSucceeded,
+    JobTimedOut,
     ManifestPayload,
     ManifestTask,
     Payload,
     RecipePayload,
 )
 from .streams import EVENTS_STREAM, LOGS_STREAM, ensure_streams, events_stream_config, logs_stream_config
-from .subjects import EVENTS_FILTER, LOGS_FILTER, job_subject, log_subject, position_subject
+from .subjects import (
+    EVENTS_FILTER,
+    LOGS_FILTER,
+    job_subject,
+    log_subject,
+    position_subject,
+    scheduler_subject,
+    worker_subject,
+)
+from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
 
 __all__ = [
     "EVENTS_FILTER",
@@ -33,11 +49,18 @@ __all__ = [
     "CommandPayload",
     "Event",
     "EventAppender",
+    "JobAssigned",
     "JobCancelRequested",
     "JobCancelled",
     "JobEvent",
+    "JobFailed",
     "JobQueued",
+    "JobReleased",
+    "JobRetryScheduled",
+    "JobStarted",
     "JobSubmitted",
+    "JobSucceeded",
+    "JobTimedOut",
     "ManifestPayload",
     "ManifestTask",
     "Payload",
@@ -45,6 +68,10 @@ __all__ = [
     "RecipePayload",
     "UnknownEventError",
     "UtcDatetime",
+    "WorkerDeleted",
+    "WorkerEvent",
+    "WorkerRegistered",
+    "WorkerStateChanged",
     "decode_event",
     "decode_job_event",
     "dedupe_job_id",
@@ -57,5 +84,7 @@ __all__ = [
     "new_uuid7",
     "parse_uuid",
     "position_subject",
+    "scheduler_subject",
     "upcast",
+    "worker_subject",
 ]

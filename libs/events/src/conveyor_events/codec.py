@@ -7,16 +7,18 @@ import msgspec
 from .job import JobEvent
 from .legacy import UPCASTERS
 from .subjects import aggregate_of
+from .worker import WorkerEvent
 
 __all__ = ["Event", "UnknownEventError", "decode_event", "decode_job_event", "encode_event", "upcast"]
 
-Event = JobEvent
+Event = JobEvent | WorkerEvent
 """Every event of every aggregate."""
 
 _encoder: Final = msgspec.json.Encoder()
 _job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEvent)
 _raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
-_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {"job": _job_decoder}
+_worker_decoder: Final[msgspec.json.Decoder[WorkerEvent]] = msgspec.json.Decoder(WorkerEvent)
+_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {"job": _job_decoder, "worker": _worker_decoder}
 
 
 class UnknownEventError(ValueError):

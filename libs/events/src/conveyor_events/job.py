@@ -5,20 +5,25 @@ scheduler (what the system decided). Fields are deliberately loose (plain ``str`
 the gateway validates input, and an event that was valid once must decode forever.
 """
 
-from typing import Literal
-
 import msgspec
 
 from .fields import UtcDatetime
 
 __all__ = [
     "CommandPayload",
+    "JobAssigned",
     "JobCancelRequested",
     "JobCancelled",
     "JobEvent",
     "JobEventBase",
+    "JobFailed",
     "JobQueued",
+    "JobReleased",
+    "JobRetryScheduled",
+    "JobStarted",
     "JobSubmitted",
+    "JobSucceeded",
+    "JobTimedOut",
     "ManifestPayload",
     "ManifestTask",
     "Payload",
@@ -109,7 +114,70 @@ class JobCancelled(JobEventBase, frozen=True, kw_only=True, tag="job.cancelled")
     reason: str = ""
 
 
-JobEvent = JobSubmitted | JobQueued | JobCancelRequested | JobCancelled
-"""Every event of the job aggregate. Add new members here and a golden sample per tag."""
+class JobAssigned(JobEventBase, frozen=True, kw_only=True, tag="job.assigned"):
+    """The scheduler leased the job to a worker (decision). ``lease_id`` is the fencing token."""
 
-JobEventTag = Literal["job.submitted", "job.queued", "job.cancel_requested", "job.cancelled"]
+    lease_id: str
+    worker_id: str
+    attempt: int
+    lease_s: int
+
+
+class JobStarted(JobEventBase, frozen=True, kw_only=True, tag="job.started"):
+    """The worker holding the current lease started the run (decision)."""
+
+    lease_id: str
+
+
+class JobSucceeded(JobEventBase, frozen=True, kw_only=True, tag="job.succeeded"):
+    """The run succeeded; terminal (decision)."""
+
+    lease_id: str
+    exit_code: int | None = None
+
+
+class JobFailed(JobEventBase, frozen=True, kw_only=True, tag="job.failed"):
+    """The job failed for good: out of retries, or not retryable; terminal (decision)."""
+
+    reason: str
+    lease_id: str | None = None
+    exit_code: int | None = None
+
+
+class JobRetryScheduled(JobEventBase, frozen=True, kw_only=True, tag="job.retry_scheduled"):
+    """An attempt ended without success and the job goes back to the queue at ``retry_at``."""
+
+    reason: str
+    retry_at: UtcDatetime
+    lease_id: str | None = None
+    exit_code: int | None = None
+
+
+class JobReleased(JobEventBase, frozen=True, kw_only=True, tag="job.released"):
+    """The worker gave the job back unrun (result ``skipped``, or it shut down); the attempt does
+    not count and the job is queued again at once (decision)."""
+
+    lease_id: str
+    reason: str = ""
+
+
+class JobTimedOut(JobEventBase, frozen=True, kw_only=True, tag="job.timed_out"):
+    """The run went past the job's timeout; terminal, and the worker is told to stop (decision)."""
+
+    lease_id: str
+
+
+JobEvent = (
+    JobSubmitted
+    | JobQueued
+    | JobCancelRequested
+    | JobCancelled
+    | JobAssigned
+    | JobStarted
+    | JobSucceeded
+    | JobFailed
+    | JobRetryScheduled
+    | JobReleased
+    | JobTimedOut
+)
+"""Every event of the job aggregate. Add new members here and a golden sample per tag."""

@@ -13,6 +13,8 @@ __all__ = [
     "job_subject",
     "log_subject",
     "position_subject",
+    "scheduler_subject",
+    "worker_subject",
 ]
 
 EVENTS_PREFIX: Final = "conveyor.ev"
@@ -21,7 +23,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job"})
+AGGREGATES: Final = frozenset({"job", "worker"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -55,6 +57,34 @@ def job_subject(job_id: str) -> str:
         ``conveyor.ev.job.<job_id>``.
     """
     return event_subject("job", job_id)
+
+
+def worker_subject(worker_id: str) -> str:
+    """Return the subject of one worker's events.
+
+    Args:
+        worker_id: The worker id.
+
+    Returns:
+        ``conveyor.ev.worker.<worker_id>``.
+    """
+    return event_subject("worker", worker_id)
+
+
+SCHEDULER_PREFIX: Final = "conveyor.sched"
+"""Requests the gateway sends to the active scheduler (lease, heartbeat, start, finish)."""
+
+
+def scheduler_subject(call: str) -> str:
+    """Return the request subject of one scheduler call.
+
+    Args:
+        call: ``lease``, ``heartbeat``, ``start`` or ``finish``.
+
+    Returns:
+        ``conveyor.sched.<call>``.
+    """
+    return f"{SCHEDULER_PREFIX}.{call}"
 
 
 def aggregate_of(subject: str) -> tuple[str, str]:

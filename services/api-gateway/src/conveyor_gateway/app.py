@@ -29,12 +29,17 @@ from conveyor_runtime import (
 
 from .docs_page import render_docs_page
 from .errors import GatewayError
+from .leases import LEASE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
 from .reader import JobReader
 from .routes import ROUTES, State
 from .settings import Settings
+from .worker_auth import WorkerAuthenticator
+from .worker_reader import WorkerReader
+from .worker_status import open_status_bucket
+from .workers import WORKER_ROUTES
 
 SCHEDULER_CONSUMER: Final = "scheduler"
 
@@ -63,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
         )
         reader = JobReader(pool)
+        workers = WorkerReader(pool)
+        statuses = await open_status_bucket(js, replicas=settings.events_replicas)
         appender = EventAppender(nc)
         await appender.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
@@ -70,9 +77,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
         try:
             yield State(
+                nc=nc,
                 js=js,
                 appender=appender,
                 reader=reader,
+                workers=workers,
+                auth=WorkerAuthenticator(workers),
+                statuses=statuses,
                 watcher=watcher,
                 max_body_bytes=settings.max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
@@ -98,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         *ROUTES,
+        *WORKER_ROUTES,
+        *LEASE_ROUTES,
         *health_routes(lambda: checks),
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),

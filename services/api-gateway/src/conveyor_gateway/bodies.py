@@ -35,6 +35,10 @@ JobStateName = Literal[
 EnvName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = Annotated[str, msgspec.Meta(max_length=32_768)]
 ShortText = Annotated[str, msgspec.Meta(max_length=256)]
+ExitCode = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+LeaseId = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
 Command = Annotated[str, msgspec.Meta(min_length=1, max_length=65_536)]
 Path = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
@@ -135,6 +139,13 @@ class JobView(msgspec.Struct, kw_only=True):
     created_at: UtcDatetime
     updated_at: UtcDatetime
     version: int
+    # Run fields, added with workers: defaults keep documents written before them decodable.
+    lease_id: str | None = None
+    worker_id: str | None = None
+    retry_at: UtcDatetime | None = None
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+    exit_code: int | None = None
 
 
 class JobPage(msgspec.Struct, kw_only=True):
@@ -150,6 +161,12 @@ class JobAccepted(msgspec.Struct, kw_only=True):
     id: str
     status: Literal["accepted"] = "accepted"
     detail: str = "stored; the job will be readable at Location shortly"
+
+
+class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/jobs/{id}/cancel`` (the body is optional)."""
+
+    reason: ShortText = ""
 
 
 class FieldError(msgspec.Struct, kw_only=True):
@@ -168,3 +185,130 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+
+
+WorkerMode = Literal["active", "paused", "draining"]
+WorkerStateName = Literal["offline", "paused", "draining", "busy", "idle"]
+
+
+class WorkerRegistration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/workers``: a worker's name, the labels jobs can require, and how many jobs it runs at once."""
+
+    name: Identifier
+    labels: Annotated[list[Identifier], msgspec.Meta(max_length=32)] = msgspec.field(default_factory=list)
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
+
+
+class WorkerCreated(msgspec.Struct, kw_only=True):
+    """The new worker and its secret. The secret is shown only in this response."""
+
+    id: str
+    name: str
+    labels: list[str]
+    capacity: int
+    mode: WorkerMode
+    secret: str
+    credentials_hint: str
+
+
+class WorkerView(msgspec.Struct, kw_only=True):
+    """A worker as the API shows it: its registration, its mode, and what it is doing now.
+
+    ``state`` is derived: ``offline`` (no heartbeat for 30 s, or never), else ``paused``,
+    ``draining`` (draining and still holding jobs), ``busy`` (holding jobs) or ``idle``.
+    """
+
+    id: str
+    name: str
+    labels: list[str]
+    capacity: int
+    mode: WorkerMode
+    deleted: bool
+    registered_at: UtcDatetime
+    version: int
+    state: WorkerStateName
+    last_seen_at: UtcDatetime | None = None
+    load: float | None = None
+    memory_free_mb: int | None = None
+    memory_total_mb: int | None = None
+    current_jobs: list[str] = msgspec.field(default_factory=list)
+    finished_count: int = 0
+    failed_count: int = 0
+
+
+class WorkerPage(msgspec.Struct, kw_only=True):
+    """One page of ``GET /v1/workers``, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[WorkerView]
+    next_cursor: str | None
+
+
+class WorkerAccepted(msgspec.Struct, kw_only=True):
+    """``202``: the change is stored but the scheduler has not applied it yet; poll ``Location``."""
+
+    id: str
+    status: Literal["accepted"] = "accepted"
+    detail: str = "stored; the worker will show the change at Location shortly"
+
+
+class LeaseAsk(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/workers/{id}/lease``: up to ``max`` jobs, waiting up to ``wait_s`` seconds for one."""
+
+    max: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    wait_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0
+
+
+class LeaseView(msgspec.Struct, kw_only=True):
+    """A leased job. Send ``lease_id`` with start, finish and heartbeats; it fences out stale runs."""
+
+    lease_id: str
+    attempt: int
+    lease_s: int
+    job: JobView
+
+
+class LeaseBatch(msgspec.Struct, kw_only=True):
+    """The jobs leased; empty when none was ready within ``wait_s``."""
+
+    leases: list[LeaseView]
+
+
+class Heartbeat(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/workers/{id}/heartbeat``: the leases the worker holds (renewed) and its load."""
+
+    leases: Annotated[list[LeaseId], msgspec.Meta(max_length=256)] = msgspec.field(default_factory=list)
+    load: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    memory_free_mb: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    memory_total_mb: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class StopView(msgspec.Struct, kw_only=True):
+    """Stop the run under ``lease_id``: ``cancelled``, ``timed_out``, ``lease_lost`` or ``worker_paused``."""
+
+    lease_id: str
+    reason: str
+
+
+class HeartbeatAnswer(msgspec.Struct, kw_only=True):
+    """What to stop, and how many seconds the renewed leases now last."""
+
+    stop: list[StopView]
+    lease_s: int
+
+
+class NoFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The body of an action that takes no fields: omit it, or send ``{}``."""
+
+
+class RunFinish(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/leases/{lease_id}/finish``: how the run ended. ``skipped`` gives the job back unrun."""
+
+    result: Literal["succeeded", "failed", "skipped"]
+    exit_code: ExitCode | None = None
+    verification: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+
+
+class RunReported(msgspec.Struct, kw_only=True):
+    """The job's state after the report."""
+
+    state: str | None

@@ -1,13 +1,19 @@
 """Gateway errors: domain kinds (not HTTP codes) with stable codes; problems.py maps them."""
 
+from typing import ClassVar, Final
+
 from .bodies import FieldError
+
+BASIC_REALM: Final = "conveyor-workers"
 
 
 class GatewayError(Exception):
-    """Root of the gateway's errors. ``code`` is stable and names the problem type."""
+    """Root of the gateway's errors. ``code`` is stable and names the problem type; ``headers``
+    go out with the problem (a challenge, a retry hint)."""
 
     code = "gateway_error"
     title = "Request failed"
+    headers: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, detail: str = "", *, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail or self.title)
@@ -23,6 +29,29 @@ class NotFoundError(GatewayError):
 class ConflictError(GatewayError):
     code = "conflict"
     title = "Conflict"
+
+
+class UnauthenticatedError(GatewayError):
+    """The caller did not prove who it is (HTTP 401, with a challenge)."""
+
+    code = "unauthorized"
+    title = "Credentials are missing or wrong"
+    headers = (("WWW-Authenticate", f'Basic realm="{BASIC_REALM}"'),)
+
+
+class ForbiddenError(GatewayError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+    code = "forbidden"
+    title = "Not allowed for these credentials"
+
+
+class UnavailableError(GatewayError):
+    """A dependency did not answer; retrying soon may work (HTTP 503)."""
+
+    code = "unavailable"
+    title = "Temporarily unavailable"
+    headers = (("Retry-After", "1"),)
 
 
 class RejectedError(GatewayError):
@@ -67,3 +96,28 @@ class ValidationFailedError(RejectedError):
 class InvalidQueryError(RejectedError):
     code = "invalid_query"
     title = "A query parameter is invalid"
+
+
+class WorkerNotFoundError(NotFoundError):
+    code = "worker_not_found"
+    title = "No such worker"
+
+
+class WorkerPausedError(ConflictError):
+    code = "worker_paused"
+    title = "The worker is paused"
+
+
+class LeaseNotCurrentError(ConflictError):
+    code = "lease_not_current"
+    title = "The lease is no longer the job's"
+
+
+class JobFinishedError(ConflictError):
+    code = "job_finished"
+    title = "The job has already finished"
+
+
+class SchedulerUnavailableError(UnavailableError):
+    code = "scheduler_unavailable"
+    title = "The scheduler did not answer"

@@ -12,11 +12,14 @@ from conveyor_runtime import get_logger
 from .bodies import Problem
 from .errors import (
     ConflictError,
+    ForbiddenError,
     GatewayError,
     MalformedError,
     NotFoundError,
     RejectedError,
     TooLargeError,
+    UnauthenticatedError,
+    UnavailableError,
     UnsupportedMediaError,
 )
 
@@ -30,6 +33,9 @@ _STATUS_BY_KIND: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (MalformedError, 400),
     (TooLargeError, 413),
     (UnsupportedMediaError, 415),
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+    (UnavailableError, 503),
 )
 _encoder: Final = msgspec.json.Encoder()
 _log = get_logger("gateway")
@@ -50,7 +56,7 @@ async def gateway_problem(request: Request, exc: Exception) -> Response:
         instance=request.url.path,
         errors=exc.errors,
     )
-    return problem_response(problem)
+    return problem_response(problem, dict(exc.headers) or None)
 
 
 async def http_problem(request: Request, exc: Exception) -> Response:
@@ -81,7 +87,18 @@ async def unexpected_problem(request: Request, exc: Exception) -> Response:
 
 PROBLEM_DOCS: Final[dict[str, str]] = {
     "job_not_found": "No job has this id (or it is not visible to you). Check the id from the submit response.",
-    "invalid_id": "An id in the path is not a UUID. Job ids look like 0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a.",
+    "job_finished": "The job already ended (succeeded, failed, timed_out or cancelled); there is nothing to cancel.",
+    "worker_not_found": "No worker has this id, or it was deleted. Check the id from the registration response.",
+    "worker_paused": "The worker is paused and gets no jobs; resume it with POST /v1/workers/{id}/resume.",
+    "lease_not_current": (
+        "This lease is no longer the job's: it expired, was cancelled or reassigned; stop the run and lease again."
+    ),
+    "unauthorized": (
+        "Send the worker's credentials as HTTP Basic: user = worker id, password = the secret from registration."
+    ),
+    "forbidden": "These credentials are valid but belong to another worker than the one in the path.",
+    "scheduler_unavailable": "The scheduler did not answer in time (restarting or failing over). Retry after a second.",
+    "invalid_id": "An id in the path is not a UUID. Ids look like 0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a.",
     "validation_failed": "The body has invalid fields; `errors` lists each with a JSON pointer. See /openapi.json.",
     "malformed_request": "The body is not valid JSON. Send a JSON object with content-type application/json.",
     "body_too_large": "The body exceeds the gateway's limit (CONVEYOR_MAX_BODY_BYTES, 1 MiB by default).",

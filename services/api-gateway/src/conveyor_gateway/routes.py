@@ -1,9 +1,11 @@
 """Endpoints of the native API under ``/v1``: decode -> build event -> append -> wait -> read."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Final, TypedDict
+from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +15,7 @@ from conveyor_events import (
     AppendConflictError,
     CommandPayload,
     EventAppender,
+    JobCancelRequested,
     JobSubmitted,
     ManifestPayload,
     ManifestTask,
@@ -25,10 +28,11 @@ from conveyor_events import (
 )
 from conveyor_runtime import PositionWatcher
 
-from .bodies import JOB_STATES, FieldError, JobAccepted, JobPage, JobSubmission
+from .bodies import JOB_STATES, CancelRequest, FieldError, JobAccepted, JobPage, JobSubmission, JobView
 from .errors import (
     InvalidIdError,
     InvalidQueryError,
+    JobFinishedError,
     JobNotFoundError,
     TooLargeError,
     UnsupportedMediaError,
@@ -36,32 +40,50 @@ from .errors import (
 )
 from .reader import JobFilter, JobReader, decode_cursor
 from .validation import decode_body
+from .worker_auth import WorkerAuthenticator
+from .worker_reader import WorkerReader
+from .worker_status import StatusBoard
 
 ANONYMOUS: Final = "anonymous"
+TERMINAL_STATES: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 _encoder: Final = msgspec.json.Encoder()
 _LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "limit", "cursor"})
+T = TypeVar("T")
 
 
 class State(TypedDict):
     """What the lifespan hands every request (``request.state``)."""
 
+    nc: NatsClient
     js: JetStreamContext
     appender: EventAppender
     reader: JobReader
+    workers: WorkerReader
+    auth: WorkerAuthenticator
+    statuses: StatusBoard
     watcher: PositionWatcher
     max_body_bytes: int
     write_wait_s: float
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(_encoder.encode(body), status_code=status, media_type="application/json", headers=headers)
 
 
-async def read_json_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing non-JSON media types and anything over ``limit`` bytes."""
+def _check_media(request: Request) -> None:
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise UnsupportedMediaError(f"content-type {media!r} is not JSON")
+
+
+async def read_json_body(request: Request, limit: int, *, optional: bool = False) -> bytes:
+    """The raw body, refusing non-JSON media types and anything over ``limit`` bytes.
+
+    With ``optional``, an empty body reads as ``{}`` whatever its content-type (``curl -X POST``
+    with no data sends none, or a form type).
+    """
+    if not optional:
+        _check_media(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLargeError(f"the body is {declared} bytes; the limit is {limit}")
@@ -72,7 +94,37 @@ async def read_json_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise TooLargeError(f"the body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    if optional and not body.strip():
+        return b"{}"
+    if optional:
+        _check_media(request)
+    return body
+
+
+def path_id(request: Request, name: str, what: str) -> str:
+    """The canonical UUID in path parameter ``name``.
+
+    Raises:
+        InvalidIdError: It is not a UUID.
+    """
+    raw: str = request.path_params[name]
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise InvalidIdError(f"{raw[:64]!r} is not a {what} id (a UUID)")
+    return parsed
+
+
+async def wait_applied(state: State, seq: int) -> bool:
+    """Wait, up to the write wait, until the scheduler has folded the event at ``seq``."""
+    return await state["watcher"].wait_for(seq, state["write_wait_s"])
+
+
+async def read_after(state: State, seq: int, read: Callable[[], Awaitable[T]]) -> T | None:
+    """``read()`` once the scheduler has applied ``seq`` (read-your-writes); None if it has not yet."""
+    if not await wait_applied(state, seq):
+        return None
+    return await read()
 
 
 def _payload(sub: JobSubmission) -> Payload:
@@ -134,16 +186,16 @@ async def submit_job(request: Request) -> Response:
     except AppendConflictError:
         # The dedupe key was used before: answer with the job it created (DESIGN §2).
         first = await state["js"].get_msg("EVENTS", subject=subject, direct=True, next=True, seq=1)
-        existing = await _read_after(state, job_id, first.seq or 0)
+        existing = await _read_job_after(state, job_id, first.seq or 0)
         if existing is None:
-            return _json(JobAccepted(id=job_id), 202, location)
-        return _json(existing, 200, location)
+            return json_response(JobAccepted(id=job_id), 202, location)
+        return json_response(existing, 200, location)
     if _prefers_async(request):
-        return _json(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
-    job = await _read_after(state, job_id, appended.seq)
+        return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
+    job = await _read_job_after(state, job_id, appended.seq)
     if job is None:
-        return _json(JobAccepted(id=job_id), 202, location)
-    return _json(job, 201, location)
+        return json_response(JobAccepted(id=job_id), 202, location)
+    return json_response(job, 201, location)
 
 
 def _prefers_async(request: Request) -> bool:
@@ -152,22 +204,45 @@ def _prefers_async(request: Request) -> bool:
     return prefer is not None and "respond-async" in (p.strip().lower() for p in prefer.split(","))
 
 
-async def _read_after(state: State, job_id: str, seq: int) -> Any:
-    if not await state["watcher"].wait_for(seq, state["write_wait_s"]):
-        return None
-    return await state["reader"].get(job_id)
+async def _read_job_after(state: State, job_id: str, seq: int) -> JobView | None:
+    return await read_after(state, seq, lambda: state["reader"].get(job_id))
+
+
+async def _existing_job(state: State, job_id: str) -> JobView:
+    job = await state["reader"].get(job_id)
+    if job is None:
+        raise JobNotFoundError(f"no job {job_id}")
+    return job
 
 
 async def get_job(request: Request) -> Response:
     """``GET /v1/jobs/{id}``."""
     state: State = request.scope["state"]
-    job_id = parse_uuid(request.path_params["job_id"])
-    if job_id is None:
-        raise InvalidIdError(f"{request.path_params['job_id'][:64]!r} is not a job id (a UUID)")
-    job = await state["reader"].get(job_id)
-    if job is None:
-        raise JobNotFoundError(f"no job {job_id}")
-    return _json(job)
+    return json_response(await _existing_job(state, path_id(request, "job_id", "job")))
+
+
+async def cancel_job(request: Request) -> Response:
+    """``POST /v1/jobs/{id}/cancel``: 200 with the job once the scheduler has seen the request
+    (``cancel_requested``; ``cancelled`` unless it was running); 409 when it already ended."""
+    state: State = request.scope["state"]
+    job_id = path_id(request, "job_id", "job")
+    ask = decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), CancelRequest)
+    job = await _existing_job(state, job_id)
+    if job.state in TERMINAL_STATES:
+        raise JobFinishedError(f"job {job_id} is already {job.state}")
+    event = JobCancelRequested(
+        event_id=new_uuid7(),
+        job_id=job_id,
+        occurred_at=datetime.now(UTC),
+        reason=ask.reason,
+        requested_by=ANONYMOUS,
+    )
+    appended = await state["appender"].append(job_subject(job_id), event)
+    location = {"Location": f"/v1/jobs/{job_id}"}
+    after = await _read_job_after(state, job_id, appended.seq)
+    if after is None:
+        return json_response(JobAccepted(id=job_id, detail="stored; the job will show it at Location shortly"), 202, location)
+    return json_response(after, 200, location)
 
 
 def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
@@ -201,11 +276,12 @@ async def list_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     filters, limit, before = _list_query(request)
     items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
-    return _json(JobPage(items=items, next_cursor=next_cursor))
+    return json_response(JobPage(items=items, next_cursor=next_cursor))
 
 
 ROUTES: Final = [
     Route("/v1/jobs", submit_job, methods=["POST"]),
     Route("/v1/jobs", list_jobs, methods=["GET"]),
     Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
+    Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
 ]

@@ -3,10 +3,11 @@
 import argparse
 import asyncio
 import contextlib
+import random
 import sys
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -22,6 +23,7 @@ from conveyor_events import (
     ensure_streams,
     events_stream_config,
     logs_stream_config,
+    new_uuid7,
 )
 from conveyor_runtime import (
     Projector,
@@ -40,10 +42,14 @@ from conveyor_runtime import (
     serve_http,
 )
 
+from .calls import SchedulerCalls
+from .decider import JobState, RetryPolicy
+from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .settings import Settings
+from .workers import WorkerState
 
 CONSUMER: Final = "scheduler"
 _LEADER_LOCK: Final = zlib.crc32(b"conveyor.scheduler.leader")
@@ -122,7 +128,21 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
     table = JobTable()
     appender = EventAppender(nc)
     await appender.start()
-    folder = JobFolder(table, appender, _now)
+    engine = Engine(
+        appender,
+        clock=_now,
+        jitter=random.random,
+        new_id=new_uuid7,
+        policy=RetryPolicy(base_s=settings.retry_base_s, cap_s=settings.retry_cap_s),
+    )
+
+    def observe(jobs: Sequence[JobState], workers: Sequence[WorkerState]) -> None:
+        for worker in workers:
+            engine.observe_worker(worker)
+        for job in jobs:
+            engine.observe_job(job)
+
+    folder = JobFolder(table, appender, _now, observe)
 
     async def on_commit(seq: int) -> None:
         await announce_position(nc, CONSUMER, seq)
@@ -144,9 +164,17 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
     folder.trust_commit()
+    # Fold to the stream's current end before serving workers, so that leases granted by a
+    # previous leader are known and not answered with "lease lost".
+    await projector.catch_up((await js.stream_info(EVENTS_STREAM)).state.last_seq)
+    async with pool.acquire() as conn:
+        observe(await table.live_jobs(conn), await table.all_workers(conn))
     _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
+    calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
     try:
-        await projector.run(stop)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(projector.run(stop))
+            tasks.create_task(calls.run(stop))
     finally:
         await projector.close()
         await appender.close()

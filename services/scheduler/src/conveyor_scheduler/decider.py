@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Final, Literal, assert_never
 
@@ -10,14 +10,24 @@ import msgspec
 from msgspec.structs import replace
 
 from conveyor_events import (
+    JobAssigned,
     JobCancelled,
     JobCancelRequested,
     JobEvent,
+    JobFailed,
     JobQueued,
+    JobReleased,
+    JobRetryScheduled,
+    JobStarted,
     JobSubmitted,
+    JobSucceeded,
+    JobTimedOut,
     Payload,
     UtcDatetime,
 )
+from conveyor_events.scheduler_api import ReportResult
+
+from .errors import LeaseNotCurrentError
 
 Status = Literal[
     "new",  # no event yet: the job does not exist
@@ -33,6 +43,7 @@ Status = Literal[
     "cancelled",
 ]
 TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
+LEASED: Final = frozenset({"assigned", "running"})
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DECISION_NS: Final = uuid.UUID("0b6c9a8e-2d7f-4f5e-b1a3-5c4d3e2f1a09")
 
@@ -65,6 +76,12 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     attempts: int = 0
     progress: float | None = None
     reason: str = ""
+    lease_id: str | None = None
+    worker_id: str | None = None
+    retry_at: UtcDatetime | None = None
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+    exit_code: int | None = None
     created_at: UtcDatetime = _EPOCH
     updated_at: UtcDatetime = _EPOCH
     submitted_seq: int = 0
@@ -74,8 +91,23 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
 
+    @property
+    def retries_left(self) -> bool:
+        return self.attempts < self.max_retries + 1
+
 
 INITIAL: Final = JobState()
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """Exponential backoff: ``base_s * 2^(attempt-1)``, capped, scaled by a jitter in [0.5, 1)."""
+
+    base_s: float = 2.0
+    cap_s: float = 300.0
+
+    def delay(self, attempt: int, jitter: float) -> timedelta:
+        raw = min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
+        return timedelta(seconds=raw * (0.5 + min(max(jitter, 0.0), 1.0) / 2))
 
 
 class Advance(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,7 +117,54 @@ class Advance(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: UtcDatetime
 
 
-Command = Advance
+class Assign(msgspec.Struct, frozen=True, kw_only=True):
+    """Lease the job to a worker."""
+
+    job_id: str
+    lease_id: str
+    worker_id: str
+    issued_at: UtcDatetime
+
+
+class ReportStart(msgspec.Struct, frozen=True, kw_only=True):
+    """The lease holder started the run."""
+
+    job_id: str
+    lease_id: str
+    issued_at: UtcDatetime
+
+
+class ReportFinish(msgspec.Struct, frozen=True, kw_only=True):
+    """The lease holder's run ended. ``jitter`` in [0, 1) comes from the caller (no randomness here)."""
+
+    job_id: str
+    lease_id: str
+    result: ReportResult
+    exit_code: int | None
+    issued_at: UtcDatetime
+    jitter: float = 0.5
+    policy: RetryPolicy = RetryPolicy()
+
+
+class ExpireLease(msgspec.Struct, frozen=True, kw_only=True):
+    """The lease was not renewed in time: the worker is presumed lost."""
+
+    job_id: str
+    lease_id: str
+    issued_at: UtcDatetime
+    jitter: float = 0.5
+    policy: RetryPolicy = RetryPolicy()
+
+
+class TimeOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The run went past the job's timeout."""
+
+    job_id: str
+    lease_id: str
+    issued_at: UtcDatetime
+
+
+Command = Advance | Assign | ReportStart | ReportFinish | ExpireLease | TimeOut
 
 
 def decision_event_id(job_id: str, version: int, tag: str) -> str:
@@ -97,46 +176,181 @@ def decision_event_id(job_id: str, version: int, tag: str) -> str:
     return str(uuid.uuid5(_DECISION_NS, f"{job_id}/{version}/{tag}"))
 
 
+def _eid(state: JobState, tag: str) -> str:
+    return decision_event_id(state.id, state.version, tag)
+
+
 def decide(command: Command, state: JobState) -> list[JobEvent]:
-    """Return the decision events the command calls for; ``[]`` when there is nothing to do."""
+    """Return the decision events the command calls for; ``[]`` when there is nothing to do.
+
+    Raises:
+        LeaseNotCurrentError: A report or expiry names a lease the job no longer has.
+    """
     match command:
-        case Advance(job_id=job_id, issued_at=at):
-            if state.state == "new" or state.is_terminal:
+        case Advance(issued_at=at):
+            return _advance(state, at)
+        case Assign(lease_id=lease_id, worker_id=worker_id, issued_at=at):
+            if state.state != "queued" or state.paused or state.cancel_requested:
                 return []
-            if state.cancel_requested and state.state in ("submitted", "pending", "blocked", "queued"):
-                eid = decision_event_id(job_id, state.version, "job.cancelled")
-                return [JobCancelled(event_id=eid, job_id=job_id, occurred_at=at, reason=state.reason)]
-            if state.state == "submitted":
-                eid = decision_event_id(job_id, state.version, "job.queued")
-                return [JobQueued(event_id=eid, job_id=job_id, occurred_at=at)]
-            return []
+            if state.retry_at is not None and state.retry_at > at:
+                return []
+            return [
+                JobAssigned(
+                    event_id=_eid(state, "job.assigned"),
+                    job_id=state.id,
+                    occurred_at=at,
+                    lease_id=lease_id,
+                    worker_id=worker_id,
+                    attempt=state.attempts + 1,
+                    lease_s=state.lease_s,
+                )
+            ]
+        case ReportStart(lease_id=lease_id, issued_at=at):
+            _require_lease(state, lease_id)
+            if state.state == "running":
+                return []  # a retried report
+            return [JobStarted(event_id=_eid(state, "job.started"), job_id=state.id, occurred_at=at, lease_id=lease_id)]
+        case ReportFinish():
+            _require_lease(state, command.lease_id)
+            return _finish(state, command)
+        case ExpireLease(lease_id=lease_id, issued_at=at, jitter=jitter, policy=policy):
+            _require_lease(state, lease_id)
+            return _retry_or_fail(state, "lease_expired", lease_id, None, at, jitter, policy)
+        case TimeOut(lease_id=lease_id, issued_at=at):
+            _require_lease(state, lease_id)
+            if state.state != "running":
+                return []
+            eid = _eid(state, "job.timed_out")
+            return [JobTimedOut(event_id=eid, job_id=state.id, occurred_at=at, lease_id=lease_id)]
         case _:
             assert_never(command)
 
 
+def _advance(state: JobState, at: datetime) -> list[JobEvent]:
+    if state.state == "new" or state.is_terminal:
+        return []
+    if state.cancel_requested:
+        return [
+            JobCancelled(event_id=_eid(state, "job.cancelled"), job_id=state.id, occurred_at=at, reason=state.reason)
+        ]
+    if state.state == "submitted":
+        return [JobQueued(event_id=_eid(state, "job.queued"), job_id=state.id, occurred_at=at)]
+    return []
+
+
+def _require_lease(state: JobState, lease_id: str) -> None:
+    if state.state not in LEASED or state.lease_id != lease_id:
+        raise LeaseNotCurrentError(lease_id)
+
+
+def _finish(state: JobState, c: ReportFinish) -> list[JobEvent]:
+    match c.result:
+        case "succeeded":
+            eid = _eid(state, "job.succeeded")
+            return [
+                JobSucceeded(
+                    event_id=eid, job_id=state.id, occurred_at=c.issued_at, lease_id=c.lease_id, exit_code=c.exit_code
+                )
+            ]
+        case "skipped":
+            eid = _eid(state, "job.released")
+            return [
+                JobReleased(
+                    event_id=eid, job_id=state.id, occurred_at=c.issued_at, lease_id=c.lease_id, reason="skipped"
+                )
+            ]
+        case "failed":
+            reason = f"exit code {c.exit_code}" if c.exit_code is not None else "failed"
+            return _retry_or_fail(state, reason, c.lease_id, c.exit_code, c.issued_at, c.jitter, c.policy)
+        case _:
+            assert_never(c.result)
+
+
+def _retry_or_fail(
+    state: JobState,
+    reason: str,
+    lease_id: str | None,
+    exit_code: int | None,
+    at: datetime,
+    jitter: float,
+    policy: RetryPolicy,
+) -> list[JobEvent]:
+    if state.retries_left:
+        retry_at = at + policy.delay(state.attempts, jitter)
+        eid = _eid(state, "job.retry_scheduled")
+        return [
+            JobRetryScheduled(
+                event_id=eid,
+                job_id=state.id,
+                occurred_at=at,
+                reason=reason,
+                retry_at=retry_at,
+                lease_id=lease_id,
+                exit_code=exit_code,
+            )
+        ]
+    eid = _eid(state, "job.failed")
+    return [
+        JobFailed(event_id=eid, job_id=state.id, occurred_at=at, reason=reason, lease_id=lease_id, exit_code=exit_code)
+    ]
+
+
 def evolve(state: JobState, event: JobEvent) -> JobState:
     """Fold one event into the state. A terminal state absorbs every later event."""
-    if state.is_terminal:
+    if state.is_terminal or (state.state == "new" and not isinstance(event, JobSubmitted)):
         return state
+    at = event.occurred_at
     match event:
         case JobSubmitted():
-            if state.state != "new":
-                return state
-            return _submitted(event)
+            return _submitted(event) if state.state == "new" else state
         case JobQueued():
             if state.state not in ("submitted", "pending", "blocked"):
                 return state
-            return replace(state, state="queued", updated_at=event.occurred_at)
+            return replace(state, state="queued", updated_at=at)
         case JobCancelRequested(reason=reason):
-            if state.state == "new" or state.cancel_requested:
-                return state
-            return replace(state, cancel_requested=True, reason=reason, updated_at=event.occurred_at)
+            return (
+                state if state.cancel_requested else replace(state, cancel_requested=True, reason=reason, updated_at=at)
+            )
         case JobCancelled(reason=reason):
-            if state.state == "new":
+            return _unleased(state, "cancelled", at, reason=reason or state.reason, finished_at=at)
+        case JobAssigned():
+            if state.state != "queued":
                 return state
-            return replace(state, state="cancelled", reason=reason or state.reason, updated_at=event.occurred_at)
+            return replace(
+                state,
+                state="assigned",
+                lease_id=event.lease_id,
+                worker_id=event.worker_id,
+                attempts=event.attempt,
+                retry_at=None,
+                updated_at=at,
+            )
+        case JobStarted(lease_id=lease_id):
+            if state.state != "assigned" or state.lease_id != lease_id:
+                return state
+            return replace(state, state="running", started_at=at, updated_at=at)
+        case JobSucceeded(lease_id=lease_id, exit_code=code):
+            if state.lease_id != lease_id:
+                return state
+            return _unleased(state, "succeeded", at, exit_code=code, finished_at=at, reason="")
+        case JobFailed(reason=reason, exit_code=code):
+            return _unleased(state, "failed", at, reason=reason, exit_code=code, finished_at=at)
+        case JobRetryScheduled(reason=reason, retry_at=retry_at, exit_code=code):
+            return _unleased(state, "queued", at, reason=reason, retry_at=retry_at, exit_code=code)
+        case JobReleased(lease_id=lease_id):
+            if state.lease_id != lease_id:
+                return state
+            return _unleased(state, "queued", at, attempts=max(0, state.attempts - 1), reason=event.reason)
+        case JobTimedOut(lease_id=lease_id):
+            if state.lease_id != lease_id:
+                return state
+            return _unleased(state, "timed_out", at, reason="timed out", finished_at=at)
         case _:
             assert_never(event)
+
+
+def _unleased(state: JobState, new_state: Status, at: datetime, **changes: object) -> JobState:
+    return replace(state, state=new_state, lease_id=None, updated_at=at, **changes)
 
 
 def _submitted(e: JobSubmitted) -> JobState:

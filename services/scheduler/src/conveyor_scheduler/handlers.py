@@ -1,4 +1,4 @@
-"""Folding event batches into job states, and appending the decisions they call for."""
+"""Folding event batches into job and worker states, and appending the decisions they call for."""
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -6,21 +6,26 @@ from typing import Final
 
 from conveyor_events import (
     AppendConflictError,
+    Event,
     EventAppender,
     JobEvent,
     PendingAppend,
     UnknownEventError,
+    WorkerEvent,
     decode_event,
     job_subject,
 )
-from conveyor_runtime import StreamEvent, get_logger
-from conveyor_runtime.db import DbConnection
+from conveyor_events.job import JobEventBase
+from conveyor_runtime import DbConnection, StreamEvent, get_logger
 
 from .decider import Advance, JobState, apply, decide
 from .projection import JobTable
+from .workers import WorkerState, apply_worker
 
 _log = get_logger("scheduler")
 _MAX_DECISION_ROUNDS: Final = 8
+
+Observer = Callable[[Sequence[JobState], Sequence[WorkerState]], None]
 
 
 class JobFolder:
@@ -28,22 +33,31 @@ class JobFolder:
 
     Decisions are appended before the transaction commits, with the job's version as the expected
     last subject sequence, and folded into the rows at once (their stream sequence becomes the
-    row's version). When such an event is later read back from the stream it is at or below the
-    row's version and is skipped. A decision that conflicts was overtaken by a newer event; the job
-    is decided again when that event is read.
+    row's version). When such an event is later read back from the stream it is skipped without
+    a transaction (``is_applied``) or by the row's version. A decision that conflicts was
+    overtaken by a newer event; the job is decided again when that event is read.
 
     Args:
-        table: Where job states live.
+        table: Where job and worker states live.
         appender: Appends decisions; ``None`` folds only (rebuild).
         clock: Returns the current time (decision timestamps).
+        observer: Told every job and worker state once its transaction committed (the engine).
     """
 
-    def __init__(self, table: JobTable, appender: EventAppender | None, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        table: JobTable,
+        appender: EventAppender | None,
+        clock: Callable[[], datetime],
+        observer: Observer | None = None,
+    ) -> None:
         self._table = table
         self._appender = appender
         self._clock = clock
+        self._observer = observer
         self._echoes: set[int] = set()  # sequences of committed decisions not yet read back
         self._uncommitted: list[int] = []  # decisions appended in the open transaction
+        self._unobserved: tuple[list[JobState], list[WorkerState]] = ([], [])
 
     def is_applied(self, event: StreamEvent) -> bool:
         """True for a decision this scheduler appended and committed: reading it back is a no-op."""
@@ -53,15 +67,26 @@ class JobFolder:
         return False
 
     def trust_commit(self) -> None:
-        """The transaction that folded the latest decisions committed: their echoes can be skipped."""
+        """The open transaction committed: skip its decisions' echoes and tell the observer."""
         self._echoes.update(self._uncommitted)
         self._uncommitted.clear()
         if len(self._echoes) > 100_000:  # echoes that never came back (e.g. duplicates already read)
             self._echoes.clear()  # safe: the row versions skip them anyway, at the cost of a query
+        jobs, workers = self._unobserved
+        self._unobserved = ([], [])
+        if self._observer is not None:
+            self._observer(jobs, workers)
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
         self._uncommitted.clear()  # a retried batch starts over
-        decoded = _decode(batch)
+        job_events, worker_events = _decode(batch)
+        jobs = await self._fold_jobs(conn, job_events)
+        workers = await self._fold_workers(conn, worker_events)
+        self._unobserved = (jobs, workers)
+
+    async def _fold_jobs(self, conn: DbConnection, decoded: list[tuple[int, JobEvent]]) -> list[JobState]:
+        if not decoded:
+            return []
         states = await self._table.load(conn, {e.job_id for _, e in decoded})
         touched: set[str] = set()
         for seq, event in decoded:
@@ -72,7 +97,24 @@ class JobFolder:
             touched.add(event.job_id)
         if self._appender is not None:
             await self.decide_and_append(states, touched)
-        await self._table.save(conn, [states[i] for i in touched if states[i].state != "new"])
+        saved = [states[i] for i in touched if states[i].state != "new"]
+        await self._table.save(conn, saved)
+        return saved
+
+    async def _fold_workers(self, conn: DbConnection, decoded: list[tuple[int, WorkerEvent]]) -> list[WorkerState]:
+        if not decoded:
+            return []
+        states = await self._table.load_workers(conn, {e.worker_id for _, e in decoded})
+        touched: set[str] = set()
+        for seq, event in decoded:
+            current = states.get(event.worker_id)
+            if current is not None and seq <= current.version:
+                continue
+            states[event.worker_id] = apply_worker(current or WorkerState(), event, seq)
+            touched.add(event.worker_id)
+        saved = [states[i] for i in touched if states[i].id]
+        await self._table.save_workers(conn, saved)
+        return saved
 
     async def decide_and_append(self, states: dict[str, JobState], job_ids: set[str]) -> None:
         """Append what each job's state calls for, folding successes into ``states``."""
@@ -90,6 +132,7 @@ class JobFolder:
             outcomes = await self._appender.append_batch(pending)
             candidates = set()
             for item, outcome in zip(pending, outcomes, strict=True):
+                assert isinstance(item.event, JobEventBase)
                 job_id = item.event.job_id
                 if isinstance(outcome, AppendConflictError):
                     _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
@@ -109,15 +152,22 @@ class JobFolder:
         touched: set[str] = set()
         await self.decide_and_append(waiting, touched)
         await self._table.save(conn, [waiting[i] for i in touched])
+        self._unobserved = ([waiting[i] for i in touched], [])
         return len(touched)
 
 
-def _decode(batch: Sequence[StreamEvent]) -> list[tuple[int, JobEvent]]:
-    out: list[tuple[int, JobEvent]] = []
+def _decode(batch: Sequence[StreamEvent]) -> tuple[list[tuple[int, JobEvent]], list[tuple[int, WorkerEvent]]]:
+    jobs: list[tuple[int, JobEvent]] = []
+    workers: list[tuple[int, WorkerEvent]] = []
     for item in batch:
         try:
-            out.append((item.seq, decode_event(item.subject, item.data)))
+            event: Event = decode_event(item.subject, item.data)
         except UnknownEventError as exc:
             # A newer producer's event, or garbage: skip it, the checkpoint still advances.
             _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
-    return out
+            continue
+        if isinstance(event, JobEventBase):
+            jobs.append((item.seq, event))
+        else:
+            workers.append((item.seq, event))
+    return jobs, workers

@@ -9,6 +9,7 @@ from conveyor_runtime import CHECKPOINT_MIGRATION, Migration, quote_schema
 from conveyor_runtime.db import DbConnection
 
 from .decider import JobState
+from .workers import WorkerState
 
 SCHEMA: Final = "scheduler"
 
@@ -38,10 +39,31 @@ MIGRATIONS: Final[list[Migration]] = [
         CREATE INDEX jobs_tags ON {schema}.jobs USING gin (tags);
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE {schema}.workers (
+            id uuid PRIMARY KEY,
+            name text NOT NULL,
+            labels text[] NOT NULL,
+            capacity integer NOT NULL,
+            secret_hash text NOT NULL,
+            mode text NOT NULL,
+            deleted boolean NOT NULL,
+            registered_at timestamptz NOT NULL,
+            registered_seq bigint NOT NULL,
+            version bigint NOT NULL,
+            doc jsonb NOT NULL
+        );
+        CREATE INDEX jobs_worker ON {schema}.jobs ((doc->>'worker_id'), state);
+        """,
+    ),
 ]
 
 _encoder: Final = msgspec.json.Encoder()
 _decoder: Final = msgspec.json.Decoder(JobState)
+_worker_decoder: Final = msgspec.json.Decoder(WorkerState)
+_WORKER_DOC_OMITS: Final = ("secret_hash",)
 
 
 class JobTable:
@@ -59,9 +81,18 @@ class JobTable:
             " version, created_at, updated_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority = EXCLUDED.priority,"
             " tags = EXCLUDED.tags, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
-            " doc = EXCLUDED.doc"
+            " doc = EXCLUDED.doc WHERE jobs.version < EXCLUDED.version"
         )
-        self._truncate = f"TRUNCATE {q}.jobs"
+        self._truncate = f"TRUNCATE {q}.jobs, {q}.workers"
+        self._load_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE id = ANY($1::uuid[])"
+        self._all_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE NOT deleted"
+        self._save_worker = (
+            f"INSERT INTO {q}.workers (id, name, labels, capacity, secret_hash, mode, deleted, registered_at,"
+            " registered_seq, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " ON CONFLICT (id) DO UPDATE SET mode = EXCLUDED.mode, deleted = EXCLUDED.deleted,"
+            " version = EXCLUDED.version, doc = EXCLUDED.doc WHERE workers.version < EXCLUDED.version"
+        )
+        self._live_jobs = f"SELECT doc::text FROM {q}.jobs WHERE state IN ('queued', 'assigned', 'running')"
         self._needing_decision = (
             f"SELECT doc::text FROM {q}.jobs WHERE state = 'submitted'"
             " OR (state IN ('pending', 'blocked', 'queued') AND (doc->>'cancel_requested')::boolean)"
@@ -78,6 +109,21 @@ class JobTable:
 
     async def needing_decision(self, conn: DbConnection) -> list[JobState]:
         return [_decoder.decode(r[0]) for r in await conn.fetch(self._needing_decision)]
+
+    async def load_workers(self, conn: DbConnection, worker_ids: Iterable[str]) -> dict[str, WorkerState]:
+        rows = await conn.fetch(self._load_workers, list(worker_ids))
+        return {w.id: w for w in (_worker_from_row(r[0], r[1]) for r in rows)}
+
+    async def all_workers(self, conn: DbConnection) -> list[WorkerState]:
+        return [_worker_from_row(r[0], r[1]) for r in await conn.fetch(self._all_workers)]
+
+    async def save_workers(self, conn: DbConnection, workers: Sequence[WorkerState]) -> None:
+        if workers:
+            await conn.executemany(self._save_worker, [_worker_row(w) for w in workers])
+
+    async def live_jobs(self, conn: DbConnection) -> list[JobState]:
+        """Jobs the engine must know at start: queued (to hand out) and leased (to watch)."""
+        return [_decoder.decode(r[0]) for r in await conn.fetch(self._live_jobs)]
 
     async def truncate(self, conn: DbConnection) -> None:
         await conn.execute(self._truncate)
@@ -98,3 +144,24 @@ def _row(s: JobState) -> tuple[Any, ...]:
         s.updated_at,
         _encoder.encode(s).decode(),
     )
+
+
+def _worker_row(w: WorkerState) -> tuple[Any, ...]:
+    doc = {k: v for k, v in msgspec.to_builtins(w).items() if k not in _WORKER_DOC_OMITS}
+    return (
+        w.id,
+        w.name,
+        list(w.labels),
+        w.capacity,
+        w.secret_hash,
+        w.mode,
+        w.deleted,
+        w.registered_at,
+        w.registered_seq,
+        w.version,
+        _encoder.encode(doc).decode(),
+    )
+
+
+def _worker_from_row(doc: str, secret_hash: str) -> WorkerState:
+    return msgspec.structs.replace(_worker_decoder.decode(doc), secret_hash=secret_hash)

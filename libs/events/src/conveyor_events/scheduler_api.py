@@ -1,0 +1,97 @@
+"""Requests the gateway sends to the active scheduler over NATS, and their replies.
+
+Leases and run reports need an answer that depends on the scheduler's current state (is this
+lease still the job's lease?), so they are request/reply calls on ``conveyor.sched.<call>``
+rather than request events. Errors travel as stable codes, never as text (CONVENTIONS §6).
+"""
+
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "FinishRequest",
+    "HeartbeatReply",
+    "HeartbeatRequest",
+    "LeaseReply",
+    "LeaseRequest",
+    "LeasedJob",
+    "ReportReply",
+    "ReportResult",
+    "StartRequest",
+    "StopOrder",
+]
+
+ReportResult = Literal["succeeded", "failed", "skipped"]
+
+
+class LeaseRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A worker asks for up to ``max`` jobs, waiting up to ``wait_s`` for one to be ready."""
+
+    worker_id: str
+    max: int = 1
+    wait_s: float = 0.0
+
+
+class LeasedJob(msgspec.Struct, frozen=True, kw_only=True):
+    """One job handed to a worker: the lease (fencing token) and the job as the scheduler has it."""
+
+    lease_id: str
+    job_id: str
+    attempt: int
+    lease_s: int
+    job: msgspec.Raw
+
+
+class LeaseReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The jobs leased (possibly none), or an error code (``unknown_worker``, ``worker_paused``)."""
+
+    leases: tuple[LeasedJob, ...] = ()
+    error: str | None = None
+
+
+class HeartbeatRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A worker says it is alive and which leases it holds; those leases are renewed."""
+
+    worker_id: str
+    leases: tuple[str, ...] = ()
+
+
+class StopOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """Stop the run under ``lease_id``; ``reason``: cancelled, timed_out, lease_lost, worker_paused."""
+
+    lease_id: str
+    reason: str
+
+
+class HeartbeatReply(msgspec.Struct, frozen=True, kw_only=True):
+    """What the worker must stop, and how long its leases now last."""
+
+    stop: tuple[StopOrder, ...] = ()
+    lease_s: int = 0
+    error: str | None = None
+
+
+class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The worker started running the job under ``lease_id``."""
+
+    worker_id: str
+    lease_id: str
+
+
+class FinishRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The run under ``lease_id`` ended with ``result``."""
+
+    worker_id: str
+    lease_id: str
+    result: ReportResult
+    exit_code: int | None = None
+    verification: str | None = None
+
+
+class ReportReply(msgspec.Struct, frozen=True, kw_only=True):
+    """``error``: ``lease_not_current`` (the fencing token lost), ``unknown_worker``; else the
+    job's state after the report."""
+
+    state: str | None = None
+    error: str | None = None

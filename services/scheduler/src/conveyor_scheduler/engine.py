@@ -1,0 +1,317 @@
+"""The scheduler's working state and the decisions that need an answer now or on a timer.
+
+The fold loop tells the engine about every job and worker state it commits (``observe_*``);
+the engine hands out leases, checks reports against the current lease (the fencing token),
+renews leases on heartbeats, and expires leases, times out runs and releases retries on its
+timer. Every decision is appended with the job's version as the expected subject sequence, so a
+decision made on a stale view is refused by the stream instead of applied twice; the fold loop
+projects the engine's events into PostgreSQL like any other.
+"""
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final
+
+import msgspec
+
+from conveyor_events import Appended, EventAppender, JobEvent, PendingAppend, job_subject
+from conveyor_events.scheduler_api import (
+    FinishRequest,
+    HeartbeatReply,
+    HeartbeatRequest,
+    LeasedJob,
+    LeaseReply,
+    LeaseRequest,
+    ReportReply,
+    StartRequest,
+    StopOrder,
+)
+from conveyor_runtime import get_logger
+
+from .decider import (
+    LEASED,
+    Assign,
+    Command,
+    ExpireLease,
+    JobState,
+    ReportFinish,
+    ReportStart,
+    RetryPolicy,
+    TimeOut,
+    apply,
+    decide,
+)
+from .errors import LeaseNotCurrentError
+from .ready_queue import DelayedJobs, ReadyQueue
+from .workers import WorkerState
+
+_log = get_logger("engine")
+_encoder: Final = msgspec.json.Encoder()
+_ENDED_MEMORY: Final = 10_000
+_LIVE: Final = frozenset({"queued", "assigned", "running"})
+_END_REASONS: Final = {"cancelled": "cancelled", "timed_out": "timed_out", "queued": "lease_lost"}
+
+
+class Lease(msgspec.Struct, kw_only=True):
+    """A live lease and when it lapses unless renewed."""
+
+    lease_id: str
+    job_id: str
+    worker_id: str
+    expires_at: datetime
+
+
+class Engine:
+    """Live jobs, workers and leases, and the decisions made on them.
+
+    Args:
+        appender: Appends decision events.
+        clock: The current UTC time.
+        jitter: A number in [0, 1) for retry backoff.
+        new_id: A new lease id.
+        policy: Retry backoff.
+    """
+
+    def __init__(
+        self,
+        appender: EventAppender,
+        *,
+        clock: Callable[[], datetime],
+        jitter: Callable[[], float],
+        new_id: Callable[[], str],
+        policy: RetryPolicy,
+    ) -> None:
+        self._appender = appender
+        self._clock = clock
+        self._jitter = jitter
+        self._new_id = new_id
+        self._policy = policy
+        self.jobs: dict[str, JobState] = {}
+        self.workers: dict[str, WorkerState] = {}
+        self.leases: dict[str, Lease] = {}
+        self._held: dict[str, set[str]] = {}  # worker id -> lease ids
+        self._ended: OrderedDict[str, str] = OrderedDict()  # lease id -> why it ended
+        self.queue = ReadyQueue()
+        self._delayed = DelayedJobs()
+        self._work = asyncio.Event()
+        self._changed: dict[str, asyncio.Event] = {}
+
+    # --- what the fold loop reports -------------------------------------------------------
+
+    def observe_job(self, state: JobState) -> None:
+        """A committed job state; older than what the engine knows is ignored."""
+        known = self.jobs.get(state.id)
+        if known is None or state.version > known.version:
+            self._set_job(state)
+
+    def observe_worker(self, worker: WorkerState) -> None:
+        if worker.exists:
+            self.workers[worker.id] = worker
+        else:
+            self.workers.pop(worker.id, None)
+
+    def _set_job(self, state: JobState) -> None:
+        job_id = state.id
+        previous = self.jobs.get(job_id)
+        self.queue.remove(job_id)
+        self._delayed.remove(job_id)
+        if state.state in _LIVE:
+            self.jobs[job_id] = state
+        else:
+            self.jobs.pop(job_id, None)
+        if previous is not None and previous.lease_id and previous.lease_id != state.lease_id:
+            self._end_lease(previous.lease_id, _END_REASONS.get(state.state, "finished"))
+        if state.state in LEASED and state.lease_id and state.lease_id not in self.leases:
+            self._start_lease(state)
+        if state.state == "queued" and not state.paused and not state.cancel_requested:
+            if state.retry_at is not None and state.retry_at > self._clock():
+                self._delayed.add(job_id, state.retry_at)
+            else:
+                self.queue.add(job_id, state.labels, state.priority, state.submitted_seq)
+                self._wake()
+        changed = self._changed.pop(job_id, None)
+        if changed is not None:
+            changed.set()
+
+    def _start_lease(self, state: JobState) -> None:
+        assert state.lease_id is not None and state.worker_id is not None
+        expires = self._clock() + timedelta(seconds=state.lease_s)
+        self.leases[state.lease_id] = Lease(
+            lease_id=state.lease_id, job_id=state.id, worker_id=state.worker_id, expires_at=expires
+        )
+        self._held.setdefault(state.worker_id, set()).add(state.lease_id)
+
+    def _end_lease(self, lease_id: str, reason: str) -> None:
+        lease = self.leases.pop(lease_id, None)
+        if lease is not None:
+            self._held.get(lease.worker_id, set()).discard(lease_id)
+        self._ended[lease_id] = reason
+        while len(self._ended) > _ENDED_MEMORY:
+            self._ended.popitem(last=False)
+
+    def _wake(self) -> None:
+        self._work.set()
+        self._work = asyncio.Event()
+
+    # --- worker calls -----------------------------------------------------------------------
+
+    async def lease(self, req: LeaseRequest) -> LeaseReply:
+        """Hand out up to ``req.max`` jobs, waiting up to ``req.wait_s`` for the first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, req.wait_s)
+        while True:
+            worker = self.workers.get(req.worker_id)
+            if worker is None:
+                return LeaseReply(error="unknown_worker")
+            if worker.mode == "paused":
+                return LeaseReply(error="worker_paused")
+            free = worker.capacity - len(self._held.get(worker.id, ()))
+            if worker.mode == "draining" or free <= 0:
+                return LeaseReply()
+            granted = await self._assign(worker, min(req.max, free))
+            remaining = deadline - loop.time()
+            if granted or remaining <= 0:
+                return LeaseReply(leases=tuple(granted))
+            work = self._work
+            try:
+                await asyncio.wait_for(work.wait(), remaining)
+            except TimeoutError:
+                return LeaseReply()
+
+    async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
+        now = self._clock()
+        plans: list[tuple[JobState, JobEvent]] = []
+        for job_id in self.queue.take(worker.labels, n):
+            job = self.jobs[job_id]
+            command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
+            events = decide(command, job)
+            if events:
+                plans.append((job, events[0]))
+        granted: list[LeasedJob] = []
+        for _, new in await self._append(plans):
+            if new is None:
+                continue  # overtaken: the fold loop will tell us what the job is now
+            granted.append(
+                LeasedJob(
+                    lease_id=new.lease_id or "",
+                    job_id=new.id,
+                    attempt=new.attempts,
+                    lease_s=new.lease_s,
+                    job=msgspec.Raw(_encoder.encode(new)),
+                )
+            )
+        return granted
+
+    def heartbeat(self, req: HeartbeatRequest) -> HeartbeatReply:
+        """Renew the worker's leases; list the ones it must stop."""
+        worker = self.workers.get(req.worker_id)
+        if worker is None:
+            return HeartbeatReply(error="unknown_worker")
+        now = self._clock()
+        stop: list[StopOrder] = []
+        for lease_id in req.leases:
+            lease = self.leases.get(lease_id)
+            if lease is None or lease.worker_id != worker.id:
+                stop.append(StopOrder(lease_id=lease_id, reason=self._ended.get(lease_id, "lease_lost")))
+                continue
+            job = self.jobs.get(lease.job_id)
+            lease.expires_at = now + timedelta(seconds=job.lease_s if job else 60)
+            if job is not None and job.cancel_requested:
+                stop.append(StopOrder(lease_id=lease_id, reason="cancelled"))
+        held = [self.jobs[self.leases[i].job_id].lease_s for i in self._held.get(worker.id, ()) if i in self.leases]
+        lease_s = min(held, default=0)
+        return HeartbeatReply(stop=tuple(stop), lease_s=lease_s)
+
+    async def start(self, req: StartRequest) -> ReportReply:
+        return await self._report(req.worker_id, req.lease_id, lambda job, at: ReportStart(
+            job_id=job.id, lease_id=req.lease_id, issued_at=at
+        ))  # fmt: skip
+
+    async def finish(self, req: FinishRequest) -> ReportReply:
+        return await self._report(req.worker_id, req.lease_id, lambda job, at: ReportFinish(
+            job_id=job.id, lease_id=req.lease_id, result=req.result, exit_code=req.exit_code, issued_at=at,
+            jitter=self._jitter(), policy=self._policy,
+        ))  # fmt: skip
+
+    async def _report(
+        self, worker_id: str, lease_id: str, build: Callable[[JobState, datetime], Command]
+    ) -> ReportReply:
+        for _ in range(5):
+            lease = self.leases.get(lease_id)
+            if lease is None or lease.worker_id != worker_id:
+                return ReportReply(error="lease_not_current")
+            job = self.jobs[lease.job_id]
+            try:
+                events = decide(build(job, self._clock()), job)
+            except LeaseNotCurrentError:
+                return ReportReply(error="lease_not_current")
+            if not events:
+                return ReportReply(state=job.state)
+            [(_, outcome)] = await self._append([(job, events[0])])
+            if outcome is not None:
+                return ReportReply(state=outcome.state)
+            await self._await_change(job.id, 2.0)  # overtaken: decide again on the newer state
+        return ReportReply(error="busy")
+
+    async def _await_change(self, job_id: str, timeout_s: float) -> None:
+        event = self._changed.setdefault(job_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_s)
+
+    async def _append(self, plans: list[tuple[JobState, JobEvent]]) -> list[tuple[JobState, JobState | None]]:
+        """Append each event on its job's version; fold successes in. ``None`` marks a conflict."""
+        if not plans:
+            return []
+        pending = [PendingAppend(job_subject(job.id), event, job.version) for job, event in plans]
+        outcomes = await self._appender.append_batch(pending)
+        results: list[tuple[JobState, JobState | None]] = []
+        for (job, event), outcome in zip(plans, outcomes, strict=True):
+            if isinstance(outcome, Appended):
+                new = apply(job, event, outcome.seq)
+                if new.version > self.jobs.get(job.id, job).version or job.id not in self.jobs:
+                    self._set_job(new)
+                results.append((job, new))
+            else:
+                _log.info("decision_overtaken", job_id=job.id, expected=job.version)
+                results.append((job, None))
+        return results
+
+    # --- the timer --------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Expire unrenewed leases, time out long runs, release retries that are due."""
+        now = self._clock()
+        for job_id in self._delayed.pop_due(now):
+            job = self.jobs.get(job_id)
+            if job is not None:
+                self._set_job(job)
+        plans: list[tuple[JobState, JobEvent]] = []
+        for lease in list(self.leases.values()):
+            job = self.jobs.get(lease.job_id)
+            if job is None or job.lease_id != lease.lease_id:
+                continue
+            command = _timer_command(job, lease, now, self._jitter(), self._policy)
+            if command is not None:
+                try:
+                    events: list[JobEvent] = decide(command, job)
+                except LeaseNotCurrentError:
+                    continue
+                if events:
+                    plans.append((job, events[0]))
+        await self._append(plans)
+
+
+def _timer_command(job: JobState, lease: Lease, now: datetime, jitter: float, policy: RetryPolicy) -> Command | None:
+    if lease.expires_at <= now:
+        return ExpireLease(job_id=job.id, lease_id=lease.lease_id, issued_at=now, jitter=jitter, policy=policy)
+    if (
+        job.state == "running"
+        and job.timeout_s is not None
+        and job.started_at is not None
+        and job.started_at + timedelta(seconds=job.timeout_s) <= now
+    ):
+        return TimeOut(job_id=job.id, lease_id=lease.lease_id, issued_at=now)
+    return None
