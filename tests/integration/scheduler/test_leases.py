@@ -280,3 +280,22 @@ async def test_unknown_workers_and_foreign_leases_are_refused(cluster: Cluster) 
     assert (await other.start(lease.lease_id)).error == "lease_not_current"
     assert (await other.finish(lease.lease_id, "succeeded")).error == "lease_not_current"
     assert (await owner.start(lease.lease_id)).state == "running"
+
+
+async def test_a_flood_from_one_project_cannot_starve_another(cluster: Cluster) -> None:
+    """Weighted fair share: recent assignments cost priority, so the quiet project gets a turn."""
+    worker = await cluster.worker(capacity=1)
+    flood = [await cluster.submit(project="flood", priority=100) for _ in range(30)]
+    quiet = await cluster.submit(project="quiet", priority=0)
+    for job_id in [*flood, quiet]:
+        await cluster.wait_state(job_id, "queued")
+    order: list[str] = []
+    while quiet not in order:
+        reply = await worker.lease(wait_s=5)
+        assert len(reply.leases) == 1, (reply, len(order))
+        lease = reply.leases[0]
+        order.append(lease.job_id)
+        assert (await worker.finish(lease.lease_id, "succeeded")).state == "succeeded"
+        assert len(order) <= 15, "the quiet project was starved"
+    assert order[0] in flood  # priority still leads while usage is even
+    assert 10 <= order.index(quiet) <= 12  # ten recent assignments cost the flood its 100 points

@@ -17,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from conveyor_events import Appended, EventAppender, JobEvent, PendingAppend, job_subject
+from conveyor_events import Appended, EventAppender, JobAssigned, JobEvent, PendingAppend, job_subject
 from conveyor_events.scheduler_api import (
     FinishRequest,
     HeartbeatReply,
@@ -45,12 +45,13 @@ from .decider import (
     decide,
 )
 from .errors import LeaseNotCurrentError
-from .ready_queue import DelayedJobs, ReadyQueue
+from .ready_queue import DelayedJobs, FairShare, ReadyQueue, RecentUsage
 from .workers import WorkerState
 
 _log = get_logger("engine")
 _encoder: Final = msgspec.json.Encoder()
 _ENDED_MEMORY: Final = 10_000
+_GONE_MEMORY: Final = 200_000  # far more jobs than end while the fold loop lags a few seconds
 _LIVE: Final = frozenset({"queued", "assigned", "running"})
 _END_REASONS: Final = {"cancelled": "cancelled", "timed_out": "timed_out", "queued": "lease_lost"}
 
@@ -61,6 +62,8 @@ class Lease(msgspec.Struct, kw_only=True):
     lease_id: str
     job_id: str
     worker_id: str
+    project: str
+    owner: str
     expires_at: datetime
 
 
@@ -83,6 +86,8 @@ class Engine:
         jitter: Callable[[], float],
         new_id: Callable[[], str],
         policy: RetryPolicy,
+        fair: FairShare | None = None,
+        usage_half_life_s: float = 60.0,
     ) -> None:
         self._appender = appender
         self._clock = clock
@@ -93,8 +98,10 @@ class Engine:
         self.workers: dict[str, WorkerState] = {}
         self.leases: dict[str, Lease] = {}
         self._held: dict[str, set[str]] = {}  # worker id -> lease ids
+        self._usage = RecentUsage(half_life_s=usage_half_life_s)  # fair share: recent assignments
         self._ended: OrderedDict[str, str] = OrderedDict()  # lease id -> why it ended
-        self.queue = ReadyQueue()
+        self._gone: OrderedDict[str, int] = OrderedDict()  # job id -> last version, for jobs that left
+        self.queue = ReadyQueue(fair)
         self._delayed = DelayedJobs()
         self._work = asyncio.Event()
         self._changed: dict[str, asyncio.Event] = {}
@@ -102,9 +109,15 @@ class Engine:
     # --- what the fold loop reports -------------------------------------------------------
 
     def observe_job(self, state: JobState) -> None:
-        """A committed job state; older than what the engine knows is ignored."""
+        """A committed job state; older than what the engine knows is ignored.
+
+        The fold loop lags the engine's own decisions: it may report a job as assigned after the
+        engine already saw it finish. Jobs that left the engine keep their last version here, so
+        such a report cannot bring back a finished job or its lease.
+        """
         known = self.jobs.get(state.id)
-        if known is None or state.version > known.version:
+        known_version = known.version if known is not None else self._gone.get(state.id, 0)
+        if state.version > known_version:
             self._set_job(state)
 
     def observe_worker(self, worker: WorkerState) -> None:
@@ -120,8 +133,12 @@ class Engine:
         self._delayed.remove(job_id)
         if state.state in _LIVE:
             self.jobs[job_id] = state
+            self._gone.pop(job_id, None)
         else:
             self.jobs.pop(job_id, None)
+            self._gone[job_id] = state.version
+            while len(self._gone) > _GONE_MEMORY:
+                self._gone.popitem(last=False)
         if previous is not None and previous.lease_id and previous.lease_id != state.lease_id:
             self._end_lease(previous.lease_id, _END_REASONS.get(state.state, "finished"))
         if state.state in LEASED and state.lease_id and state.lease_id not in self.leases:
@@ -130,7 +147,15 @@ class Engine:
             if state.retry_at is not None and state.retry_at > self._clock():
                 self._delayed.add(job_id, state.retry_at)
             else:
-                self.queue.add(job_id, state.labels, state.priority, state.submitted_seq)
+                self.queue.add(
+                    job_id,
+                    state.labels,
+                    state.priority,
+                    state.submitted_seq,
+                    project=state.project,
+                    owner=state.owner,
+                    queued_at=state.updated_at,
+                )
                 self._wake()
         changed = self._changed.pop(job_id, None)
         if changed is not None:
@@ -140,7 +165,12 @@ class Engine:
         assert state.lease_id is not None and state.worker_id is not None
         expires = self._clock() + timedelta(seconds=state.lease_s)
         self.leases[state.lease_id] = Lease(
-            lease_id=state.lease_id, job_id=state.id, worker_id=state.worker_id, expires_at=expires
+            lease_id=state.lease_id,
+            job_id=state.id,
+            worker_id=state.worker_id,
+            project=state.project,
+            owner=state.owner,
+            expires_at=expires,
         )
         self._held.setdefault(state.worker_id, set()).add(state.lease_id)
 
@@ -184,7 +214,7 @@ class Engine:
     async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
         now = self._clock()
         plans: list[tuple[JobState, JobEvent]] = []
-        for job_id in self.queue.take(worker.labels, n):
+        for job_id in self.queue.take(worker.labels, n, now=now, held=self._recent_use):
             job = self.jobs[job_id]
             command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
             events = decide(command, job)
@@ -204,6 +234,11 @@ class Engine:
                 )
             )
         return granted
+
+    def _recent_use(self, project: str, owner: str) -> tuple[float, float]:
+        """Recent assignments of a project and of an owner (the fair-share input)."""
+        now = self._clock()
+        return self._usage.value(f"p:{project}", now), self._usage.value(f"o:{owner}", now)
 
     def heartbeat(self, req: HeartbeatRequest) -> HeartbeatReply:
         """Renew the worker's leases; list the ones it must stop."""
@@ -271,8 +306,10 @@ class Engine:
         for (job, event), outcome in zip(plans, outcomes, strict=True):
             if isinstance(outcome, Appended):
                 new = apply(job, event, outcome.seq)
-                if new.version > self.jobs.get(job.id, job).version or job.id not in self.jobs:
-                    self._set_job(new)
+                self.observe_job(new)
+                if isinstance(event, JobAssigned):
+                    self._usage.add(f"p:{job.project}", new.updated_at)
+                    self._usage.add(f"o:{job.owner}", new.updated_at)
                 results.append((job, new))
             else:
                 _log.info("decision_overtaken", job_id=job.id, expected=job.version)

@@ -1,24 +1,52 @@
-"""Jobs ready to run, best first, grouped by the labels they need. Pure data structure.
+"""Jobs ready to run, and the choice of which goes next. Pure data structure.
 
-A worker may run a job when the job's labels are a subset of the worker's. Jobs are grouped by
-their exact label set, each group a heap ordered by priority (highest first) then submission
-order; a worker looks at the head of every group it qualifies for. Removal is lazy: an entry
-whose job left the queue is skipped when it reaches a head.
+A worker may run a job when the job's labels are a subset of the worker's. Jobs are kept in
+heaps per (label set, project), each ordered by priority (highest first) then submission order.
+To choose, every eligible heap head is scored:
+
+    score = priority + aging_per_s * seconds waited
+            - share_cost * (recent assignments of its project + recent assignments of its owner)
+
+so priority decides among equals, a job that has waited long enough outranks fresher ones
+(aging), and a project or owner that was recently handed many jobs yields to the others (fair
+share over an exponentially decayed count of assignments, as multifactor schedulers do): a
+flood of high-priority jobs from one project cannot starve another. Removal is lazy:
+an entry whose job left the queue is skipped when it reaches a head.
 """
 
 import heapq
-from collections.abc import Iterable
-from datetime import datetime
+import math
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+import msgspec
 
 _Entry = tuple[int, int, str]  # (-priority, submitted_seq, job_id)
+_Key = tuple[frozenset[str], str]  # (labels, project)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class FairShare(msgspec.Struct, frozen=True, kw_only=True):
+    """Weights of the choice (see the module docstring)."""
+
+    aging_per_s: float = 1 / 60  # one priority point per minute waited
+    share_cost: float = 10.0  # priority points per recent assignment
+
+
+class _Member(msgspec.Struct):
+    key: _Key
+    entry: _Entry
+    owner: str
+    queued_at: datetime
 
 
 class ReadyQueue:
     """The queued jobs a worker may be handed now."""
 
-    def __init__(self) -> None:
-        self._groups: dict[frozenset[str], list[_Entry]] = {}
-        self._members: dict[str, tuple[frozenset[str], _Entry]] = {}
+    def __init__(self, fair: FairShare | None = None) -> None:
+        self._fair = fair or FairShare()
+        self._heaps: dict[_Key, list[_Entry]] = {}
+        self._members: dict[str, _Member] = {}
 
     def __len__(self) -> int:
         return len(self._members)
@@ -26,46 +54,103 @@ class ReadyQueue:
     def __contains__(self, job_id: str) -> bool:
         return job_id in self._members
 
-    def add(self, job_id: str, labels: Iterable[str], priority: int, seq: int) -> None:
+    def add(
+        self,
+        job_id: str,
+        labels: Iterable[str],
+        priority: int,
+        seq: int,
+        *,
+        project: str = "",
+        owner: str = "",
+        queued_at: datetime | None = None,
+    ) -> None:
         """Make a job available (again); a job already present is re-ranked."""
         self.remove(job_id)
-        group = frozenset(labels)
+        key = (frozenset(labels), project)
         entry = (-priority, seq, job_id)
-        self._members[job_id] = (group, entry)
-        heapq.heappush(self._groups.setdefault(group, []), entry)
+        self._members[job_id] = _Member(key=key, entry=entry, owner=owner, queued_at=queued_at or _NEVER)
+        heapq.heappush(self._heaps.setdefault(key, []), entry)
 
     def remove(self, job_id: str) -> None:
         """Take a job out (no-op when absent); its heap entry is dropped lazily."""
         self._members.pop(job_id, None)
 
-    def _head(self, group: frozenset[str]) -> _Entry | None:
-        heap = self._groups[group]
+    def _head(self, key: _Key) -> _Entry | None:
+        heap = self._heaps[key]
         while heap:
             entry = heap[0]
             member = self._members.get(entry[2])
-            if member is not None and member[1] == entry:
+            if member is not None and member.entry == entry:
                 return entry
             heapq.heappop(heap)
-        del self._groups[group]
+        del self._heaps[key]
         return None
 
-    def take(self, worker_labels: Iterable[str], n: int) -> list[str]:
-        """Remove and return up to ``n`` jobs this worker may run, best first."""
+    def _score(self, entry: _Entry, now: datetime | None, held: Callable[[str, str], tuple[float, float]]) -> float:
+        member = self._members[entry[2]]
+        waited = 0.0 if now is None or member.queued_at > now else (now - member.queued_at).total_seconds()
+        by_project, by_owner = held(member.key[1], member.owner)
+        return -entry[0] + self._fair.aging_per_s * waited - self._fair.share_cost * (by_project + by_owner)
+
+    def take(
+        self,
+        worker_labels: Iterable[str],
+        n: int,
+        *,
+        now: datetime | None = None,
+        held: Callable[[str, str], tuple[float, float]] | None = None,
+    ) -> list[str]:
+        """Remove and return up to ``n`` jobs this worker may run, best first.
+
+        Args:
+            worker_labels: The worker's labels.
+            n: How many at most.
+            now: The time, for aging (no aging without it).
+            held: ``(project, owner) -> (recent use by the project, by the owner)``; asked again
+                after each pick.
+        """
         have = frozenset(worker_labels)
+        counts = held or (lambda _p, _o: (0.0, 0.0))
         taken: list[str] = []
         while len(taken) < n:
-            best: tuple[_Entry, frozenset[str]] | None = None
-            for group in [g for g in self._groups if g <= have]:
-                head = self._head(group)
-                if head is not None and (best is None or head < best[0]):
-                    best = (head, group)
+            best: tuple[float, _Entry, _Key] | None = None
+            for key in [k for k in self._heaps if k[0] <= have]:
+                head = self._head(key)
+                if head is None:
+                    continue
+                score = self._score(head, now, counts)
+                if best is None or (score, -head[1]) > (best[0], -best[1][1]):
+                    best = (score, head, key)
             if best is None:
                 break
-            entry, group = best
-            heapq.heappop(self._groups[group])
+            _, entry, key = best
+            heapq.heappop(self._heaps[key])
             self._members.pop(entry[2], None)
             taken.append(entry[2])
         return taken
+
+    def ahead_of(self, job_id: str) -> int:
+        """How many queued jobs outrank this one on raw priority and order (for explain)."""
+        member = self._members.get(job_id)
+        if member is None:
+            return 0
+        return sum(1 for other in self._members.values() if other.entry < member.entry)
+
+
+class RecentUsage:
+    """Counts that decay exponentially with a half-life: recent use weighs, old use fades."""
+
+    def __init__(self, half_life_s: float = 60.0) -> None:
+        self._rate = math.log(2) / half_life_s
+        self._values: dict[str, tuple[float, datetime]] = {}
+
+    def value(self, key: str, now: datetime) -> float:
+        value, at = self._values.get(key, (0.0, now))
+        return value * math.exp(-self._rate * max(0.0, (now - at).total_seconds()))
+
+    def add(self, key: str, now: datetime, amount: float = 1.0) -> None:
+        self._values[key] = (self.value(key, now) + amount, now)
 
 
 class DelayedJobs:
