@@ -212,11 +212,7 @@ class WorkerCreated(msgspec.Struct, kw_only=True):
 
 
 class WorkerView(msgspec.Struct, kw_only=True):
-    """A worker as the API shows it: its registration, its mode, and what it is doing now.
-
-    ``state`` is derived: ``offline`` (no heartbeat for 30 s, or never), else ``paused``,
-    ``draining`` (draining and still holding jobs), ``busy`` (holding jobs) or ``idle``.
-    """
+    """A worker: registration, mode, and ``state`` (offline after 30 s silent, else paused/draining/busy/idle)."""
 
     id: str
     name: str

@@ -135,7 +135,8 @@ async def start_run(request: Request) -> Response:
     lease_id = path_id(request, "lease_id", "lease")
     worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
     decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), NoFields)
-    reply = await _call(state, "start", StartRequest(worker_id=worker_id, lease_id=lease_id), ReportReply, CALL_TIMEOUT_S)
+    ask = StartRequest(worker_id=worker_id, lease_id=lease_id)
+    reply = await _call(state, "start", ask, ReportReply, CALL_TIMEOUT_S)
     _raise_for(state, worker_id, reply.error)
     return json_response(RunReported(state=reply.state))
 

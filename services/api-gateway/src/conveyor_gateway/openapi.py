@@ -4,34 +4,30 @@ from typing import Any, Final
 
 import msgspec
 
-from .bodies import JOB_STATES, JobAccepted, JobPage, JobSubmission, JobView, Problem
+from .bodies import (
+    JOB_STATES,
+    CancelRequest,
+    Heartbeat,
+    HeartbeatAnswer,
+    JobAccepted,
+    JobPage,
+    JobSubmission,
+    JobView,
+    LeaseAsk,
+    LeaseBatch,
+    Problem,
+    RunFinish,
+    RunReported,
+    WorkerAccepted,
+    WorkerCreated,
+    WorkerPage,
+    WorkerRegistration,
+    WorkerView,
+)
+from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
+from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
-_REF: Final = "#/components/schemas/{name}"
-
-
-def _ref(cls: type) -> dict[str, str]:
-    return {"$ref": _REF.format(name=cls.__name__)}
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _ref(Problem)}}}
-
-
-def _json(cls: type, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(cls)}}}
-
-
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
-
-
-_JOB_ID_PARAM: Final = {
-    "name": "job_id",
-    "in": "path",
-    "required": True,
-    "description": "The job id (a UUID).",
-    "schema": {"type": "string", "format": "uuid"},
-}
+_JOB_ID_PARAM: Final = path_id("job_id", "job")
 
 
 def _paths() -> dict[str, Any]:
@@ -55,36 +51,33 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "string", "enum": ["respond-async"]},
                     }
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref(JobSubmission)}},
-                },
+                "requestBody": body(JobSubmission),
                 "responses": {
-                    "201": _json(JobView, "Created; `Location` names the job."),
-                    "200": _json(JobView, "The dedupe key was used before: the existing job."),
-                    "202": _json(JobAccepted, "Stored (asked for, or not yet visible); poll `Location`."),
-                    "400": _problem("The body is not JSON."),
-                    "413": _problem("The body is too large."),
-                    "415": _problem("The body is not JSON (content-type)."),
-                    "422": _problem("Invalid fields; `errors` has a JSON pointer for each."),
+                    "201": json_content(JobView, "Created; `Location` names the job."),
+                    "200": json_content(JobView, "The dedupe key was used before: the existing job."),
+                    "202": json_content(JobAccepted, "Stored (asked for, or not yet visible); poll `Location`."),
+                    "400": problem("The body is not JSON."),
+                    "413": problem("The body is too large."),
+                    "415": problem("The body is not JSON (content-type)."),
+                    "422": problem("Invalid fields; `errors` has a JSON pointer for each."),
                 },
             },
             "get": {
                 "operationId": "listJobs",
                 "summary": "List jobs, newest first",
                 "parameters": [
-                    _query("state", "Only jobs in this state.", {"type": "string", "enum": list(JOB_STATES)}),
-                    _query("project", "Only jobs of this project.", {"type": "string"}),
-                    _query("tag", "Only jobs carrying this tag.", {"type": "string"}),
-                    _query("owner", "Only jobs of this owner.", {"type": "string"}),
-                    _query(
+                    query("state", "Only jobs in this state.", {"type": "string", "enum": list(JOB_STATES)}),
+                    query("project", "Only jobs of this project.", {"type": "string"}),
+                    query("tag", "Only jobs carrying this tag.", {"type": "string"}),
+                    query("owner", "Only jobs of this owner.", {"type": "string"}),
+                    query(
                         "limit",
                         "Page size.",
                         {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
                     ),
-                    _query("cursor", "`next_cursor` of the previous page.", {"type": "string"}),
+                    query("cursor", "`next_cursor` of the previous page.", {"type": "string"}),
                 ],
-                "responses": {"200": _json(JobPage, "One page."), "422": _problem("A parameter is invalid.")},
+                "responses": {"200": json_content(JobPage, "One page."), "422": problem("A parameter is invalid.")},
             },
         },
         "/v1/jobs/{job_id}": {
@@ -93,9 +86,30 @@ def _paths() -> dict[str, Any]:
                 "summary": "Read a job",
                 "parameters": [_JOB_ID_PARAM],
                 "responses": {
-                    "200": _json(JobView, "The job."),
-                    "404": _problem("No such job."),
-                    "422": _problem("The id is not a UUID."),
+                    "200": json_content(JobView, "The job."),
+                    "404": problem("No such job."),
+                    "422": problem("The id is not a UUID."),
+                },
+            }
+        },
+        "/v1/jobs/{job_id}/cancel": {
+            "post": {
+                "operationId": "cancelJob",
+                "summary": "Cancel a job",
+                "description": (
+                    "Appends `JobCancelRequested` and answers with the job once the scheduler has seen it: "
+                    "`cancel_requested` is true, and the state is `cancelled` unless a worker is running it "
+                    "(the worker is told to stop at its next heartbeat). The body is optional."
+                ),
+                "parameters": [_JOB_ID_PARAM],
+                "requestBody": body(CancelRequest, required=False),
+                "responses": {
+                    "200": json_content(JobView, "The job after the request."),
+                    "202": json_content(JobAccepted, "Stored, not yet visible; poll `Location`."),
+                    **BAD_BODY,
+                    "404": problem("No such job."),
+                    "409": problem("The job already ended (`job_finished`)."),
+                    "422": problem("Invalid fields or id."),
                 },
             }
         },
@@ -129,7 +143,26 @@ def _health() -> dict[str, Any]:
 def build_openapi(version: str) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document of the native API."""
     _, components = msgspec.json.schema_components(
-        [JobSubmission, JobView, JobPage, JobAccepted, Problem], ref_template=_REF
+        [
+            JobSubmission,
+            JobView,
+            JobPage,
+            JobAccepted,
+            CancelRequest,
+            WorkerRegistration,
+            WorkerCreated,
+            WorkerView,
+            WorkerPage,
+            WorkerAccepted,
+            LeaseAsk,
+            LeaseBatch,
+            Heartbeat,
+            HeartbeatAnswer,
+            RunFinish,
+            RunReported,
+            Problem,
+        ],
+        ref_template=REF,
     )
     return {
         "openapi": "3.1.0",
@@ -138,6 +171,9 @@ def build_openapi(version: str) -> dict[str, Any]:
             "version": version,
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
-        "paths": {**_paths(), **_health()},
-        "components": {"schemas": components},
+        "paths": {**_paths(), **worker_paths(), **lease_paths(), **_health()},
+        "components": {
+            "schemas": components,
+            "securitySchemes": WORKER_SECURITY_SCHEMES,
+        },
     }

@@ -241,7 +241,8 @@ async def cancel_job(request: Request) -> Response:
     location = {"Location": f"/v1/jobs/{job_id}"}
     after = await _read_job_after(state, job_id, appended.seq)
     if after is None:
-        return json_response(JobAccepted(id=job_id, detail="stored; the job will show it at Location shortly"), 202, location)
+        accepted = JobAccepted(id=job_id, detail="stored; the job will show the cancellation at Location shortly")
+        return json_response(accepted, 202, location)
     return json_response(after, 200, location)
 
 

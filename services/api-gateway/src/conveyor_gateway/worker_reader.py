@@ -96,6 +96,12 @@ class WorkerReader:
         rows = await self._fetch(f"SELECT doc::text FROM {_WORKERS} WHERE id = $1::uuid", worker_id)
         return _DOC_DECODER.decode(rows[0][0]) if rows else None
 
+    async def job_stats(self, worker_ids: list[str]) -> dict[str, JobStats]:
+        if not worker_ids:
+            return {}
+        rows = await self._fetch(_STATS_SQL, worker_ids)
+        return {r[0]: JobStats(current_jobs=list(r[1]), finished_count=r[2], failed_count=r[3]) for r in rows}
+
     async def list(
         self, *, include_deleted: bool, limit: int, after_id: str | None
     ) -> tuple[list[WorkerDoc], str | None]:
@@ -112,9 +118,3 @@ class WorkerReader:
         items = [_DOC_DECODER.decode(r[1]) for r in rows[:limit]]
         next_cursor = encode_worker_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return items, next_cursor
-
-    async def job_stats(self, worker_ids: list[str]) -> dict[str, JobStats]:
-        if not worker_ids:
-            return {}
-        rows = await self._fetch(_STATS_SQL, worker_ids)
-        return {r[0]: JobStats(current_jobs=list(r[1]), finished_count=r[2], failed_count=r[3]) for r in rows}

@@ -39,9 +39,7 @@ _decoder: Final = msgspec.json.Decoder(WorkerStatus)
 _encoder: Final = msgspec.json.Encoder()
 
 
-def derive_state(
-    mode: WorkerMode, last_seen_at: datetime | None, *, has_jobs: bool, now: datetime
-) -> WorkerStateName:
+def derive_state(mode: WorkerMode, last_seen_at: datetime | None, *, has_jobs: bool, now: datetime) -> WorkerStateName:
     """What a worker is doing, from its mode, its last heartbeat and whether it holds jobs."""
     if last_seen_at is None or now - last_seen_at > OFFLINE_AFTER:
         return "offline"
