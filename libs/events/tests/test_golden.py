@@ -7,7 +7,7 @@ from typing import get_args
 import msgspec
 import pytest
 
-from conveyor_events import JobEvent, decode_event, encode_event, job_subject
+from conveyor_events import JobEvent, WorkerEvent, decode_event, encode_event, job_subject, worker_subject
 
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLES = sorted(GOLDEN.glob("*.json"))
@@ -21,9 +21,9 @@ def _tags_of(union: object) -> set[str]:
 def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
     raw = path.read_bytes()
     doc = json.loads(raw)
-    event = decode_event(job_subject(doc["job_id"]), raw)
+    subject = worker_subject(doc["worker_id"]) if doc["type"].startswith("worker.") else job_subject(doc["job_id"])
+    event = decode_event(subject, raw)
     assert event.event_id == doc["event_id"]
-    assert event.job_id == doc["job_id"]
     # Re-encoding keeps every field the sample had (defaults fill the rest).
     again = json.loads(encode_event(event))
     for key, value in doc.items():
@@ -43,4 +43,4 @@ def _contains(actual: object, expected: object) -> bool:
 
 def test_every_tag_has_a_golden_sample() -> None:
     sampled = {json.loads(p.read_bytes())["type"] for p in SAMPLES}
-    assert _tags_of(JobEvent) <= sampled
+    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) <= sampled

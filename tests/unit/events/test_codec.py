@@ -9,18 +9,35 @@ from hypothesis import strategies as st
 
 from conveyor_events import (
     CommandPayload,
+    Event,
+    JobAssigned,
     JobCancelled,
     JobCancelRequested,
+    JobDeleteRequested,
+    JobFailed,
+    JobPauseRequested,
     JobQueued,
+    JobReleased,
+    JobResetRequested,
+    JobResumeRequested,
+    JobRetryScheduled,
+    JobStarted,
+    JobStartRequested,
     JobSubmitted,
+    JobSucceeded,
+    JobTimedOut,
     ManifestPayload,
     ManifestTask,
     RecipePayload,
     UnknownEventError,
+    WorkerDeleted,
+    WorkerRegistered,
+    WorkerStateChanged,
     decode_event,
     decode_job_event,
     encode_event,
     job_subject,
+    worker_subject,
 )
 
 ids = st.uuids().map(str)
@@ -82,14 +99,83 @@ events = st.one_of(
     st.builds(JobQueued, event_id=ids, job_id=ids, occurred_at=times, reason=text),
     st.builds(JobCancelRequested, event_id=ids, job_id=ids, occurred_at=times, reason=text, requested_by=names),
     st.builds(JobCancelled, event_id=ids, job_id=ids, occurred_at=times, reason=text),
+    st.builds(
+        JobAssigned,
+        event_id=ids,
+        job_id=ids,
+        occurred_at=times,
+        lease_id=ids,
+        worker_id=ids,
+        attempt=st.integers(1, 100),
+        lease_s=st.integers(5, 3600),
+    ),
+    st.builds(JobStarted, event_id=ids, job_id=ids, occurred_at=times, lease_id=ids),
+    st.builds(
+        JobSucceeded, event_id=ids, job_id=ids, occurred_at=times, lease_id=ids, exit_code=st.none() | st.integers()
+    ),
+    st.builds(
+        JobFailed,
+        event_id=ids,
+        job_id=ids,
+        occurred_at=times,
+        reason=text,
+        lease_id=st.none() | ids,
+        exit_code=st.none() | st.integers(-255, 255),
+    ),
+    st.builds(
+        JobRetryScheduled,
+        event_id=ids,
+        job_id=ids,
+        occurred_at=times,
+        reason=text,
+        retry_at=times,
+        lease_id=st.none() | ids,
+        exit_code=st.none() | st.integers(-255, 255),
+    ),
+    st.builds(JobReleased, event_id=ids, job_id=ids, occurred_at=times, lease_id=ids, reason=text),
+    st.builds(JobTimedOut, event_id=ids, job_id=ids, occurred_at=times, lease_id=ids),
+    st.builds(JobPauseRequested, event_id=ids, job_id=ids, occurred_at=times, requested_by=names),
+    st.builds(JobResumeRequested, event_id=ids, job_id=ids, occurred_at=times, requested_by=names),
+    st.builds(JobStartRequested, event_id=ids, job_id=ids, occurred_at=times, requested_by=names),
+    st.builds(
+        JobResetRequested, event_id=ids, job_id=ids, occurred_at=times, restart=st.booleans(), requested_by=names
+    ),
+    st.builds(JobDeleteRequested, event_id=ids, job_id=ids, occurred_at=times, requested_by=names),
+)
+worker_events = st.one_of(
+    st.builds(
+        WorkerRegistered,
+        event_id=ids,
+        worker_id=ids,
+        occurred_at=times,
+        name=names,
+        labels=st.lists(names, max_size=3).map(tuple),
+        capacity=st.integers(1, 256),
+        secret_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    ),
+    st.builds(
+        WorkerStateChanged,
+        event_id=ids,
+        worker_id=ids,
+        occurred_at=times,
+        mode=st.sampled_from(["active", "paused", "draining"]),
+        requested_by=names,
+    ),
+    st.builds(WorkerDeleted, event_id=ids, worker_id=ids, occurred_at=times, requested_by=names),
 )
 
 
 @given(events)
-def test_every_event_round_trips(event: JobSubmitted | JobQueued | JobCancelRequested | JobCancelled) -> None:
+def test_every_job_event_round_trips(event: Event) -> None:
+    assert not isinstance(event, (WorkerRegistered, WorkerStateChanged, WorkerDeleted))
     data = encode_event(event)
     assert decode_event(job_subject(event.job_id), data) == event
     assert decode_job_event(data) == event
+
+
+@given(worker_events)
+def test_every_worker_event_round_trips(event: WorkerRegistered | WorkerStateChanged | WorkerDeleted) -> None:
+    assert decode_event(worker_subject(event.worker_id), encode_event(event)) == event
 
 
 def test_unknown_tag_is_a_typed_error_not_a_crash() -> None:

@@ -14,12 +14,17 @@ __all__ = [
     "JobAssigned",
     "JobCancelRequested",
     "JobCancelled",
+    "JobDeleteRequested",
     "JobEvent",
     "JobEventBase",
     "JobFailed",
+    "JobPauseRequested",
     "JobQueued",
     "JobReleased",
+    "JobResetRequested",
+    "JobResumeRequested",
     "JobRetryScheduled",
+    "JobStartRequested",
     "JobStarted",
     "JobSubmitted",
     "JobSucceeded",
@@ -167,6 +172,40 @@ class JobTimedOut(JobEventBase, frozen=True, kw_only=True, tag="job.timed_out"):
     lease_id: str
 
 
+class JobPauseRequested(JobEventBase, frozen=True, kw_only=True, tag="job.pause_requested"):
+    """An operator paused the job: it is not handed out, and a running one is stopped (request)."""
+
+    requested_by: str = ""
+
+
+class JobResumeRequested(JobEventBase, frozen=True, kw_only=True, tag="job.resume_requested"):
+    """An operator lifted the pause (request event)."""
+
+    requested_by: str = ""
+
+
+class JobStartRequested(JobEventBase, frozen=True, kw_only=True, tag="job.start_requested"):
+    """Start a job held with ``execute=false`` (request event)."""
+
+    requested_by: str = ""
+
+
+class JobResetRequested(JobEventBase, frozen=True, kw_only=True, tag="job.reset_requested"):
+    """Run the job again from scratch: counters cleared, any live run stopped (request event).
+
+    ``restart`` records which command asked (restart: of a finished job; reset: of any job).
+    """
+
+    restart: bool = False
+    requested_by: str = ""
+
+
+class JobDeleteRequested(JobEventBase, frozen=True, kw_only=True, tag="job.delete_requested"):
+    """Remove the job from every view; a live run is stopped. Its events stay (request event)."""
+
+    requested_by: str = ""
+
+
 JobEvent = (
     JobSubmitted
     | JobQueued
@@ -179,5 +218,10 @@ JobEvent = (
     | JobRetryScheduled
     | JobReleased
     | JobTimedOut
+    | JobPauseRequested
+    | JobResumeRequested
+    | JobStartRequested
+    | JobResetRequested
+    | JobDeleteRequested
 )
 """Every event of the job aggregate. Add new members here and a golden sample per tag."""

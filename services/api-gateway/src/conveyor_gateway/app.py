@@ -29,6 +29,7 @@ from conveyor_runtime import (
 
 from .docs_page import render_docs_page
 from .errors import GatewayError
+from .job_commands import JOB_COMMAND_ROUTES
 from .leases import LEASE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         *ROUTES,
+        *JOB_COMMAND_ROUTES,
         *WORKER_ROUTES,
         *LEASE_ROUTES,
         *health_routes(lambda: checks),

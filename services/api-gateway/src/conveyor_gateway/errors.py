@@ -118,6 +118,16 @@ class JobFinishedError(ConflictError):
     title = "The job has already finished"
 
 
+class JobNotHeldError(ConflictError):
+    code = "job_not_held"
+    title = "The job is not held"
+
+
+class JobNotFinishedError(ConflictError):
+    code = "job_not_finished"
+    title = "The job has not finished"
+
+
 class SchedulerUnavailableError(UnavailableError):
     code = "scheduler_unavailable"
     title = "The scheduler did not answer"

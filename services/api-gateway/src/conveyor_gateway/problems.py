@@ -86,6 +86,8 @@ async def unexpected_problem(request: Request, exc: Exception) -> Response:
 
 
 PROBLEM_DOCS: Final[dict[str, str]] = {
+    "job_not_held": "Only a job submitted with execute=false (state pending) can be started.",
+    "job_not_finished": "Restart re-runs a finished job; for a job still in flight use reset.",
     "job_not_found": "No job has this id (or it is not visible to you). Check the id from the submit response.",
     "job_finished": "The job already ended (succeeded, failed, timed_out or cancelled); there is nothing to cancel.",
     "worker_not_found": "No worker has this id, or it was deleted. Check the id from the registration response.",

@@ -71,7 +71,8 @@ class JobReader:
             async with self._pool.acquire() as conn:
                 try:
                     rows = await conn.fetch(
-                        f"SELECT id::text, doc::text FROM {_TABLE} WHERE id = ANY($1::uuid[])", list(wanted)
+                        f"SELECT id::text, doc::text FROM {_TABLE} WHERE id = ANY($1::uuid[]) AND NOT deleted",
+                        list(wanted),
                     )
                 except asyncpg.UndefinedTableError:  # the scheduler has not created its tables yet
                     rows = []
@@ -89,7 +90,7 @@ class JobReader:
 
     async def list(self, filters: JobFilter, *, limit: int, before_seq: int | None) -> tuple[list[JobView], str | None]:
         """Newest first, by submission order (a stable order: sequences never change)."""
-        clauses: list[str] = []
+        clauses: list[str] = ["NOT deleted"]
         args: list[Any] = []
         for column, value in (
             ("state", filters.state),

@@ -208,7 +208,7 @@ async def _read_job_after(state: State, job_id: str, seq: int) -> JobView | None
     return await read_after(state, seq, lambda: state["reader"].get(job_id))
 
 
-async def _existing_job(state: State, job_id: str) -> JobView:
+async def existing_job(state: State, job_id: str) -> JobView:
     job = await state["reader"].get(job_id)
     if job is None:
         raise JobNotFoundError(f"no job {job_id}")
@@ -218,7 +218,7 @@ async def _existing_job(state: State, job_id: str) -> JobView:
 async def get_job(request: Request) -> Response:
     """``GET /v1/jobs/{id}``."""
     state: State = request.scope["state"]
-    return json_response(await _existing_job(state, path_id(request, "job_id", "job")))
+    return json_response(await existing_job(state, path_id(request, "job_id", "job")))
 
 
 async def cancel_job(request: Request) -> Response:
@@ -227,7 +227,7 @@ async def cancel_job(request: Request) -> Response:
     state: State = request.scope["state"]
     job_id = path_id(request, "job_id", "job")
     ask = decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), CancelRequest)
-    job = await _existing_job(state, job_id)
+    job = await existing_job(state, job_id)
     if job.state in TERMINAL_STATES:
         raise JobFinishedError(f"job {job_id} is already {job.state}")
     event = JobCancelRequested(

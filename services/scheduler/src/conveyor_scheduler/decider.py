@@ -13,12 +13,17 @@ from conveyor_events import (
     JobAssigned,
     JobCancelled,
     JobCancelRequested,
+    JobDeleteRequested,
     JobEvent,
     JobFailed,
+    JobPauseRequested,
     JobQueued,
     JobReleased,
+    JobResetRequested,
+    JobResumeRequested,
     JobRetryScheduled,
     JobStarted,
+    JobStartRequested,
     JobSubmitted,
     JobSucceeded,
     JobTimedOut,
@@ -73,6 +78,7 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     verification: int = 1
     paused: bool = False
     cancel_requested: bool = False
+    deleted: bool = False
     attempts: int = 0
     progress: float | None = None
     reason: str = ""
@@ -227,8 +233,11 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
 
 
 def _advance(state: JobState, at: datetime) -> list[JobEvent]:
-    if state.state == "new" or state.is_terminal:
+    if state.state == "new" or state.is_terminal or state.deleted:
         return []
+    if state.paused and state.state in LEASED and state.lease_id is not None:
+        eid = _eid(state, "job.released")
+        return [JobReleased(event_id=eid, job_id=state.id, occurred_at=at, lease_id=state.lease_id, reason="paused")]
     if state.cancel_requested:
         return [
             JobCancelled(event_id=_eid(state, "job.cancelled"), job_id=state.id, occurred_at=at, reason=state.reason)
@@ -295,9 +304,18 @@ def _retry_or_fail(
     ]
 
 
+_OPERATOR_OVERRIDES: Final = (JobResetRequested, JobDeleteRequested)
+
+
 def evolve(state: JobState, event: JobEvent) -> JobState:
-    """Fold one event into the state. A terminal state absorbs every later event."""
-    if state.is_terminal or (state.state == "new" and not isinstance(event, JobSubmitted)):
+    """Fold one event into the state.
+
+    A terminal state absorbs every decision and worker report; only an operator's reset,
+    restart or delete changes it. A deleted job absorbs everything.
+    """
+    if state.deleted or (state.state == "new" and not isinstance(event, JobSubmitted)):
+        return state
+    if state.is_terminal and not isinstance(event, _OPERATOR_OVERRIDES):
         return state
     at = event.occurred_at
     match event:
@@ -345,6 +363,28 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
             if state.lease_id != lease_id:
                 return state
             return _unleased(state, "timed_out", at, reason="timed out", finished_at=at)
+        case JobPauseRequested():
+            return replace(state, paused=True, updated_at=at)
+        case JobResumeRequested():
+            return replace(state, paused=False, updated_at=at)
+        case JobStartRequested():
+            return replace(state, state="submitted", updated_at=at) if state.state == "pending" else state
+        case JobResetRequested():
+            return _unleased(
+                state,
+                "submitted",
+                at,
+                attempts=0,
+                cancel_requested=False,
+                reason="",
+                retry_at=None,
+                started_at=None,
+                finished_at=None,
+                exit_code=None,
+                worker_id=None,
+            )
+        case JobDeleteRequested():
+            return replace(state, deleted=True, lease_id=None, updated_at=at)
         case _:
             assert_never(event)
 

@@ -53,7 +53,22 @@ _encoder: Final = msgspec.json.Encoder()
 _ENDED_MEMORY: Final = 10_000
 _GONE_MEMORY: Final = 200_000  # far more jobs than end while the fold loop lags a few seconds
 _LIVE: Final = frozenset({"queued", "assigned", "running"})
-_END_REASONS: Final = {"cancelled": "cancelled", "timed_out": "timed_out", "queued": "lease_lost"}
+_END_REASONS: Final = {
+    "cancelled": "cancelled",
+    "timed_out": "timed_out",
+    "queued": "lease_lost",
+}
+
+
+def _why_lease_ended(state: JobState) -> str:
+    """What a worker still running under an ended lease is told (its stop order's reason)."""
+    if state.deleted:
+        return "deleted"
+    if state.paused:
+        return "paused"
+    if state.state in ("submitted", "queued") and state.attempts == 0:
+        return "reset"  # only a reset clears the attempts of a job that was leased
+    return _END_REASONS.get(state.state, "finished")
 
 
 class Lease(msgspec.Struct, kw_only=True):
@@ -131,7 +146,7 @@ class Engine:
         previous = self.jobs.get(job_id)
         self.queue.remove(job_id)
         self._delayed.remove(job_id)
-        if state.state in _LIVE:
+        if state.state in _LIVE and not state.deleted:
             self.jobs[job_id] = state
             self._gone.pop(job_id, None)
         else:
@@ -140,7 +155,7 @@ class Engine:
             while len(self._gone) > _GONE_MEMORY:
                 self._gone.popitem(last=False)
         if previous is not None and previous.lease_id and previous.lease_id != state.lease_id:
-            self._end_lease(previous.lease_id, _END_REASONS.get(state.state, "finished"))
+            self._end_lease(previous.lease_id, _why_lease_ended(state))
         if state.state in LEASED and state.lease_id and state.lease_id not in self.leases:
             self._start_lease(state)
         if state.state == "queued" and not state.paused and not state.cancel_requested:

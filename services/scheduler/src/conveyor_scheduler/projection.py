@@ -58,6 +58,7 @@ MIGRATIONS: Final[list[Migration]] = [
         CREATE INDEX jobs_worker ON {schema}.jobs ((doc->>'worker_id'), state);
         """,
     ),
+    (4, "ALTER TABLE {schema}.jobs ADD COLUMN deleted boolean NOT NULL DEFAULT false"),
 ]
 
 _encoder: Final = msgspec.json.Encoder()
@@ -78,10 +79,11 @@ class JobTable:
         self._load = f"SELECT doc::text FROM {q}.jobs WHERE id = ANY($1::uuid[])"
         self._save = (
             f"INSERT INTO {q}.jobs (id, project, owner, state, priority, tags, dedupe_key, submitted_seq,"
-            " version, created_at, updated_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            " version, created_at, updated_at, doc, deleted)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
             " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority = EXCLUDED.priority,"
             " tags = EXCLUDED.tags, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
-            " doc = EXCLUDED.doc WHERE jobs.version < EXCLUDED.version"
+            " doc = EXCLUDED.doc, deleted = EXCLUDED.deleted WHERE jobs.version < EXCLUDED.version"
         )
         self._truncate = f"TRUNCATE {q}.jobs, {q}.workers"
         self._load_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE id = ANY($1::uuid[])"
@@ -92,10 +94,14 @@ class JobTable:
             " ON CONFLICT (id) DO UPDATE SET mode = EXCLUDED.mode, deleted = EXCLUDED.deleted,"
             " version = EXCLUDED.version, doc = EXCLUDED.doc WHERE workers.version < EXCLUDED.version"
         )
-        self._live_jobs = f"SELECT doc::text FROM {q}.jobs WHERE state IN ('queued', 'assigned', 'running')"
+        self._live_jobs = (
+            f"SELECT doc::text FROM {q}.jobs WHERE state IN ('queued', 'assigned', 'running') AND NOT deleted"
+        )
         self._needing_decision = (
-            f"SELECT doc::text FROM {q}.jobs WHERE state = 'submitted'"
-            " OR (state IN ('pending', 'blocked', 'queued') AND (doc->>'cancel_requested')::boolean)"
+            f"SELECT doc::text FROM {q}.jobs WHERE NOT deleted AND (state = 'submitted'"
+            " OR (state IN ('pending', 'blocked', 'queued', 'assigned', 'running')"
+            " AND (doc->>'cancel_requested')::boolean)"
+            " OR (state IN ('assigned', 'running') AND (doc->>'paused')::boolean))"
         )
 
     async def load(self, conn: DbConnection, job_ids: Iterable[str]) -> dict[str, JobState]:
@@ -143,6 +149,7 @@ def _row(s: JobState) -> tuple[Any, ...]:
         s.created_at,
         s.updated_at,
         _encoder.encode(s).decode(),
+        s.deleted,
     )
 
 
