@@ -12,9 +12,11 @@ from .fields import UtcDatetime
 __all__ = [
     "CommandPayload",
     "JobAssigned",
+    "JobBlocked",
     "JobCancelRequested",
     "JobCancelled",
     "JobDeleteRequested",
+    "JobDependenciesSet",
     "JobEvent",
     "JobEventBase",
     "JobFailed",
@@ -172,6 +174,19 @@ class JobTimedOut(JobEventBase, frozen=True, kw_only=True, tag="job.timed_out"):
     lease_id: str
 
 
+class JobBlocked(JobEventBase, frozen=True, kw_only=True, tag="job.blocked"):
+    """The job waits for its dependencies to succeed (decision)."""
+
+    waiting_on: tuple[str, ...] = ()
+
+
+class JobDependenciesSet(JobEventBase, frozen=True, kw_only=True, tag="job.dependencies_set"):
+    """An operator replaced the job's dependencies before it ran (request event)."""
+
+    depends_on: tuple[str, ...] = ()
+    requested_by: str = ""
+
+
 class JobPauseRequested(JobEventBase, frozen=True, kw_only=True, tag="job.pause_requested"):
     """An operator paused the job: it is not handed out, and a running one is stopped (request)."""
 
@@ -223,5 +238,7 @@ JobEvent = (
     | JobStartRequested
     | JobResetRequested
     | JobDeleteRequested
+    | JobBlocked
+    | JobDependenciesSet
 )
 """Every event of the job aggregate. Add new members here and a golden sample per tag."""

@@ -33,7 +33,9 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer(serializer=_serialize) if use_json else structlog.dev.ConsoleRenderer()
     )
-    tracebacks: list[Any] = [structlog.processors.dict_tracebacks] if use_json else []
+    # Never the frames' local variables: they hold request bodies and credentials (CONVENTIONS §7).
+    no_locals = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+    tracebacks: list[Any] = [structlog.processors.ExceptionRenderer(no_locals)] if use_json else []
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
         processors=[*shared, *tracebacks, renderer],

@@ -11,9 +11,11 @@ from msgspec.structs import replace
 
 from conveyor_events import (
     JobAssigned,
+    JobBlocked,
     JobCancelled,
     JobCancelRequested,
     JobDeleteRequested,
+    JobDependenciesSet,
     JobEvent,
     JobFailed,
     JobPauseRequested,
@@ -117,10 +119,15 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Advance(msgspec.Struct, frozen=True, kw_only=True):
-    """Decide whatever the job's state calls for now (queue it, finish a cancel, ...)."""
+    """Decide whatever the job's state calls for now (queue it, block it, finish a cancel, ...).
+
+    ``dependencies`` maps each dependency id to its state (``deleted`` or ``unknown`` when it is
+    gone); the caller loads them, so the decision stays pure.
+    """
 
     job_id: str
     issued_at: UtcDatetime
+    dependencies: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Assign(msgspec.Struct, frozen=True, kw_only=True):
@@ -193,8 +200,8 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
         LeaseNotCurrentError: A report or expiry names a lease the job no longer has.
     """
     match command:
-        case Advance(issued_at=at):
-            return _advance(state, at)
+        case Advance(issued_at=at, dependencies=deps):
+            return _advance(state, at, deps)
         case Assign(lease_id=lease_id, worker_id=worker_id, issued_at=at):
             if state.state != "queued" or state.paused or state.cancel_requested:
                 return []
@@ -232,7 +239,11 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
             assert_never(command)
 
 
-def _advance(state: JobState, at: datetime) -> list[JobEvent]:
+_WAITING: Final = frozenset({"submitted", "blocked", "queued"})
+DEPENDENCY_FAILED: Final = frozenset({"failed", "timed_out", "cancelled", "deleted", "unknown"})
+
+
+def _advance(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEvent]:
     if state.state == "new" or state.is_terminal or state.deleted:
         return []
     if state.paused and state.state in LEASED and state.lease_id is not None:
@@ -242,7 +253,27 @@ def _advance(state: JobState, at: datetime) -> list[JobEvent]:
         return [
             JobCancelled(event_id=_eid(state, "job.cancelled"), job_id=state.id, occurred_at=at, reason=state.reason)
         ]
-    if state.state == "submitted":
+    if state.depends_on and state.state in _WAITING:
+        return _dependency_decision(state, at, deps)
+    if state.state in ("submitted", "blocked"):
+        return [JobQueued(event_id=_eid(state, "job.queued"), job_id=state.id, occurred_at=at)]
+    return []
+
+
+def _dependency_decision(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEvent]:
+    """Documented policy: a job whose dependency failed, timed out, was cancelled or deleted
+    fails without running; it is blocked until every dependency succeeded, then queued."""
+    for dep in state.depends_on:
+        dep_state = deps.get(dep, "unknown")
+        if dep_state in DEPENDENCY_FAILED:
+            eid = _eid(state, "job.failed")
+            return [JobFailed(event_id=eid, job_id=state.id, occurred_at=at, reason=f"dependency {dep} {dep_state}")]
+    waiting = tuple(d for d in state.depends_on if deps.get(d) != "succeeded")
+    if waiting:
+        if state.state == "blocked":
+            return []
+        return [JobBlocked(event_id=_eid(state, "job.blocked"), job_id=state.id, occurred_at=at, waiting_on=waiting)]
+    if state.state in ("submitted", "blocked"):
         return [JobQueued(event_id=_eid(state, "job.queued"), job_id=state.id, occurred_at=at)]
     return []
 
@@ -363,6 +394,12 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
             if state.lease_id != lease_id:
                 return state
             return _unleased(state, "timed_out", at, reason="timed out", finished_at=at)
+        case JobBlocked():
+            if state.state not in ("submitted", "queued"):
+                return state
+            return replace(state, state="blocked", updated_at=at)
+        case JobDependenciesSet(depends_on=depends_on):
+            return replace(state, depends_on=depends_on, updated_at=at)
         case JobPauseRequested():
             return replace(state, paused=True, updated_at=at)
         case JobResumeRequested():

@@ -8,7 +8,9 @@ from conveyor_events import (
     AppendConflictError,
     Event,
     EventAppender,
+    JobDependenciesSet,
     JobEvent,
+    JobSubmitted,
     PendingAppend,
     UnknownEventError,
     WorkerEvent,
@@ -89,17 +91,36 @@ class JobFolder:
             return []
         states = await self._table.load(conn, {e.job_id for _, e in decoded})
         touched: set[str] = set()
+        edges: dict[str, tuple[str, ...]] = {}
         for seq, event in decoded:
             current = states.get(event.job_id)
             if current is not None and seq <= current.version:
                 continue  # a decision this scheduler already folded in when it appended it
-            states[event.job_id] = apply(current or JobState(), event, seq)
+            new = apply(current or JobState(), event, seq)
+            states[event.job_id] = new
             touched.add(event.job_id)
+            if isinstance(event, JobSubmitted | JobDependenciesSet) and new.state != "new":
+                edges[event.job_id] = new.depends_on
         if self._appender is not None:
-            await self.decide_and_append(states, touched)
+            candidates = touched | await self._dependents_of_ended(conn, states, touched)
+            await self.decide_and_append(conn, states, candidates, touched)
         saved = [states[i] for i in touched if states[i].state != "new"]
         await self._table.save(conn, saved)
+        await self._table.save_dependencies(conn, {i: d for i, d in edges.items() if i in states})
         return saved
+
+    async def _dependents_of_ended(
+        self, conn: DbConnection, states: dict[str, JobState], touched: set[str]
+    ) -> set[str]:
+        """Jobs waiting on a job that just finished or was deleted: they may now be decided."""
+        ended = [i for i in touched if states[i].is_terminal or states[i].deleted]
+        if not ended:
+            return set()
+        dependents = set(await self._table.dependents(conn, ended))
+        missing = dependents - states.keys()
+        if missing:
+            states.update(await self._table.load(conn, missing))
+        return {i for i in dependents if i in states}
 
     async def _fold_workers(self, conn: DbConnection, decoded: list[tuple[int, WorkerEvent]]) -> list[WorkerState]:
         if not decoded:
@@ -116,21 +137,29 @@ class JobFolder:
         await self._table.save_workers(conn, saved)
         return saved
 
-    async def decide_and_append(self, states: dict[str, JobState], job_ids: set[str]) -> None:
-        """Append what each job's state calls for, folding successes into ``states``."""
+    async def decide_and_append(
+        self, conn: DbConnection, states: dict[str, JobState], candidates: set[str], changed: set[str]
+    ) -> None:
+        """Append what each candidate's state calls for; fold successes into ``states`` and add
+        their ids to ``changed``."""
         assert self._appender is not None
-        candidates = set(job_ids)
         for _ in range(_MAX_DECISION_ROUNDS):
             now = self._clock()
+            deps = await self._dependency_states(conn, states, candidates)
             pending = [
                 PendingAppend(job_subject(i), event, states[i].version)
                 for i in sorted(candidates)
-                for event in decide(Advance(job_id=i, issued_at=now), states[i])[:1]
+                for event in decide(
+                    Advance(
+                        job_id=i, issued_at=now, dependencies={d: deps.get(d, "unknown") for d in states[i].depends_on}
+                    ),
+                    states[i],
+                )[:1]
             ]
             if not pending:
                 return
             outcomes = await self._appender.append_batch(pending)
-            candidates = set()
+            candidates = set()  # only what changed is decided again
             for item, outcome in zip(pending, outcomes, strict=True):
                 assert isinstance(item.event, JobEventBase)
                 job_id = item.event.job_id
@@ -139,8 +168,18 @@ class JobFolder:
                     continue
                 states[job_id] = apply(states[job_id], item.event, outcome.seq)
                 self._uncommitted.append(outcome.seq)
-                job_ids.add(job_id)
+                changed.add(job_id)
                 candidates.add(job_id)
+                if states[job_id].is_terminal:  # e.g. failed for a failed dependency: its dependents next
+                    candidates |= await self._dependents_of_ended(conn, states, {job_id})
+
+    async def _dependency_states(
+        self, conn: DbConnection, states: dict[str, JobState], candidates: set[str]
+    ) -> dict[str, str]:
+        wanted = {d for i in candidates for d in states[i].depends_on}
+        known = {d: ("deleted" if states[d].deleted else states[d].state) for d in wanted if d in states}
+        missing = wanted - known.keys()
+        return known | (await self._table.dependency_states(conn, missing) if missing else {})
 
     async def reconcile(self, conn: DbConnection) -> int:
         """Decide for every job left waiting on a decision (e.g. after a rebuild); return how many.
@@ -150,10 +189,14 @@ class JobFolder:
         self._uncommitted.clear()
         waiting = {s.id: s for s in await self._table.needing_decision(conn)}
         touched: set[str] = set()
-        await self.decide_and_append(waiting, touched)
+        await self.decide_and_append(conn, waiting, set(waiting), touched)
         await self._table.save(conn, [waiting[i] for i in touched])
         self._unobserved = ([waiting[i] for i in touched], [])
         return len(touched)
+
+
+def _advance(job: JobState, now: datetime, deps: dict[str, str]) -> Advance:
+    return Advance(job_id=job.id, issued_at=now, dependencies={d: deps.get(d, "unknown") for d in job.depends_on})
 
 
 def _decode(batch: Sequence[StreamEvent]) -> tuple[list[tuple[int, JobEvent]], list[tuple[int, WorkerEvent]]]:

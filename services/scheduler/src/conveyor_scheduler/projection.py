@@ -59,6 +59,17 @@ MIGRATIONS: Final[list[Migration]] = [
         """,
     ),
     (4, "ALTER TABLE {schema}.jobs ADD COLUMN deleted boolean NOT NULL DEFAULT false"),
+    (
+        5,
+        """
+        CREATE TABLE {schema}.job_dependencies (
+            job_id uuid NOT NULL,
+            depends_on uuid NOT NULL,
+            PRIMARY KEY (job_id, depends_on)
+        );
+        CREATE INDEX job_dependencies_reverse ON {schema}.job_dependencies (depends_on);
+        """,
+    ),
 ]
 
 _encoder: Final = msgspec.json.Encoder()
@@ -85,7 +96,16 @@ class JobTable:
             " tags = EXCLUDED.tags, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
             " doc = EXCLUDED.doc, deleted = EXCLUDED.deleted WHERE jobs.version < EXCLUDED.version"
         )
-        self._truncate = f"TRUNCATE {q}.jobs, {q}.workers"
+        self._truncate = f"TRUNCATE {q}.jobs, {q}.workers, {q}.job_dependencies"
+        self._dependency_states = (
+            f"SELECT id::text, CASE WHEN deleted THEN 'deleted' ELSE state END FROM {q}.jobs WHERE id = ANY($1::uuid[])"
+        )
+        self._dependents = f"SELECT DISTINCT job_id::text FROM {q}.job_dependencies WHERE depends_on = ANY($1::uuid[])"
+        self._clear_dependencies = f"DELETE FROM {q}.job_dependencies WHERE job_id = ANY($1::uuid[])"
+        self._add_dependencies = (
+            f"INSERT INTO {q}.job_dependencies (job_id, depends_on)"
+            " SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING"
+        )
         self._load_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE id = ANY($1::uuid[])"
         self._all_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE NOT deleted"
         self._save_worker = (
@@ -98,7 +118,7 @@ class JobTable:
             f"SELECT doc::text FROM {q}.jobs WHERE state IN ('queued', 'assigned', 'running') AND NOT deleted"
         )
         self._needing_decision = (
-            f"SELECT doc::text FROM {q}.jobs WHERE NOT deleted AND (state = 'submitted'"
+            f"SELECT doc::text FROM {q}.jobs WHERE NOT deleted AND (state IN ('submitted', 'blocked')"
             " OR (state IN ('pending', 'blocked', 'queued', 'assigned', 'running')"
             " AND (doc->>'cancel_requested')::boolean)"
             " OR (state IN ('assigned', 'running') AND (doc->>'paused')::boolean))"
@@ -115,6 +135,23 @@ class JobTable:
 
     async def needing_decision(self, conn: DbConnection) -> list[JobState]:
         return [_decoder.decode(r[0]) for r in await conn.fetch(self._needing_decision)]
+
+    async def dependency_states(self, conn: DbConnection, job_ids: Iterable[str]) -> dict[str, str]:
+        """States of the given jobs (``deleted`` for deleted ones; absent ids are missing)."""
+        return {r[0]: r[1] for r in await conn.fetch(self._dependency_states, list(job_ids))}
+
+    async def dependents(self, conn: DbConnection, job_ids: Iterable[str]) -> list[str]:
+        """Jobs that depend on any of the given ones."""
+        return [r[0] for r in await conn.fetch(self._dependents, list(job_ids))]
+
+    async def save_dependencies(self, conn: DbConnection, changed: dict[str, tuple[str, ...]]) -> None:
+        """Replace the dependency edges of the given jobs."""
+        if not changed:
+            return
+        await conn.execute(self._clear_dependencies, list(changed))
+        pairs = [(job, dep) for job, deps in changed.items() for dep in deps]
+        if pairs:
+            await conn.execute(self._add_dependencies, [p[0] for p in pairs], [p[1] for p in pairs])
 
     async def load_workers(self, conn: DbConnection, worker_ids: Iterable[str]) -> dict[str, WorkerState]:
         rows = await conn.fetch(self._load_workers, list(worker_ids))
