@@ -27,8 +27,12 @@ from conveyor_runtime import (
     postgres_check,
 )
 
+from .bulk import BULK_ROUTES
+from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
 from .errors import GatewayError
+from .explain_reader import ExplainReader
+from .explain_routes import EXPLAIN_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .leases import LEASE_ROUTES
 from .middleware import RequestContext
@@ -86,7 +90,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 auth=WorkerAuthenticator(workers),
                 statuses=statuses,
                 watcher=watcher,
+                explainer=ExplainReader(pool),
                 max_body_bytes=settings.max_body_bytes,
+                bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
             )
         finally:
@@ -109,8 +115,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(f"{code}: {PROBLEM_DOCS[code]}\n", media_type="text/plain")
 
     routes = [
+        *BULK_ROUTES,
         *ROUTES,
         *JOB_COMMAND_ROUTES,
+        *DEPENDENCY_ROUTES,
+        *EXPLAIN_ROUTES,
         *WORKER_ROUTES,
         *LEASE_ROUTES,
         *health_routes(lambda: checks),

@@ -308,3 +308,61 @@ class RunReported(msgspec.Struct, kw_only=True):
     """The job's state after the report."""
 
     state: str | None
+
+
+BULK_MAX_JOBS: Final = 1000
+
+
+class JobBatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/jobs/bulk``: 1 to 1000 jobs, validated as a whole: all are stored, or none."""
+
+    jobs: Annotated[list[JobSubmission], msgspec.Meta(min_length=1, max_length=BULK_MAX_JOBS)]
+
+
+class BulkItem(msgspec.Struct, kw_only=True):
+    """One job of a bulk submission, in the order given: ``existing`` when its dedupe key was used before."""
+
+    id: str
+    status: Literal["created", "existing"]
+
+
+class BulkResult(msgspec.Struct, kw_only=True):
+    """The jobs of a bulk submission, in the order given."""
+
+    jobs: list[BulkItem]
+    count: int
+
+
+ReasonCode = Literal[
+    "finished",
+    "running",
+    "assigned",
+    "submitted",
+    "held",
+    "blocked",
+    "paused",
+    "cancel_requested",
+    "retry_backoff",
+    "waiting_on_dependencies",
+    "no_matching_worker",
+    "workers_busy",
+    "behind_higher_priority",
+    "ready",
+]
+
+
+class ExplainReason(msgspec.Struct, kw_only=True):
+    """One reason a job is where it is: a stable ``code``, a sentence, and the figures behind it."""
+
+    code: ReasonCode
+    detail: str
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class JobExplanation(msgspec.Struct, kw_only=True):
+    """``GET /v1/jobs/{id}/explain``: why the job is not running (or how it ended), most important reason first."""
+
+    job_id: str
+    state: JobStateName
+    summary: str
+    reasons: list[ExplainReason]

@@ -86,6 +86,8 @@ async def unexpected_problem(request: Request, exc: Exception) -> Response:
 
 
 PROBLEM_DOCS: Final[dict[str, str]] = {
+    "dependency_cycle": "A job cannot depend on itself, directly or through other jobs.",
+    "job_started": "Dependencies can only change while the job is pending, blocked or queued.",
     "job_not_held": "Only a job submitted with execute=false (state pending) can be started.",
     "job_not_finished": "Restart re-runs a finished job; for a job still in flight use reset.",
     "job_not_found": "No job has this id (or it is not visible to you). Check the id from the submit response.",
@@ -103,7 +105,10 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
     "invalid_id": "An id in the path is not a UUID. Ids look like 0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a.",
     "validation_failed": "The body has invalid fields; `errors` lists each with a JSON pointer. See /openapi.json.",
     "malformed_request": "The body is not valid JSON. Send a JSON object with content-type application/json.",
-    "body_too_large": "The body exceeds the gateway's limit (CONVEYOR_MAX_BODY_BYTES, 1 MiB by default).",
+    "body_too_large": (
+        "The body exceeds the gateway's limit (CONVEYOR_MAX_BODY_BYTES, 1 MiB by default; for POST /v1/jobs/bulk "
+        "CONVEYOR_BULK_MAX_BODY_BYTES, 16 MiB)."
+    ),
     "unsupported_media_type": "Send the body with `content-type: application/json`.",
     "invalid_query": "A query parameter is unknown or has a bad value; `errors` names it.",
     "route_not_found": "No endpoint at this path. The API lives under /v1; see /docs.",

@@ -53,6 +53,11 @@ class JobReader:
         self._wanted: dict[str, list[asyncio.Future[JobView | None]]] = {}
         self._lookups: set[asyncio.Task[None]] = set()  # strong references while they run
 
+    @property
+    def pool(self) -> "asyncpg.Pool[Any]":
+        """The pool, for checks that read the projection directly."""
+        return self._pool
+
     async def get(self, job_id: str) -> JobView | None:
         fut: asyncio.Future[JobView | None] = asyncio.get_running_loop().create_future()
         if not self._wanted:

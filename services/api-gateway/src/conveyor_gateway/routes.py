@@ -29,6 +29,7 @@ from conveyor_events import (
 from conveyor_runtime import PositionWatcher
 
 from .bodies import JOB_STATES, CancelRequest, FieldError, JobAccepted, JobPage, JobSubmission, JobView
+from .dependency_check import check_dependencies
 from .errors import (
     InvalidIdError,
     InvalidQueryError,
@@ -38,6 +39,7 @@ from .errors import (
     UnsupportedMediaError,
     ValidationFailedError,
 )
+from .explain_reader import ExplainReader
 from .reader import JobFilter, JobReader, decode_cursor
 from .validation import decode_body
 from .worker_auth import WorkerAuthenticator
@@ -62,7 +64,9 @@ class State(TypedDict):
     auth: WorkerAuthenticator
     statuses: StatusBoard
     watcher: PositionWatcher
+    explainer: ExplainReader
     max_body_bytes: int
+    bulk_max_body_bytes: int
     write_wait_s: float
 
 
@@ -127,7 +131,12 @@ async def read_after(state: State, seq: int, read: Callable[[], Awaitable[T]]) -
     return await read()
 
 
-def _payload(sub: JobSubmission) -> Payload:
+def submission_payload(sub: JobSubmission) -> Payload:
+    """The payload of a submission.
+
+    Raises:
+        ValidationFailedError: Not exactly one of command, manifest or recipe is given.
+    """
     has_recipe = bytes(sub.recipe) not in (b"", b"null")
     given = [n for n, v in (("command", sub.command), ("manifest", sub.manifest)) if v is not None]
     given += ["recipe"] if has_recipe else []
@@ -144,14 +153,20 @@ def _payload(sub: JobSubmission) -> Payload:
     return RecipePayload(recipe=sub.recipe)
 
 
-def _submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
+def new_job_id(sub: JobSubmission) -> str:
+    """The id a submission gets: derived from its dedupe key, so a reused key finds the first job."""
+    return dedupe_job_id(sub.project, sub.dedupe_key) if sub.dedupe_key else new_uuid7()
+
+
+def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
+    """The ``JobSubmitted`` event of a valid submission (see ``submission_payload`` for what can fail)."""
     return JobSubmitted(
         event_id=new_uuid7(),
         job_id=job_id,
         occurred_at=datetime.now(UTC),
         project=sub.project,
         owner=owner,
-        payload=_payload(sub),
+        payload=submission_payload(sub),
         title=sub.title,
         note=sub.note,
         tags=tuple(sub.tags),
@@ -177,20 +192,20 @@ async def submit_job(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
-    job_id = dedupe_job_id(sub.project, sub.dedupe_key) if sub.dedupe_key else new_uuid7()
-    event = _submitted_event(sub, job_id, ANONYMOUS)
+    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
+    job_id = new_job_id(sub)
+    event = submitted_event(sub, job_id, ANONYMOUS)
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)
     try:
         appended = await state["appender"].append(subject, event, expected_last_subject_seq=0)
     except AppendConflictError:
         # The dedupe key was used before: answer with the job it created (DESIGN §2).
-        first = await state["js"].get_msg("EVENTS", subject=subject, direct=True, next=True, seq=1)
-        existing = await _read_job_after(state, job_id, first.seq or 0)
+        existing = await _read_job_after(state, job_id, await first_seq(state, subject))
         if existing is None:
             return json_response(JobAccepted(id=job_id), 202, location)
         return json_response(existing, 200, location)
-    if _prefers_async(request):
+    if prefers_async(request):
         return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
     job = await _read_job_after(state, job_id, appended.seq)
     if job is None:
@@ -198,10 +213,16 @@ async def submit_job(request: Request) -> Response:
     return json_response(job, 201, location)
 
 
-def _prefers_async(request: Request) -> bool:
+def prefers_async(request: Request) -> bool:
     """RFC 7240 ``Prefer: respond-async``: answer once stored, without waiting to read it back."""
     prefer = request.headers.get("prefer")
     return prefer is not None and "respond-async" in (p.strip().lower() for p in prefer.split(","))
+
+
+async def first_seq(state: State, subject: str) -> int:
+    """The stream sequence of the first event on ``subject`` (where an existing job was submitted)."""
+    first = await state["js"].get_msg("EVENTS", subject=subject, direct=True, next=True, seq=1)
+    return first.seq or 0
 
 
 async def _read_job_after(state: State, job_id: str, seq: int) -> JobView | None:

@@ -8,6 +8,7 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
 
     http_port: int = 8080
     max_body_bytes: int = 1024 * 1024
+    bulk_max_body_bytes: int = 16 * 1024 * 1024  # POST /v1/jobs/bulk: up to 1000 jobs in one body
     write_wait_ms: int = 2000
     workers: int = 1
     db_pool_size: int = 16
