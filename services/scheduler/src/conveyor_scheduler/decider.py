@@ -203,7 +203,7 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
         case Advance(issued_at=at, dependencies=deps):
             return _advance(state, at, deps)
         case Assign(lease_id=lease_id, worker_id=worker_id, issued_at=at):
-            if state.state != "queued" or state.paused or state.cancel_requested:
+            if state.state != "queued" or state.paused or state.cancel_requested or state.deleted:
                 return []
             if state.retry_at is not None and state.retry_at > at:
                 return []
@@ -382,9 +382,13 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
             if state.lease_id != lease_id:
                 return state
             return _unleased(state, "succeeded", at, exit_code=code, finished_at=at, reason="")
-        case JobFailed(reason=reason, exit_code=code):
+        case JobFailed(reason=reason, exit_code=code, lease_id=lease_id):
+            if lease_id is not None and lease_id != state.lease_id:
+                return state  # about a lease the job no longer has
             return _unleased(state, "failed", at, reason=reason, exit_code=code, finished_at=at)
-        case JobRetryScheduled(reason=reason, retry_at=retry_at, exit_code=code):
+        case JobRetryScheduled(reason=reason, retry_at=retry_at, exit_code=code, lease_id=lease_id):
+            if lease_id is not None and lease_id != state.lease_id:
+                return state
             return _unleased(state, "queued", at, reason=reason, retry_at=retry_at, exit_code=code)
         case JobReleased(lease_id=lease_id):
             if state.lease_id != lease_id:
@@ -460,6 +464,8 @@ def _submitted(e: JobSubmitted) -> JobState:
 def apply(state: JobState, event: JobEvent, seq: int) -> JobState:
     """Fold an event read at stream sequence ``seq``, recording the version it reached."""
     new = evolve(state, event)
+    if new.state == "new":
+        return state  # an event before the submission: nothing to record
     return replace(new, version=seq, submitted_seq=state.submitted_seq or seq)
 
 

@@ -81,7 +81,7 @@ class ReadyQueue:
         while heap:
             entry = heap[0]
             member = self._members.get(entry[2])
-            if member is not None and member.entry == entry:
+            if member is not None and member.entry == entry and member.key == key:
                 return entry
             heapq.heappop(heap)
         del self._heaps[key]

@@ -64,4 +64,6 @@ def evolve_worker(state: WorkerState, event: WorkerEvent) -> WorkerState:
 def apply_worker(state: WorkerState, event: WorkerEvent, seq: int) -> WorkerState:
     """Fold a worker event read at ``seq``."""
     new = evolve_worker(state, event)
+    if not new.id:
+        return state  # an event before the registration: nothing to record
     return replace(new, version=seq, registered_seq=state.registered_seq or seq)
