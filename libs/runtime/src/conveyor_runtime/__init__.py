@@ -9,7 +9,7 @@ from .logging import configure_logging, get_logger
 from .migrations import Migration, apply_migrations, quote_schema
 from .positions import PositionWatcher, announce_position
 from .projector import CHECKPOINT_MIGRATION, BatchHandler, Projector, StreamEvent
-from .service import ConsumerSpec, run_consumer_service
+from .service import ConsumerSpec, checkpoint_only, consumer_main, run_consumer_service
 from .settings import BaseSettings, SettingsError, load_settings
 
 __all__ = [
@@ -28,8 +28,10 @@ __all__ = [
     "StreamEvent",
     "announce_position",
     "apply_migrations",
+    "checkpoint_only",
     "configure_logging",
     "connect_nats",
+    "consumer_main",
     "create_pool",
     "get_logger",
     "health_routes",

@@ -11,13 +11,15 @@ from starlette.applications import Starlette
 from conveyor_events import ensure_streams, events_stream_config, logs_stream_config
 
 from .connections import connect_nats, create_pool
+from .db import DbConnection
 from .http import ReadinessCheck, health_routes, nats_check, postgres_check, serve_http
-from .logging import get_logger
+from .lifecycle import run_service
+from .logging import configure_logging, get_logger
 from .migrations import Migration, apply_migrations
-from .projector import BatchHandler, Projector
-from .settings import BaseSettings
+from .projector import BatchHandler, Projector, StreamEvent
+from .settings import BaseSettings, load_settings
 
-__all__ = ["ConsumerSpec", "run_consumer_service"]
+__all__ = ["ConsumerSpec", "checkpoint_only", "consumer_main", "run_consumer_service"]
 
 _log = get_logger("service")
 
@@ -97,3 +99,35 @@ async def run_consumer_service(settings: BaseSettings, spec: ConsumerSpec, stop:
     finally:
         await nc.drain()
         await pool.close()
+
+
+def checkpoint_only(name: str) -> Callable[[NatsClient, "asyncpg.Pool[Any]"], BatchHandler]:
+    """A handler factory for a consumer that, for now, only advances its checkpoint.
+
+    Args:
+        name: The consumer, for its debug log.
+
+    Returns:
+        The ``make_handler`` of a `ConsumerSpec`.
+    """
+    log = get_logger(name)
+
+    def make(nc: NatsClient, pool: "asyncpg.Pool[Any]") -> BatchHandler:
+        async def handle(conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+            log.debug("batch_consumed", events=len(batch), last_seq=batch[-1].seq)
+
+        return handle
+
+    return make
+
+
+def consumer_main(settings_type: type[BaseSettings], spec: ConsumerSpec) -> None:
+    """The ``main()`` of a consuming service: settings, logging, then run until SIGTERM.
+
+    Args:
+        settings_type: The service's settings struct.
+        spec: What it consumes.
+    """
+    settings = load_settings(settings_type)
+    configure_logging(settings.log_level, settings.log_json)
+    run_service(lambda stop: run_consumer_service(settings, spec, stop))

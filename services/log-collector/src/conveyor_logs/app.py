@@ -1,37 +1,9 @@
-"""Composition root of the log-collector. Stores job output (issue #5 adds storage, offsets and progress parsing)."""
-
-from collections.abc import Sequence
-from typing import Any
-
-import asyncpg
-from nats.aio.client import Client as NatsClient
+"""Composition root of the log-collector: it stores job output (storage and progress come next)."""
 
 from conveyor_events import LOGS_FILTER, LOGS_STREAM
-from conveyor_runtime import (
-    CHECKPOINT_MIGRATION,
-    BatchHandler,
-    ConsumerSpec,
-    StreamEvent,
-    configure_logging,
-    get_logger,
-    load_settings,
-    run_consumer_service,
-    run_service,
-)
-from conveyor_runtime.db import DbConnection
+from conveyor_runtime import CHECKPOINT_MIGRATION, ConsumerSpec, checkpoint_only, consumer_main
 
 from .settings import Settings
-
-_log = get_logger("log-collector")
-
-
-def _make_handler(nc: NatsClient, pool: "asyncpg.Pool[Any]") -> BatchHandler:
-    async def handle(conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
-        # Only the checkpoint advances for now; the projector commits it with the batch.
-        _log.debug("batch_consumed", events=len(batch), last_seq=batch[-1].seq)
-
-    return handle
-
 
 SPEC = ConsumerSpec(
     name="log-collector",
@@ -39,12 +11,10 @@ SPEC = ConsumerSpec(
     migrations=[CHECKPOINT_MIGRATION],
     stream=LOGS_STREAM,
     filter_subject=LOGS_FILTER,
-    make_handler=_make_handler,
+    make_handler=checkpoint_only("log-collector"),
 )
 
 
 def main() -> None:
     """Run the log-collector until SIGTERM."""
-    settings = load_settings(Settings)
-    configure_logging(settings.log_level, settings.log_json)
-    run_service(lambda stop: run_consumer_service(settings, SPEC, stop))
+    consumer_main(Settings, SPEC)
