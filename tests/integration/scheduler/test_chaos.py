@@ -78,10 +78,12 @@ async def submit_all(appender: EventAppender, submitted_ids: list[str], mileston
 
 
 def started_checkpoints(logs: Path) -> list[int]:
+    """Where each leader resumed: the checkpoint its projector was prepared at (a leader may be
+    killed while catching up, before it logs that it serves workers)."""
     found = []
     for log in logs.glob("*.log"):
         for line in log.read_text().splitlines():
-            if '"scheduler_started"' in line:
+            if '"projector_prepared"' in line:
                 found.append(int(json.loads(line)["checkpoint"]))
     return found
 
