@@ -77,8 +77,6 @@ class Lease(msgspec.Struct, kw_only=True):
     lease_id: str
     job_id: str
     worker_id: str
-    project: str
-    owner: str
     expires_at: datetime
 
 
@@ -183,8 +181,6 @@ class Engine:
             lease_id=state.lease_id,
             job_id=state.id,
             worker_id=state.worker_id,
-            project=state.project,
-            owner=state.owner,
             expires_at=expires,
         )
         self._held.setdefault(state.worker_id, set()).add(state.lease_id)

@@ -99,7 +99,11 @@ class JobFolder:
             new = apply(current or JobState(), event, seq)
             states[event.job_id] = new
             touched.add(event.job_id)
-            if isinstance(event, JobSubmitted | JobDependenciesSet) and new.state != "new":
+            # A new job has no edges to replace: only write when there is something to store.
+            wants_edges = isinstance(event, JobDependenciesSet) or bool(
+                isinstance(event, JobSubmitted) and event.depends_on
+            )
+            if wants_edges and new.state != "new":
                 edges[event.job_id] = new.depends_on
         if self._appender is not None:
             candidates = touched | await self._dependents_of_ended(conn, states, touched)

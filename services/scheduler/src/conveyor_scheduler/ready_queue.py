@@ -130,13 +130,6 @@ class ReadyQueue:
             taken.append(entry[2])
         return taken
 
-    def ahead_of(self, job_id: str) -> int:
-        """How many queued jobs outrank this one on raw priority and order (for explain)."""
-        member = self._members.get(job_id)
-        if member is None:
-            return 0
-        return sum(1 for other in self._members.values() if other.entry < member.entry)
-
 
 class RecentUsage:
     """Counts that decay exponentially with a half-life: recent use weighs, old use fades."""
