@@ -12,6 +12,7 @@ from conveyor_events import parse_uuid
 
 from .bodies import JobView
 from .explain import WorkerFact
+from .reader import fetch_projection
 
 _JOBS: Final = "scheduler.jobs"
 _WORKERS: Final = "scheduler.workers"
@@ -58,11 +59,7 @@ class ExplainReader:
         self._pool = pool
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        async with self._pool.acquire() as conn:
-            try:
-                return list(await conn.fetch(sql, *args))
-            except asyncpg.UndefinedTableError:
-                return []
+        return await fetch_projection(self._pool, sql, *args)
 
     async def job(self, job_id: str) -> tuple[JobView, int] | None:
         """The job and its submission sequence (its place in line); None if there is none."""

@@ -14,6 +14,15 @@ _JOB_DECODER: Final = msgspec.json.Decoder(JobView)
 _TABLE: Final = "scheduler.jobs"
 
 
+async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> list[Any]:
+    """Rows of a query on the scheduler's projection; none before the scheduler created its tables."""
+    async with pool.acquire() as conn:
+        try:
+            return list(await conn.fetch(sql, *args))
+        except asyncpg.UndefinedTableError:
+            return []
+
+
 class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Filters of ``GET /v1/jobs``: every given one must match."""
 
@@ -114,11 +123,7 @@ class JobReader:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         args.append(limit + 1)
         sql = f"SELECT submitted_seq, doc::text FROM {_TABLE} {where} ORDER BY submitted_seq DESC LIMIT ${len(args)}"
-        async with self._pool.acquire() as conn:
-            try:
-                rows = await conn.fetch(sql, *args)
-            except asyncpg.UndefinedTableError:
-                return [], None
+        rows = await fetch_projection(self._pool, sql, *args)
         items = [_JOB_DECODER.decode(r[1]) for r in rows[:limit]]
         next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return items, next_cursor

@@ -10,6 +10,7 @@ from conveyor_events import UtcDatetime, parse_uuid
 
 from .bodies import WorkerMode
 from .errors import InvalidQueryError
+from .reader import fetch_projection
 from .worker_auth import StoredSecret
 
 _WORKERS: Final = "scheduler.workers"
@@ -80,11 +81,7 @@ class WorkerReader:
         self._pool = pool
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        async with self._pool.acquire() as conn:
-            try:
-                return list(await conn.fetch(sql, *args))
-            except asyncpg.UndefinedTableError:
-                return []
+        return await fetch_projection(self._pool, sql, *args)
 
     async def secret_of(self, worker_id: str) -> StoredSecret | None:
         rows = await self._fetch(f"SELECT secret_hash, deleted FROM {_WORKERS} WHERE id = $1::uuid", worker_id)
