@@ -41,12 +41,22 @@ class SchedulerProcess:
         }
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     def start(self) -> None:
         with self.log.open("ab") as out:
+            self._log_start = out.tell()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "conveyor_scheduler"], env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
+
+    def leads(self) -> bool:
+        """Alive, and it took the lead since its latest start."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        with self.log.open("rb") as log:
+            log.seek(self._log_start)
+            return b'"leadership_acquired"' in log.read()
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -61,6 +71,21 @@ class SchedulerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+async def kill_the_leader(schedulers: list[SchedulerProcess], pool: Any, beyond: int) -> int:
+    """SIGKILL whichever scheduler leads once it is applying events, then start it again (with a
+    standby beside it, it comes back as the standby). Returns the checkpoint it was killed at."""
+    checkpoint = await wait_until_applying(pool, beyond=beyond)
+    for _ in range(600):
+        leaders = [s for s in schedulers if s.leads()]
+        if leaders:
+            [leader] = leaders
+            leader.kill()
+            leader.start()
+            return checkpoint
+        await asyncio.sleep(0.02)
+    raise TimeoutError("no scheduler took the lead")
 
 
 async def submit_all(appender: EventAppender, submitted_ids: list[str], milestones: dict[int, asyncio.Event]) -> None:
@@ -115,13 +140,11 @@ async def test_sigkill_while_events_flow_loses_and_doubles_nothing(
     tmp_path: Path,
     with_standby: bool,
 ) -> None:
-    first = SchedulerProcess(scheduler_settings, tmp_path / "first.log")
-    second = SchedulerProcess(scheduler_settings, tmp_path / "second.log")
-    first.start()
+    schedulers = [SchedulerProcess(scheduler_settings, tmp_path / f"{n}.log") for n in ("a", "b")[: 1 + with_standby]]
+    for scheduler in schedulers:
+        scheduler.start()
     try:
         await wait_until_applying(pool)
-        if with_standby:
-            second.start()  # after the first leads, so the one killed is the leader
         appender = EventAppender(nc)
         ids: list[str] = []
         milestones = {JOBS // 3: asyncio.Event(), 2 * JOBS // 3: asyncio.Event()}
@@ -129,19 +152,13 @@ async def test_sigkill_while_events_flow_loses_and_doubles_nothing(
         previous = 0
         for reached in milestones.values():
             await asyncio.wait_for(reached.wait(), 60)
-            previous = await wait_until_applying(pool, beyond=previous)  # the current leader is at work
-            first.kill()
-            if not with_standby:
-                first.start()  # restarted after a hard crash
-            else:
-                first, second = second, first
-                second.start()  # the killed one comes back as the new standby
+            previous = await kill_the_leader(schedulers, pool, previous)
         await producer
         await wait_for_leader_terms(tmp_path, 3)  # the last restarted or standby scheduler took over
         last = await wait_quiet(js, pool, timeout_s=120)
     finally:
-        first.stop()
-        second.stop()
+        for scheduler in schedulers:
+            scheduler.stop()
 
     events = await read_stream(js)
     assert events[-1][0] == last

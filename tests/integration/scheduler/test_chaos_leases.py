@@ -20,7 +20,7 @@ from conveyor_events import JobAssigned, JobReleased, JobRetryScheduled, JobSucc
 from conveyor_scheduler.settings import Settings
 
 from .support import read_stream, submitted
-from .test_chaos import SchedulerProcess, wait_for_leader_terms, wait_until_applying
+from .test_chaos import SchedulerProcess, kill_the_leader, wait_for_leader_terms, wait_until_applying
 from .test_leases import Calls, Cluster
 
 JOBS = 2000
@@ -73,26 +73,22 @@ async def test_workers_finish_every_job_exactly_once_through_scheduler_kills(
     tmp_path: Path,
     with_standby: bool,
 ) -> None:
-    first = SchedulerProcess(scheduler_settings, tmp_path / "first.log")
-    second = SchedulerProcess(scheduler_settings, tmp_path / "second.log")
-    first.start()
+    schedulers = [SchedulerProcess(scheduler_settings, tmp_path / f"{n}.log") for n in ("a", "b")[: 1 + with_standby]]
+    for scheduler in schedulers:
+        scheduler.start()
     stop = asyncio.Event()
     try:
         await wait_until_applying(pool)
-        if with_standby:
-            second.start()
         cluster = Cluster(nc, pool)
         workers = [await cluster.worker(capacity=20) for _ in range(WORKERS)]
         events = [submitted(lease_s=5) for _ in range(JOBS)]
         await cluster.appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in events])
         done: set[str] = set()
         loops = [asyncio.create_task(work(w, done, stop)) for w in workers]
+        previous = 0
         for fraction in (4, 2):  # kill the leader at a quarter and at half of the work
             await wait_succeeded(pool, JOBS // fraction, timeout_s=120)
-            first.kill()
-            if with_standby:
-                first, second = second, first
-            second.start() if with_standby else first.start()
+            previous = await kill_the_leader(schedulers, pool, previous)
         await wait_for_leader_terms(tmp_path, 3)
         await wait_succeeded(pool, JOBS, timeout_s=120)
         stop.set()
@@ -101,8 +97,8 @@ async def test_workers_finish_every_job_exactly_once_through_scheduler_kills(
                 await asyncio.wait_for(loop, 10)
     finally:
         stop.set()
-        first.stop()
-        second.stop()
+        for scheduler in schedulers:
+            scheduler.stop()
     assert done <= {e.job_id for e in events}  # a worker may miss a reply, never get a foreign job
     succeeded = assert_one_live_lease_at_a_time(await read_stream(js))
     assert set(succeeded) == {e.job_id for e in events}
