@@ -14,7 +14,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 
 MEMBERS := libs/events libs/runtime libs/devstack libs/testing \
            services/api-gateway services/scheduler services/log-collector services/hook-dispatcher \
-           clients/cli
+           clients/client clients/worker clients/cli
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -60,7 +60,7 @@ lint: venv ## ruff check and format check
 typecheck: venv ## mypy (strict on libs/)
 	$(BIN)/mypy libs/events/src libs/runtime/src libs/devstack/src libs/testing/src \
 	  services/api-gateway/src services/scheduler/src services/log-collector/src \
-	  services/hook-dispatcher/src clients/cli/src
+	  services/hook-dispatcher/src clients/client/src clients/worker/src clients/cli/src
 
 .PHONY: test-unit
 test-unit: venv ## Unit and property tests only (seconds, no servers)

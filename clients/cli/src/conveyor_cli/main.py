@@ -8,11 +8,11 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import dev
+from . import dev, worker
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
-_COMMAND_GROUPS: tuple[CommandGroup, ...] = (dev,)
+_COMMAND_GROUPS: tuple[CommandGroup, ...] = (dev, worker)
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."
 _EPILOG = """\

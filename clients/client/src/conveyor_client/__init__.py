@@ -1,0 +1,42 @@
+"""A small typed client of the Conveyor HTTP API.
+
+`Client` (synchronous) serves people's tools: jobs, workers, logs. `WorkerApi` (asynchronous)
+serves the worker agent: the lease protocol, logs and artifacts. Every failure raises a
+`ConveyorError` subclass whose message ends with the fix.
+"""
+
+from .client import Client
+from .config import ClientConfig, ConfigError, load_config
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ConflictError,
+    ConnectionFailedError,
+    ConveyorError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+from .models import Job, Lease, Worker
+from .worker_api import WorkerApi
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "Client",
+    "ClientConfig",
+    "ConfigError",
+    "ConflictError",
+    "ConnectionFailedError",
+    "ConveyorError",
+    "InvalidRequestError",
+    "Job",
+    "Lease",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "UnavailableError",
+    "Worker",
+    "WorkerApi",
+    "load_config",
+]

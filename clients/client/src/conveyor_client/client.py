@@ -1,0 +1,173 @@
+"""`Client`: the user's side of the API (jobs, workers, logs), synchronous, over one httpx connection pool."""
+
+import time
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from .config import ClientConfig
+from .errors import connection_error, error_from_response
+from .models import Accepted, Explanation, Job, JobPage, Worker, WorkerCredentials, WorkerPage
+
+T = TypeVar("T")
+USER_AGENT = "conveyor-client/0.1"
+
+
+def auth_headers(token: str | None) -> dict[str, str]:
+    """``Authorization: Bearer <token>`` when a token is configured, else nothing."""
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
+def check(response: httpx.Response) -> httpx.Response:
+    """Return the response if it succeeded, else raise the typed `ApiError` for it."""
+    if response.status_code >= 400:
+        raise error_from_response(
+            response.status_code, response.content, method=response.request.method, url=str(response.request.url)
+        )
+    return response
+
+
+def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in params.items() if value is not None}
+
+
+class Client:
+    """A typed client of the Conveyor API for people's tools: jobs, workers and logs.
+
+    ``Client(ClientConfig(...))`` or ``Client.from_url("http://127.0.0.1:8080", token=...)``; use it
+    as a context manager, or call `close`. Errors are `conveyor_client.errors.ConveyorError`
+    subclasses whose message says how to fix them.
+    """
+
+    def __init__(self, config: ClientConfig, *, timeout_s: float = 30.0, transport: httpx.BaseTransport | None = None):
+        self.config = config
+        headers = {"user-agent": USER_AGENT, **auth_headers(config.token)}
+        # trust_env=False: a proxy from the environment must not intercept calls to a local stack.
+        self._http = httpx.Client(
+            base_url=config.url, headers=headers, timeout=timeout_s, trust_env=False, transport=transport
+        )
+
+    @classmethod
+    def from_url(cls, url: str, *, token: str | None = None) -> "Client":
+        """A client of the API at ``url``."""
+        return cls(ClientConfig(url=url.rstrip("/"), token=token, url_source="argument", token_source=None))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; raise `ConnectionFailedError` or the typed `ApiError` on failure."""
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise connection_error(self.config.url, exc) from exc
+        return check(response)
+
+    def _get(self, path: str, kind: type[T], **params: Any) -> T:
+        return msgspec.json.decode(self.request("GET", path, params=_drop_none(params)).content, type=kind)
+
+    def _post(self, path: str, kind: type[T], body: Any = None) -> T:
+        content = msgspec.json.encode(body if body is not None else {})
+        response = self.request("POST", path, content=content, headers={"content-type": "application/json"})
+        return msgspec.json.decode(response.content, type=kind)
+
+    # Jobs
+
+    def submit(self, job: Mapping[str, Any]) -> Job | Accepted:
+        """Submit a job (the body of ``POST /v1/jobs``): the job, or `Accepted` when not yet visible."""
+        content = msgspec.json.encode(job)
+        response = self.request("POST", "/v1/jobs", content=content, headers={"content-type": "application/json"})
+        if response.status_code == 202:
+            return msgspec.json.decode(response.content, type=Accepted)
+        return msgspec.json.decode(response.content, type=Job)
+
+    def job(self, job_id: str) -> Job:
+        """Read a job."""
+        return self._get(f"/v1/jobs/{quote(job_id, safe='')}", Job)
+
+    def jobs(
+        self,
+        *,
+        state: str | None = None,
+        project: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of jobs, newest first."""
+        return self._get("/v1/jobs", JobPage, state=state, project=project, tag=tag, limit=limit, cursor=cursor)
+
+    def job_action(self, job_id: str, action: str, body: Mapping[str, Any] | None = None) -> Job:
+        """``cancel``, ``pause``, ``resume``, ``start``, ``reset`` or ``restart`` a job; the job after it."""
+        return self._post(f"/v1/jobs/{quote(job_id, safe='')}/{action}", Job, body)
+
+    def explain(self, job_id: str) -> Explanation:
+        """Why a job is not running (or how it ended)."""
+        return self._get(f"/v1/jobs/{quote(job_id, safe='')}/explain", Explanation)
+
+    def delete_job(self, job_id: str) -> None:
+        """Remove a job from every view."""
+        self.request("DELETE", f"/v1/jobs/{quote(job_id, safe='')}")
+
+    def read_log(self, job_id: str, offset: int = 0) -> bytes:
+        """The job's log from byte ``offset`` on (empty when nothing is there yet)."""
+        headers = {"range": f"bytes={offset}-"} if offset else {}
+        try:
+            response = self._http.get(f"/v1/jobs/{quote(job_id, safe='')}/log", headers=headers)
+        except httpx.TransportError as exc:
+            raise connection_error(self.config.url, exc) from exc
+        if response.status_code == 416:  # nothing past the offset yet
+            return b""
+        return check(response).content
+
+    def follow_log(self, job_id: str, *, offset: int = 0, poll_s: float = 0.5) -> Iterator[bytes]:
+        """Yield new log bytes as they arrive, until the job is finished and its log read to the end."""
+        while True:
+            is_finished = self.job(job_id).is_finished
+            chunk = self.read_log(job_id, offset)
+            if chunk:
+                offset += len(chunk)
+                yield chunk
+                continue
+            if is_finished:
+                return
+            time.sleep(poll_s)
+
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's artifacts (path, size, sha256)."""
+        body = msgspec.json.decode(self.request("GET", f"/v1/jobs/{quote(job_id, safe='')}/artifacts").content)
+        items = body.get("items", body.get("artifacts", [])) if isinstance(body, dict) else body
+        return list(items or [])
+
+    def download_artifact(self, job_id: str, path: str) -> bytes:
+        """One artifact's bytes."""
+        return self.request("GET", f"/v1/jobs/{quote(job_id, safe='')}/artifacts/{quote(path)}").content
+
+    # Workers
+
+    def register_worker(self, name: str, labels: list[str], capacity: int) -> WorkerCredentials:
+        """Register a worker: its id and secret (shown only now)."""
+        return self._post("/v1/workers", WorkerCredentials, {"name": name, "labels": labels, "capacity": capacity})
+
+    def worker(self, worker_id: str) -> Worker:
+        """Read a worker."""
+        return self._get(f"/v1/workers/{quote(worker_id, safe='')}", Worker)
+
+    def workers(self, *, limit: int | None = None, cursor: str | None = None) -> WorkerPage:
+        """One page of workers, newest first."""
+        return self._get("/v1/workers", WorkerPage, limit=limit, cursor=cursor)
+
+    def worker_action(self, worker_id: str, action: str) -> Worker:
+        """``pause``, ``resume`` or ``drain`` a worker; the worker after it."""
+        return self._post(f"/v1/workers/{quote(worker_id, safe='')}/{action}", Worker)

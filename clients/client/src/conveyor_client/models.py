@@ -1,0 +1,198 @@
+"""The API's documents as typed msgspec structs (decoding ignores fields added later)."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+JobState = Literal[
+    "submitted", "pending", "blocked", "queued", "assigned", "running", "succeeded", "failed", "timed_out", "cancelled"
+]  # fmt: skip
+FINISHED_STATES: frozenset[str] = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
+
+
+class CommandPayload(msgspec.Struct, kw_only=True, tag_field="kind", tag="command"):
+    """A shell command run in ``workdir`` with ``env`` merged over the worker's environment."""
+
+    command: str
+    workdir: str | None = None
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ManifestTask(msgspec.Struct, kw_only=True):
+    """One task of a manifest: a name and a shell script."""
+
+    name: str
+    script: str
+
+
+class ManifestPayload(msgspec.Struct, kw_only=True, tag_field="kind", tag="manifest"):
+    """A builds.sr.ht-style manifest: tasks run in order, environment, artifact patterns."""
+
+    tasks: list[ManifestTask]
+    environment: dict[str, str] = msgspec.field(default_factory=dict)
+    artifacts: list[str] = msgspec.field(default_factory=list)
+    image: str | None = None
+
+
+class RecipePayload(msgspec.Struct, kw_only=True, tag_field="kind", tag="recipe"):
+    """An opaque recipe, handed as JSON to the worker's recipe handler."""
+
+    recipe: Any
+
+
+Payload = CommandPayload | ManifestPayload | RecipePayload
+
+
+class Job(msgspec.Struct, kw_only=True):
+    """A job as ``GET /v1/jobs/{id}`` shows it."""
+
+    id: str
+    state: str
+    project: str = "default"
+    owner: str = ""
+    title: str = ""
+    note: str = ""
+    tags: list[str] = msgspec.field(default_factory=list)
+    labels: list[str] = msgspec.field(default_factory=list)
+    priority: int = 0
+    payload: Payload | None = None
+    parent_id: str | None = None
+    depends_on: list[str] = msgspec.field(default_factory=list)
+    max_retries: int = 3
+    attempts: int = 0
+    timeout_s: int | None = None
+    lease_s: int = 60
+    paused: bool = False
+    cancel_requested: bool = False
+    progress: float | None = None
+    reason: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    lease_id: str | None = None
+    worker_id: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the job reached a final state."""
+        return self.state in FINISHED_STATES
+
+
+class JobPage(msgspec.Struct, kw_only=True):
+    """One page of jobs; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[Job]
+    next_cursor: str | None = None
+
+
+class Accepted(msgspec.Struct, kw_only=True):
+    """``202``: stored, not yet visible."""
+
+    id: str
+    status: str = "accepted"
+
+
+class ExplainReason(msgspec.Struct, kw_only=True):
+    """One reason a job is where it is."""
+
+    code: str
+    detail: str
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Explanation(msgspec.Struct, kw_only=True):
+    """Why a job is not running, most important reason first."""
+
+    job_id: str
+    state: str
+    summary: str
+    reasons: list[ExplainReason]
+
+
+class Worker(msgspec.Struct, kw_only=True):
+    """A worker as ``GET /v1/workers/{id}`` shows it."""
+
+    id: str
+    name: str
+    labels: list[str] = msgspec.field(default_factory=list)
+    capacity: int = 1
+    mode: str = "active"
+    state: str = "idle"
+    deleted: bool = False
+    registered_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    load: float | None = None
+    memory_free_mb: int | None = None
+    memory_total_mb: int | None = None
+    current_jobs: list[str] = msgspec.field(default_factory=list)
+    finished_count: int = 0
+    failed_count: int = 0
+
+
+class WorkerPage(msgspec.Struct, kw_only=True):
+    """One page of workers."""
+
+    items: list[Worker]
+    next_cursor: str | None = None
+
+
+class WorkerCredentials(msgspec.Struct, kw_only=True):
+    """A registered worker's id and secret (the secret is shown only at registration)."""
+
+    id: str
+    secret: str
+    name: str = ""
+
+
+class Lease(msgspec.Struct, kw_only=True):
+    """A leased job; ``lease_id`` fences every report about this run."""
+
+    lease_id: str
+    attempt: int
+    lease_s: int
+    job: Job
+
+
+class LeaseBatch(msgspec.Struct, kw_only=True):
+    """The jobs leased by one call."""
+
+    leases: list[Lease]
+
+
+class StopOrder(msgspec.Struct, kw_only=True):
+    """Stop the run under ``lease_id`` (``cancelled``, ``timed_out``, ``lease_lost``, ``worker_paused``...)."""
+
+    lease_id: str
+    reason: str
+
+
+class HeartbeatAnswer(msgspec.Struct, kw_only=True):
+    """The heartbeat's answer: runs to stop, and how long the renewed leases last."""
+
+    stop: list[StopOrder]
+    lease_s: int = 60
+
+
+class RunReported(msgspec.Struct, kw_only=True):
+    """The job's state after a start, task or finish report."""
+
+    state: str | None = None
+
+
+class TaskResult(msgspec.Struct, kw_only=True):
+    """A manifest task's end, sent with ``finish``."""
+
+    name: str
+    state: Literal["succeeded", "failed", "skipped"]
+    exit_code: int | None = None
+
+
+class ArtifactStored(msgspec.Struct, kw_only=True):
+    """An uploaded artifact."""
+
+    path: str
+    size: int = 0
+    sha256: str = ""

@@ -1,0 +1,119 @@
+"""A job's output on its way to the gateway: a bounded buffer with byte offsets, and when to send.
+
+Pure (no I/O, no clock): the sender passes the time in. Output arrives in order and leaves in
+order; what does not fit while the gateway is unreachable is dropped and replaced by one marker
+line saying how much, never held without bound.
+"""
+
+from dataclasses import dataclass, field
+
+FLUSH_INTERVAL_S = 0.2
+MAX_CHUNK_BYTES = 256 * 1024
+DEFAULT_CAPACITY_BYTES = 8 * 1024 * 1024
+
+
+def dropped_marker(count: int) -> bytes:
+    """The line put in place of output that did not fit in the buffer."""
+    return f"\n[conveyor worker: {count} bytes of output dropped: the gateway was unreachable]\n".encode()
+
+
+@dataclass
+class OutputBuffer:
+    """Output not yet accepted by the gateway.
+
+    ``sent_offset`` is the log offset of the first byte held. `take` gives the next chunk (from the
+    start, so a retried chunk is identical); `ack` drops it once the gateway accepted it.
+    """
+
+    capacity: int = DEFAULT_CAPACITY_BYTES
+    sent_offset: int = 0
+    _data: bytearray = field(default_factory=bytearray)
+    _dropped: int = 0
+    is_closed: bool = False
+    # (position in _data, task) where a manifest task's output begins; the first entry covers 0.
+    _tasks: list[tuple[int, str | None]] = field(default_factory=lambda: [(0, None)])
+
+    @property
+    def pending(self) -> int:
+        """Bytes held, waiting to be sent."""
+        return len(self._data)
+
+    @property
+    def dropped(self) -> int:
+        """Bytes dropped since the last marker was written."""
+        return self._dropped
+
+    def set_task(self, task: str | None) -> None:
+        """Output appended from now on belongs to ``task`` (a chunk never spans two tasks)."""
+        position, current = self._tasks[-1]
+        if task == current:
+            return
+        if position == len(self._data):
+            self._tasks[-1] = (position, task)
+        else:
+            self._tasks.append((len(self._data), task))
+
+    def append(self, data: bytes) -> None:
+        """Add output; what does not fit is counted as dropped, to be marked once room is back."""
+        if self._dropped:
+            marker = dropped_marker(self._dropped)
+            if len(self._data) + len(marker) + len(data) > self.capacity:
+                self._dropped += len(data)
+                return
+            self._data += marker
+            self._dropped = 0
+        room = self.capacity - len(self._data)
+        if len(data) <= room:
+            self._data += data
+            return
+        self._data += data[:room]
+        self._dropped += len(data) - room
+
+    def close(self) -> None:
+        """No more output will come; the marker for a last drop is written even into a full buffer."""
+        if self._dropped:
+            self._data += dropped_marker(self._dropped)
+            self._dropped = 0
+        self.is_closed = True
+
+    def take(self, max_bytes: int = MAX_CHUNK_BYTES) -> tuple[int, str | None, bytes]:
+        """The next chunk to send, its offset and task; the same chunk until `ack`."""
+        end = max_bytes
+        if len(self._tasks) > 1:
+            end = min(end, self._tasks[1][0])
+        return self.sent_offset, self._tasks[0][1], bytes(self._data[:end])
+
+    def ack(self, size: int) -> None:
+        """The gateway accepted ``size`` bytes from the start."""
+        del self._data[:size]
+        self.sent_offset += size
+        shifted = [(max(0, position - size), task) for position, task in self._tasks]
+        # Drop task marks whose output is all sent, keeping the last one that starts at 0.
+        while len(shifted) > 1 and shifted[1][0] == 0:
+            shifted.pop(0)
+        self._tasks = shifted
+
+    def rebase(self, offset: int) -> None:
+        """The gateway says the log ends at ``offset``: number what we hold from there."""
+        self.sent_offset = offset
+
+    @property
+    def is_done(self) -> bool:
+        """Closed and everything sent."""
+        return self.is_closed and not self._data and not self._dropped
+
+
+def should_send(*, pending: int, is_closed: bool, now: float, last_sent_at: float) -> bool:
+    """Send when a full chunk is waiting, when the output ended, or once 200 ms passed since the last send."""
+    if pending == 0:
+        return False
+    return pending >= MAX_CHUNK_BYTES or is_closed or now - last_sent_at >= FLUSH_INTERVAL_S
+
+
+def gap_means_accepted(*, offset: int, size: int, expected: int) -> bool:
+    """A 409 ``log_gap`` for the chunk at ``offset``: True when the log already ends right after it.
+
+    That happens when a reply was lost and the chunk is sent again: it is stored, so ack it. Any
+    other expected offset means our numbering is off; the sender rebases and sends the chunk again.
+    """
+    return expected == offset + size

@@ -1,0 +1,112 @@
+"""What a leased job runs: steps, environment, working directory, artifact patterns. Pure."""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conveyor_client.models import CommandPayload, Lease, ManifestPayload, RecipePayload
+
+COMPLETE_BUILD = "complete-build"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One process to run: ``argv`` with ``env``; ``task`` names a manifest task (None for a command)."""
+
+    argv: tuple[str, ...]
+    task: str | None = None
+    stdin: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A job made concrete for this machine."""
+
+    kind: str
+    steps: tuple[Step, ...]
+    env: dict[str, str]
+    workdir: Path
+    artifacts: tuple[str, ...] = ()
+    timeout_s: float | None = None
+    task_names: tuple[str, ...] = field(default=())
+
+
+class PlanError(ValueError):
+    """The job cannot run here (for example a recipe with no handler configured)."""
+
+
+def job_env(lease: Lease, *, api_url: str, worker_id: str, workdir: Path) -> dict[str, str]:
+    """The ``CONVEYOR_*`` variables every job process gets."""
+    job = lease.job
+    return {
+        "CONVEYOR_JOB_ID": job.id,
+        "CONVEYOR_URL": api_url,
+        "CONVEYOR_ATTEMPT": str(lease.attempt),
+        "CONVEYOR_LEASE_ID": lease.lease_id,
+        "CONVEYOR_WORKER_ID": worker_id,
+        "CONVEYOR_PROJECT": job.project,
+        "CONVEYOR_JOB_TITLE": job.title,
+        "CONVEYOR_WORKDIR": str(workdir),
+    }
+
+
+def _resolve_workdir(job_dir: Path, requested: str | None) -> Path:
+    if not requested:
+        return job_dir
+    path = Path(requested).expanduser()
+    return path if path.is_absolute() else job_dir / path
+
+
+def build_plan(
+    lease: Lease,
+    *,
+    base_env: Mapping[str, str],
+    api_url: str,
+    worker_id: str,
+    job_dir: Path,
+    shell: str = "/bin/sh",
+    recipe_handler: Sequence[str] = (),
+    tools_dir: Path | None = None,
+) -> Plan:
+    """The plan of a leased job: the worker's environment, then the job's, then ``CONVEYOR_*``.
+
+    Raises:
+        PlanError: The job has no payload, or is a recipe and no handler is configured.
+    """
+    payload = lease.job.payload
+    timeout = float(lease.job.timeout_s) if lease.job.timeout_s else None
+    env = dict(base_env)
+    if tools_dir is not None:  # where `complete-build` lives
+        env["PATH"] = f"{tools_dir}:{env.get('PATH', '/usr/bin:/bin')}"
+    match payload:
+        case CommandPayload():
+            workdir = _resolve_workdir(job_dir, payload.workdir)
+            env |= payload.env | job_env(lease, api_url=api_url, worker_id=worker_id, workdir=workdir)
+            step = Step(argv=(shell, "-c", payload.command))
+            return Plan(kind="command", steps=(step,), env=env, workdir=workdir, timeout_s=timeout)
+        case ManifestPayload():
+            env |= payload.environment | job_env(lease, api_url=api_url, worker_id=worker_id, workdir=job_dir)
+            env["CONVEYOR_COMPLETE_FILE"] = str(job_dir / ".conveyor-complete")
+            # `set -e` as builds.sr.ht does: a task fails at its first failing command.
+            steps = tuple(Step(argv=(shell, "-ec", task.script), task=task.name) for task in payload.tasks)
+            names = tuple(task.name for task in payload.tasks)
+            return Plan(
+                kind="manifest", steps=steps, env=env, workdir=job_dir, artifacts=tuple(payload.artifacts),
+                timeout_s=timeout, task_names=names,
+            )  # fmt: skip
+        case RecipePayload():
+            if not recipe_handler:
+                raise PlanError("this worker has no recipe handler (start it with --recipe-handler)")
+            recipe_json = json.dumps(payload.recipe)
+            env |= job_env(lease, api_url=api_url, worker_id=worker_id, workdir=job_dir)
+            env["CONVEYOR_RECIPE"] = recipe_json
+            step = Step(argv=tuple(recipe_handler), stdin=recipe_json.encode())
+            return Plan(kind="recipe", steps=(step,), env=env, workdir=job_dir, timeout_s=timeout)
+        case None:
+            raise PlanError("the job has no payload")
+
+
+def complete_build_script(shell: str = "/bin/sh") -> str:
+    """The ``complete-build`` command a manifest task calls to end the build early, successfully."""
+    return f'#!{shell}\n: > "$CONVEYOR_COMPLETE_FILE"\nexit 0\n'

@@ -1,0 +1,251 @@
+"""One leased job from start to finish: plan, processes, output, artifacts, the final report."""
+
+import asyncio
+import contextlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+
+from conveyor_client import ConveyorError, WorkerApi
+from conveyor_client.models import Accepted, Job, Lease, TaskResult
+
+from .artifacts import collect_artifacts, upload_artifacts
+from .calls import call_until_done
+from .decisions import action_after_stop
+from .output import OutputBuffer
+from .plan import Plan, PlanError, Step, build_plan, complete_build_script
+from .process import Finished, JobProcess
+from .recipe import RecipeOutputError, follow_up_bodies, parse_outcome
+from .sender import LogSender
+
+_log = structlog.get_logger("conveyor_worker.run")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunContext:
+    """What every run on this worker shares."""
+
+    api: WorkerApi
+    api_url: str
+    worker_id: str
+    work_root: Path
+    base_env: dict[str, str]
+    recipe_handler: tuple[str, ...] = ()
+    kill_grace_s: float = 5.0
+    output_buffer_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass
+class _Outcome:
+    result: str = "succeeded"
+    exit_code: int | None = None
+    verification: str | None = None
+    tasks: list[TaskResult] = field(default_factory=list)
+
+
+class JobRun:
+    """Runs one lease. `stop` (from a stop order, a lost lease or shutdown) ends it early."""
+
+    def __init__(self, ctx: RunContext, lease: Lease) -> None:
+        self.ctx = ctx
+        self.lease = lease
+        self.lease_id = lease.lease_id
+        self.stop_reason: str | None = None
+        self._stopped = asyncio.Event()
+        self._process: JobProcess | None = None
+        self.sender = LogSender(ctx.api, lease.lease_id, OutputBuffer(capacity=ctx.output_buffer_bytes))
+        self.job_dir = ctx.work_root / f"{lease.job.id}-{lease.attempt}"
+        self._tasks_supported = True
+
+    def stop(self, reason: str) -> None:
+        """Stop the run: kills its process tree; the first reason wins."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            _log.info("run_stopping", job_id=self.lease.job.id, lease_id=self.lease_id, reason=reason)
+        self._stopped.set()
+
+    async def execute(self) -> None:
+        """Run the job and report it, whatever happens to the gateway meanwhile."""
+        job_id = self.lease.job.id
+        sending = asyncio.create_task(self.sender.run())
+        try:
+            verdict, _, error = await call_until_done(
+                "start", lambda: self.ctx.api.start(self.lease_id), give_up=self._stopped
+            )
+            if verdict != "ok":
+                _log.warning("run_not_started", job_id=job_id, verdict=verdict, error=str(error))
+                self.stop("lease_lost" if verdict == "lease_lost" else "start_failed")
+                return
+            _log.info("run_started", job_id=job_id, lease_id=self.lease_id, attempt=self.lease.attempt)
+            outcome = await self._run_plan()
+            await self._flush_output(sending)
+            await self._report(outcome)
+        finally:
+            self.sender.close()
+            if not sending.done():
+                sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    async def _flush_output(self, sending: "asyncio.Task[None]") -> None:
+        self.sender.close()
+        # The lease is ours for lease_s at most without a heartbeat: do not wait on the log past it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(sending), timeout=self.lease.lease_s)
+
+    async def _run_plan(self) -> _Outcome:
+        self.job_dir.mkdir(parents=True, exist_ok=True)
+        tools = self.job_dir / ".conveyor-bin"
+        tools.mkdir()
+        helper = tools / "complete-build"
+        helper.write_text(complete_build_script())
+        helper.chmod(0o755)
+        try:
+            plan = build_plan(
+                self.lease, base_env=self.ctx.base_env, api_url=self.ctx.api_url, worker_id=self.ctx.worker_id,
+                job_dir=self.job_dir, recipe_handler=self.ctx.recipe_handler, tools_dir=tools,
+            )  # fmt: skip
+        except PlanError as exc:
+            self.sender.write(f"conveyor worker: cannot run this job: {exc}\n".encode())
+            return _Outcome(result="failed")
+        plan.workdir.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(plan.timeout_s, self.stop, "local_timeout") if plan.timeout_s else None
+        try:
+            if plan.kind == "manifest":
+                outcome = await self._run_manifest(plan)
+            elif plan.kind == "recipe":
+                outcome = await self._run_recipe(plan)
+            else:
+                finished = await self._run_step(plan, plan.steps[0])
+                outcome = _Outcome(result=_result(finished), exit_code=finished.exit_code)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self.stop_reason is None and plan.artifacts:
+            await self._upload(plan)
+        return outcome
+
+    async def _run_step(self, plan: Plan, step: Step) -> Finished:
+        self.sender.set_task(step.task)
+        try:
+            self._process = await JobProcess.spawn(
+                step.argv, env=plan.env, cwd=plan.workdir, stdin=step.stdin, capture_stdout=plan.kind == "recipe"
+            )
+        except OSError as exc:
+            self.sender.write(f"conveyor worker: cannot start {step.argv[0]}: {exc}\n".encode())
+            return Finished(exit_code=127)
+        waiting = asyncio.ensure_future(self._process.wait(self.sender.write))
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        await asyncio.wait([waiting, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done():
+            await self._process.stop(self.ctx.kill_grace_s)
+        stopped.cancel()
+        return await waiting
+
+    async def _run_manifest(self, plan: Plan) -> _Outcome:
+        outcome = _Outcome()
+        complete_file = Path(plan.env["CONVEYOR_COMPLETE_FILE"])
+        for index, step in enumerate(plan.steps):
+            assert step.task is not None
+            if self.stop_reason is not None or outcome.result != "succeeded" or complete_file.exists():  # noqa: ASYNC240 a stat() of a local file
+                outcome.tasks.append(TaskResult(name=step.task, state="skipped"))
+                await self._task_state(step.task, "skipped")
+                continue
+            await self._task_state(step.task, "running")
+            self.sender.write(f"--- task {index + 1}/{len(plan.steps)}: {step.task}\n".encode())
+            finished = await self._run_step(plan, step)
+            state: Literal["succeeded", "failed"] = (
+                "succeeded" if finished.exit_code == 0 and self.stop_reason is None else "failed"
+            )
+            outcome.tasks.append(TaskResult(name=step.task, state=state, exit_code=finished.exit_code))
+            await self._task_state(step.task, state, finished.exit_code)
+            outcome.exit_code = finished.exit_code
+            if state == "failed":
+                outcome.result = "failed"
+        return outcome
+
+    async def _task_state(self, task: str, state: str, exit_code: int | None = None) -> None:
+        if not self._tasks_supported:
+            return
+        verdict, _, error = await call_until_done(
+            f"task {state}", lambda: self.ctx.api.task_state(self.lease_id, task, state, exit_code),
+            give_up=self._stopped, max_attempts=5,
+        )  # fmt: skip
+        if verdict == "lease_lost":
+            self.stop("lease_lost")
+        elif verdict == "unsupported":
+            self._tasks_supported = False  # an older gateway: the states go with finish
+        elif verdict != "ok":
+            _log.warning("task_state_not_reported", task=task, state=state, error=str(error))
+
+    async def _run_recipe(self, plan: Plan) -> _Outcome:
+        finished = await self._run_step(plan, plan.steps[0])
+        if self.stop_reason is not None:
+            return _Outcome(result="failed", exit_code=finished.exit_code)
+        try:
+            parsed = parse_outcome(finished.stdout, finished.exit_code)
+        except RecipeOutputError as exc:
+            self.sender.write(f"conveyor worker: {exc}\n".encode())
+            return _Outcome(result="failed", exit_code=finished.exit_code)
+        for line in parsed.log:
+            self.sender.write(line.encode() + b"\n")
+        job = self.lease.job
+        for body in follow_up_bodies(parsed, parent_id=job.id, project=job.project):
+
+            async def submit(body: dict[str, Any] = body) -> Job | Accepted:
+                return await self.ctx.api.submit(body)
+
+            verdict, submitted, error = await call_until_done("submit follow-up", submit, give_up=self._stopped)
+            if verdict != "ok":
+                self.sender.write(f"conveyor worker: follow-up job refused: {error}\n".encode())
+                return _Outcome(result="failed", exit_code=finished.exit_code)
+            assert submitted is not None
+            self.sender.write(f"conveyor worker: submitted follow-up job {submitted.id}\n".encode())
+        result = parsed.result or "failed"
+        return _Outcome(result=result, exit_code=finished.exit_code, verification=parsed.verification)
+
+    async def _upload(self, plan: Plan) -> None:
+        files = collect_artifacts(plan.workdir, plan.artifacts)
+        try:
+            stored = await upload_artifacts(self.ctx.api, self.lease_id, plan.workdir, files)
+        except ConveyorError as exc:
+            self.sender.write(f"conveyor worker: artifact upload failed: {exc}\n".encode())
+            return
+        for item in stored:
+            self.sender.write(f"conveyor worker: artifact {item.path} ({item.size} bytes)\n".encode())
+
+    async def _report(self, outcome: _Outcome) -> None:
+        if self.sender.lease_lost.is_set():
+            self.stop("lease_lost")
+        action = action_after_stop(self.stop_reason) if self.stop_reason is not None else "finish"
+        if action == "abandon":
+            _log.info("run_abandoned", job_id=self.lease.job.id, reason=self.stop_reason)
+            return
+        result = "skipped" if action == "skip" else outcome.result
+        if self.stop_reason == "local_timeout":
+            result = "failed"
+        await self._finish(result, outcome)
+
+    async def _finish(self, result: str, outcome: _Outcome) -> None:
+        api, lease_id = self.ctx.api, self.lease_id
+        tasks = outcome.tasks if not self._tasks_supported else []
+
+        async def finish() -> object:
+            return await api.finish(
+                lease_id, result, exit_code=outcome.exit_code, verification=outcome.verification, tasks=tasks
+            )
+
+        verdict, _answer, error = await call_until_done("finish", finish, max_attempts=30)
+        _log.info(
+            "run_finished", job_id=self.lease.job.id, lease_id=lease_id, result=result, exit_code=outcome.exit_code,
+            verdict=verdict, error=str(error) if error else None,
+        )  # fmt: skip
+
+
+def _result(finished: Finished) -> str:
+    return "succeeded" if finished.exit_code == 0 else "failed"

@@ -1,0 +1,106 @@
+"""One ordered log sender per job run: batches output every 200 ms and retries a chunk until accepted."""
+
+import asyncio
+import contextlib
+import random
+from typing import Any
+
+import structlog
+
+from conveyor_client import ApiError, ConveyorError, WorkerApi
+
+from .calls import DEFAULT_BACKOFF
+from .decisions import Backoff, classify
+from .output import FLUSH_INTERVAL_S, OutputBuffer, gap_means_accepted, should_send
+
+_log = structlog.get_logger("conveyor_worker.sender")
+
+
+class LogSender:
+    """Sends a run's output in order. ``lease_lost`` is set when the gateway says the lease is gone."""
+
+    def __init__(
+        self, api: WorkerApi, lease_id: str, buffer: OutputBuffer, *, backoff: Backoff = DEFAULT_BACKOFF
+    ) -> None:
+        self._api = api
+        self._lease_id = lease_id
+        self.buffer = buffer
+        self._backoff = backoff
+        self._wake = asyncio.Event()
+        self.lease_lost = asyncio.Event()
+        self.is_supported = True
+        self.sent_bytes = 0
+
+    def write(self, data: bytes) -> None:
+        """Queue output (called from the process pump; never blocks)."""
+        if self.is_supported and not self.lease_lost.is_set():
+            self.buffer.append(data)
+            if self.buffer.pending >= 256 * 1024:
+                self._wake.set()
+
+    def set_task(self, task: str | None) -> None:
+        """Output from now on belongs to this manifest task."""
+        self.buffer.set_task(task)
+
+    def close(self) -> None:
+        """No more output: send what is left, then stop."""
+        self.buffer.close()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until closed and empty, the lease is lost, or the gateway has no log endpoint."""
+        loop = asyncio.get_running_loop()
+        last_sent_at = loop.time()
+        failures = 0
+        while not self.buffer.is_done and not self.lease_lost.is_set() and self.is_supported:
+            now = loop.time()
+            if not should_send(
+                pending=self.buffer.pending, is_closed=self.buffer.is_closed, now=now, last_sent_at=last_sent_at
+            ):
+                self._wake.clear()
+                wait = FLUSH_INTERVAL_S - (now - last_sent_at) if self.buffer.pending else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, wait) if wait is not None else None)
+                continue
+            offset, task, chunk = self.buffer.take()
+            error = await self._send(offset, task, chunk)
+            last_sent_at = loop.time()
+            if error is None:
+                failures = 0
+                continue
+            failures += 1
+            await asyncio.sleep(self._backoff.delay_s(failures, random.random()))
+
+    async def _send(self, offset: int, task: str | None, chunk: bytes) -> ConveyorError | None:
+        """One attempt; acks on success. Returns the error when the chunk must be sent again."""
+        try:
+            await self._api.append_log(self._lease_id, offset, chunk, task)
+        except ConveyorError as exc:
+            return self._handle_error(exc, offset, chunk)
+        self.buffer.ack(len(chunk))
+        self.sent_bytes += len(chunk)
+        return None
+
+    def _handle_error(self, exc: ConveyorError, offset: int, chunk: bytes) -> ConveyorError | None:
+        if isinstance(exc, ApiError) and exc.code == "log_gap" and exc.problem.expected_offset is not None:
+            expected = exc.problem.expected_offset
+            if gap_means_accepted(offset=offset, size=len(chunk), expected=expected):
+                self.buffer.ack(len(chunk))
+                return None
+            _log.warning("log_offset_rebased", lease_id=self._lease_id, offset=offset, expected=expected)
+            self.buffer.rebase(expected)
+            return None
+        verdict = classify(exc)
+        fields: dict[str, Any] = {"lease_id": self._lease_id, "error": str(exc).splitlines()[0]}
+        if verdict == "retry":
+            _log.warning("log_send_retrying", pending=self.buffer.pending, **fields)
+            return exc
+        if verdict == "lease_lost":
+            self.lease_lost.set()
+        elif verdict == "unsupported":
+            _log.warning("log_endpoint_missing", **fields)
+            self.is_supported = False
+        else:
+            _log.error("log_chunk_refused", offset=offset, size=len(chunk), **fields)
+            self.buffer.ack(len(chunk))
+        return None
