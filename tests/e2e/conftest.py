@@ -2,7 +2,13 @@
 tests talk to the gateway over real HTTP only."""
 
 import asyncio
+import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,3 +97,114 @@ async def api(gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service]
     scheduler = start_scheduler()
     yield gateway
     await scheduler.stop()
+
+
+@pytest.fixture
+def api_token() -> str | None:
+    """The token clients send as ``Authorization: Bearer`` (None while the API is open; issue 7 plugs the admin token in)."""
+    return None
+
+
+@pytest.fixture
+def api_url(api: httpx.AsyncClient) -> str:
+    """The base URL of the running API (gateway and scheduler)."""
+    return str(api.base_url).rstrip("/")
+
+
+@pytest.fixture
+def cli_env(api_url: str, api_token: str | None, tmp_path: Path) -> dict[str, str]:
+    """The environment of `conveyor` subprocesses: the API's URL and token, an empty config file."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CONVEYOR_")}
+    env |= {"CONVEYOR_URL": api_url, "CONVEYOR_CONFIG": str(tmp_path / "no-config.toml"), "PYTHONUNBUFFERED": "1"}
+    if api_token is not None:
+        env["CONVEYOR_TOKEN"] = api_token
+    return env
+
+
+class CliResult:
+    """The exit status and output of one `conveyor` run."""
+
+    def __init__(self, status: int, stdout: bytes, stderr: bytes) -> None:
+        self.status = status
+        self.stdout = stdout.decode()
+        self.stderr = stderr.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def conveyor(cli_env: dict[str, str]) -> Callable[..., Awaitable[CliResult]]:
+    """Runs ``conveyor <args>`` as a subprocess against the test's API; awaits its result."""
+
+    async def run(*args: str, timeout_s: float = 60, env: dict[str, str] | None = None) -> CliResult:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "conveyor_cli", *args, env={**cli_env, **(env or {})},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout_s)
+        assert proc.returncode is not None
+        return CliResult(proc.returncode, stdout, stderr)
+
+    return run
+
+
+class WorkerProcess:
+    """A `conveyor worker` subprocess; its log is in ``log_file``."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, log_file: Path, credentials: Path) -> None:
+        self.proc = proc
+        self.log_file = log_file
+        self.credentials = credentials
+
+    @property
+    def id(self) -> str:
+        return str(json.loads(self.credentials.read_text())["id"])
+
+    async def registered(self, timeout_s: float = 20) -> str:
+        for _ in range(int(timeout_s / 0.05)):
+            if self.credentials.exists():
+                return self.id
+            if self.proc.returncode is not None:
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"worker did not register; its log:\n{self.log_file.read_text()}")
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+
+    async def wait(self, timeout_s: float = 30) -> int:
+        return await asyncio.wait_for(self.proc.wait(), timeout_s)
+
+
+@pytest.fixture
+async def start_worker(
+    cli_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[WorkerProcess]]]:
+    """Starts `conveyor worker` subprocesses (fast heartbeats, short lease waits); stopped at teardown."""
+    started: list[WorkerProcess] = []
+
+    async def start(*args: str, name: str = "w", env: dict[str, str] | None = None) -> WorkerProcess:
+        index = len(started)
+        log_file = tmp_path / f"worker-{index}.log"
+        credentials = tmp_path / f"worker-{index}.json"
+        argv = [
+            sys.executable, "-m", "conveyor_cli", "worker", "--name", name, "--credentials", str(credentials),
+            "--work-dir", str(tmp_path / f"work-{index}"), "--lease-wait", "1", "--heartbeat", "1", *args,
+        ]  # fmt: skip
+        with log_file.open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, env={**cli_env, "CONVEYOR_LOG_LEVEL": "debug", **(env or {})}, stdout=log, stderr=log,
+                start_new_session=True,
+            )  # fmt: skip
+        worker = WorkerProcess(proc, log_file, credentials)
+        started.append(worker)
+        await worker.registered()
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.proc.returncode is None:
+            worker.signal(signal.SIGKILL)
+            await worker.proc.wait()
