@@ -101,7 +101,7 @@ async def api(gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service]
 
 @pytest.fixture
 def api_token() -> str | None:
-    """The token clients send as ``Authorization: Bearer`` (None while the API is open; issue 7 plugs the admin token in)."""
+    """The token clients send as ``Authorization: Bearer``: None while the API is open (issue 7 plugs one in)."""
     return None
 
 

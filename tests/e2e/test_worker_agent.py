@@ -50,12 +50,15 @@ async def wait_until_dead(pids: list[int], timeout_s: float = 15) -> list[int]:
     return alive
 
 
+def listed_pids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
 async def read_pids(path: Path, count: int, timeout_s: float = 20) -> list[int]:
     for _ in range(int(timeout_s / 0.05)):
-        if path.exists():
-            pids = [int(line) for line in path.read_text().split()]
-            if len(pids) >= count:
-                return pids
+        pids = listed_pids(path)
+        if len(pids) >= count:
+            return pids
         await asyncio.sleep(0.05)
     raise AssertionError(f"{path} never listed {count} pids")
 
