@@ -8,16 +8,23 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import dev, worker
+from . import dev, jobs, logs, submit, worker, workers
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
-_COMMAND_GROUPS: tuple[CommandGroup, ...] = (dev, worker)
+_COMMAND_GROUPS: tuple[CommandGroup, ...] = (submit, jobs, logs, workers, worker, dev)
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."
 _EPILOG = """\
 Start here:
-  conveyor dev            run the whole stack on this machine (what `make run` does)
+  conveyor dev                       run the whole stack and a worker here (what `make run` does)
+  conveyor submit -- echo hello      submit a job (--follow to watch it)
+  conveyor jobs ls                   list jobs; `conveyor logs -f JOB` follows one
+  conveyor worker --label linux      run jobs on this machine
+
+Connection: --url/--token, else CONVEYOR_URL/CONVEYOR_TOKEN, else `url`/`token` in
+~/.config/conveyor/config.toml (or $CONVEYOR_CONFIG), else http://127.0.0.1:8080.
+Every listing takes --json for scripts; colours are used only on a terminal.
 
 Run `conveyor <command> --help` for the options of a command."""
 

@@ -168,6 +168,10 @@ class Client:
         """One page of workers, newest first."""
         return self._get("/v1/workers", WorkerPage, limit=limit, cursor=cursor)
 
+    def delete_worker(self, worker_id: str) -> None:
+        """Delete a worker; its credentials stop working within seconds."""
+        self.request("DELETE", f"/v1/workers/{quote(worker_id, safe='')}")
+
     def worker_action(self, worker_id: str, action: str) -> Worker:
         """``pause``, ``resume`` or ``drain`` a worker; the worker after it."""
         return self._post(f"/v1/workers/{quote(worker_id, safe='')}/{action}", Worker)
