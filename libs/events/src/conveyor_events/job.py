@@ -17,6 +17,7 @@ __all__ = [
     "JobCancelled",
     "JobDeleteRequested",
     "JobDependenciesSet",
+    "JobEdited",
     "JobEvent",
     "JobEventBase",
     "JobFailed",
@@ -26,15 +27,19 @@ __all__ = [
     "JobResetRequested",
     "JobResumeRequested",
     "JobRetryScheduled",
+    "JobRolledUp",
     "JobStartRequested",
     "JobStarted",
     "JobSubmitted",
     "JobSucceeded",
+    "JobTaskReported",
     "JobTimedOut",
+    "JobVerificationRecorded",
     "ManifestPayload",
     "ManifestTask",
     "Payload",
     "RecipePayload",
+    "TaskReport",
 ]
 
 
@@ -84,7 +89,7 @@ class JobSubmitted(JobEventBase, frozen=True, kw_only=True, tag="job.submitted")
 
     project: str
     owner: str
-    payload: Payload
+    payload: Payload | None  # None: a group, whose state derives from its children
     title: str = ""
     note: str = ""
     tags: tuple[str, ...] = ()
@@ -141,6 +146,7 @@ class JobSucceeded(JobEventBase, frozen=True, kw_only=True, tag="job.succeeded")
 
     lease_id: str
     exit_code: int | None = None
+    verification: str | None = None  # the agreed hash of a verified job
 
 
 class JobFailed(JobEventBase, frozen=True, kw_only=True, tag="job.failed"):
@@ -221,6 +227,57 @@ class JobDeleteRequested(JobEventBase, frozen=True, kw_only=True, tag="job.delet
     requested_by: str = ""
 
 
+class TaskReport(msgspec.Struct, frozen=True, kw_only=True):
+    """A task's state as a worker reports it."""
+
+    name: str
+    state: str  # running, succeeded, failed, skipped
+    exit_code: int | None = None
+
+
+class JobTaskReported(JobEventBase, frozen=True, kw_only=True, tag="job.task_reported"):
+    """The lease holder reported a manifest task's state (decision, fenced by the lease)."""
+
+    lease_id: str
+    task: TaskReport
+
+
+class JobVerificationRecorded(JobEventBase, frozen=True, kw_only=True, tag="job.verification_recorded"):
+    """A run of a job needing a verification quorum succeeded with ``hash``; the quorum is not
+    reached yet, so the job waits for a run by another worker (decision)."""
+
+    lease_id: str
+    worker_id: str
+    hash: str
+
+
+class JobRolledUp(JobEventBase, frozen=True, kw_only=True, tag="job.rolled_up"):
+    """A group's state, derived from its children's, changed (decision)."""
+
+    state: str
+    counts: dict[str, int] = msgspec.field(default_factory=dict)  # children by state
+    reason: str = ""
+
+
+class JobEdited(JobEventBase, frozen=True, kw_only=True, tag="job.edited"):
+    """An operator changed fields of the job's spec (request event); unset fields stay as they
+    were. A change applies to runs that start after it: restart a finished job to run it again."""
+
+    title: str | None = None
+    note: str | None = None
+    tags: tuple[str, ...] | None = None
+    labels: tuple[str, ...] | None = None
+    priority: int | None = None
+    payload: Payload | None = None
+    max_retries: int | None = None
+    timeout_s: int | None = None
+    clear_timeout: bool = False
+    lease_s: int | None = None
+    progress_pattern: str | None = None
+    url: str | None = None
+    requested_by: str = ""
+
+
 JobEvent = (
     JobSubmitted
     | JobQueued
@@ -240,5 +297,9 @@ JobEvent = (
     | JobDeleteRequested
     | JobBlocked
     | JobDependenciesSet
+    | JobTaskReported
+    | JobVerificationRecorded
+    | JobRolledUp
+    | JobEdited
 )
 """Every event of the job aggregate. Add new members here and a golden sample per tag."""

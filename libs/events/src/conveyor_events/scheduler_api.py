@@ -9,6 +9,8 @@ from typing import Literal
 
 import msgspec
 
+from .job import TaskReport
+
 __all__ = [
     "FinishRequest",
     "HeartbeatReply",
@@ -20,6 +22,7 @@ __all__ = [
     "ReportResult",
     "StartRequest",
     "StopOrder",
+    "TaskRequest",
 ]
 
 ReportResult = Literal["succeeded", "failed", "skipped"]
@@ -89,9 +92,19 @@ class FinishRequest(msgspec.Struct, frozen=True, kw_only=True):
     verification: str | None = None
 
 
+class TaskRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A manifest task of the run under ``lease_id`` changed state."""
+
+    worker_id: str
+    lease_id: str
+    task: TaskReport
+
+
 class ReportReply(msgspec.Struct, frozen=True, kw_only=True):
-    """``error``: ``lease_not_current`` (the fencing token lost), ``unknown_worker``; else the
-    job's state after the report."""
+    """``error``: ``lease_not_current`` (the fencing token lost), ``unknown_worker``,
+    ``unknown_task``, ``verification_required``, ...; else the job's state after the report.
+    ``detail`` says in words what to fix."""
 
     state: str | None = None
     error: str | None = None
+    detail: str | None = None

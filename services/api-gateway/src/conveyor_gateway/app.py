@@ -34,6 +34,7 @@ from .errors import GatewayError
 from .explain_reader import ExplainReader
 from .explain_routes import EXPLAIN_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
+from .job_edit import EDIT_ROUTES
 from .leases import LEASE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *BULK_ROUTES,
         *ROUTES,
         *JOB_COMMAND_ROUTES,
+        *EDIT_ROUTES,
         *DEPENDENCY_ROUTES,
         *EXPLAIN_ROUTES,
         *WORKER_ROUTES,

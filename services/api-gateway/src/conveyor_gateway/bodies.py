@@ -12,6 +12,7 @@ JOB_STATES: Final = (
     "pending",
     "blocked",
     "queued",
+    "awaiting_verification",
     "assigned",
     "running",
     "succeeded",
@@ -24,6 +25,7 @@ JobStateName = Literal[
     "pending",
     "blocked",
     "queued",
+    "awaiting_verification",
     "assigned",
     "running",
     "succeeded",
@@ -43,10 +45,14 @@ Command = Annotated[str, msgspec.Meta(min_length=1, max_length=65_536)]
 Path = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
+TaskName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+VerificationHash = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 class ManifestTaskBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A manifest task: a name and the shell script it runs."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    name: TaskName
     script: Annotated[str, msgspec.Meta(max_length=262_144)]
 
 
@@ -60,7 +66,8 @@ class ManifestBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/jobs``: what to run and how. Exactly one of ``command``, ``manifest``, ``recipe``."""
+    """``POST /v1/jobs``: what to run and how. Exactly one of ``command``, ``manifest``, ``recipe``,
+    or ``group: true`` for a job that runs nothing and whose state follows its children's."""
 
     project: Identifier = "default"
     title: ShortText = ""
@@ -84,6 +91,45 @@ class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     progress_pattern: ShortText | None = None
     url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     verification: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
+    group: bool = False
+
+
+class JobEdit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``PATCH /v1/jobs/{id}``: the fields to change (absent ones stay). A payload is replaced by
+    giving one of ``command`` (with ``workdir``, ``env``), ``manifest`` or ``recipe``.
+    ``timeout_s: null`` removes the timeout."""
+
+    title: ShortText | None = None
+    note: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=32)] | None = None
+    labels: Annotated[list[Identifier], msgspec.Meta(max_length=32)] | None = None
+    priority: Annotated[int, msgspec.Meta(ge=-1000, le=1000)] | None = None
+    command: Command | None = None
+    workdir: Path | None = None
+    env: Annotated[dict[EnvName, EnvValue], msgspec.Meta(max_length=256)] | None = None
+    manifest: ManifestBody | None = None
+    recipe: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    max_retries: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    timeout_s: Annotated[int, msgspec.Meta(ge=1, le=30 * 86_400)] | msgspec.UnsetType | None = msgspec.UNSET
+    lease_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] | None = None
+    progress_pattern: ShortText | None = None
+    url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+
+
+class TaskView(msgspec.Struct, kw_only=True):
+    """A manifest task's state: ``pending`` until its worker reports it."""
+
+    name: str
+    state: str
+    exit_code: int | None = None
+    updated_at: UtcDatetime | None = None
+
+
+class VoteView(msgspec.Struct, kw_only=True):
+    """One run counted towards a verification quorum."""
+
+    worker_id: str
+    hash: str
 
 
 class CommandView(msgspec.Struct, kw_only=True, tag_field="kind", tag="command"):
@@ -146,6 +192,10 @@ class JobView(msgspec.Struct, kw_only=True):
     started_at: UtcDatetime | None = None
     finished_at: UtcDatetime | None = None
     exit_code: int | None = None
+    tasks: list[TaskView] = msgspec.field(default_factory=list)
+    votes: list[VoteView] = msgspec.field(default_factory=list)
+    verified: str | None = None
+    children: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class JobPage(msgspec.Struct, kw_only=True):
@@ -296,12 +346,31 @@ class NoFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The body of an action that takes no fields: omit it, or send ``{}``."""
 
 
+TaskStateName = Literal["running", "succeeded", "failed", "skipped"]
+
+
+class TaskReportBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A manifest task's new state (in ``/finish``'s ``tasks``, with its ``name``)."""
+
+    name: TaskName
+    state: TaskStateName
+    exit_code: ExitCode | None = None
+
+
+class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/leases/{lease_id}/tasks/{name}``: the task's new state."""
+
+    state: TaskStateName
+    exit_code: ExitCode | None = None
+
+
 class RunFinish(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/leases/{lease_id}/finish``: how the run ended. ``skipped`` gives the job back unrun."""
 
     result: Literal["succeeded", "failed", "skipped"]
     exit_code: ExitCode | None = None
-    verification: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    verification: VerificationHash | None = None
+    tasks: Annotated[list[TaskReportBody], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
 
 
 class RunReported(msgspec.Struct, kw_only=True):

@@ -14,8 +14,8 @@ from conveyor_events import AppendConflictError, Appended, PendingAppend, job_su
 from conveyor_runtime import get_logger
 
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
-from .dependency_check import check_dependencies
-from .errors import MalformedError, ValidationFailedError
+from .dependency_check import check_dependencies, check_parent
+from .errors import MalformedError, ParentFinishedError, ValidationFailedError
 from .routes import (
     ANONYMOUS,
     State,
@@ -101,8 +101,11 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
 async def _dependency_errors(state: State, sub: JobSubmission, index: int) -> list[FieldError]:
     try:
         await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
+        await check_parent(state["reader"].pool, sub.parent, "/parent")
     except ValidationFailedError as exc:
         return _prefixed(exc.errors or [], index)
+    except ParentFinishedError as exc:
+        return [FieldError(pointer=f"/jobs/{index}/parent", detail=exc.detail)]
     return []
 
 

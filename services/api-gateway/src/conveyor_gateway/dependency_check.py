@@ -5,7 +5,7 @@ from typing import Any, Final
 import asyncpg
 
 from .bodies import FieldError
-from .errors import RejectedError, ValidationFailedError
+from .errors import ParentFinishedError, RejectedError, ValidationFailedError
 
 _EXISTING: Final = "SELECT id::text FROM scheduler.jobs WHERE id = ANY($1::uuid[]) AND NOT deleted"
 _REACHES: Final = """
@@ -16,6 +16,10 @@ WITH RECURSIVE reach(id) AS (
 )
 SELECT EXISTS (SELECT 1 FROM reach WHERE id = $2::uuid)
 """
+
+
+_PARENT: Final = "SELECT state FROM scheduler.jobs WHERE id = $1::uuid AND NOT deleted"
+_FINISHED: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 
 
 class DependencyCycleError(RejectedError):
@@ -52,3 +56,23 @@ async def check_dependencies(pool: "asyncpg.Pool[Any]", job_id: str | None, depe
             raise ValidationFailedError("unknown dependencies", errors=missing)
         if job_id is not None and (job_id in depends_on or await conn.fetchval(_REACHES, depends_on, job_id)):
             raise DependencyCycleError(f"job {job_id} would depend on itself through {at}")
+
+
+async def check_parent(pool: "asyncpg.Pool[Any]", parent: str | None, at: str) -> None:
+    """A child's parent must be an existing job that has not ended.
+
+    Raises:
+        ValidationFailedError: No such job (pointer ``at``).
+        ParentFinishedError: The parent ended: a finished tree does not grow.
+    """
+    if parent is None:
+        return
+    async with pool.acquire() as conn:
+        try:
+            state = await conn.fetchval(_PARENT, parent)
+        except asyncpg.UndefinedTableError:
+            state = None
+    if state is None:
+        raise ValidationFailedError("unknown parent", errors=[FieldError(pointer=at, detail=f"no job {parent}")])
+    if state in _FINISHED:
+        raise ParentFinishedError(f"parent {parent} is already {state}; a finished tree takes no new children")

@@ -131,3 +131,15 @@ class JobNotFinishedError(ConflictError):
 class SchedulerUnavailableError(UnavailableError):
     code = "scheduler_unavailable"
     title = "The scheduler did not answer"
+
+
+class UnknownTaskError(RejectedError):
+    code = "unknown_task"
+
+
+class VerificationRequiredError(RejectedError):
+    code = "verification_required"
+
+
+class ParentFinishedError(ConflictError):
+    code = "parent_finished"

@@ -6,7 +6,7 @@ scheduler has seen the command, like every write (202 with ``Location`` past the
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from starlette.requests import Request
@@ -14,17 +14,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conveyor_events import (
+    JobCancelRequested,
     JobDeleteRequested,
     JobEvent,
     JobPauseRequested,
     JobResetRequested,
     JobResumeRequested,
     JobStartRequested,
-    job_subject,
     new_uuid7,
 )
 
-from .bodies import JobAccepted, JobView
+from .bodies import CancelRequest, JobAccepted, JobView
 from .errors import JobFinishedError, JobNotFinishedError, JobNotHeldError
 from .routes import (
     ANONYMOUS,
@@ -37,9 +37,12 @@ from .routes import (
     read_json_body,
     wait_applied,
 )
+from .trees import append_to_tree
+from .validation import decode_body
 
 Check = Callable[[JobView], None]
 Build = Callable[[str, datetime], JobEvent]
+Applies = Callable[[str], bool]  # does the command apply to a descendant in this state?
 
 
 def _not_finished(job: JobView) -> None:
@@ -61,31 +64,46 @@ def _anything(job: JobView) -> None:
     del job
 
 
-_COMMANDS: Final[dict[str, tuple[Check, Build]]] = {
+def _live(state: str) -> bool:
+    return state not in TERMINAL_STATES
+
+
+def _any(state: str) -> bool:
+    del state
+    return True
+
+
+def _only_the_job(state: str) -> bool:
+    del state
+    return False
+
+
+# name -> (check on the job, the event, which descendants it also applies to)
+_COMMANDS: Final[dict[str, tuple[Check, Build, Applies]]] = {
     "pause": (_not_finished, lambda j, at: JobPauseRequested(event_id=new_uuid7(), job_id=j, occurred_at=at,
-                                                             requested_by=ANONYMOUS)),
+                                                             requested_by=ANONYMOUS), _live),
     "resume": (_not_finished, lambda j, at: JobResumeRequested(event_id=new_uuid7(), job_id=j, occurred_at=at,
-                                                               requested_by=ANONYMOUS)),
+                                                               requested_by=ANONYMOUS), _live),
     "start": (_held, lambda j, at: JobStartRequested(event_id=new_uuid7(), job_id=j, occurred_at=at,
-                                                     requested_by=ANONYMOUS)),
+                                                     requested_by=ANONYMOUS), _only_the_job),
     "reset": (_anything, lambda j, at: JobResetRequested(event_id=new_uuid7(), job_id=j, occurred_at=at,
-                                                         requested_by=ANONYMOUS)),
+                                                         requested_by=ANONYMOUS), _any),
     "restart": (_finished, lambda j, at: JobResetRequested(event_id=new_uuid7(), job_id=j, occurred_at=at,
-                                                           restart=True, requested_by=ANONYMOUS)),
+                                                           restart=True, requested_by=ANONYMOUS), _any),
 }  # fmt: skip
 
 
 def _command_endpoint(name: str) -> Callable[[Request], object]:
-    check, build = _COMMANDS[name]
+    check, build, applies = _COMMANDS[name]
 
     async def endpoint(request: Request) -> Response:
         state: State = request.scope["state"]
         job_id = path_id(request, "job_id", "job")
         await read_json_body(request, state["max_body_bytes"], optional=True)
         check(await existing_job(state, job_id))
-        appended = await state["appender"].append(job_subject(job_id), build(job_id, datetime.now(UTC)))
+        seq = await append_to_tree(state, job_id, build, applies)
         location = {"Location": f"/v1/jobs/{job_id}"}
-        job = await read_after(state, appended.seq, lambda: state["reader"].get(job_id))
+        job = await read_after(state, seq, lambda: state["reader"].get(job_id))
         if job is None:
             return json_response(JobAccepted(id=job_id, detail=f"{name} stored; see Location shortly"), 202, location)
         return json_response(job, 200, location)
@@ -94,18 +112,47 @@ def _command_endpoint(name: str) -> Callable[[Request], object]:
     return endpoint
 
 
+async def cancel_job(request: Request) -> Response:
+    """``POST /v1/jobs/{id}/cancel``: 200 with the job once the scheduler has seen the request
+    (``cancel_requested``; ``cancelled`` unless it was running); 409 when it already ended."""
+    state: State = request.scope["state"]
+    job_id = path_id(request, "job_id", "job")
+    ask = decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), CancelRequest)
+    job = await existing_job(state, job_id)
+    if job.state in TERMINAL_STATES:
+        raise JobFinishedError(f"job {job_id} is already {job.state}")
+
+    def build(j: str, at: datetime) -> JobCancelRequested:
+        return JobCancelRequested(event_id=new_uuid7(), job_id=j, occurred_at=at, reason=ask.reason,
+                                  requested_by=ANONYMOUS)  # fmt: skip
+
+    from .trees import append_to_tree
+
+    seq = await append_to_tree(state, job_id, build, lambda s: s not in TERMINAL_STATES)
+    location = {"Location": f"/v1/jobs/{job_id}"}
+    after = await read_after(state, seq, lambda: state["reader"].get(job_id))
+    if after is None:
+        accepted = JobAccepted(id=job_id, detail="stored; the job will show the cancellation at Location shortly")
+        return json_response(accepted, 202, location)
+    return json_response(after, 200, location)
+
+
 async def delete_job(request: Request) -> Response:
-    """``DELETE /v1/jobs/{id}``: 204 once the job has left every view (its events stay)."""
+    """``DELETE /v1/jobs/{id}``: 204 once the job and its descendants have left every view (their
+    events stay)."""
     state: State = request.scope["state"]
     job_id = path_id(request, "job_id", "job")
     await existing_job(state, job_id)
-    now = datetime.now(UTC)
-    event = JobDeleteRequested(event_id=new_uuid7(), job_id=job_id, occurred_at=now, requested_by=ANONYMOUS)
-    appended = await state["appender"].append(job_subject(job_id), event)
-    return Response(status_code=204 if await wait_applied(state, appended.seq) else 202)
+
+    def build(j: str, at: datetime) -> JobEvent:
+        return JobDeleteRequested(event_id=new_uuid7(), job_id=j, occurred_at=at, requested_by=ANONYMOUS)
+
+    seq = await append_to_tree(state, job_id, build, _any)
+    return Response(status_code=204 if await wait_applied(state, seq) else 202)
 
 
 JOB_COMMAND_ROUTES: Final = [
+    Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     *(Route(f"/v1/jobs/{{job_id}}/{name}", _command_endpoint(name), methods=["POST"]) for name in _COMMANDS),
     Route("/v1/jobs/{job_id}", delete_job, methods=["DELETE"]),
 ]

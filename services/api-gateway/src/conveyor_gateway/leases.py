@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import scheduler_subject
+from conveyor_events import TaskReport, scheduler_subject
 from conveyor_events.scheduler_api import (
     FinishRequest,
     HeartbeatReply,
@@ -20,6 +20,7 @@ from conveyor_events.scheduler_api import (
     LeaseRequest,
     ReportReply,
     StartRequest,
+    TaskRequest,
 )
 
 from .bodies import (
@@ -33,12 +34,16 @@ from .bodies import (
     RunFinish,
     RunReported,
     StopView,
+    TaskName,
+    TaskUpdate,
 )
 from .errors import (
     ForbiddenError,
     LeaseNotCurrentError,
     SchedulerUnavailableError,
     UnauthenticatedError,
+    UnknownTaskError,
+    VerificationRequiredError,
     WorkerPausedError,
 )
 from .routes import State, json_response, path_id, read_json_body
@@ -72,10 +77,19 @@ async def _call(state: State, call: str, ask: msgspec.Struct, reply_type: type[R
     return msgspec.json.decode(msg.data, type=reply_type)
 
 
-def _raise_for(state: State, worker_id: str, error: str | None) -> None:
+_REJECTIONS: Final = {
+    "unknown_task": UnknownTaskError,
+    "unknown_task_state": UnknownTaskError,
+    "verification_required": VerificationRequiredError,
+}
+
+
+def _raise_for(state: State, worker_id: str, error: str | None, detail: str | None = None) -> None:
     """Turn a scheduler error code into the gateway's error; unknown codes are bugs (500)."""
     if error is None:
         return
+    if error in _REJECTIONS:
+        raise _REJECTIONS[error](detail or error)
     if error in ("unknown_worker", "worker_deleted"):
         state["auth"].forget(worker_id)
         raise UnauthenticatedError("the scheduler does not know this worker (deleted, or not registered)")
@@ -154,8 +168,37 @@ async def finish_run(request: Request) -> Response:
         exit_code=done.exit_code,
         verification=done.verification,
     )
+    for task in done.tasks:  # the tasks' last states first: they belong to the run being closed
+        await _report_task(state, worker_id, lease_id, TaskReport(name=task.name, state=task.state,
+                                                                  exit_code=task.exit_code))  # fmt: skip
     reply = await _call(state, "finish", ask, ReportReply, CALL_TIMEOUT_S)
-    _raise_for(state, worker_id, reply.error)
+    _raise_for(state, worker_id, reply.error, reply.detail)
+    return json_response(RunReported(state=reply.state))
+
+
+async def _report_task(state: State, worker_id: str, lease_id: str, task: TaskReport) -> ReportReply:
+    ask = TaskRequest(worker_id=worker_id, lease_id=lease_id, task=task)
+    reply = await _call(state, "task", ask, ReportReply, CALL_TIMEOUT_S)
+    _raise_for(state, worker_id, reply.error, reply.detail)
+    return reply
+
+
+_task_name_decoder: Final = msgspec.json.Decoder(TaskName)
+
+
+async def report_task(request: Request) -> Response:
+    """``POST /v1/leases/{lease_id}/tasks/{name}``: a manifest task of the run changed state."""
+    state: State = request.scope["state"]
+    lease_id = path_id(request, "lease_id", "lease")
+    name = request.path_params["name"]
+    try:
+        _task_name_decoder.decode(_encoder.encode(name))
+    except msgspec.ValidationError:
+        raise UnknownTaskError(f"{name[:64]!r} is not a task name (1-64 of A-Z a-z 0-9 _ . -)") from None
+    worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
+    update = decode_body(await read_json_body(request, state["max_body_bytes"]), TaskUpdate)
+    reply = await _report_task(state, worker_id, lease_id, TaskReport(name=name, state=update.state,
+                                                                      exit_code=update.exit_code))  # fmt: skip
     return json_response(RunReported(state=reply.state))
 
 
@@ -164,4 +207,5 @@ LEASE_ROUTES: Final = [
     Route("/v1/workers/{worker_id}/heartbeat", heartbeat, methods=["POST"]),
     Route("/v1/leases/{lease_id}/start", start_run, methods=["POST"]),
     Route("/v1/leases/{lease_id}/finish", finish_run, methods=["POST"]),
+    Route("/v1/leases/{lease_id}/tasks/{name}", report_task, methods=["POST"]),
 ]

@@ -114,4 +114,9 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
     "route_not_found": "No endpoint at this path. The API lives under /v1; see /docs.",
     "method_not_allowed": "This path does not accept this method; see /docs.",
     "internal_error": "The server failed. The error is logged with the request id.",
+    "unknown_task": "The job has no task of this name: only a manifest job has tasks, named as in its manifest.",
+    "verification_required": (
+        "The job needs a verification quorum: report the run's result hash in `verification` when it succeeded."
+    ),
+    "parent_finished": "A child can only be added to a parent that has not ended; submit it without `parent`.",
 }

@@ -30,6 +30,7 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     project: str | None = None
     tag: str | None = None
     owner: str | None = None
+    parent: str | None = None
 
 
 def encode_cursor(seq: int) -> str:
@@ -114,6 +115,9 @@ class JobReader:
             if value is not None:
                 args.append(value)
                 clauses.append(f"{column} = ${len(args)}")
+        if filters.parent is not None:
+            args.append(filters.parent)
+            clauses.append(f"parent_id = ${len(args)}::uuid")
         if filters.tag is not None:
             args.append([filters.tag])
             clauses.append(f"tags @> ${len(args)}::text[]")

@@ -15,7 +15,6 @@ from conveyor_events import (
     AppendConflictError,
     CommandPayload,
     EventAppender,
-    JobCancelRequested,
     JobSubmitted,
     ManifestPayload,
     ManifestTask,
@@ -28,12 +27,11 @@ from conveyor_events import (
 )
 from conveyor_runtime import PositionWatcher
 
-from .bodies import JOB_STATES, CancelRequest, FieldError, JobAccepted, JobPage, JobSubmission, JobView
-from .dependency_check import check_dependencies
+from .bodies import JOB_STATES, FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
+from .dependency_check import check_dependencies, check_parent
 from .errors import (
     InvalidIdError,
     InvalidQueryError,
-    JobFinishedError,
     JobNotFoundError,
     TooLargeError,
     UnsupportedMediaError,
@@ -49,7 +47,7 @@ from .worker_status import StatusBoard
 ANONYMOUS: Final = "anonymous"
 TERMINAL_STATES: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 _encoder: Final = msgspec.json.Encoder()
-_LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "limit", "cursor"})
+_LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "parent", "limit", "cursor"})
 T = TypeVar("T")
 
 
@@ -131,21 +129,56 @@ async def read_after(state: State, seq: int, read: Callable[[], Awaitable[T]]) -
     return await read()
 
 
-def submission_payload(sub: JobSubmission) -> Payload:
-    """The payload of a submission.
+def submission_payload(sub: JobSubmission) -> Payload | None:
+    """The payload of a submission; ``None`` for a group.
 
     Raises:
-        ValidationFailedError: Not exactly one of command, manifest or recipe is given.
+        ValidationFailedError: Not exactly one of command, manifest or recipe is given (none for a
+            group, which may not wait on dependencies, be held or need verification either).
     """
+    given = _payload_fields(sub)
+    if sub.group:
+        wrong = [
+            *given,
+            *(["depends_on"] if sub.depends_on else []),
+            *(["verification"] if sub.verification > 1 else []),
+        ]
+        if wrong:
+            detail = "a group runs nothing itself: no command, manifest, recipe, depends_on or verification"
+            raise ValidationFailedError(detail, errors=[FieldError(pointer=f"/{w}", detail=detail) for w in wrong])
+        return None
+    return payload_of(sub, given)
+
+
+def _payload_fields(sub: JobSubmission | JobEdit) -> list[str]:
     has_recipe = bytes(sub.recipe) not in (b"", b"null")
     given = [n for n, v in (("command", sub.command), ("manifest", sub.manifest)) if v is not None]
-    given += ["recipe"] if has_recipe else []
+    return given + (["recipe"] if has_recipe else [])
+
+
+def edited_payload(edit: JobEdit) -> Payload | None:
+    """The new payload of an edit; ``None`` when the edit keeps the payload.
+
+    Raises:
+        ValidationFailedError: More than one payload, or ``workdir``/``env`` without ``command``.
+    """
+    given = _payload_fields(edit)
+    if not given:
+        if edit.workdir is not None or edit.env is not None:
+            detail = "workdir and env belong to a command: give the whole command with them"
+            raise ValidationFailedError(detail, errors=[FieldError(pointer="/command", detail=detail)])
+        return None
+    return payload_of(edit, given)
+
+
+def payload_of(sub: JobSubmission | JobEdit, given: list[str]) -> Payload:
+    """The one payload among the ``given`` fields of a submission or an edit."""
     if len(given) != 1:
         detail = "give exactly one of command, manifest or recipe" + (f" (got {', '.join(given)})" if given else "")
         pointer = f"/{given[1]}" if len(given) > 1 else "/command"
         raise ValidationFailedError(detail, errors=[FieldError(pointer=pointer, detail=detail)])
     if sub.command is not None:
-        return CommandPayload(command=sub.command, workdir=sub.workdir, env=sub.env)
+        return CommandPayload(command=sub.command, workdir=sub.workdir, env=sub.env or {})
     if sub.manifest is not None:
         m = sub.manifest
         tasks = tuple(ManifestTask(name=t.name, script=t.script) for t in m.tasks)
@@ -193,6 +226,7 @@ async def submit_job(request: Request) -> Response:
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
     await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
+    await check_parent(state["reader"].pool, sub.parent, "/parent")
     job_id = new_job_id(sub)
     event = submitted_event(sub, job_id, ANONYMOUS)
     location = {"Location": f"/v1/jobs/{job_id}"}
@@ -242,31 +276,6 @@ async def get_job(request: Request) -> Response:
     return json_response(await existing_job(state, path_id(request, "job_id", "job")))
 
 
-async def cancel_job(request: Request) -> Response:
-    """``POST /v1/jobs/{id}/cancel``: 200 with the job once the scheduler has seen the request
-    (``cancel_requested``; ``cancelled`` unless it was running); 409 when it already ended."""
-    state: State = request.scope["state"]
-    job_id = path_id(request, "job_id", "job")
-    ask = decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), CancelRequest)
-    job = await existing_job(state, job_id)
-    if job.state in TERMINAL_STATES:
-        raise JobFinishedError(f"job {job_id} is already {job.state}")
-    event = JobCancelRequested(
-        event_id=new_uuid7(),
-        job_id=job_id,
-        occurred_at=datetime.now(UTC),
-        reason=ask.reason,
-        requested_by=ANONYMOUS,
-    )
-    appended = await state["appender"].append(job_subject(job_id), event)
-    location = {"Location": f"/v1/jobs/{job_id}"}
-    after = await _read_job_after(state, job_id, appended.seq)
-    if after is None:
-        accepted = JobAccepted(id=job_id, detail="stored; the job will show the cancellation at Location shortly")
-        return json_response(accepted, 202, location)
-    return json_response(after, 200, location)
-
-
 def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
     params = request.query_params
     errors = [
@@ -277,6 +286,9 @@ def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
     state = params.get("state")
     if state is not None and state not in JOB_STATES:
         errors.append(FieldError(pointer="state", detail=f"one of {', '.join(JOB_STATES)}"))
+    parent = params.get("parent")
+    if parent is not None and parse_uuid(parent) is None:
+        errors.append(FieldError(pointer="parent", detail="a job id (UUID)"))
     for key in ("project", "tag", "owner"):
         value = params.get(key)
         if value is not None and not 0 < len(value) <= 128:
@@ -289,14 +301,32 @@ def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
         raise InvalidQueryError("invalid query parameters", errors=errors)
     cursor = params.get("cursor")
     before = decode_cursor(cursor) if cursor else None
-    filters = JobFilter(state=state, project=params.get("project"), tag=params.get("tag"), owner=params.get("owner"))
+    filters = JobFilter(
+        state=state,
+        project=params.get("project"),
+        tag=params.get("tag"),
+        owner=params.get("owner"),
+        parent=parse_uuid(parent) if parent is not None else None,
+    )
     return filters, limit, before
 
 
 async def list_jobs(request: Request) -> Response:
-    """``GET /v1/jobs?state=&project=&tag=&owner=&limit=&cursor=``, newest first."""
+    """``GET /v1/jobs?state=&project=&tag=&owner=&parent=&limit=&cursor=``, newest first."""
     state: State = request.scope["state"]
     filters, limit, before = _list_query(request)
+    items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
+    return json_response(JobPage(items=items, next_cursor=next_cursor))
+
+
+async def list_children(request: Request) -> Response:
+    """``GET /v1/jobs/{id}/children``: the job's direct children, newest first, with the same
+    filters and paging as ``GET /v1/jobs``."""
+    state: State = request.scope["state"]
+    job_id = path_id(request, "job_id", "job")
+    await existing_job(state, job_id)
+    filters, limit, before = _list_query(request)
+    filters = msgspec.structs.replace(filters, parent=job_id)
     items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
     return json_response(JobPage(items=items, next_cursor=next_cursor))
 
@@ -305,5 +335,5 @@ ROUTES: Final = [
     Route("/v1/jobs", submit_job, methods=["POST"]),
     Route("/v1/jobs", list_jobs, methods=["GET"]),
     Route("/v1/jobs/{job_id}", get_job, methods=["GET"]),
-    Route("/v1/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
+    Route("/v1/jobs/{job_id}/children", list_children, methods=["GET"]),
 ]

@@ -21,6 +21,7 @@ from conveyor_events.scheduler_api import (
     LeaseRequest,
     ReportReply,
     StartRequest,
+    TaskRequest,
 )
 from conveyor_runtime import get_logger
 
@@ -50,6 +51,7 @@ class SchedulerCalls:
             "heartbeat": (HeartbeatRequest, self._heartbeat),
             "start": (StartRequest, self._engine.start),
             "finish": (FinishRequest, self._engine.finish),
+            "task": (TaskRequest, self._engine.task),
         }
         async with asyncio.TaskGroup() as tasks:
             subs: list[Subscription] = []

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import reduce
 from typing import Final, Literal, assert_never
 
@@ -16,6 +16,7 @@ from conveyor_events import (
     JobCancelRequested,
     JobDeleteRequested,
     JobDependenciesSet,
+    JobEdited,
     JobEvent,
     JobFailed,
     JobPauseRequested,
@@ -24,17 +25,57 @@ from conveyor_events import (
     JobResetRequested,
     JobResumeRequested,
     JobRetryScheduled,
+    JobRolledUp,
     JobStarted,
     JobStartRequested,
     JobSubmitted,
     JobSucceeded,
+    JobTaskReported,
     JobTimedOut,
+    JobVerificationRecorded,
+    ManifestPayload,
     Payload,
     UtcDatetime,
 )
-from conveyor_events.scheduler_api import ReportResult
 
-from .errors import LeaseNotCurrentError
+from .commands import (
+    Advance,
+    Assign,
+    Command,
+    ExpireLease,
+    ReportFinish,
+    ReportStart,
+    ReportTask,
+    RetryPolicy,
+    TimeOut,
+)
+from .errors import LeaseNotCurrentError, ReportRejectedError
+from .groups import group_progress, group_state
+
+__all__ = [
+    "INITIAL",
+    "LEASED",
+    "READY",
+    "TERMINAL",
+    "Advance",
+    "Assign",
+    "Command",
+    "ExpireLease",
+    "JobState",
+    "ReportFinish",
+    "ReportStart",
+    "ReportTask",
+    "RetryPolicy",
+    "Status",
+    "TaskState",
+    "TimeOut",
+    "Vote",
+    "apply",
+    "decide",
+    "decision_event_id",
+    "evolve",
+    "replay",
+]
 
 Status = Literal[
     "new",  # no event yet: the job does not exist
@@ -42,6 +83,7 @@ Status = Literal[
     "pending",  # held (execute=false) until started
     "blocked",
     "queued",
+    "awaiting_verification",  # a run agreed with too few others: waits for another worker's run
     "assigned",
     "running",
     "succeeded",
@@ -51,8 +93,26 @@ Status = Literal[
 ]
 TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 LEASED: Final = frozenset({"assigned", "running"})
+READY: Final = frozenset({"queued", "awaiting_verification"})  # a worker may be handed it
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DECISION_NS: Final = uuid.UUID("0b6c9a8e-2d7f-4f5e-b1a3-5c4d3e2f1a09")
+TASK_STATES: Final = frozenset({"pending", "running", "succeeded", "failed", "skipped"})
+
+
+class TaskState(msgspec.Struct, frozen=True, kw_only=True):
+    """A manifest task's state as its worker last reported it."""
+
+    name: str
+    state: str = "pending"
+    exit_code: int | None = None
+    updated_at: UtcDatetime | None = None
+
+
+class Vote(msgspec.Struct, frozen=True, kw_only=True):
+    """One successful run of a job that needs a verification quorum: who ran it, what it hashed."""
+
+    worker_id: str
+    hash: str
 
 
 class JobState(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +150,10 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     started_at: UtcDatetime | None = None
     finished_at: UtcDatetime | None = None
     exit_code: int | None = None
+    tasks: tuple[TaskState, ...] = ()
+    votes: tuple[Vote, ...] = ()
+    verified: str | None = None
+    children: dict[str, int] = msgspec.field(default_factory=dict)
     created_at: UtcDatetime = _EPOCH
     updated_at: UtcDatetime = _EPOCH
     submitted_seq: int = 0
@@ -100,84 +164,25 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
         return self.state in TERMINAL
 
     @property
+    def is_group(self) -> bool:
+        """A job without a payload: it never runs, its state follows its children's."""
+        return self.payload is None and self.state != "new"
+
+    @property
+    def failures(self) -> int:
+        """Attempts that did not end in a (verification) vote."""
+        return self.attempts - len(self.votes)
+
+    @property
     def retries_left(self) -> bool:
-        return self.attempts < self.max_retries + 1
+        return self.failures < self.max_retries + 1
+
+    def voted(self, worker_id: str) -> bool:
+        """Whether this worker already ran the job for its verification quorum."""
+        return any(v.worker_id == worker_id for v in self.votes)
 
 
 INITIAL: Final = JobState()
-
-
-class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    """Exponential backoff: ``base_s * 2^(attempt-1)``, capped, scaled by a jitter in [0.5, 1)."""
-
-    base_s: float = 2.0
-    cap_s: float = 300.0
-
-    def delay(self, attempt: int, jitter: float) -> timedelta:
-        raw = min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
-        return timedelta(seconds=raw * (0.5 + min(max(jitter, 0.0), 1.0) / 2))
-
-
-class Advance(msgspec.Struct, frozen=True, kw_only=True):
-    """Decide whatever the job's state calls for now (queue it, block it, finish a cancel, ...).
-
-    ``dependencies`` maps each dependency id to its state (``deleted`` or ``unknown`` when it is
-    gone); the caller loads them, so the decision stays pure.
-    """
-
-    job_id: str
-    issued_at: UtcDatetime
-    dependencies: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-class Assign(msgspec.Struct, frozen=True, kw_only=True):
-    """Lease the job to a worker."""
-
-    job_id: str
-    lease_id: str
-    worker_id: str
-    issued_at: UtcDatetime
-
-
-class ReportStart(msgspec.Struct, frozen=True, kw_only=True):
-    """The lease holder started the run."""
-
-    job_id: str
-    lease_id: str
-    issued_at: UtcDatetime
-
-
-class ReportFinish(msgspec.Struct, frozen=True, kw_only=True):
-    """The lease holder's run ended. ``jitter`` in [0, 1) comes from the caller (no randomness here)."""
-
-    job_id: str
-    lease_id: str
-    result: ReportResult
-    exit_code: int | None
-    issued_at: UtcDatetime
-    jitter: float = 0.5
-    policy: RetryPolicy = RetryPolicy()
-
-
-class ExpireLease(msgspec.Struct, frozen=True, kw_only=True):
-    """The lease was not renewed in time: the worker is presumed lost."""
-
-    job_id: str
-    lease_id: str
-    issued_at: UtcDatetime
-    jitter: float = 0.5
-    policy: RetryPolicy = RetryPolicy()
-
-
-class TimeOut(msgspec.Struct, frozen=True, kw_only=True):
-    """The run went past the job's timeout."""
-
-    job_id: str
-    lease_id: str
-    issued_at: UtcDatetime
-
-
-Command = Advance | Assign | ReportStart | ReportFinish | ExpireLease | TimeOut
 
 
 def decision_event_id(job_id: str, version: int, tag: str) -> str:
@@ -198,31 +203,20 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
 
     Raises:
         LeaseNotCurrentError: A report or expiry names a lease the job no longer has.
+        ReportRejectedError: A report the job cannot take as sent (unknown task, missing hash).
     """
     match command:
-        case Advance(issued_at=at, dependencies=deps):
-            return _advance(state, at, deps)
+        case Advance(issued_at=at, dependencies=deps, children=children):
+            return _advance(state, at, deps) or _roll_up(state, at, children)
         case Assign(lease_id=lease_id, worker_id=worker_id, issued_at=at):
-            if state.state != "queued" or state.paused or state.cancel_requested or state.deleted:
-                return []
-            if state.retry_at is not None and state.retry_at > at:
-                return []
-            return [
-                JobAssigned(
-                    event_id=_eid(state, "job.assigned"),
-                    job_id=state.id,
-                    occurred_at=at,
-                    lease_id=lease_id,
-                    worker_id=worker_id,
-                    attempt=state.attempts + 1,
-                    lease_s=state.lease_s,
-                )
-            ]
+            return _assign(state, lease_id, worker_id, at)
         case ReportStart(lease_id=lease_id, issued_at=at):
             _require_lease(state, lease_id)
             if state.state == "running":
                 return []  # a retried report
             return [JobStarted(event_id=_eid(state, "job.started"), job_id=state.id, occurred_at=at, lease_id=lease_id)]
+        case ReportTask():
+            return _report_task(state, command)
         case ReportFinish():
             _require_lease(state, command.lease_id)
             return _finish(state, command)
@@ -239,6 +233,26 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
             assert_never(command)
 
 
+def _assign(state: JobState, lease_id: str, worker_id: str, at: datetime) -> list[JobEvent]:
+    if state.state not in READY or state.is_group or state.paused or state.cancel_requested or state.deleted:
+        return []
+    if state.retry_at is not None and state.retry_at > at:
+        return []
+    if state.voted(worker_id):
+        return []  # a quorum needs results from different workers
+    return [
+        JobAssigned(
+            event_id=_eid(state, "job.assigned"),
+            job_id=state.id,
+            occurred_at=at,
+            lease_id=lease_id,
+            worker_id=worker_id,
+            attempt=state.attempts + 1,
+            lease_s=state.lease_s,
+        )
+    ]
+
+
 _WAITING: Final = frozenset({"submitted", "blocked", "queued"})
 DEPENDENCY_FAILED: Final = frozenset({"failed", "timed_out", "cancelled", "deleted", "unknown"})
 
@@ -249,6 +263,13 @@ def _advance(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEve
     if state.paused and state.state in LEASED and state.lease_id is not None:
         eid = _eid(state, "job.released")
         return [JobReleased(event_id=eid, job_id=state.id, occurred_at=at, lease_id=state.lease_id, reason="paused")]
+    if state.is_group:
+        # A group never runs: cancelling one with no children ends it; otherwise its state
+        # follows its children's (the gateway cancels those), see ``_roll_up``.
+        if state.cancel_requested and not any(state.children.values()):
+            eid = _eid(state, "job.cancelled")
+            return [JobCancelled(event_id=eid, job_id=state.id, occurred_at=at, reason=state.reason)]
+        return []
     if state.cancel_requested:
         return [
             JobCancelled(event_id=_eid(state, "job.cancelled"), job_id=state.id, occurred_at=at, reason=state.reason)
@@ -258,6 +279,20 @@ def _advance(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEve
     if state.state in ("submitted", "blocked"):
         return [JobQueued(event_id=_eid(state, "job.queued"), job_id=state.id, occurred_at=at)]
     return []
+
+
+def _roll_up(state: JobState, at: datetime, children: dict[str, int] | None) -> list[JobEvent]:
+    """Record new children counters, and a group's new state when they change it."""
+    if state.state == "new" or state.deleted:
+        return []
+    counts = state.children if children is None else {s: n for s, n in children.items() if n > 0}
+    new_state, reason = str(state.state), ""
+    if state.is_group and state.state not in TERMINAL and state.state != "pending":
+        new_state, reason = group_state(counts)
+    if new_state == state.state and counts == state.children:
+        return []
+    eid = _eid(state, "job.rolled_up")
+    return [JobRolledUp(event_id=eid, job_id=state.id, occurred_at=at, state=new_state, counts=counts, reason=reason)]
 
 
 def _dependency_decision(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEvent]:
@@ -283,9 +318,25 @@ def _require_lease(state: JobState, lease_id: str) -> None:
         raise LeaseNotCurrentError(lease_id)
 
 
+def _report_task(state: JobState, c: ReportTask) -> list[JobEvent]:
+    _require_lease(state, c.lease_id)
+    if c.task.state not in TASK_STATES - {"pending"}:
+        raise ReportRejectedError("unknown_task_state", f"task state {c.task.state!r} is not one of {TASK_STATES}")
+    current = next((t for t in state.tasks if t.name == c.task.name), None)
+    if current is None:
+        names = ", ".join(t.name for t in state.tasks) or "none: only manifest jobs have tasks"
+        raise ReportRejectedError("unknown_task", f"the job has no task {c.task.name!r} (its tasks: {names})")
+    if current.state == c.task.state and current.exit_code == c.task.exit_code:
+        return []  # a retried report
+    eid = decision_event_id(state.id, state.version, f"job.task_reported/{c.task.name}/{c.task.state}")
+    return [JobTaskReported(event_id=eid, job_id=state.id, occurred_at=c.issued_at, lease_id=c.lease_id, task=c.task)]
+
+
 def _finish(state: JobState, c: ReportFinish) -> list[JobEvent]:
     match c.result:
         case "succeeded":
+            if state.verification > 1:
+                return _verify(state, c)
             eid = _eid(state, "job.succeeded")
             return [
                 JobSucceeded(
@@ -306,6 +357,40 @@ def _finish(state: JobState, c: ReportFinish) -> list[JobEvent]:
             assert_never(c.result)
 
 
+def _verify(state: JobState, c: ReportFinish) -> list[JobEvent]:
+    """A quorum job closes when ``verification`` different workers reported the same hash."""
+    if not c.verification:
+        raise ReportRejectedError(
+            "verification_required",
+            f"this job needs {state.verification} agreeing results: report its result hash in 'verification'",
+        )
+    worker = state.worker_id or ""
+    agreeing = 1 + sum(1 for v in state.votes if v.hash == c.verification and v.worker_id != worker)
+    at = c.issued_at
+    if agreeing >= state.verification:
+        eid = _eid(state, "job.succeeded")
+        return [
+            JobSucceeded(
+                event_id=eid,
+                job_id=state.id,
+                occurred_at=at,
+                lease_id=c.lease_id,
+                exit_code=c.exit_code,
+                verification=c.verification,
+            )
+        ]
+    if state.attempts >= state.verification + state.max_retries:
+        reason = f"no verification quorum: {len(state.votes) + 1} runs, at most {agreeing} agreeing"
+        eid = _eid(state, "job.failed")
+        return [JobFailed(event_id=eid, job_id=state.id, occurred_at=at, reason=reason, lease_id=c.lease_id)]
+    eid = _eid(state, "job.verification_recorded")
+    return [
+        JobVerificationRecorded(
+            event_id=eid, job_id=state.id, occurred_at=at, lease_id=c.lease_id, worker_id=worker, hash=c.verification
+        )
+    ]
+
+
 def _retry_or_fail(
     state: JobState,
     reason: str,
@@ -316,7 +401,7 @@ def _retry_or_fail(
     policy: RetryPolicy,
 ) -> list[JobEvent]:
     if state.retries_left:
-        retry_at = at + policy.delay(state.attempts, jitter)
+        retry_at = at + policy.delay(state.failures, jitter)
         eid = _eid(state, "job.retry_scheduled")
         return [
             JobRetryScheduled(
@@ -335,17 +420,20 @@ def _retry_or_fail(
     ]
 
 
-_OPERATOR_OVERRIDES: Final = (JobResetRequested, JobDeleteRequested)
+_OPERATOR_OVERRIDES: Final = (JobResetRequested, JobDeleteRequested, JobEdited)
 
 
 def evolve(state: JobState, event: JobEvent) -> JobState:
     """Fold one event into the state.
 
     A terminal state absorbs every decision and worker report; only an operator's reset,
-    restart or delete changes it. A deleted job absorbs everything.
+    restart, edit or delete changes it (and a parent's children counters keep following its
+    children). A deleted job absorbs everything.
     """
     if state.deleted or (state.state == "new" and not isinstance(event, JobSubmitted)):
         return state
+    if isinstance(event, JobRolledUp):
+        return _rolled_up(state, event)
     if state.is_terminal and not isinstance(event, _OPERATOR_OVERRIDES):
         return state
     at = event.occurred_at
@@ -363,7 +451,7 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
         case JobCancelled(reason=reason):
             return _unleased(state, "cancelled", at, reason=reason or state.reason, finished_at=at)
         case JobAssigned():
-            if state.state != "queued":
+            if state.state not in READY:
                 return state
             return replace(
                 state,
@@ -378,10 +466,23 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
             if state.state != "assigned" or state.lease_id != lease_id:
                 return state
             return replace(state, state="running", started_at=at, updated_at=at)
-        case JobSucceeded(lease_id=lease_id, exit_code=code):
+        case JobTaskReported(lease_id=lease_id, task=task):
+            if state.state not in LEASED or state.lease_id != lease_id:
+                return state
+            tasks = tuple(
+                replace(t, state=task.state, exit_code=task.exit_code, updated_at=at) if t.name == task.name else t
+                for t in state.tasks
+            )
+            return replace(state, tasks=tasks, updated_at=at)
+        case JobSucceeded(lease_id=lease_id, exit_code=code, verification=verified):
             if state.lease_id != lease_id:
                 return state
-            return _unleased(state, "succeeded", at, exit_code=code, finished_at=at, reason="")
+            return _unleased(state, "succeeded", at, exit_code=code, finished_at=at, reason="", verified=verified)
+        case JobVerificationRecorded(lease_id=lease_id, worker_id=worker_id, hash=digest):
+            if state.lease_id != lease_id:
+                return state
+            votes = (*state.votes, Vote(worker_id=worker_id, hash=digest))
+            return _unleased(state, "awaiting_verification", at, votes=votes, reason="awaiting verification")
         case JobFailed(reason=reason, exit_code=code, lease_id=lease_id):
             if lease_id is not None and lease_id != state.lease_id:
                 return state  # about a lease the job no longer has
@@ -389,11 +490,13 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
         case JobRetryScheduled(reason=reason, retry_at=retry_at, exit_code=code, lease_id=lease_id):
             if lease_id is not None and lease_id != state.lease_id:
                 return state
-            return _unleased(state, "queued", at, reason=reason, retry_at=retry_at, exit_code=code)
+            back: Status = "awaiting_verification" if state.votes else "queued"
+            return _unleased(state, back, at, reason=reason, retry_at=retry_at, exit_code=code)
         case JobReleased(lease_id=lease_id):
             if state.lease_id != lease_id:
                 return state
-            return _unleased(state, "queued", at, attempts=max(0, state.attempts - 1), reason=event.reason)
+            back = "awaiting_verification" if state.votes else "queued"
+            return _unleased(state, back, at, attempts=max(0, state.attempts - 1), reason=event.reason)
         case JobTimedOut(lease_id=lease_id):
             if state.lease_id != lease_id:
                 return state
@@ -423,15 +526,56 @@ def evolve(state: JobState, event: JobEvent) -> JobState:
                 finished_at=None,
                 exit_code=None,
                 worker_id=None,
+                tasks=tuple(TaskState(name=t.name) for t in state.tasks),
+                votes=(),
+                verified=None,
+                progress=None,
             )
+        case JobEdited():
+            return _edited(state, event)
         case JobDeleteRequested():
             return replace(state, deleted=True, lease_id=None, updated_at=at)
         case _:
             assert_never(event)
 
 
+def _rolled_up(state: JobState, event: JobRolledUp) -> JobState:
+    """Children counters always follow; a group's state and progress follow until it ends."""
+    changes: dict[str, object] = {"children": dict(event.counts), "updated_at": event.occurred_at}
+    if state.is_group and not state.is_terminal and event.state in _GROUP_STATES:
+        changes["state"] = event.state
+        changes["progress"] = group_progress(event.counts)
+        changes["reason"] = event.reason
+        if event.state in TERMINAL:
+            changes["finished_at"] = event.occurred_at
+    return replace(state, **changes)
+
+
+_GROUP_STATES: Final = frozenset({"queued", "running", *TERMINAL})
+
+
+def _edited(state: JobState, e: JobEdited) -> JobState:
+    changes: dict[str, object] = {
+        name: value
+        for name in ("title", "note", "tags", "labels", "priority", "max_retries", "lease_s", "progress_pattern", "url")
+        if (value := getattr(e, name)) is not None
+    }
+    if e.timeout_s is not None or e.clear_timeout:
+        changes["timeout_s"] = e.timeout_s
+    if e.payload is not None and not state.is_group:
+        changes["payload"] = e.payload
+        changes["tasks"] = _tasks_of(e.payload)
+    return replace(state, **changes, updated_at=e.occurred_at)
+
+
 def _unleased(state: JobState, new_state: Status, at: datetime, **changes: object) -> JobState:
     return replace(state, state=new_state, lease_id=None, updated_at=at, **changes)
+
+
+def _tasks_of(payload: Payload | None) -> tuple[TaskState, ...]:
+    if isinstance(payload, ManifestPayload):
+        return tuple(TaskState(name=t.name) for t in payload.tasks)
+    return ()
 
 
 def _submitted(e: JobSubmitted) -> JobState:
@@ -456,6 +600,7 @@ def _submitted(e: JobSubmitted) -> JobState:
         progress_pattern=e.progress_pattern,
         url=e.url,
         verification=e.verification,
+        tasks=_tasks_of(e.payload),
         created_at=e.occurred_at,
         updated_at=e.occurred_at,
     )

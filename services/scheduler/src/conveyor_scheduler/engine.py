@@ -28,23 +28,26 @@ from conveyor_events.scheduler_api import (
     ReportReply,
     StartRequest,
     StopOrder,
+    TaskRequest,
 )
 from conveyor_runtime import get_logger
 
 from .decider import (
     LEASED,
+    READY,
     Assign,
     Command,
     ExpireLease,
     JobState,
     ReportFinish,
     ReportStart,
+    ReportTask,
     RetryPolicy,
     TimeOut,
     apply,
     decide,
 )
-from .errors import LeaseNotCurrentError
+from .errors import LeaseNotCurrentError, ReportRejectedError
 from .ready_queue import DelayedJobs, FairShare, ReadyQueue, RecentUsage
 from .workers import WorkerState
 
@@ -52,7 +55,7 @@ _log = get_logger("engine")
 _encoder: Final = msgspec.json.Encoder()
 _ENDED_MEMORY: Final = 10_000
 _GONE_MEMORY: Final = 200_000  # far more jobs than end while the fold loop lags a few seconds
-_LIVE: Final = frozenset({"queued", "assigned", "running"})
+_LIVE: Final = READY | LEASED
 _END_REASONS: Final = {
     "cancelled": "cancelled",
     "timed_out": "timed_out",
@@ -156,7 +159,7 @@ class Engine:
             self._end_lease(previous.lease_id, _why_lease_ended(state))
         if state.state in LEASED and state.lease_id and state.lease_id not in self.leases:
             self._start_lease(state)
-        if state.state == "queued" and not state.paused and not state.cancel_requested:
+        if state.state in READY and not state.is_group and not state.paused and not state.cancel_requested:
             if state.retry_at is not None and state.retry_at > self._clock():
                 self._delayed.add(job_id, state.retry_at)
             else:
@@ -168,6 +171,7 @@ class Engine:
                     project=state.project,
                     owner=state.owner,
                     queued_at=state.updated_at,
+                    excluded=frozenset(v.worker_id for v in state.votes),
                 )
                 self._wake()
         changed = self._changed.pop(job_id, None)
@@ -225,7 +229,7 @@ class Engine:
     async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
         now = self._clock()
         plans: list[tuple[JobState, JobEvent]] = []
-        for job_id in self.queue.take(worker.labels, n, now=now, held=self._recent_use):
+        for job_id in self.queue.take(worker.labels, n, now=now, held=self._recent_use, worker_id=worker.id):
             job = self.jobs[job_id]
             command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
             events = decide(command, job)
@@ -276,10 +280,15 @@ class Engine:
             job_id=job.id, lease_id=req.lease_id, issued_at=at
         ))  # fmt: skip
 
+    async def task(self, req: TaskRequest) -> ReportReply:
+        return await self._report(req.worker_id, req.lease_id, lambda job, at: ReportTask(
+            job_id=job.id, lease_id=req.lease_id, task=req.task, issued_at=at
+        ))  # fmt: skip
+
     async def finish(self, req: FinishRequest) -> ReportReply:
         return await self._report(req.worker_id, req.lease_id, lambda job, at: ReportFinish(
             job_id=job.id, lease_id=req.lease_id, result=req.result, exit_code=req.exit_code, issued_at=at,
-            jitter=self._jitter(), policy=self._policy,
+            verification=req.verification, jitter=self._jitter(), policy=self._policy,
         ))  # fmt: skip
 
     async def _report(
@@ -294,6 +303,8 @@ class Engine:
                 events = decide(build(job, self._clock()), job)
             except LeaseNotCurrentError:
                 return ReportReply(error="lease_not_current")
+            except ReportRejectedError as exc:
+                return ReportReply(error=exc.code, detail=exc.detail)
             if not events:
                 return ReportReply(state=job.state)
             [(_, outcome)] = await self._append([(job, events[0])])

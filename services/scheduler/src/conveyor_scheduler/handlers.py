@@ -26,6 +26,7 @@ from .workers import WorkerState, apply_worker
 
 _log = get_logger("scheduler")
 _MAX_DECISION_ROUNDS: Final = 8
+_MAX_TREE_DEPTH: Final = 64
 
 Observer = Callable[[Sequence[JobState], Sequence[WorkerState]], None]
 
@@ -108,6 +109,7 @@ class JobFolder:
         if self._appender is not None:
             candidates = touched | await self._dependents_of_ended(conn, states, touched)
             await self.decide_and_append(conn, states, candidates, touched)
+            await self._roll_up(conn, states, touched)
         saved = [states[i] for i in touched if states[i].state != "new"]
         await self._table.save(conn, saved)
         await self._table.save_dependencies(conn, {i: d for i, d in edges.items() if i in states})
@@ -176,6 +178,48 @@ class JobFolder:
                 candidates.add(job_id)
                 if states[job_id].is_terminal:  # e.g. failed for a failed dependency: its dependents next
                     candidates |= await self._dependents_of_ended(conn, states, {job_id})
+
+    async def _roll_up(self, conn: DbConnection, states: dict[str, JobState], changed: set[str]) -> None:
+        """Recount the children of every parent whose children changed, level by level up the
+        tree, and append what the new counters call for (a ``JobRolledUp``, or a group's end)."""
+        assert self._appender is not None
+        level = {p for i in changed if (p := states[i].parent_id) is not None}
+        for _ in range(_MAX_TREE_DEPTH):
+            missing = level - states.keys()
+            if missing:
+                states.update(await self._table.load(conn, missing))
+            level &= states.keys()
+            if not level:
+                return
+            counts = await self._table.children_counts(conn, level, states.keys())
+            for child in states.values():
+                if child.parent_id in level and not child.deleted and child.state != "new":
+                    bucket = counts.setdefault(child.parent_id, {})
+                    bucket[child.state] = bucket.get(child.state, 0) + 1
+            now = self._clock()
+            pending = [
+                PendingAppend(job_subject(p), event, states[p].version)
+                for p in sorted(level)
+                for event in decide(Advance(job_id=p, issued_at=now, children=counts.get(p, {})), states[p])[:1]
+            ]
+            if not pending:
+                return
+            moved: set[str] = set()
+            for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
+                assert isinstance(item.event, JobEventBase)
+                job_id = item.event.job_id
+                if isinstance(outcome, AppendConflictError):
+                    _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
+                    continue
+                states[job_id] = apply(states[job_id], item.event, outcome.seq)
+                self._uncommitted.append(outcome.seq)
+                changed.add(job_id)
+                moved.add(job_id)
+            ended = {i for i in moved if states[i].is_terminal}
+            if ended:  # a group that ended may release (or fail) the jobs that depend on it
+                dependents = await self._dependents_of_ended(conn, states, ended)
+                await self.decide_and_append(conn, states, dependents, changed)
+            level = {p for i in moved if (p := states[i].parent_id) is not None}
 
     async def _dependency_states(
         self, conn: DbConnection, states: dict[str, JobState], candidates: set[str]

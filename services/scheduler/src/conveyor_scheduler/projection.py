@@ -70,6 +70,14 @@ MIGRATIONS: Final[list[Migration]] = [
         CREATE INDEX job_dependencies_reverse ON {schema}.job_dependencies (depends_on);
         """,
     ),
+    (
+        6,
+        """
+        ALTER TABLE {schema}.jobs ADD COLUMN parent_id uuid;
+        UPDATE {schema}.jobs SET parent_id = (doc->>'parent_id')::uuid WHERE doc->>'parent_id' IS NOT NULL;
+        CREATE INDEX jobs_parent ON {schema}.jobs (parent_id, submitted_seq) WHERE parent_id IS NOT NULL;
+        """,
+    ),
 ]
 
 _encoder: Final = msgspec.json.Encoder()
@@ -90,8 +98,8 @@ class JobTable:
         self._load = f"SELECT doc::text FROM {q}.jobs WHERE id = ANY($1::uuid[])"
         self._save = (
             f"INSERT INTO {q}.jobs (id, project, owner, state, priority, tags, dedupe_key, submitted_seq,"
-            " version, created_at, updated_at, doc, deleted)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            " version, created_at, updated_at, doc, deleted, parent_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority = EXCLUDED.priority,"
             " tags = EXCLUDED.tags, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
             " doc = EXCLUDED.doc, deleted = EXCLUDED.deleted WHERE jobs.version < EXCLUDED.version"
@@ -106,6 +114,10 @@ class JobTable:
             f"INSERT INTO {q}.job_dependencies (job_id, depends_on)"
             " SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING"
         )
+        self._children_counts = (
+            f"SELECT parent_id::text, state, count(*) FROM {q}.jobs WHERE parent_id = ANY($1::uuid[])"
+            " AND NOT deleted AND id <> ALL($2::uuid[]) GROUP BY 1, 2"
+        )
         self._load_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE id = ANY($1::uuid[])"
         self._all_workers = f"SELECT doc::text, secret_hash FROM {q}.workers WHERE NOT deleted"
         self._save_worker = (
@@ -115,7 +127,8 @@ class JobTable:
             " version = EXCLUDED.version, doc = EXCLUDED.doc WHERE workers.version < EXCLUDED.version"
         )
         self._live_jobs = (
-            f"SELECT doc::text FROM {q}.jobs WHERE state IN ('queued', 'assigned', 'running') AND NOT deleted"
+            f"SELECT doc::text FROM {q}.jobs WHERE state IN ('queued', 'awaiting_verification', 'assigned', 'running')"
+            " AND NOT deleted"
         )
         self._needing_decision = (
             f"SELECT doc::text FROM {q}.jobs WHERE NOT deleted AND (state IN ('submitted', 'blocked')"
@@ -143,6 +156,16 @@ class JobTable:
     async def dependents(self, conn: DbConnection, job_ids: Iterable[str]) -> list[str]:
         """Jobs that depend on any of the given ones."""
         return [r[0] for r in await conn.fetch(self._dependents, list(job_ids))]
+
+    async def children_counts(
+        self, conn: DbConnection, parent_ids: Iterable[str], skip: Iterable[str]
+    ) -> dict[str, dict[str, int]]:
+        """Counters of the parents' children by state, leaving out the children in ``skip`` (the
+        caller counts those from the states it holds, which may be newer than the rows)."""
+        counts: dict[str, dict[str, int]] = {}
+        for parent, state, n in await conn.fetch(self._children_counts, list(parent_ids), list(skip)):
+            counts.setdefault(parent, {})[state] = n
+        return counts
 
     async def save_dependencies(self, conn: DbConnection, changed: dict[str, tuple[str, ...]]) -> None:
         """Replace the dependency edges of the given jobs."""
@@ -187,6 +210,7 @@ def _row(s: JobState) -> tuple[Any, ...]:
         s.updated_at,
         _encoder.encode(s).decode(),
         s.deleted,
+        s.parent_id,
     )
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import msgspec
 
 _Entry = tuple[int, int, str]  # (-priority, submitted_seq, job_id)
-_Key = tuple[frozenset[str], str]  # (labels, project)
+_Key = tuple[frozenset[str], str, frozenset[str]]  # (labels, project, workers it may not go to)
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -64,10 +64,12 @@ class ReadyQueue:
         project: str = "",
         owner: str = "",
         queued_at: datetime | None = None,
+        excluded: frozenset[str] = frozenset(),
     ) -> None:
-        """Make a job available (again); a job already present is re-ranked."""
+        """Make a job available (again); a job already present is re-ranked. ``excluded``:
+        workers that may not be handed it (they already ran it for a verification quorum)."""
         self.remove(job_id)
-        key = (frozenset(labels), project)
+        key = (frozenset(labels), project, excluded)
         entry = (-priority, seq, job_id)
         self._members[job_id] = _Member(key=key, entry=entry, owner=owner, queued_at=queued_at or _NEVER)
         heapq.heappush(self._heaps.setdefault(key, []), entry)
@@ -100,6 +102,7 @@ class ReadyQueue:
         *,
         now: datetime | None = None,
         held: Callable[[str, str], tuple[float, float]] | None = None,
+        worker_id: str = "",
     ) -> list[str]:
         """Remove and return up to ``n`` jobs this worker may run, best first.
 
@@ -109,13 +112,14 @@ class ReadyQueue:
             now: The time, for aging (no aging without it).
             held: ``(project, owner) -> (recent use by the project, by the owner)``; asked again
                 after each pick.
+            worker_id: The worker, for jobs it may not be handed.
         """
         have = frozenset(worker_labels)
         counts = held or (lambda _p, _o: (0.0, 0.0))
         taken: list[str] = []
         while len(taken) < n:
             best: tuple[float, _Entry, _Key] | None = None
-            for key in [k for k in self._heaps if k[0] <= have]:
+            for key in [k for k in self._heaps if k[0] <= have and worker_id not in k[2]]:
                 head = self._head(key)
                 if head is None:
                     continue
