@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
+from conveyor_events import (
+    EventAppender,
+    ensure_artifact_bucket,
+    ensure_streams,
+    events_stream_config,
+    logs_stream_config,
+)
 from conveyor_runtime import (
     PositionWatcher,
     ReadinessCheck,
@@ -27,6 +33,7 @@ from conveyor_runtime import (
     postgres_check,
 )
 
+from .artifacts import ARTIFACT_ROUTES
 from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
@@ -36,6 +43,10 @@ from .explain_routes import EXPLAIN_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .job_edit import EDIT_ROUTES
 from .leases import LEASE_ROUTES
+from .log_reads import LOG_READ_ROUTES
+from .log_routes import LOG_WRITE_ROUTES
+from .log_store import LogStore
+from .log_writer import LogWriter
 from .middleware import RequestContext
 from .openapi import build_openapi
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
@@ -73,7 +84,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pool = await create_pool(
             settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
         )
-        reader = JobReader(pool)
+        logs = LogStore(pool)
+        reader = JobReader(pool, logs)
+        bucket = await ensure_artifact_bucket(
+            js, replicas=settings.events_replicas, ttl_s=settings.artifact_retention_days * 86_400
+        )
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
         appender = EventAppender(nc)
@@ -95,6 +110,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
+                logs=logs,
+                log_writer=LogWriter(js, logs.received),
+                bucket=bucket,
+                artifact_max_bytes=settings.artifact_max_bytes,
             )
         finally:
             checks.clear()
@@ -124,6 +143,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *EXPLAIN_ROUTES,
         *WORKER_ROUTES,
         *LEASE_ROUTES,
+        *LOG_WRITE_ROUTES,
+        *LOG_READ_ROUTES,
+        *ARTIFACT_ROUTES,
         *health_routes(lambda: checks),
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),
