@@ -16,6 +16,8 @@ import pytest
 from conveyor_devstack import free_port
 from conveyor_gateway.app import create_app
 from conveyor_gateway.settings import Settings as GatewaySettings
+from conveyor_logs.app import serve as serve_logs
+from conveyor_logs.settings import Settings as LogsSettings
 from conveyor_runtime import serve_http
 from conveyor_scheduler.app import serve as serve_scheduler
 from conveyor_scheduler.settings import Settings as SchedulerSettings
@@ -97,6 +99,18 @@ async def api(gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service]
     scheduler = start_scheduler()
     yield gateway
     await scheduler.stop()
+
+
+@pytest.fixture
+async def log_collector(nats_url: str, database_url: str) -> AsyncIterator[None]:
+    """The log collector running in this loop (logs, progress and artifacts become readable)."""
+    settings = LogsSettings(
+        nats_url=nats_url, database_url=database_url, http_port=free_port(), log_level="warning",
+        events_duplicate_window_s=1.0,
+    )  # fmt: skip
+    service = Service(lambda stop: serve_logs(settings, stop))
+    yield
+    await service.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import msgspec
 
 from .config import ClientConfig
 from .errors import connection_error, error_from_response
-from .models import Accepted, Explanation, Job, JobPage, Worker, WorkerCredentials, WorkerPage
+from .models import Accepted, Explanation, Job, JobPage, LogEnd, LogText, Worker, WorkerCredentials, WorkerPage
+from .sse import parse_sse
 
 T = TypeVar("T")
 USER_AGENT = "conveyor-client/0.1"
@@ -131,18 +132,34 @@ class Client:
             return b""
         return check(response).content
 
-    def follow_log(self, job_id: str, *, offset: int = 0, poll_s: float = 0.5) -> Iterator[bytes]:
-        """Yield new log bytes as they arrive, until the job is finished and its log read to the end."""
+    def follow_log(self, job_id: str, *, offset: int = 0, task: str | None = None) -> Iterator[LogText | LogEnd]:
+        """The job's log as it grows (`LogText` pieces), then one `LogEnd` once the job ended and its
+        log is complete. Reconnects after a dropped connection from the last offset received."""
+        params: dict[str, Any] = {"task": task} if task else {}
+        failures = 0
         while True:
-            is_finished = self.job(job_id).is_finished
-            chunk = self.read_log(job_id, offset)
-            if chunk:
-                offset += len(chunk)
-                yield chunk
-                continue
-            if is_finished:
-                return
-            time.sleep(poll_s)
+            headers = {"accept": "text/event-stream", "last-event-id": str(offset)}
+            try:
+                with self._http.stream(
+                    "GET", f"/v1/jobs/{quote(job_id, safe='')}/log/stream", params=params, headers=headers,
+                    timeout=httpx.Timeout(30.0, read=60.0),
+                ) as response:  # fmt: skip
+                    if response.status_code >= 400:
+                        response.read()
+                        check(response)
+                    for message in parse_sse(response.iter_lines()):
+                        failures = 0
+                        if message.event == "end":
+                            yield msgspec.json.decode(message.data, type=LogEnd)
+                            return
+                        piece = msgspec.json.decode(message.data, type=LogText)
+                        offset = int(message.id) if message.id and message.id.isdigit() else offset
+                        yield piece
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures > 5:
+                    raise connection_error(self.config.url, exc) from exc
+                time.sleep(min(5.0, 0.2 * 2**failures))
 
     def artifacts(self, job_id: str) -> list[dict[str, Any]]:
         """The job's artifacts (path, size, sha256)."""

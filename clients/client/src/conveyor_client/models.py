@@ -44,6 +44,14 @@ class RecipePayload(msgspec.Struct, kw_only=True, tag_field="kind", tag="recipe"
 Payload = CommandPayload | ManifestPayload | RecipePayload
 
 
+class TaskState(msgspec.Struct, kw_only=True):
+    """A manifest task's state: ``pending`` until its worker reports it."""
+
+    name: str
+    state: str
+    exit_code: int | None = None
+
+
 class Job(msgspec.Struct, kw_only=True):
     """A job as ``GET /v1/jobs/{id}`` shows it."""
 
@@ -74,6 +82,9 @@ class Job(msgspec.Struct, kw_only=True):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
+    tasks: list[TaskState] = msgspec.field(default_factory=list)
+    verified: str | None = None
+    children: dict[str, int] = msgspec.field(default_factory=dict)
 
     @property
     def is_finished(self) -> bool:
@@ -196,3 +207,18 @@ class ArtifactStored(msgspec.Struct, kw_only=True):
     path: str
     size: int = 0
     sha256: str = ""
+
+
+class LogText(msgspec.Struct, kw_only=True):
+    """New log text starting at byte ``offset``."""
+
+    offset: int
+    text: str
+
+
+class LogEnd(msgspec.Struct, kw_only=True):
+    """The job ended and its log is complete: its final state and the log's size."""
+
+    state: str
+    size: int = 0
+    truncated: bool = False

@@ -17,21 +17,37 @@ def dropped_marker(count: int) -> bytes:
     return f"\n[conveyor worker: {count} bytes of output dropped: the gateway was unreachable]\n".encode()
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Output to send: to the job's log at ``job_offset``, and to ``task``'s log at ``task_offset``."""
+
+    data: bytes
+    job_offset: int
+    task: str | None
+    task_offset: int
+
+
 @dataclass
 class OutputBuffer:
     """Output not yet accepted by the gateway.
 
-    ``sent_offset`` is the log offset of the first byte held. `take` gives the next chunk (from the
-    start, so a retried chunk is identical); `ack` drops it once the gateway accepted it.
+    Everything goes to the job's log; a manifest task's output goes to that task's log as well, so
+    the job's log reads as the whole story and each task's log as its own. Each log has its own
+    byte offsets. `take` gives the next chunk (from the start, so a retried chunk is identical)
+    and where it goes; `ack` drops it once the gateway accepted it.
     """
 
     capacity: int = DEFAULT_CAPACITY_BYTES
-    sent_offset: int = 0
+    _offsets: dict[str | None, int] = field(default_factory=dict)  # task -> bytes its log has
     _data: bytearray = field(default_factory=bytearray)
     _dropped: int = 0
     is_closed: bool = False
     # (position in _data, task) where a manifest task's output begins; the first entry covers 0.
     _tasks: list[tuple[int, str | None]] = field(default_factory=lambda: [(0, None)])
+
+    def log_size(self, task: str | None = None) -> int:
+        """Bytes the gateway accepted into a log (the job's, or a task's)."""
+        return self._offsets.get(task, 0)
 
     @property
     def pending(self) -> int:
@@ -76,26 +92,33 @@ class OutputBuffer:
             self._dropped = 0
         self.is_closed = True
 
-    def take(self, max_bytes: int = MAX_CHUNK_BYTES) -> tuple[int, str | None, bytes]:
-        """The next chunk to send, its offset and task; the same chunk until `ack`."""
+    def take(self, max_bytes: int = MAX_CHUNK_BYTES) -> Chunk:
+        """The next chunk to send and where it goes; the same chunk until `ack`."""
         end = max_bytes
         if len(self._tasks) > 1:
             end = min(end, self._tasks[1][0])
-        return self.sent_offset, self._tasks[0][1], bytes(self._data[:end])
+        task = self._tasks[0][1]
+        return Chunk(
+            data=bytes(self._data[:end]), job_offset=self._offsets.get(None, 0), task=task,
+            task_offset=self._offsets.get(task, 0) if task is not None else 0,
+        )  # fmt: skip
 
     def ack(self, size: int) -> None:
         """The gateway accepted ``size`` bytes from the start."""
         del self._data[:size]
-        self.sent_offset += size
+        head = self._tasks[0][1]
+        self._offsets[None] = self._offsets.get(None, 0) + size
+        if head is not None:
+            self._offsets[head] = self._offsets.get(head, 0) + size
         shifted = [(max(0, position - size), task) for position, task in self._tasks]
         # Drop task marks whose output is all sent, keeping the last one that starts at 0.
         while len(shifted) > 1 and shifted[1][0] == 0:
             shifted.pop(0)
         self._tasks = shifted
 
-    def rebase(self, offset: int) -> None:
-        """The gateway says the log ends at ``offset``: number what we hold from there."""
-        self.sent_offset = offset
+    def rebase(self, task: str | None, offset: int) -> None:
+        """The gateway says a log (the job's for None) ends at ``offset``: number what we hold from there."""
+        self._offsets[task] = offset
 
     @property
     def is_done(self) -> bool:

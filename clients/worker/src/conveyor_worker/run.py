@@ -22,6 +22,7 @@ from .recipe import RecipeOutputError, follow_up_bodies, parse_outcome
 from .sender import LogSender
 
 _log = structlog.get_logger("conveyor_worker.run")
+FLUSH_BEFORE_STATE_S = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,8 +158,12 @@ class JobRun:
                 await self._task_state(step.task, "skipped")
                 continue
             await self._task_state(step.task, "running")
+            self.sender.set_task(None)
             self.sender.write(f"--- task {index + 1}/{len(plan.steps)}: {step.task}\n".encode())
             finished = await self._run_step(plan, step)
+            self.sender.set_task(None)
+            # The task's log is complete before its state says it ended (bounded: the gateway may be down).
+            await self.sender.flushed(FLUSH_BEFORE_STATE_S)
             state: Literal["succeeded", "failed"] = (
                 "succeeded" if finished.exit_code == 0 and self.stop_reason is None else "failed"
             )

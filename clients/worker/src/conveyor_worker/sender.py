@@ -11,7 +11,7 @@ from conveyor_client import ApiError, ConveyorError, WorkerApi
 
 from .calls import DEFAULT_BACKOFF
 from .decisions import Backoff, classify
-from .output import FLUSH_INTERVAL_S, OutputBuffer, gap_means_accepted, should_send
+from .output import FLUSH_INTERVAL_S, Chunk, OutputBuffer, gap_means_accepted, should_send
 
 _log = structlog.get_logger("conveyor_worker.sender")
 
@@ -28,6 +28,7 @@ class LogSender:
         self._backoff = backoff
         self._wake = asyncio.Event()
         self.lease_lost = asyncio.Event()
+        self._idle = asyncio.Event()
         self.is_supported = True
         self.sent_bytes = 0
 
@@ -62,34 +63,57 @@ class LogSender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, wait) if wait is not None else None)
                 continue
-            offset, task, chunk = self.buffer.take()
-            error = await self._send(offset, task, chunk)
+            chunk = self.buffer.take()
+            error = await self._send(chunk)
             last_sent_at = loop.time()
             if error is None:
                 failures = 0
                 continue
             failures += 1
             await asyncio.sleep(self._backoff.delay_s(failures, random.random()))
+        self._idle.set()
 
-    async def _send(self, offset: int, task: str | None, chunk: bytes) -> ConveyorError | None:
-        """One attempt; acks on success. Returns the error when the chunk must be sent again."""
-        try:
-            await self._api.append_log(self._lease_id, offset, chunk, task)
-        except ConveyorError as exc:
-            return self._handle_error(exc, offset, chunk)
-        self.buffer.ack(len(chunk))
-        self.sent_bytes += len(chunk)
+    async def flushed(self, timeout_s: float) -> bool:
+        """Wait until everything written so far was accepted (at most ``timeout_s``); whether it was."""
+        self._wake.set()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self.buffer.pending and self.is_supported and not self.lease_lost.is_set():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), min(left, 0.05))
+        return True
+
+    async def _send(self, chunk: Chunk) -> ConveyorError | None:
+        """One attempt at the job's log, then the task's; acks when both have the chunk.
+
+        A retry sends both again: the gateway stores only what a log does not have yet.
+        """
+        logs = [(None, chunk.job_offset)] + ([(chunk.task, chunk.task_offset)] if chunk.task is not None else [])
+        for task, offset in logs:
+            try:
+                await self._api.append_log(self._lease_id, offset, chunk.data, task)
+            except ConveyorError as exc:
+                error = self._handle_error(exc, task, offset, chunk.data)
+                if error is not None or self.lease_lost.is_set() or not self.is_supported:
+                    return error
+        self.buffer.ack(len(chunk.data))
+        self.sent_bytes += len(chunk.data)
+        self._idle.set()
         return None
 
-    def _handle_error(self, exc: ConveyorError, offset: int, chunk: bytes) -> ConveyorError | None:
+    def _handle_error(self, exc: ConveyorError, task: str | None, offset: int, chunk: bytes) -> ConveyorError | None:
+        """None when the chunk counts as stored in this log; the error when it must be sent again."""
         if isinstance(exc, ApiError) and exc.code == "log_gap" and exc.problem.expected_offset is not None:
             expected = exc.problem.expected_offset
             if gap_means_accepted(offset=offset, size=len(chunk), expected=expected):
-                self.buffer.ack(len(chunk))
                 return None
-            _log.warning("log_offset_rebased", lease_id=self._lease_id, offset=offset, expected=expected)
-            self.buffer.rebase(expected)
-            return None
+            # Our numbering is off (a log cut by the collector, say): number from where it ends, resend.
+            _log.warning("log_offset_rebased", lease_id=self._lease_id, task=task, offset=offset, expected=expected)
+            self.buffer.rebase(task, expected)
+            return exc
         verdict = classify(exc)
         fields: dict[str, Any] = {"lease_id": self._lease_id, "error": str(exc).splitlines()[0]}
         if verdict == "retry":
@@ -101,6 +125,5 @@ class LogSender:
             _log.warning("log_endpoint_missing", **fields)
             self.is_supported = False
         else:
-            _log.error("log_chunk_refused", offset=offset, size=len(chunk), **fields)
-            self.buffer.ack(len(chunk))
+            _log.error("log_chunk_refused", task=task, offset=offset, size=len(chunk), **fields)
         return None
