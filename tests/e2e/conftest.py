@@ -154,7 +154,7 @@ def conveyor(cli_env: dict[str, str]) -> Callable[..., Awaitable[CliResult]]:
     async def run(*args: str, timeout_s: float = 60, env: dict[str, str] | None = None) -> CliResult:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "conveyor_cli", *args, env={**cli_env, **(env or {})},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout_s)
         assert proc.returncode is not None

@@ -29,7 +29,10 @@ STATE_STYLES = {
 
 def console(stderr: bool = False) -> Console:
     """A console that colours only a terminal (rich also honours NO_COLOR)."""
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output is for grep and friends: one row per line, however long, instead of 80 columns.
+    width = None if stream.isatty() else 10_000
+    return Console(file=stream, highlight=False, soft_wrap=False, width=width)
 
 
 def print_json(value: Any) -> None:
@@ -62,8 +65,8 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, empty:
         out.print(empty)
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        table.add_column(column, overflow="fold", no_wrap=index == 0)
     for row in rows:
         table.add_row(*row)
     out.print(table)
