@@ -96,7 +96,7 @@ def test_port_claims_cover_infrastructure_and_every_service() -> None:
 
     assert [(c.port, c.host) for c in claims] == [
         (4222, "127.0.0.1"), (5433, "127.0.0.1"),
-        (8081, "0.0.0.0"), (8080, "0.0.0.0"), (8082, "0.0.0.0"), (8083, "0.0.0.0"),
+        (8081, "0.0.0.0"), (8080, "0.0.0.0"), (8082, "0.0.0.0"), (8083, "0.0.0.0"), (8084, "0.0.0.0"),
     ]  # fmt: skip
     assert duplicate_port_message(claims) is None
 
@@ -143,10 +143,22 @@ def test_service_env_follows_the_contract_and_keeps_the_parent_environment() -> 
     assert env["CONVEYOR_LOG_JSON"] == "1"
 
 
+def test_the_stack_worker_finds_the_api_and_keeps_its_credentials_in_the_data_dir() -> None:
+    [worker] = [spec for spec in STACK if spec.is_worker]
+
+    env = service_env(worker, options(), nats_url="nats://n", database_url="postgresql://d", parent={})
+
+    assert worker.command("py")[:4] == ["py", "-m", "conveyor_cli", "worker"]
+    assert env["CONVEYOR_URL"] == "http://127.0.0.1:8080"
+    assert env["CONVEYOR_WORKER_HEALTH_PORT"] == "8084"
+    assert env["CONVEYOR_WORKER_CREDENTIALS"] == str(CWD / ".data" / "worker" / "credentials.json")
+    assert env["CONVEYOR_WORKER_DIR"] == str(CWD / ".data" / "worker" / "work")
+
+
 def test_a_worker_added_to_the_stack_gets_a_health_port_claim() -> None:
     worker = ServiceSpec(name="worker", module="conveyor_cli", args=("worker",), health_slot=3)
 
-    claims = port_claims(options(), services=(*STACK, worker))
+    claims = port_claims(options(), services=(*SERVICES, worker))
 
     assert claims[-1].port == 8084
     assert worker.command("py") == ["py", "-m", "conveyor_cli", "worker"]

@@ -57,7 +57,7 @@ _OPTIONS = (
     _Option("pg_port", "--pg-port", "CONVEYOR_PG_PORT", "5433", "port of PostgreSQL (on 127.0.0.1)"),
     _Option(
         "health_port_base", "--health-port-base", "CONVEYOR_HEALTH_PORT_BASE", "8081",
-        "first health port: scheduler, then log-collector, then hook-dispatcher",
+        "first health port: scheduler, then log-collector, then hook-dispatcher, then the worker",
     ),
 )  # fmt: skip
 _OPTION = {option.field: option for option in _OPTIONS}
@@ -72,12 +72,14 @@ class ServiceSpec:
         module: Run as ``python -m <module> <args...>``.
         args: Extra command-line arguments.
         health_slot: Offset from the health port base; None for the gateway, which serves the API.
+        is_worker: A worker agent: gets the API's URL and keeps its credentials and work in the data dir.
     """
 
     name: str
     module: str
     args: tuple[str, ...] = ()
     health_slot: int | None = 0
+    is_worker: bool = False
 
     def command(self, python: str) -> list[str]:
         """The argv that starts this service with interpreter ``python``."""
@@ -90,9 +92,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(name="log-collector", module="conveyor_logs", health_slot=1),
     ServiceSpec(name="hook-dispatcher", module="conveyor_hooks", health_slot=2),
 )
-# The worker agent joins here once it exists, e.g.
-# ServiceSpec(name="worker", module="conveyor_cli", args=("worker",), health_slot=3)
-WORKERS: tuple[ServiceSpec, ...] = ()
+# One local worker with the labels of this machine; its credentials are saved in the data dir.
+WORKERS: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        name="worker", module="conveyor_cli", args=("worker", "--name", "local", "--capacity", "4"),
+        health_slot=3, is_worker=True,
+    ),
+)  # fmt: skip
 STACK: tuple[ServiceSpec, ...] = SERVICES + WORKERS
 
 
@@ -112,9 +118,10 @@ def register(subparsers: Subparsers) -> None:
         "dev",
         help="run nats-server, PostgreSQL and every service on this machine",
         description=(
-            "Start an embedded nats-server and PostgreSQL, then the scheduler, gateway, log-collector "
-            "and hook-dispatcher, wait until each is ready and supervise them. Ctrl-C stops everything. "
-            "Data survives restarts. Each option falls back to its environment variable, then its default."
+            "Start an embedded nats-server and PostgreSQL, then the scheduler, gateway, log-collector, "
+            "hook-dispatcher and one local worker, wait until each is ready and supervise them. "
+            "Ctrl-C stops everything. Data survives restarts. "
+            "Each option falls back to its environment variable, then its default."
         ),
     )
     for option in _OPTIONS:
@@ -236,7 +243,7 @@ def service_env(
     parent: Mapping[str, str],
 ) -> dict[str, str]:
     """The environment of a service process: the parent's, overridden by the Conveyor contract."""
-    return {
+    env = {
         **parent,
         "PYTHONUNBUFFERED": "1",
         "CONVEYOR_NATS_URL": nats_url,
@@ -245,6 +252,15 @@ def service_env(
         "CONVEYOR_HTTP_PORT": str(http_port(spec, options)),
         "CONVEYOR_LOG_JSON": "1",
     }
+    if spec.is_worker:
+        worker_dir = options.data_dir / spec.name
+        env |= {
+            "CONVEYOR_URL": api_url(options),
+            "CONVEYOR_WORKER_HEALTH_PORT": str(http_port(spec, options)),
+            "CONVEYOR_WORKER_CREDENTIALS": str(worker_dir / "credentials.json"),
+            "CONVEYOR_WORKER_DIR": str(worker_dir / "work"),
+        }
+    return env
 
 
 def api_url(options: DevOptions) -> str:
@@ -268,6 +284,10 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         "Submit a first job, then read it back with the id it returns:",
         f"  curl -s -X POST {api}/v1/jobs -H 'content-type: application/json' -d '{body}'",
         f"  curl -s {api}/v1/jobs/<id>",
+        "",
+        "or with the command line (the local worker runs it):",
+        f"  .venv/bin/conveyor submit --url {api} --follow -- echo hello",
+        f"  .venv/bin/conveyor jobs ls --url {api}",
         "",
         "Press Ctrl-C to stop everything.",
     ])  # fmt: skip

@@ -22,6 +22,7 @@ from .health import serve_health
 from .run import JobRun, RunContext
 
 _log = structlog.get_logger("conveyor_worker")
+_REGISTER_BACKOFF = Backoff(base_s=0.25, cap_s=5.0)  # a worker started with the stack waits for the gateway
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +83,7 @@ class Agent:
             return saved
         verdict, created, error = await call_until_done(
             "register", lambda: self.api.register(self.settings.name, self.settings.labels, self.settings.capacity),
-            backoff=self._backoff,
+            backoff=_REGISTER_BACKOFF,
         )  # fmt: skip
         if verdict != "ok" or created is None:
             raise error or ConveyorError("registration failed")

@@ -1,0 +1,57 @@
+"""`conveyor dev` (what `make run` starts) runs a local worker: a job submitted with the CLI runs on it."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conveyor_devstack import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_dev_stack_runs_a_worker_that_runs_a_submitted_job() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="conveyor-dev-worker-", dir="/tmp"))
+    data_dir.chmod(0o755)  # PostgreSQL runs as the postgres user when we are root
+    api = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    argv = [
+        sys.executable, "-m", "conveyor_cli", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
+        "--nats-port", str(free_port()), "--pg-port", str(free_port()), "--health-port-base", str(free_port()),
+    ]  # fmt: skip
+    stack = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert stack.stdout is not None
+        lines = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = stack.stdout.readline()
+            lines.append(line)
+            if "Conveyor is running" in line or not line:
+                break
+        assert "Conveyor is running" in lines[-1], "".join(lines)
+        submitted = subprocess.run(
+            [sys.executable, "-m", "conveyor_cli", "submit", "--url", f"http://127.0.0.1:{api}", "--follow", "--",
+             "echo", "hello from the local worker"],
+            env={**env, "CONVEYOR_CONFIG": str(data_dir / "none.toml")}, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert submitted.returncode == 0, submitted.stderr
+        assert submitted.stdout == "hello from the local worker\n"
+        credentials = data_dir / "worker" / "credentials.json"
+        assert credentials.stat().st_mode & 0o077 == 0
+    finally:
+        stack.send_signal(signal.SIGINT)
+        try:
+            stack.communicate(timeout=30)  # reads what is left and closes the pipe
+        except subprocess.TimeoutExpired:
+            stack.kill()
+            stack.communicate()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert stack.returncode == 0
