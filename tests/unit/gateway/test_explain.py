@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
-from conveyor_gateway.bodies import JobView
+from conveyor_gateway.bodies import CommandView, JobView
 from conveyor_gateway.explain import (
     AHEAD_LIMIT,
     ExplainFacts,
@@ -34,7 +34,7 @@ def make_job(**changes: Any) -> JobView:
         tags=[],
         labels=["linux"],
         priority=0,
-        payload=None,
+        payload=CommandView(command="make"),  # None would make it a group
         parent_id=None,
         depends_on=[],
         max_retries=3,
@@ -264,3 +264,10 @@ def test_worker_counts_put_offline_before_mode() -> None:
     )
     assert (counts.matching, counts.offline, counts.paused, counts.draining, counts.available) == (3, 1, 0, 1, 1)
     assert (counts.in_use, counts.capacity, counts.free) == (5, 2, 0)
+
+
+def test_a_group_is_explained_by_its_children() -> None:
+    job = replace(facts().job, payload=None, children={"running": 2, "queued": 1})
+    explained = explain(replace(facts(), job=job))
+    assert [r.code for r in explained.reasons] == ["group"]
+    assert "3 children (1 queued, 2 running)" in explained.summary

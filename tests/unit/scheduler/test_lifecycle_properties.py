@@ -3,8 +3,9 @@
 Besides the scheduler's commands and the workers' reports, clients ask for cancels and operators
 pause, resume, start, reset and delete jobs, now and then.
 
-Not covered yet: parent/child counters (a parent's count of open children) do not exist in the
-aggregate, so there is no invariant for them here.
+Some jobs need a verification quorum of two agreeing results: their successful runs carry a hash
+(or, wrongly, none) and the job closes only when two different workers agree. Parent/child
+counters have their own machine in ``test_tree_properties.py``.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from conveyor_events.scheduler_api import ReportResult
 from conveyor_scheduler.decider import (
     INITIAL,
     LEASED,
+    READY,
     Advance,
     Assign,
     ExpireLease,
@@ -42,7 +44,7 @@ from conveyor_scheduler.decider import (
     decision_event_id,
     replay,
 )
-from conveyor_scheduler.errors import LeaseNotCurrentError
+from conveyor_scheduler.errors import LeaseNotCurrentError, ReportRejectedError
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 MAX_JOBS = 3
@@ -50,6 +52,8 @@ MAX_JOBS = 3
 max_retries = st.integers(0, 3)
 lease_seconds = st.integers(1, 600)
 executes = st.sampled_from([True, True, True, True, False])  # now and then a held (pending) job
+quorums = st.sampled_from([1, 1, 2])  # now and then a job needing two agreeing results
+hashes = st.sampled_from(["h1", "h1", "h2", None])
 indexes = st.integers(0, 63)  # picks a job, and a lease among those it was handed, modulo their count
 workers = st.sampled_from(["w1", "w2", "w3"])
 # which lease a report names: the job's current one, any issued so far (maybe the current one, maybe another
@@ -154,6 +158,15 @@ class JobLifecycle(RuleBasedStateMachine):
                 decide(command, before)
             assert job.state is before
             return
+        if (
+            isinstance(command, ReportFinish)
+            and command.result == "succeeded"
+            and before.verification > 1
+            and not command.verification
+        ):
+            with pytest.raises(ReportRejectedError):
+                decide(command, before)
+            return
         events = decide(command, before)
         assert decide(command, before) == events  # deterministic, ids included
         self._append_decision(job, events)
@@ -168,8 +181,8 @@ class JobLifecycle(RuleBasedStateMachine):
         self.submit(max_retries, lease_s, execute=True)  # held jobs come later, or runs would stall on one
 
     @precondition(lambda self: len(self.jobs) < MAX_JOBS)
-    @rule(max_retries=max_retries, lease_s=lease_seconds, execute=executes)
-    def submit(self, max_retries: int, lease_s: int, execute: bool) -> None:
+    @rule(max_retries=max_retries, lease_s=lease_seconds, execute=executes, quorum=quorums)
+    def submit(self, max_retries: int, lease_s: int, execute: bool, quorum: int = 1) -> None:
         job = _Job(f"0190c5a8-7b1e-7000-8000-{len(self.jobs) + 1:012d}")
         self.jobs.append(job)
         self._record(
@@ -184,6 +197,7 @@ class JobLifecycle(RuleBasedStateMachine):
                 max_retries=max_retries,
                 lease_s=lease_s,
                 execute=execute,
+                verification=quorum,
             ),
         )
         self._advance(job)  # what the scheduler does on seeing a submission
@@ -196,7 +210,7 @@ class JobLifecycle(RuleBasedStateMachine):
 
     @rule(index=indexes, worker=workers, is_patient=st.booleans())
     def assign(self, index: int, worker: str, is_patient: bool) -> None:
-        ready = [job for job in self.jobs if job.state.state == "queued"]  # mostly; otherwise any job, to see []
+        ready = [job for job in self.jobs if job.state.state in READY]  # mostly; otherwise any job, to see []
         target = ready[index % len(ready)] if ready and index % 4 != 3 else self._job(index)
         before = target.state
         if is_patient and before.retry_at is not None and before.retry_at > self.now:
@@ -207,7 +221,8 @@ class JobLifecycle(RuleBasedStateMachine):
             assert events == []  # a deleted job is never leased
             return
         may_assign = (
-            before.state == "queued"
+            before.state in READY
+            and not before.voted(worker)
             and not before.paused
             and not before.cancel_requested
             and (before.retry_at is None or before.retry_at <= self.now)
@@ -228,6 +243,7 @@ class JobLifecycle(RuleBasedStateMachine):
         result=results,
         exit_code=exit_codes,
         jitter=jitters,
+        digest=hashes,
     )
     def name_a_lease(
         self,
@@ -238,6 +254,7 @@ class JobLifecycle(RuleBasedStateMachine):
         result: ReportResult,
         exit_code: int | None,
         jitter: float,
+        digest: str | None = None,
     ) -> None:
         """A worker reports on a lease, or the scheduler's timers expire it or time the run out.
 
@@ -256,6 +273,7 @@ class JobLifecycle(RuleBasedStateMachine):
                     exit_code=exit_code,
                     issued_at=self.now,
                     jitter=jitter,
+                    verification=digest,
                 )
             case "expire":
                 command = ExpireLease(job_id=target.id, lease_id=lease_id, issued_at=self.now, jitter=jitter)
@@ -310,7 +328,20 @@ class JobLifecycle(RuleBasedStateMachine):
     @invariant()
     def attempts_stay_within_the_retry_budget(self) -> None:
         for job in self.jobs:
-            assert 0 <= job.state.attempts <= job.state.max_retries + 1
+            # one run per vote needed on top of the retries (a plain job needs one vote: its run)
+            assert 0 <= job.state.attempts <= job.state.max_retries + job.state.verification
+            assert job.state.failures <= job.state.max_retries + 1
+
+    @invariant()
+    def a_verified_job_has_a_quorum_of_different_workers(self) -> None:
+        for job in self.jobs:
+            s = job.state
+            if s.state == "succeeded" and s.verification > 1:
+                agreeing = {v.worker_id for v in s.votes if v.hash == s.verified}
+                assert s.verified is not None
+                assert len(agreeing) + 1 >= s.verification  # the closing run is not a vote
+                assert s.worker_id not in agreeing
+            assert len({v.worker_id for v in s.votes}) == len(s.votes)  # one vote per worker
 
     @invariant()
     def a_terminal_or_deleted_job_stays_as_it_is(self) -> None:

@@ -418,6 +418,8 @@ ReasonCode = Literal[
     "workers_busy",
     "behind_higher_priority",
     "ready",
+    "group",
+    "awaiting_verification",
 ]
 
 

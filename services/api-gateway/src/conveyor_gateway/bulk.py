@@ -110,16 +110,18 @@ async def _dependency_errors(state: State, sub: JobSubmission, index: int) -> li
 
 
 async def check_batch_dependencies(state: State, subs: list[JobSubmission]) -> None:
-    """Every dependency of every job must exist, checked as for one submission.
+    """Every dependency and parent of every job must exist (a parent must not have ended),
+    checked as for one submission.
 
     Raises:
-        ValidationFailedError: Unknown dependencies, each with its pointer (``/jobs/3/depends_on/0``).
+        ValidationFailedError: Unknown dependencies or parents, each with its pointer
+            (``/jobs/3/depends_on/0``, ``/jobs/4/parent``).
     """
-    with_dependencies = [(i, sub) for i, sub in enumerate(subs) if sub.depends_on]
+    with_dependencies = [(i, sub) for i, sub in enumerate(subs) if sub.depends_on or sub.parent]
     found = await asyncio.gather(*(_dependency_errors(state, sub, i) for i, sub in with_dependencies))
     errors = [e for item_errors in found for e in item_errors]
     if errors:
-        raise ValidationFailedError("unknown dependencies", errors=errors)
+        raise ValidationFailedError("unknown dependencies or parents", errors=errors)
 
 
 async def _highest_seq(state: State, items: list[PendingAppend], outcomes: list[Appended | AppendConflictError]) -> int:

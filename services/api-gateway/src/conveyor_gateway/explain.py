@@ -96,12 +96,15 @@ def reasons_for(facts: ExplainFacts) -> list[ExplainReason]:
     job = facts.job
     if job.state in TERMINAL:
         return [_finished(job)]
+    if job.payload is None:
+        return [r for r in (_group(job), _paused(facts), _cancel_requested(facts)) if r is not None]
     rules: tuple[Callable[[ExplainFacts], ExplainReason | None], ...]
     if job.state in LEASED:
         rules = (_leased, _paused, _cancel_requested)
     else:
         rules = (
             _submitted,
+            _verification,
             _held,
             _paused,
             _cancel_requested,
@@ -207,6 +210,28 @@ def _submitted(facts: ExplainFacts) -> ExplainReason | None:
     return _reason("submitted", "The scheduler has not decided on the job yet; it normally does within moments.")
 
 
+def _group(job: JobView) -> ExplainReason:
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(job.children.items())) or "none yet"
+    total = sum(job.children.values())
+    kids = f"{total} child" if total == 1 else f"{total} children"
+    detail = f"A group runs nothing itself: its state follows its {kids} ({counts}); it ends when they all have."
+    return _reason("group", detail, children=dict(job.children))
+
+
+def _verification(facts: ExplainFacts) -> ExplainReason | None:
+    job = facts.job
+    if job.state != "awaiting_verification":
+        return None
+    voters = sorted({v.worker_id for v in job.votes})
+    best = max((sum(1 for v in job.votes if v.hash == h) for h in {v.hash for v in job.votes}), default=0)
+    detail = (
+        f"It needs {job.verification} agreeing results from different workers and has {best} so far "
+        f"({_plural(len(job.votes), 'run')}); it waits for a run on a worker other than "
+        f"{', '.join(voters)}."
+    )
+    return _reason("awaiting_verification", detail, needed=job.verification, agreeing=best, voters=voters)
+
+
 def _held(facts: ExplainFacts) -> ExplainReason | None:
     job = facts.job
     if job.state != "pending":
@@ -237,7 +262,7 @@ def _cancel_requested(facts: ExplainFacts) -> ExplainReason | None:
 
 def _retry_backoff(facts: ExplainFacts) -> ExplainReason | None:
     job, now = facts.job, facts.now
-    if job.state != "queued" or job.retry_at is None or job.retry_at <= now:
+    if job.state not in ("queued", "awaiting_verification") or job.retry_at is None or job.retry_at <= now:
         return None
     attempts = job.max_retries + 1
     detail = (

@@ -26,6 +26,7 @@ from .bodies import (
 )
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
+from .openapi_jobs import JOB_SCHEMAS, job_item_methods, job_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
 _JOB_ID_PARAM: Final = path_id("job_id", "job")
@@ -71,6 +72,7 @@ def _paths() -> dict[str, Any]:
                     query("project", "Only jobs of this project.", {"type": "string"}),
                     query("tag", "Only jobs carrying this tag.", {"type": "string"}),
                     query("owner", "Only jobs of this owner.", {"type": "string"}),
+                    query("parent", "Only the children of this job.", {"type": "string", "format": "uuid"}),
                     query(
                         "limit",
                         "Page size.",
@@ -91,16 +93,18 @@ def _paths() -> dict[str, Any]:
                     "404": problem("No such job."),
                     "422": problem("The id is not a UUID."),
                 },
-            }
+            },
+            **job_item_methods(),
         },
         "/v1/jobs/{job_id}/cancel": {
             "post": {
                 "operationId": "cancelJob",
                 "summary": "Cancel a job",
                 "description": (
-                    "Appends `JobCancelRequested` and answers with the job once the scheduler has seen it: "
-                    "`cancel_requested` is true, and the state is `cancelled` unless a worker is running it "
-                    "(the worker is told to stop at its next heartbeat). The body is optional."
+                    "Appends `JobCancelRequested` for the job and every descendant not yet finished, and "
+                    "answers with the job once the scheduler has seen it: `cancel_requested` is true, and the "
+                    "state is `cancelled` unless a worker is running it (the worker is told to stop at its "
+                    "next heartbeat). The body is optional."
                 ),
                 "parameters": [_JOB_ID_PARAM],
                 "requestBody": body(CancelRequest, required=False),
@@ -163,6 +167,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             RunReported,
             Problem,
             *BULK_EXPLAIN_SCHEMAS,
+            *JOB_SCHEMAS,
         ],
         ref_template=REF,
     )
@@ -173,7 +178,14 @@ def build_openapi(version: str) -> dict[str, Any]:
             "version": version,
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
-        "paths": {**_paths(), **bulk_explain_paths(), **worker_paths(), **lease_paths(), **_health()},
+        "paths": {
+            **_paths(),
+            **job_paths(),
+            **bulk_explain_paths(),
+            **worker_paths(),
+            **lease_paths(),
+            **_health(),
+        },
         "components": {
             "schemas": components,
             "securitySchemes": WORKER_SECURITY_SCHEMES,

@@ -1,9 +1,10 @@
 """Commands on a job tree: cancel, pause, resume, reset, restart and delete apply to the job and
 to every descendant they make sense for (coalition's recursive reset, cascading pause).
 
-The gateway appends one request event per job, pipelined, in the order parent first; the
-scheduler decides each job's consequences as for a single command, and a group's state follows
-its children's.
+The gateway appends one request event per job, pipelined, deepest jobs first and the job itself
+last: when the scheduler reads a group's command, its children have already taken theirs, so a
+reset group is decided on reset children (not on the finished ones they were). Each job's
+consequences are decided as for a single command, and a group's state follows its children's.
 """
 
 from collections.abc import Callable
@@ -39,6 +40,6 @@ async def append_to_tree(state: State, job_id: str, build: Build, applies: Calla
     return the highest stream sequence written (wait for it to read the whole tree back)."""
     now = datetime.now(UTC)
     below = [d for d, s in await descendants(state, job_id) if applies(s)]
-    items = [PendingAppend(job_subject(j), build(j, now)) for j in (job_id, *below)]
+    items = [PendingAppend(job_subject(j), build(j, now)) for j in (*reversed(below), job_id)]
     outcomes = await state["appender"].append_batch(items)
     return max(o.seq for o in outcomes if isinstance(o, Appended))

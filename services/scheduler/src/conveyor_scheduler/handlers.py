@@ -152,12 +152,18 @@ class JobFolder:
         for _ in range(_MAX_DECISION_ROUNDS):
             now = self._clock()
             deps = await self._dependency_states(conn, states, candidates)
+            # A group is decided on its children as they are now, never on counters that may lag.
+            groups = {i for i in candidates if states[i].is_group}
+            counts = await self._children_counts(conn, states, groups)
             pending = [
                 PendingAppend(job_subject(i), event, states[i].version)
                 for i in sorted(candidates)
                 for event in decide(
                     Advance(
-                        job_id=i, issued_at=now, dependencies={d: deps.get(d, "unknown") for d in states[i].depends_on}
+                        job_id=i,
+                        issued_at=now,
+                        dependencies={d: deps.get(d, "unknown") for d in states[i].depends_on},
+                        children=counts.get(i, {}) if i in groups else None,
                     ),
                     states[i],
                 )[:1]
@@ -191,11 +197,7 @@ class JobFolder:
             level &= states.keys()
             if not level:
                 return
-            counts = await self._table.children_counts(conn, level, states.keys())
-            for child in states.values():
-                if child.parent_id in level and not child.deleted and child.state != "new":
-                    bucket = counts.setdefault(child.parent_id, {})
-                    bucket[child.state] = bucket.get(child.state, 0) + 1
+            counts = await self._children_counts(conn, states, level)
             now = self._clock()
             pending = [
                 PendingAppend(job_subject(p), event, states[p].version)
@@ -220,6 +222,19 @@ class JobFolder:
                 dependents = await self._dependents_of_ended(conn, states, ended)
                 await self.decide_and_append(conn, states, dependents, changed)
             level = {p for i in moved if (p := states[i].parent_id) is not None}
+
+    async def _children_counts(
+        self, conn: DbConnection, states: dict[str, JobState], parents: set[str]
+    ) -> dict[str, dict[str, int]]:
+        """Children of ``parents`` by state: the rows, overlaid with the newer states held here."""
+        if not parents:
+            return {}
+        counts = await self._table.children_counts(conn, parents, states.keys())
+        for child in states.values():
+            if child.parent_id in parents and not child.deleted and child.state != "new":
+                bucket = counts.setdefault(child.parent_id, {})
+                bucket[child.state] = bucket.get(child.state, 0) + 1
+        return counts
 
     async def _dependency_states(
         self, conn: DbConnection, states: dict[str, JobState], candidates: set[str]
