@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from conveyor_devstack import free_port
+from conveyor_worker.output import dropped_marker
 
 from .test_worker_agent import StartWorker, is_alive, read_pids, submit, wait_for_state, wait_until_dead
 from .test_worker_output import read_log
@@ -71,7 +72,7 @@ async def test_output_written_while_the_gateway_is_unreachable_arrives_complete_
 ) -> None:
     await start_worker(env={"CONVEYOR_URL": f"http://127.0.0.1:{outage.port}"})
     script = tmp_path / "ticks.py"
-    script.write_text("import time\nfor i in range(300):\n    print(f'tick {i:03d}', flush=True)\n    time.sleep(0.01)\n")
+    script.write_text("import time\nfor i in range(300):\n    print(f'tick {i:03d}', flush=True)\n    time.sleep(0.01)")
     job_id = await submit(api, command=f"{sys.executable} {script}")
     await wait_for_state(api, job_id, "running")
     await asyncio.sleep(0.5)
@@ -101,3 +102,26 @@ async def test_a_lease_lost_while_unreachable_stops_the_job_and_the_worker_carri
     assert is_alive(second)
     job = await wait_for_state(api, job_id, "running")
     assert job["attempts"] == 2
+
+
+async def test_output_past_the_buffer_while_unreachable_is_dropped_behind_a_marker(
+    api: httpx.AsyncClient, start_worker: StartWorker, outage: Outage, tmp_path: Path
+) -> None:
+    await start_worker("--output-buffer", "10000", env={"CONVEYOR_URL": f"http://127.0.0.1:{outage.port}"})
+    marker = tmp_path / "go"
+    # Waits for the outage, writes 50 kB during it (5 times the buffer), then a last line once it is over.
+    command = f"echo before; while [ ! -e {marker} ]; do sleep 0.05; done; head -c 50000 /dev/zero | tr '\\0' x; " \
+              f"while [ -e {marker} ]; do sleep 0.05; done; echo; echo after"  # fmt: skip
+    job_id = await submit(api, command=command)
+    await wait_for_state(api, job_id, "running")
+    await asyncio.sleep(0.5)
+    await outage.down()
+    marker.touch()
+    await asyncio.sleep(2)
+    await outage.up()
+    await read_log(api, job_id, 10_000)  # the buffer's 10 kB went out once the gateway was back
+    marker.unlink()
+    job = await wait_for_state(api, job_id, "succeeded")
+    log = await read_log(api, job_id, 10_000 + len(dropped_marker(40_007)) + 7)
+    assert job["state"] == "succeeded"
+    assert log == b"before\n" + b"x" * 9993 + dropped_marker(40_007) + b"\nafter\n"

@@ -92,3 +92,16 @@ async def test_a_failing_task_fails_the_job_and_skips_the_rest(
     job = await wait_for_state(api, job_id, "failed")
     assert {t["name"]: t["state"] for t in job["tasks"]} == {"a": "failed", "b": "skipped"}
     assert job["exit_code"] == 1
+
+
+async def test_a_fast_writer_is_slowed_down_rather_than_losing_output(
+    api: httpx.AsyncClient, start_worker: StartWorker
+) -> None:
+    await start_worker("--output-buffer", "65536")
+    # 4 MB as fast as the pipe takes it: 60 times the worker's buffer.
+    job_id = await submit(
+        api, command="yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ | head -c 4000000"
+    )
+    await wait_for_state(api, job_id, "succeeded")
+    log = await read_log(api, job_id, 4_000_000)
+    assert log == (b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n" * 70_000)[:4_000_000]

@@ -55,6 +55,9 @@ def register(subparsers: Subparsers) -> None:
                         help="how long one lease call waits for a job (default 10)")  # fmt: skip
     parser.add_argument("--health-port", type=int, default=_int_or_none(env.get("CONVEYOR_WORKER_HEALTH_PORT")),
                         help="serve /healthz, /readyz on 127.0.0.1:PORT (env CONVEYOR_WORKER_HEALTH_PORT)")  # fmt: skip
+    parser.add_argument("--output-buffer", type=int, default=8 * 2**20, metavar="BYTES",
+                        help="a job's output held while the gateway is unreachable; past it, output is dropped "
+                        "behind a marker (default 8 MiB)")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         url=connection.url, token=connection.token, name=args.name, labels=tuple(labels), capacity=args.capacity,
         credentials_file=credentials, work_dir=work_dir, recipe_handler=tuple(shlex.split(args.recipe_handler)),
         grace_s=args.grace, kill_grace_s=args.kill_grace, heartbeat_s=args.heartbeat, lease_wait_s=args.lease_wait,
-        health_port=args.health_port,
+        health_port=args.health_port, output_buffer_bytes=args.output_buffer,
     )  # fmt: skip
     configure_worker_logging()
     try:

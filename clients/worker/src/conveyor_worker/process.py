@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,21 +61,25 @@ class JobProcess:
             proc.stdin.close()
         return job
 
-    async def wait(self, on_output: Callable[[bytes], None]) -> Finished:
+    async def wait(self, on_output: Callable[[bytes], Awaitable[None]]) -> Finished:
         """Stream the output until the process and every holder of its pipe are gone; the exit status."""
         assert self.proc.stdout is not None
         captured = bytearray()
         streamed = self.proc.stderr if self._capture else self.proc.stdout
 
-        async def pump(stream: asyncio.StreamReader, sink: Callable[[bytes], None]) -> None:
+        async def keep(chunk: bytes) -> None:
+            captured.extend(chunk)
+
+        async def pump(stream: asyncio.StreamReader, sink: Callable[[bytes], Awaitable[None]]) -> None:
+            # Awaiting the sink is the backpressure: while it waits, the pipe fills and the job's writes block.
             while chunk := await stream.read(READ_SIZE):
-                sink(chunk)
+                await sink(chunk)
 
         pumps = []
         if streamed is not None:
             pumps.append(asyncio.ensure_future(pump(streamed, on_output)))
         if self._capture:
-            pumps.append(asyncio.ensure_future(pump(self.proc.stdout, captured.extend)))
+            pumps.append(asyncio.ensure_future(pump(self.proc.stdout, keep)))
         code = await self.proc.wait()
         # A background child may still hold the pipe: give it a moment, then stop what the job left.
         _, lingering = await asyncio.wait(pumps, timeout=LINGER_S)

@@ -140,7 +140,7 @@ class JobRun:
         except OSError as exc:
             self.sender.write(f"conveyor worker: cannot start {step.argv[0]}: {exc}\n".encode())
             return Finished(exit_code=127)
-        waiting = asyncio.ensure_future(self._process.wait(self.sender.write))
+        waiting = asyncio.ensure_future(self._process.wait(self.sender.put))
         stopped = asyncio.ensure_future(self._stopped.wait())
         await asyncio.wait([waiting, stopped], return_when=asyncio.FIRST_COMPLETED)
         if not waiting.done():

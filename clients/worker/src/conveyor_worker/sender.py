@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from conveyor_client import ApiError, ConveyorError, WorkerApi
+from conveyor_client import ApiError, ConnectionFailedError, ConveyorError, UnavailableError, WorkerApi
 
 from .calls import DEFAULT_BACKOFF
 from .decisions import Backoff, classify
@@ -29,6 +29,9 @@ class LogSender:
         self._wake = asyncio.Event()
         self.lease_lost = asyncio.Event()
         self._idle = asyncio.Event()
+        self._room = asyncio.Event()
+        self.is_healthy = True  # the last send reached the gateway
+        self.is_blocked = False  # the job's output waits for room in the buffer
         self.is_supported = True
         self.sent_bytes = 0
 
@@ -38,6 +41,29 @@ class LogSender:
             self.buffer.append(data)
             if self.buffer.pending >= 256 * 1024:
                 self._wake.set()
+
+    async def put(self, data: bytes) -> None:
+        """Queue output from the job's pipe. While the gateway accepts chunks, wait for room in the
+        buffer (the job's writes block: nothing is dropped); while it is unreachable, do not wait, so
+        the job goes on and what does not fit is dropped behind a marker."""
+        view = memoryview(data)
+        while view:
+            if not self._waits_for_room():
+                self.write(bytes(view))
+                return
+            room = self.buffer.capacity - self.buffer.pending
+            if room <= 0:
+                self.is_blocked = True
+                self._room.clear()
+                self._wake.set()  # a full buffer goes out now, not after the 200 ms batch
+                await self._room.wait()
+                self.is_blocked = False
+                continue
+            self.write(bytes(view[:room]))
+            view = view[room:]
+
+    def _waits_for_room(self) -> bool:
+        return self.is_healthy and self.is_supported and not self.lease_lost.is_set()
 
     def set_task(self, task: str | None) -> None:
         """Output from now on belongs to this manifest task."""
@@ -56,7 +82,10 @@ class LogSender:
         while not self.buffer.is_done and not self.lease_lost.is_set() and self.is_supported:
             now = loop.time()
             if not should_send(
-                pending=self.buffer.pending, is_closed=self.buffer.is_closed, now=now, last_sent_at=last_sent_at
+                pending=self.buffer.pending,
+                is_closed=self.buffer.is_closed or self.is_blocked,
+                now=now,
+                last_sent_at=last_sent_at,
             ):
                 self._wake.clear()
                 wait = FLUSH_INTERVAL_S - (now - last_sent_at) if self.buffer.pending else None
@@ -68,10 +97,16 @@ class LogSender:
             last_sent_at = loop.time()
             if error is None:
                 failures = 0
+                self.is_healthy = True
+                self._room.set()
                 continue
             failures += 1
+            if isinstance(error, ConnectionFailedError | UnavailableError):
+                self.is_healthy = False
+                self._room.set()  # a producer waiting for room goes on: it must not stall with the gateway
             await asyncio.sleep(self._backoff.delay_s(failures, random.random()))
         self._idle.set()
+        self._room.set()
 
     async def flushed(self, timeout_s: float) -> bool:
         """Wait until everything written so far was accepted (at most ``timeout_s``); whether it was."""
