@@ -8,7 +8,7 @@ line saying how much, never held without bound.
 from dataclasses import dataclass, field
 
 FLUSH_INTERVAL_S = 0.2
-MAX_CHUNK_BYTES = 256 * 1024
+MAX_CHUNK_BYTES = 512 * 1024  # half the gateway's default body limit (1 MiB)
 DEFAULT_CAPACITY_BYTES = 8 * 1024 * 1024
 
 

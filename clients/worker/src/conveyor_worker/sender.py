@@ -11,7 +11,7 @@ from conveyor_client import ApiError, ConnectionFailedError, ConveyorError, Unav
 
 from .calls import DEFAULT_BACKOFF
 from .decisions import Backoff, classify
-from .output import FLUSH_INTERVAL_S, Chunk, OutputBuffer, gap_means_accepted, should_send
+from .output import FLUSH_INTERVAL_S, MAX_CHUNK_BYTES, Chunk, OutputBuffer, gap_means_accepted, should_send
 
 _log = structlog.get_logger("conveyor_worker.sender")
 
@@ -39,7 +39,7 @@ class LogSender:
         """Queue output (called from the process pump; never blocks)."""
         if self.is_supported and not self.lease_lost.is_set():
             self.buffer.append(data)
-            if self.buffer.pending >= 256 * 1024:
+            if self.buffer.pending >= MAX_CHUNK_BYTES:
                 self._wake.set()
 
     async def put(self, data: bytes) -> None:
