@@ -56,6 +56,7 @@ class JobRun:
         self.lease_id = lease.lease_id
         self.stop_reason: str | None = None
         self._stopped = asyncio.Event()
+        self._lease_gone = asyncio.Event()
         self._process: JobProcess | None = None
         self.sender = LogSender(ctx.api, lease.lease_id, OutputBuffer(capacity=ctx.output_buffer_bytes))
         self.job_dir = ctx.work_root / f"{lease.job.id}-{lease.attempt}"
@@ -66,6 +67,8 @@ class JobRun:
         if self.stop_reason is None:
             self.stop_reason = reason
             _log.info("run_stopping", job_id=self.lease.job.id, lease_id=self.lease_id, reason=reason)
+        if action_after_stop(reason) == "abandon":
+            self._lease_gone.set()  # nothing more to report under this lease: a retrying finish gives up
         self._stopped.set()
 
     async def execute(self) -> None:
@@ -245,7 +248,9 @@ class JobRun:
                 lease_id, result, exit_code=outcome.exit_code, verification=outcome.verification, tasks=tasks
             )
 
-        verdict, _answer, error = await call_until_done("finish", finish, max_attempts=30)
+        # Retried while the gateway is away, until the lease is known to be gone (heartbeats failed
+        # past it): then the scheduler has given the job to someone else.
+        verdict, _answer, error = await call_until_done("finish", finish, give_up=self._lease_gone)
         _log.info(
             "run_finished", job_id=self.lease.job.id, lease_id=lease_id, result=result, exit_code=outcome.exit_code,
             verdict=verdict, error=str(error) if error else None,
