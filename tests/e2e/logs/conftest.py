@@ -10,10 +10,19 @@ import msgspec
 import pytest
 
 from conveyor_devstack import free_port
+from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_logs.app import serve as serve_collector
 from conveyor_logs.settings import Settings as CollectorSettings
 
 from ..conftest import Service
+
+ARTIFACT_LIMIT = 2 * 1024 * 1024
+
+
+@pytest.fixture
+def gateway_settings(gateway_settings: GatewaySettings) -> GatewaySettings:
+    """The parent's gateway settings with a 2 MiB artifact limit (so 413 is cheap to reach)."""
+    return msgspec.structs.replace(gateway_settings, artifact_max_bytes=ARTIFACT_LIMIT)
 
 
 def collector_settings(nats_url: str, database_url: str, **overrides: Any) -> CollectorSettings:
