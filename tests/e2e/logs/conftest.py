@@ -104,3 +104,14 @@ async def wait_for_log(api: httpx.AsyncClient, job_id: str, size: int, **params:
             return response
         await asyncio.sleep(0.025)
     raise TimeoutError(f"log of {job_id} stayed at {response.headers.get('content-length')} < {size}")
+
+
+async def wait_for_size(api: httpx.AsyncClient, job_id: str, size: int) -> None:
+    """Wait until the collector stored ``size`` bytes of the job's log, without reading it."""
+    for _ in range(1200):
+        response = await api.get(f"/v1/jobs/{job_id}/log", headers={"Range": "bytes=0-0"})
+        total = int(response.headers.get("content-range", "/0").rpartition("/")[2])
+        if total >= size:
+            return
+        await asyncio.sleep(0.025)
+    raise TimeoutError(f"log of {job_id} stayed at {total} < {size}")
