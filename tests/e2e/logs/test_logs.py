@@ -111,3 +111,20 @@ async def test_output_past_the_cap_is_cut_with_a_marker(
         assert got.headers["conveyor-log-truncated"] == "true"
     finally:
         await collector.stop()
+
+
+async def test_every_output_endpoint_is_in_the_openapi_document(stack: httpx.AsyncClient) -> None:
+    paths = (await stack.get("/openapi.json")).json()["paths"]
+    assert {
+        "/v1/leases/{lease_id}/log": "post",
+        "/v1/leases/{lease_id}/progress": "post",
+        "/v1/leases/{lease_id}/artifacts/{path}": "put",
+        "/v1/workers/{worker_id}/log/{level}": "post",
+        "/v1/workers/{worker_id}/log": "get",
+        "/v1/jobs/{job_id}/log": "get",
+        "/v1/jobs/{job_id}/log/stream": "get",
+        "/v1/jobs/{job_id}/artifacts": "get",
+        "/v1/jobs/{job_id}/artifacts/{path}": "get",
+    }.items() <= {p: next(iter(ops)) for p, ops in paths.items()}.items()
+    problem = await stack.get("/problems/log_gap")
+    assert "expected_offset" in problem.text
