@@ -31,8 +31,11 @@ async def test_a_log_written_in_many_chunks_reads_back_complete_and_in_order(sta
 
 async def test_overlapping_retry_stores_only_new_bytes_and_a_gap_is_refused(stack: httpx.AsyncClient) -> None:
     run = await start_run(stack)
-    assert (await run.log(0, b"hello ")).status_code == 204
-    assert (await run.log(3, b"lo world\n")).status_code == 204  # overlaps: only "world\n" is new
+    first = await run.log(0, b"hello ")
+    assert first.status_code == 204
+    assert first.headers["conveyor-log-offset"] == "6"  # where the next chunk starts
+    second = await run.log(3, b"lo world\n")  # overlaps: only "world\n" is new
+    assert second.headers["conveyor-log-offset"] == "12"
     gap = await run.log(100, b"later")
     assert gap.status_code == 409
     assert gap.headers["content-type"] == "application/problem+json"

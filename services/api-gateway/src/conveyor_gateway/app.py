@@ -58,6 +58,7 @@ from .worker_status import open_status_bucket
 from .workers import WORKER_ROUTES
 
 SCHEDULER_CONSUMER: Final = "scheduler"
+COLLECTOR_CONSUMER: Final = "log-collector"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await appender.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
+        collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
+        await collector.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
         try:
             yield State(
@@ -113,10 +116,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log_writer=LogWriter(js, logs.received),
                 bucket=bucket,
                 artifact_max_bytes=settings.artifact_max_bytes,
+                collector=collector,
             )
         finally:
             checks.clear()
             await watcher.stop()
+            await collector.stop()
             await appender.close()
             await nc.drain()
             await pool.close()

@@ -55,7 +55,9 @@ def _log_paths() -> dict[str, Any]:
                 ],
                 "requestBody": {"required": True, "content": {"application/octet-stream": _BYTES}},
                 "responses": {
-                    "204": {"description": "Stored (or already had)."},
+                    "204": {
+                        "description": "Stored (or already had); `Conveyor-Log-Offset` is where the next chunk starts."
+                    },
                     **_FENCED,
                     "409": problem("`lease_not_current`, or `log_gap` with `expected_offset`: send from there."),
                     "413": problem("Over 1 MiB."),
