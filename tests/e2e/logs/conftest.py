@@ -61,6 +61,7 @@ class Run:
 
     def __init__(self, api: httpx.AsyncClient, worker: dict[str, Any], job_id: str, lease_id: str) -> None:
         self.api = api
+        self.worker = worker
         self.worker_id = worker["id"]
         self.auth = httpx.BasicAuth(worker["id"], worker["secret"])
         self.job_id = job_id

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from ..conftest import Service
-from .conftest import start_run, wait_for_log
+from .conftest import Run, start_run, wait_for_log
 
 
 async def test_a_log_written_in_many_chunks_reads_back_complete_and_in_order(stack: httpx.AsyncClient) -> None:
@@ -131,3 +131,22 @@ async def test_every_output_endpoint_is_in_the_openapi_document(stack: httpx.Asy
     }.items() <= {p: next(iter(ops)) for p, ops in paths.items()}.items()
     problem = await stack.get("/problems/log_gap")
     assert "expected_offset" in problem.text
+
+
+async def test_each_attempt_has_its_own_log_and_the_latest_is_the_default(stack: httpx.AsyncClient) -> None:
+    run = await start_run(stack, max_retries=1)
+    assert (await run.log(0, b"attempt one\n")).status_code == 204
+    assert (await run.finish("failed")).status_code == 200  # retried after a 1-2 s backoff
+    leased = await stack.post(
+        f"/v1/workers/{run.worker_id}/lease", json={"max": 1, "wait_s": 10}, auth=run.auth, timeout=20
+    )
+    [lease] = leased.json()["leases"]
+    assert lease["attempt"] == 2
+    assert (await stack.post(f"/v1/leases/{lease['lease_id']}/start", auth=run.auth)).status_code == 200
+    second = Run(stack, run.worker, run.job_id, lease["lease_id"])
+    assert (await second.log(0, b"attempt two\n")).status_code == 204
+    latest = await wait_for_log(stack, run.job_id, 12)
+    assert latest.content == b"attempt two\n"
+    assert latest.headers["conveyor-log-attempt"] == "2"
+    first = await stack.get(f"/v1/jobs/{run.job_id}/log", params={"attempt": 1})
+    assert first.content == b"attempt one\n"
