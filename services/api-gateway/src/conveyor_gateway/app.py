@@ -1,6 +1,8 @@
 """Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Final
@@ -70,6 +72,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        # Artifact uploads feed nats-py's object store from a worker thread each (artifact_io):
+        # room for many slow uploads at once without starving other executor users.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
         nc = await connect_nats(settings.nats_url, name="conveyor-gateway", timeout_s=settings.connect_timeout_s)
         js = nc.jetstream()
         await ensure_streams(
