@@ -1,5 +1,5 @@
-"""The log collector and hook dispatcher start, consume their streams with a checkpoint and
-report healthy (their real work comes with the logs and webhooks issues)."""
+"""The hook dispatcher starts, consumes its stream with a checkpoint and reports healthy (its real
+work comes with the webhooks issue). The log collector has its own tests in ``tests/integration/logs``."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -11,11 +11,9 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from conveyor_devstack import free_port
-from conveyor_events import EventAppender, JobQueued, PendingAppend, job_subject, log_subject, new_uuid7
+from conveyor_events import EventAppender, JobQueued, PendingAppend, job_subject, new_uuid7
 from conveyor_hooks.app import SPEC as HOOKS_SPEC
 from conveyor_hooks.settings import Settings as HooksSettings
-from conveyor_logs.app import SPEC as LOGS_SPEC
-from conveyor_logs.settings import Settings as LogsSettings
 from conveyor_runtime import ConsumerSpec, run_consumer_service
 
 
@@ -39,16 +37,10 @@ async def publish_events(nc: NatsClient, n: int) -> None:
     await appender.close()
 
 
-async def publish_log_chunks(nc: NatsClient, n: int) -> None:
-    js = nc.jetstream()
-    for i in range(n):
-        await js.publish(log_subject(new_uuid7()), f"line {i}\n".encode())
-
-
 @pytest.mark.parametrize(
     ("spec", "settings_cls", "schema", "publish"),
-    [(LOGS_SPEC, LogsSettings, "logs", publish_log_chunks), (HOOKS_SPEC, HooksSettings, "hooks", publish_events)],
-    ids=["log-collector", "hook-dispatcher"],
+    [(HOOKS_SPEC, HooksSettings, "hooks", publish_events)],
+    ids=["hook-dispatcher"],
 )
 async def test_consumer_service_checkpoints_and_reports_healthy(
     nc: NatsClient,
@@ -56,7 +48,7 @@ async def test_consumer_service_checkpoints_and_reports_healthy(
     nats_url: str,
     database_url: str,
     spec: ConsumerSpec,
-    settings_cls: type[LogsSettings] | type[HooksSettings],
+    settings_cls: type[HooksSettings],
     schema: str,
     publish: Any,
 ) -> None:

@@ -4,7 +4,18 @@ import uuid
 
 import pytest
 
-from conveyor_events import dedupe_job_id, job_subject, log_subject, new_uuid7, parse_uuid, position_subject
+from conveyor_events import (
+    artifact_subject,
+    dedupe_job_id,
+    job_subject,
+    log_kind,
+    log_subject,
+    new_uuid7,
+    parse_uuid,
+    position_subject,
+    progress_subject,
+    worker_log_subject,
+)
 from conveyor_events.subjects import aggregate_of, event_subject
 
 
@@ -19,7 +30,7 @@ def test_ids_that_would_break_the_hierarchy_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="invalid"):
         job_subject(bad)
     with pytest.raises(ValueError, match="invalid"):
-        log_subject(bad)
+        log_subject(bad, "lease")
 
 
 def test_unknown_aggregate_and_foreign_subjects_are_refused() -> None:
@@ -30,7 +41,13 @@ def test_unknown_aggregate_and_foreign_subjects_are_refused() -> None:
 
 
 def test_other_subjects() -> None:
-    assert log_subject("j1") == "conveyor.log.j1"
+    assert log_subject("j1", "l1") == "conveyor.log.job.j1.l1._"
+    assert log_subject("j1", "l1", "build.x") == "conveyor.log.job.j1.l1.t6275696c642e78"
+    assert log_kind(log_subject("j1", "l1")) == "job"
+    assert log_kind(worker_log_subject("w1")) == "worker"
+    assert log_kind(artifact_subject("j1")) == "artifact"
+    assert log_kind("conveyor.log.other.x") == ""
+    assert progress_subject("j1") == "conveyor.ev.progress.j1"
     assert position_subject("scheduler") == "conveyor.pos.scheduler"
 
 

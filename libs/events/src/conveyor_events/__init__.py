@@ -4,7 +4,15 @@ Nothing here does I/O at import time.
 """
 
 from .append import AppendConflictError, Appended, AppendError, EventAppender, PendingAppend
-from .codec import Event, UnknownEventError, decode_event, decode_job_event, encode_event, upcast
+from .codec import (
+    Event,
+    UnknownEventError,
+    decode_event,
+    decode_job_event,
+    decode_progress_event,
+    encode_event,
+    upcast,
+)
 from .fields import UtcDatetime
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
 from .job import (
@@ -38,26 +46,57 @@ from .job import (
     RecipePayload,
     TaskReport,
 )
-from .streams import EVENTS_STREAM, LOGS_STREAM, ensure_streams, events_stream_config, logs_stream_config
+from .logs import (
+    ARTIFACTS_BUCKET,
+    DEFAULT_PROGRESS_PATTERN,
+    WORKER_LOG_LEVELS,
+    ArtifactStored,
+    LogChunk,
+    WorkerLogLine,
+    decode_artifact,
+    decode_chunk,
+    decode_worker_log,
+    encode_chunk,
+    encode_record,
+)
+from .progress import JobProgressed, ProgressEvent
+from .streams import (
+    EVENTS_STREAM,
+    LOGS_STREAM,
+    ensure_artifact_bucket,
+    ensure_streams,
+    events_stream_config,
+    logs_stream_config,
+)
 from .subjects import (
     EVENTS_FILTER,
     LOGS_FILTER,
+    artifact_subject,
     job_subject,
+    log_appended_subject,
+    log_kind,
     log_subject,
     position_subject,
+    progress_subject,
     scheduler_subject,
+    task_token,
+    worker_log_subject,
     worker_subject,
 )
 from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
 
 __all__ = [
+    "ARTIFACTS_BUCKET",
+    "DEFAULT_PROGRESS_PATTERN",
     "EVENTS_FILTER",
     "EVENTS_STREAM",
     "LOGS_FILTER",
     "LOGS_STREAM",
+    "WORKER_LOG_LEVELS",
     "AppendConflictError",
     "AppendError",
     "Appended",
+    "ArtifactStored",
     "CommandPayload",
     "Event",
     "EventAppender",
@@ -71,6 +110,7 @@ __all__ = [
     "JobEvent",
     "JobFailed",
     "JobPauseRequested",
+    "JobProgressed",
     "JobQueued",
     "JobReleased",
     "JobResetRequested",
@@ -84,31 +124,47 @@ __all__ = [
     "JobTaskReported",
     "JobTimedOut",
     "JobVerificationRecorded",
+    "LogChunk",
     "ManifestPayload",
     "ManifestTask",
     "Payload",
     "PendingAppend",
+    "ProgressEvent",
     "RecipePayload",
     "TaskReport",
     "UnknownEventError",
     "UtcDatetime",
     "WorkerDeleted",
     "WorkerEvent",
+    "WorkerLogLine",
     "WorkerRegistered",
     "WorkerStateChanged",
+    "artifact_subject",
+    "decode_artifact",
+    "decode_chunk",
     "decode_event",
     "decode_job_event",
+    "decode_progress_event",
+    "decode_worker_log",
     "dedupe_job_id",
+    "encode_chunk",
     "encode_event",
+    "encode_record",
+    "ensure_artifact_bucket",
     "ensure_streams",
     "events_stream_config",
     "job_subject",
+    "log_appended_subject",
+    "log_kind",
     "log_subject",
     "logs_stream_config",
     "new_uuid7",
     "parse_uuid",
     "position_subject",
+    "progress_subject",
     "scheduler_subject",
+    "task_token",
     "upcast",
+    "worker_log_subject",
     "worker_subject",
 ]

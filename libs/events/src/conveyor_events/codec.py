@@ -6,10 +6,19 @@ import msgspec
 
 from .job import JobEvent
 from .legacy import UPCASTERS
+from .progress import ProgressEvent
 from .subjects import aggregate_of
 from .worker import WorkerEvent
 
-__all__ = ["Event", "UnknownEventError", "decode_event", "decode_job_event", "encode_event", "upcast"]
+__all__ = [
+    "Event",
+    "UnknownEventError",
+    "decode_event",
+    "decode_job_event",
+    "decode_progress_event",
+    "encode_event",
+    "upcast",
+]
 
 Event = JobEvent | WorkerEvent
 """Every event of every aggregate."""
@@ -18,6 +27,7 @@ _encoder: Final = msgspec.json.Encoder()
 _job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEvent)
 _raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _worker_decoder: Final[msgspec.json.Decoder[WorkerEvent]] = msgspec.json.Decoder(WorkerEvent)
+_progress_decoder: Final[msgspec.json.Decoder[ProgressEvent]] = msgspec.json.Decoder(ProgressEvent)
 _DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {"job": _job_decoder, "worker": _worker_decoder}
 
 
@@ -28,7 +38,7 @@ class UnknownEventError(ValueError):
     """
 
 
-def encode_event(event: Event) -> bytes:
+def encode_event(event: Event | ProgressEvent) -> bytes:
     """Serialise an event to JSON bytes.
 
     Args:
@@ -70,6 +80,28 @@ def decode_job_event(data: bytes) -> JobEvent:
     """
     try:
         event: JobEvent = _job_decoder.decode(upcast(data))
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise UnknownEventError(str(exc)) from exc
+    return event
+
+
+def decode_progress_event(data: bytes) -> ProgressEvent:
+    """Decode a progress event (subject ``conveyor.ev.progress.<job_id>``).
+
+    Progress has its own decoder and is not part of ``Event``: consumers of job and worker
+    state (the scheduler) skip it as an unknown aggregate, and only the log collector reads it.
+
+    Args:
+        data: The stored JSON.
+
+    Returns:
+        The event.
+
+    Raises:
+        UnknownEventError: When the bytes are not a known progress event.
+    """
+    try:
+        event: ProgressEvent = _progress_decoder.decode(upcast(data))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise UnknownEventError(str(exc)) from exc
     return event

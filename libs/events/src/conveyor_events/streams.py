@@ -3,14 +3,17 @@
 from typing import Final
 
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, ObjectStoreConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from nats.js.object_store import ObjectStore
 
+from .logs import ARTIFACTS_BUCKET
 from .subjects import EVENTS_FILTER, LOGS_FILTER
 
 __all__ = [
     "EVENTS_STREAM",
     "LOGS_STREAM",
+    "ensure_artifact_bucket",
     "ensure_streams",
     "events_stream_config",
     "logs_stream_config",
@@ -102,3 +105,27 @@ async def ensure_streams(js: JetStreamContext, configs: list[StreamConfig]) -> N
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+
+
+async def ensure_artifact_bucket(js: JetStreamContext, *, replicas: int = 1, ttl_s: float = 30 * _DAY_S) -> ObjectStore:
+    """Open the artifacts Object Store bucket, creating it when missing.
+
+    Args:
+        js: A JetStream context.
+        replicas: 1 on one machine, 3 in a cluster.
+        ttl_s: How long an artifact is kept (the retention policy of artifacts).
+
+    Returns:
+        The bucket.
+    """
+    try:
+        return await js.object_store(ARTIFACTS_BUCKET)
+    except NotFoundError:
+        config = ObjectStoreConfig(
+            bucket=ARTIFACTS_BUCKET,
+            description="Conveyor job artifacts, named <job_id>/<path>",
+            ttl=ttl_s,
+            storage=StorageType.FILE,
+            replicas=replicas,
+        )
+        return await js.create_object_store(ARTIFACTS_BUCKET, config=config)

@@ -9,11 +9,17 @@ __all__ = [
     "LOGS_FILTER",
     "LOGS_PREFIX",
     "aggregate_of",
+    "artifact_subject",
     "event_subject",
     "job_subject",
+    "log_appended_subject",
+    "log_kind",
     "log_subject",
     "position_subject",
+    "progress_subject",
     "scheduler_subject",
+    "task_token",
+    "worker_log_subject",
     "worker_subject",
 ]
 
@@ -23,7 +29,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job", "worker"})
+AGGREGATES: Final = frozenset({"job", "worker", "progress"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -105,18 +111,107 @@ def aggregate_of(subject: str) -> tuple[str, str]:
     return parts[2], parts[3]
 
 
-def log_subject(job_id: str) -> str:
-    """Return the subject that carries a job's log chunks on the ``LOGS`` stream.
+def _check_token(what: str, value: str) -> str:
+    if not value or any(c in value for c in ".*> \t\r\n"):
+        raise ValueError(f"invalid {what} {value!r}")
+    return value
+
+
+def task_token(task: str) -> str:
+    """Return the subject token of a task name: ``_`` for the job's own log, else ``t<hex>``.
+
+    Task names may hold dots, which would split a subject token, hence the hex.
+
+    Args:
+        task: The task name, ``""`` for the job-level log.
+
+    Returns:
+        A token safe in a subject.
+    """
+    return "t" + task.encode().hex() if task else "_"
+
+
+def log_subject(job_id: str, lease_id: str, task: str = "") -> str:
+    """Return the subject of one attempt's log (of the job, or of one task) on ``LOGS``.
+
+    One subject per log lets the gateway read the log's last chunk (a direct get) and append the
+    next with an expected last subject sequence, so chunks of one log are stored in order.
+
+    Args:
+        job_id: The job id.
+        lease_id: The lease of the attempt writing the log.
+        task: The task name, ``""`` for the job-level log.
+
+    Returns:
+        ``conveyor.log.job.<job_id>.<lease_id>.<task token>``.
+
+    Raises:
+        ValueError: For an id that would break the subject hierarchy.
+    """
+    return f"{LOGS_PREFIX}.job.{_check_token('job id', job_id)}.{_check_token('lease id', lease_id)}.{task_token(task)}"
+
+
+def worker_log_subject(worker_id: str) -> str:
+    """Return the subject of a worker's leveled log lines on ``LOGS``.
+
+    Args:
+        worker_id: The worker id.
+
+    Returns:
+        ``conveyor.log.worker.<worker_id>``.
+    """
+    return f"{LOGS_PREFIX}.worker.{_check_token('worker id', worker_id)}"
+
+
+def artifact_subject(job_id: str) -> str:
+    """Return the subject of a job's artifact records on ``LOGS``.
 
     Args:
         job_id: The job id.
 
     Returns:
-        ``conveyor.log.<job_id>``.
+        ``conveyor.log.artifact.<job_id>``.
     """
-    if not job_id or any(c in job_id for c in ".*> \t\r\n"):
-        raise ValueError(f"invalid job id {job_id!r}")
-    return f"{LOGS_PREFIX}.{job_id}"
+    return f"{LOGS_PREFIX}.artifact.{_check_token('job id', job_id)}"
+
+
+def log_kind(subject: str) -> str:
+    """Return what a ``LOGS`` subject carries: ``job``, ``worker``, ``artifact`` or ``""``.
+
+    Args:
+        subject: A subject under ``conveyor.log``.
+
+    Returns:
+        The kind, empty for a subject this code does not know.
+    """
+    parts = subject.split(".")
+    if len(parts) < 3 or f"{parts[0]}.{parts[1]}" != LOGS_PREFIX:
+        return ""
+    return parts[2] if parts[2] in ("job", "worker", "artifact") else ""
+
+
+def log_appended_subject(job_id: str) -> str:
+    """Return the core-NATS subject on which the collector says a job's log grew (a hint).
+
+    Args:
+        job_id: The job id.
+
+    Returns:
+        ``conveyor.logtail.<job_id>``.
+    """
+    return f"conveyor.logtail.{_check_token('job id', job_id)}"
+
+
+def progress_subject(job_id: str) -> str:
+    """Return the subject of one job's progress events on ``EVENTS``.
+
+    Args:
+        job_id: The job id.
+
+    Returns:
+        ``conveyor.ev.progress.<job_id>``.
+    """
+    return event_subject("progress", job_id)
 
 
 def position_subject(consumer: str) -> str:

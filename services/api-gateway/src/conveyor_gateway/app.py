@@ -1,6 +1,8 @@
 """Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Final
@@ -14,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
+from conveyor_events import (
+    EventAppender,
+    ensure_artifact_bucket,
+    ensure_streams,
+    events_stream_config,
+    logs_stream_config,
+)
 from conveyor_runtime import (
     PositionWatcher,
     ReadinessCheck,
@@ -27,6 +35,7 @@ from conveyor_runtime import (
     postgres_check,
 )
 
+from .artifacts import ARTIFACT_ROUTES
 from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
@@ -36,6 +45,10 @@ from .explain_routes import EXPLAIN_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .job_edit import EDIT_ROUTES
 from .leases import LEASE_ROUTES
+from .log_reads import LOG_READ_ROUTES
+from .log_routes import LOG_WRITE_ROUTES
+from .log_store import LogStore
+from .log_writer import LogWriter
 from .middleware import RequestContext
 from .openapi import build_openapi
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
@@ -48,6 +61,7 @@ from .worker_status import open_status_bucket
 from .workers import WORKER_ROUTES
 
 SCHEDULER_CONSUMER: Final = "scheduler"
+COLLECTOR_CONSUMER: Final = "log-collector"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -59,6 +73,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        # Artifact uploads feed nats-py's object store from a worker thread each (artifact_io):
+        # room for many slow uploads at once without starving other executor users.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
         nc = await connect_nats(settings.nats_url, name="conveyor-gateway", timeout_s=settings.connect_timeout_s)
         js = nc.jetstream()
         await ensure_streams(
@@ -73,13 +90,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pool = await create_pool(
             settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
         )
-        reader = JobReader(pool)
+        logs = LogStore(pool)
+        reader = JobReader(pool, logs)
+        bucket = await ensure_artifact_bucket(
+            js, replicas=settings.events_replicas, ttl_s=settings.artifact_retention_days * 86_400
+        )
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
         appender = EventAppender(nc)
         await appender.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
+        collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
+        await collector.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
         try:
             yield State(
@@ -95,10 +118,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
+                logs=logs,
+                log_writer=LogWriter(js, logs.received),
+                bucket=bucket,
+                artifact_max_bytes=settings.artifact_max_bytes,
+                collector=collector,
             )
         finally:
             checks.clear()
             await watcher.stop()
+            await collector.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
@@ -124,6 +153,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *EXPLAIN_ROUTES,
         *WORKER_ROUTES,
         *LEASE_ROUTES,
+        *LOG_WRITE_ROUTES,
+        *LOG_READ_ROUTES,
+        *ARTIFACT_ROUTES,
         *health_routes(lambda: checks),
         Route("/openapi.json", openapi_json),
         Route("/docs", docs),

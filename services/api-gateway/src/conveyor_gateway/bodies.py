@@ -235,6 +235,7 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    expected_offset: int | None = None  # log_gap: where the next chunk must start
 
 
 WorkerMode = Literal["active", "paused", "draining"]

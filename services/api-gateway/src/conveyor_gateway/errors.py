@@ -143,3 +143,40 @@ class VerificationRequiredError(RejectedError):
 
 class ParentFinishedError(ConflictError):
     code = "parent_finished"
+
+
+class LogGapError(ConflictError):
+    """A log chunk starts past the end of what is stored: bytes before it are missing."""
+
+    code = "log_gap"
+    title = "The chunk leaves a gap in the log"
+
+    def __init__(self, detail: str, *, expected_offset: int) -> None:
+        super().__init__(detail)
+        self.expected_offset = expected_offset
+
+
+class RangeNotSatisfiableError(GatewayError):
+    """``Range`` asks for bytes past the end (HTTP 416, with ``Content-Range: bytes */size``)."""
+
+    code = "range_not_satisfiable"
+    title = "The requested range is not satisfiable"
+
+    def __init__(self, detail: str, *, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class ArtifactNotFoundError(NotFoundError):
+    code = "artifact_not_found"
+    title = "No such artifact"
+
+
+class InvalidArtifactPathError(RejectedError):
+    code = "invalid_artifact_path"
+    title = "The artifact path is not allowed"
+
+
+class RouteNotFoundError(NotFoundError):
+    code = "route_not_found"
+    title = "No such endpoint"

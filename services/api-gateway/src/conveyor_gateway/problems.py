@@ -14,8 +14,10 @@ from .errors import (
     ConflictError,
     ForbiddenError,
     GatewayError,
+    LogGapError,
     MalformedError,
     NotFoundError,
+    RangeNotSatisfiableError,
     RejectedError,
     TooLargeError,
     UnauthenticatedError,
@@ -36,6 +38,7 @@ _STATUS_BY_KIND: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (UnauthenticatedError, 401),
     (ForbiddenError, 403),
     (UnavailableError, 503),
+    (RangeNotSatisfiableError, 416),
 )
 _encoder: Final = msgspec.json.Encoder()
 _log = get_logger("gateway")
@@ -55,8 +58,12 @@ async def gateway_problem(request: Request, exc: Exception) -> Response:
         detail=exc.detail,
         instance=request.url.path,
         errors=exc.errors,
+        expected_offset=exc.expected_offset if isinstance(exc, LogGapError) else None,
     )
-    return problem_response(problem, dict(exc.headers) or None)
+    headers = dict(exc.headers)
+    if isinstance(exc, RangeNotSatisfiableError):
+        headers["Content-Range"] = f"bytes */{exc.size}"
+    return problem_response(problem, headers or None)
 
 
 async def http_problem(request: Request, exc: Exception) -> Response:
@@ -119,4 +126,14 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
         "The job needs a verification quorum: report the run's result hash in `verification` when it succeeded."
     ),
     "parent_finished": "A child can only be added to a parent that has not ended; submit it without `parent`.",
+    "log_gap": (
+        "The chunk's offset is past the end of the log as stored: send the bytes from `expected_offset` "
+        "(in the problem body) first."
+    ),
+    "range_not_satisfiable": "The Range starts at or past the end; Content-Range: bytes */<size> gives the size.",
+    "artifact_not_found": "The job has no artifact at this path (never uploaded, expired or deleted with the job).",
+    "invalid_artifact_path": (
+        "Artifact paths are relative, '/'-separated, without '..', '.', empty segments, backslashes or NUL, "
+        "at most 1024 bytes."
+    ),
 }

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import builtins
 from typing import Any, Final
 
 import asyncpg
@@ -9,6 +10,7 @@ import msgspec
 
 from .bodies import JobView
 from .errors import InvalidQueryError
+from .log_store import LogStore
 
 _JOB_DECODER: Final = msgspec.json.Decoder(JobView)
 _TABLE: Final = "scheduler.jobs"
@@ -21,6 +23,9 @@ async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> l
             return list(await conn.fetch(sql, *args))
         except asyncpg.UndefinedTableError:
             return []
+
+
+_RAN: Final = frozenset({"assigned", "running", "succeeded", "failed", "timed_out", "cancelled"})
 
 
 class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,8 +63,9 @@ class JobReader:
     ``WHERE id = ANY(...)`` replaces dozens of round trips.
     """
 
-    def __init__(self, pool: "asyncpg.Pool[Any]") -> None:
+    def __init__(self, pool: "asyncpg.Pool[Any]", logs: LogStore | None = None) -> None:
         self._pool = pool
+        self._logs = logs
         self._wanted: dict[str, list[asyncio.Future[JobView | None]]] = {}
         self._lookups: set[asyncio.Task[None]] = set()  # strong references while they run
 
@@ -92,6 +98,7 @@ class JobReader:
                 except asyncpg.UndefinedTableError:  # the scheduler has not created its tables yet
                     rows = []
             found = {r[0]: _JOB_DECODER.decode(r[1]) for r in rows}
+            await self._with_progress(list(found.values()))
         except Exception as exc:  # hand the failure to every waiter
             for futures in wanted.values():
                 for fut in futures:
@@ -129,8 +136,22 @@ class JobReader:
         sql = f"SELECT submitted_seq, doc::text FROM {_TABLE} {where} ORDER BY submitted_seq DESC LIMIT ${len(args)}"
         rows = await fetch_projection(self._pool, sql, *args)
         items = [_JOB_DECODER.decode(r[1]) for r in rows[:limit]]
+        await self._with_progress(items)
         next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return items, next_cursor
+
+    async def _with_progress(self, jobs: "builtins.list[JobView]") -> None:
+        """Progress comes from the log collector's table (parsed from output or reported by the worker).
+
+        Only a job that has run can have any: a fresh submission (the hot path) skips the query.
+        """
+        ran = [j for j in jobs if j.attempts > 0 or j.state in _RAN]
+        if self._logs is None or not ran:
+            return
+        progress = await self._logs.progress_of([j.id for j in ran])
+        for job in ran:
+            if job.id in progress:
+                job.progress = progress[job.id]
 
     async def checkpoint(self, consumer: str) -> int:
         async with self._pool.acquire() as conn:

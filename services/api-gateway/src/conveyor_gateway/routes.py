@@ -7,6 +7,7 @@ from typing import Any, Final, TypedDict, TypeVar
 import msgspec
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from nats.js.object_store import ObjectStore
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -38,6 +39,8 @@ from .errors import (
     ValidationFailedError,
 )
 from .explain_reader import ExplainReader
+from .log_store import LogStore
+from .log_writer import LogWriter
 from .reader import JobFilter, JobReader, decode_cursor
 from .validation import decode_body
 from .worker_auth import WorkerAuthenticator
@@ -66,6 +69,11 @@ class State(TypedDict):
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float
+    logs: LogStore
+    log_writer: LogWriter
+    bucket: ObjectStore
+    artifact_max_bytes: int
+    collector: PositionWatcher
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

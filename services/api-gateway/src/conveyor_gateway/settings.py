@@ -12,3 +12,5 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     write_wait_ms: int = 2000
     workers: int = 1
     db_pool_size: int = 16
+    artifact_max_bytes: int = 1024**3  # one artifact upload
+    artifact_retention_days: float = 30.0  # the artifacts bucket's TTL (same variable as the collector's)
