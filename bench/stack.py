@@ -12,7 +12,7 @@ from typing import Self
 
 from conveyor_devstack import NatsServer, Postgres, free_port, stop_process, temp_pg_data_dir
 
-SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway"}
+SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway", "collector": "conveyor_logs"}
 
 
 class BenchStack:

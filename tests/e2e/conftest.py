@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
+import nats
+import nats.errors
 import pytest
 
 from conveyor_devstack import free_port
+from conveyor_events import scheduler_subject
+from conveyor_events.scheduler_api import LeaseRequest
 from conveyor_gateway.app import create_app
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_logs.app import serve as serve_logs
@@ -93,10 +98,29 @@ async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.Asyn
     await service.stop()
 
 
+async def scheduler_serving(nats_url: str) -> None:
+    """Wait until a scheduler leads and answers calls (a worker's first lease would get 503 before)."""
+    nc = await nats.connect(nats_url)
+    try:
+        ask = msgspec.json.encode(LeaseRequest(worker_id="readiness-probe"))
+        for _ in range(400):
+            try:
+                await nc.request(scheduler_subject("lease"), ask, timeout=0.5)
+                return
+            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                await asyncio.sleep(0.05)
+        raise TimeoutError("no scheduler answered calls")
+    finally:
+        await nc.close()
+
+
 @pytest.fixture
-async def api(gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service]) -> AsyncIterator[httpx.AsyncClient]:
-    """The whole write/read path: a gateway client with the scheduler running."""
+async def api(
+    gateway: httpx.AsyncClient, start_scheduler: Callable[[], Service], nats_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole write/read path: a gateway client with the scheduler running and serving calls."""
     scheduler = start_scheduler()
+    await scheduler_serving(nats_url)
     yield gateway
     await scheduler.stop()
 

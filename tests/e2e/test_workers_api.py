@@ -143,3 +143,22 @@ async def test_worker_inputs_are_validated(api: httpx.AsyncClient) -> None:
     assert bad_result.status_code == 422
     assert (await api.get("/v1/workers/nope")).status_code == 422
     assert (await api.get("/v1/workers/0190c5a8-7b1e-7000-8000-000000000999")).status_code == 404
+
+
+async def test_pausing_a_worker_stops_its_runs_and_they_run_elsewhere(api: httpx.AsyncClient) -> None:
+    first = await register(api, name="first")
+    job_id = (await api.post("/v1/jobs", json={"command": "sleep 60"})).json()["id"]
+    [lease] = (await first.lease(wait_s=5)).json()["leases"]
+    await first.start(lease["lease_id"])
+    assert (await api.post(f"/v1/workers/{first.id}/pause")).status_code == 200
+    for _ in range(100):
+        beat = (await first.heartbeat(lease["lease_id"])).json()
+        if beat["stop"]:
+            break
+        await asyncio.sleep(0.05)
+    assert beat["stop"] == [{"lease_id": lease["lease_id"], "reason": "worker_paused"}]
+    second = await register(api, name="second")
+    [again] = (await second.lease(wait_s=5)).json()["leases"]
+    assert (again["job"]["id"], again["attempt"]) == (job_id, 1)  # the paused run did not count
+    late = await first.finish(lease["lease_id"], "succeeded")
+    assert late.status_code == 409

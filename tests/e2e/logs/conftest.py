@@ -10,10 +10,19 @@ import msgspec
 import pytest
 
 from conveyor_devstack import free_port
+from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_logs.app import serve as serve_collector
 from conveyor_logs.settings import Settings as CollectorSettings
 
 from ..conftest import Service
+
+ARTIFACT_LIMIT = 2 * 1024 * 1024
+
+
+@pytest.fixture
+def gateway_settings(gateway_settings: GatewaySettings) -> GatewaySettings:
+    """The parent's gateway settings with a 2 MiB artifact limit (so 413 is cheap to reach)."""
+    return msgspec.structs.replace(gateway_settings, artifact_max_bytes=ARTIFACT_LIMIT)
 
 
 def collector_settings(nats_url: str, database_url: str, **overrides: Any) -> CollectorSettings:
@@ -52,6 +61,7 @@ class Run:
 
     def __init__(self, api: httpx.AsyncClient, worker: dict[str, Any], job_id: str, lease_id: str) -> None:
         self.api = api
+        self.worker = worker
         self.worker_id = worker["id"]
         self.auth = httpx.BasicAuth(worker["id"], worker["secret"])
         self.job_id = job_id
@@ -95,3 +105,14 @@ async def wait_for_log(api: httpx.AsyncClient, job_id: str, size: int, **params:
             return response
         await asyncio.sleep(0.025)
     raise TimeoutError(f"log of {job_id} stayed at {response.headers.get('content-length')} < {size}")
+
+
+async def wait_for_size(api: httpx.AsyncClient, job_id: str, size: int) -> None:
+    """Wait until the collector stored ``size`` bytes of the job's log, without reading it."""
+    for _ in range(1200):
+        response = await api.get(f"/v1/jobs/{job_id}/log", headers={"Range": "bytes=0-0"})
+        total = int(response.headers.get("content-range", "/0").rpartition("/")[2])
+        if total >= size:
+            return
+        await asyncio.sleep(0.025)
+    raise TimeoutError(f"log of {job_id} stayed at {total} < {size}")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from ..conftest import Service
-from .conftest import start_run, wait_for_log
+from .conftest import Run, start_run, wait_for_log
 
 
 async def test_a_log_written_in_many_chunks_reads_back_complete_and_in_order(stack: httpx.AsyncClient) -> None:
@@ -31,8 +31,11 @@ async def test_a_log_written_in_many_chunks_reads_back_complete_and_in_order(sta
 
 async def test_overlapping_retry_stores_only_new_bytes_and_a_gap_is_refused(stack: httpx.AsyncClient) -> None:
     run = await start_run(stack)
-    assert (await run.log(0, b"hello ")).status_code == 204
-    assert (await run.log(3, b"lo world\n")).status_code == 204  # overlaps: only "world\n" is new
+    first = await run.log(0, b"hello ")
+    assert first.status_code == 204
+    assert first.headers["conveyor-log-offset"] == "6"  # where the next chunk starts
+    second = await run.log(3, b"lo world\n")  # overlaps: only "world\n" is new
+    assert second.headers["conveyor-log-offset"] == "12"
     gap = await run.log(100, b"later")
     assert gap.status_code == 409
     assert gap.headers["content-type"] == "application/problem+json"
@@ -111,3 +114,39 @@ async def test_output_past_the_cap_is_cut_with_a_marker(
         assert got.headers["conveyor-log-truncated"] == "true"
     finally:
         await collector.stop()
+
+
+async def test_every_output_endpoint_is_in_the_openapi_document(stack: httpx.AsyncClient) -> None:
+    paths = (await stack.get("/openapi.json")).json()["paths"]
+    assert {
+        "/v1/leases/{lease_id}/log": "post",
+        "/v1/leases/{lease_id}/progress": "post",
+        "/v1/leases/{lease_id}/artifacts/{path}": "put",
+        "/v1/workers/{worker_id}/log/{level}": "post",
+        "/v1/workers/{worker_id}/log": "get",
+        "/v1/jobs/{job_id}/log": "get",
+        "/v1/jobs/{job_id}/log/stream": "get",
+        "/v1/jobs/{job_id}/artifacts": "get",
+        "/v1/jobs/{job_id}/artifacts/{path}": "get",
+    }.items() <= {p: next(iter(ops)) for p, ops in paths.items()}.items()
+    problem = await stack.get("/problems/log_gap")
+    assert "expected_offset" in problem.text
+
+
+async def test_each_attempt_has_its_own_log_and_the_latest_is_the_default(stack: httpx.AsyncClient) -> None:
+    run = await start_run(stack, max_retries=1)
+    assert (await run.log(0, b"attempt one\n")).status_code == 204
+    assert (await run.finish("failed")).status_code == 200  # retried after a 1-2 s backoff
+    leased = await stack.post(
+        f"/v1/workers/{run.worker_id}/lease", json={"max": 1, "wait_s": 10}, auth=run.auth, timeout=20
+    )
+    [lease] = leased.json()["leases"]
+    assert lease["attempt"] == 2
+    assert (await stack.post(f"/v1/leases/{lease['lease_id']}/start", auth=run.auth)).status_code == 200
+    second = Run(stack, run.worker, run.job_id, lease["lease_id"])
+    assert (await second.log(0, b"attempt two\n")).status_code == 204
+    latest = await wait_for_log(stack, run.job_id, 12)
+    assert latest.content == b"attempt two\n"
+    assert latest.headers["conveyor-log-attempt"] == "2"
+    first = await stack.get(f"/v1/jobs/{run.job_id}/log", params={"attempt": 1})
+    assert first.content == b"attempt one\n"

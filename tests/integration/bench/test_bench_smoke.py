@@ -21,3 +21,8 @@ def test_bench_smoke_run_prints_and_records_every_figure() -> None:
         assert row["ok"] == row["requests"] > 0  # every request succeeded
         assert row["req_per_s"] > 0
     assert all(row["events_per_s"] > 0 for row in data["projection"])
+    logs = {row["scenario"].split(",")[0]: row for row in data["logs"]}
+    assert logs["log ingest"]["collected_mb_per_s"] > 0
+    assert 0 < logs["live tail"]["p50_ms"] <= logs["live tail"]["p99_ms"]
+    assert logs["artifact"]["upload_mb_per_s"] > 0
+    assert logs["artifact"]["download_mb_per_s"] > 0

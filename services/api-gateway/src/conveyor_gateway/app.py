@@ -1,6 +1,8 @@
 """Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Final
@@ -59,6 +61,7 @@ from .worker_status import open_status_bucket
 from .workers import WORKER_ROUTES
 
 SCHEDULER_CONSUMER: Final = "scheduler"
+COLLECTOR_CONSUMER: Final = "log-collector"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -70,6 +73,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
+        # Artifact uploads feed nats-py's object store from a worker thread each (artifact_io):
+        # room for many slow uploads at once without starving other executor users.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
         nc = await connect_nats(settings.nats_url, name="conveyor-gateway", timeout_s=settings.connect_timeout_s)
         js = nc.jetstream()
         await ensure_streams(
@@ -95,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await appender.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
+        collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
+        await collector.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
         try:
             yield State(
@@ -114,10 +122,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log_writer=LogWriter(js, logs.received),
                 bucket=bucket,
                 artifact_max_bytes=settings.artifact_max_bytes,
+                collector=collector,
             )
         finally:
             checks.clear()
             await watcher.stop()
+            await collector.stop()
             await appender.close()
             await nc.drain()
             await pool.close()

@@ -60,7 +60,10 @@ async def put_artifact(request: Request) -> Response:
         attempt=lease.attempt,
         stored_at=datetime.now(UTC),
     )
-    await state["js"].publish(artifact_subject(lease.job_id), encode_record(record))
+    ack = await state["js"].publish(artifact_subject(lease.job_id), encode_record(record))
+    # Listed once the collector has stored the record: wait for it (bounded) so a listing right
+    # after the 201 shows the artifact.
+    await state["collector"].wait_for(ack.seq, state["write_wait_s"])
     saved = ArtifactSaved(path=path, size=record.size, sha256=record.sha256)
     return json_response(saved, 201, {"Location": f"/v1/jobs/{lease.job_id}/artifacts/{path}"})
 

@@ -72,12 +72,11 @@ async def append_log(request: Request) -> Response:
     assert offset is not None
     lease_id, lease = await _lease(request, state)
     body = await read_raw_body(request, state["max_body_bytes"])
-    if body:
-        chunk = LogChunk(
-            job_id=lease.job_id, lease_id=lease_id, attempt=lease.attempt, task=task, offset=offset, data=body
-        )
-        await state["log_writer"].append(chunk)
-    return Response(status_code=204)
+    if not body:
+        return Response(status_code=204)
+    chunk = LogChunk(job_id=lease.job_id, lease_id=lease_id, attempt=lease.attempt, task=task, offset=offset, data=body)
+    next_offset = await state["log_writer"].append(chunk)
+    return Response(status_code=204, headers={"Conveyor-Log-Offset": str(next_offset)})
 
 
 async def report_progress(request: Request) -> Response:

@@ -27,6 +27,7 @@ from .bodies import (
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
 from .openapi_jobs import JOB_SCHEMAS, job_item_methods, job_paths
+from .openapi_output import OUTPUT_SCHEMAS, output_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
 _JOB_ID_PARAM: Final = path_id("job_id", "job")
@@ -168,6 +169,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             Problem,
             *BULK_EXPLAIN_SCHEMAS,
             *JOB_SCHEMAS,
+            *OUTPUT_SCHEMAS,
         ],
         ref_template=REF,
     )
@@ -184,6 +186,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             **bulk_explain_paths(),
             **worker_paths(),
             **lease_paths(),
+            **output_paths(),
             **_health(),
         },
         "components": {

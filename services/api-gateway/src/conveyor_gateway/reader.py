@@ -25,6 +25,9 @@ async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> l
             return []
 
 
+_RAN: Final = frozenset({"assigned", "running", "succeeded", "failed", "timed_out", "cancelled"})
+
+
 class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Filters of ``GET /v1/jobs``: every given one must match."""
 
@@ -138,11 +141,15 @@ class JobReader:
         return items, next_cursor
 
     async def _with_progress(self, jobs: "builtins.list[JobView]") -> None:
-        """Progress comes from the log collector's table (parsed from output or reported by the worker)."""
-        if self._logs is None or not jobs:
+        """Progress comes from the log collector's table (parsed from output or reported by the worker).
+
+        Only a job that has run can have any: a fresh submission (the hot path) skips the query.
+        """
+        ran = [j for j in jobs if j.attempts > 0 or j.state in _RAN]
+        if self._logs is None or not ran:
             return
-        progress = await self._logs.progress_of([j.id for j in jobs])
-        for job in jobs:
+        progress = await self._logs.progress_of([j.id for j in ran])
+        for job in ran:
             if job.id in progress:
                 job.progress = progress[job.id]
 

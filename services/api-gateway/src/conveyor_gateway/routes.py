@@ -73,6 +73,7 @@ class State(TypedDict):
     log_writer: LogWriter
     bucket: ObjectStore
     artifact_max_bytes: int
+    collector: PositionWatcher
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -100,6 +100,7 @@ class EventsHandler:
         self._bucket = bucket
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+        submitted: list[tuple[str, str | None, datetime]] = []  # written in one statement, before deletes
         for item in batch:
             try:
                 aggregate, _ = aggregate_of(item.subject)
@@ -109,11 +110,14 @@ class EventsHandler:
                 elif aggregate == "job":
                     event = decode_job_event(item.data)
                     if isinstance(event, JobSubmitted):
-                        await store.save_job(conn, event.job_id, event.progress_pattern, event.occurred_at)
+                        submitted.append((event.job_id, event.progress_pattern, event.occurred_at))
                     elif isinstance(event, JobDeleteRequested):
+                        await store.save_jobs(conn, submitted)
+                        submitted = []
                         await self._forget(conn, event.job_id)
             except (UnknownEventError, ValueError) as exc:
                 _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
+        await store.save_jobs(conn, submitted)
 
     async def _forget(self, conn: DbConnection, job_id: str) -> None:
         paths = await store.forget_job(conn, job_id)

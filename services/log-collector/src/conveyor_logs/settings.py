@@ -18,4 +18,4 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     artifact_retention_days: float = 30.0
     progress_interval_s: float = 1.0
     retention_sweep_s: float = 3600.0
-    batch_size: int = 200
+    batch_size: int = 32  # LOGS messages per transaction: a batch of 256 KiB chunks stays under 8 MiB

@@ -56,14 +56,14 @@ async def load_patterns(conn: DbConnection, job_ids: Iterable[str]) -> dict[str,
     return {r[0]: r[1] for r in rows}
 
 
-async def save_job(conn: DbConnection, job_id: str, pattern: str | None, at: datetime) -> None:
-    await conn.execute(
-        f"INSERT INTO {_S}.jobs (job_id, progress_pattern, submitted_at) VALUES ($1, $2, $3)"
-        " ON CONFLICT (job_id) DO UPDATE SET progress_pattern = EXCLUDED.progress_pattern",
-        job_id,
-        pattern,
-        at,
-    )
+async def save_jobs(conn: DbConnection, jobs: Sequence[tuple[str, str | None, datetime]]) -> None:
+    """Remember each job's progress pattern (``(job_id, pattern, submitted_at)``)."""
+    if jobs:
+        await conn.executemany(
+            f"INSERT INTO {_S}.jobs (job_id, progress_pattern, submitted_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (job_id) DO UPDATE SET progress_pattern = EXCLUDED.progress_pattern",
+            jobs,
+        )
 
 
 async def save_progress(

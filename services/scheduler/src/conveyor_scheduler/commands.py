@@ -12,6 +12,7 @@ __all__ = [
     "Assign",
     "Command",
     "ExpireLease",
+    "ReleaseLease",
     "ReportFinish",
     "ReportStart",
     "ReportTask",
@@ -97,6 +98,16 @@ class ExpireLease(msgspec.Struct, frozen=True, kw_only=True):
     policy: RetryPolicy = RetryPolicy()
 
 
+class ReleaseLease(msgspec.Struct, frozen=True, kw_only=True):
+    """Take the job back from its worker without counting the attempt (e.g. the worker was
+    paused): it goes back to the queue to run elsewhere."""
+
+    job_id: str
+    lease_id: str
+    reason: str
+    issued_at: UtcDatetime
+
+
 class TimeOut(msgspec.Struct, frozen=True, kw_only=True):
     """The run went past the job's timeout."""
 
@@ -105,4 +116,4 @@ class TimeOut(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: UtcDatetime
 
 
-Command = Advance | Assign | ReportStart | ReportTask | ReportFinish | ExpireLease | TimeOut
+Command = Advance | Assign | ReportStart | ReportTask | ReportFinish | ExpireLease | ReleaseLease | TimeOut

@@ -43,6 +43,7 @@ from .commands import (
     Assign,
     Command,
     ExpireLease,
+    ReleaseLease,
     ReportFinish,
     ReportStart,
     ReportTask,
@@ -62,6 +63,7 @@ __all__ = [
     "Command",
     "ExpireLease",
     "JobState",
+    "ReleaseLease",
     "ReportFinish",
     "ReportStart",
     "ReportTask",
@@ -223,6 +225,10 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
         case ExpireLease(lease_id=lease_id, issued_at=at, jitter=jitter, policy=policy):
             _require_lease(state, lease_id)
             return _retry_or_fail(state, "lease_expired", lease_id, None, at, jitter, policy)
+        case ReleaseLease(lease_id=lease_id, reason=reason, issued_at=at):
+            _require_lease(state, lease_id)
+            eid = _eid(state, "job.released")
+            return [JobReleased(event_id=eid, job_id=state.id, occurred_at=at, lease_id=lease_id, reason=reason)]
         case TimeOut(lease_id=lease_id, issued_at=at):
             _require_lease(state, lease_id)
             if state.state != "running":

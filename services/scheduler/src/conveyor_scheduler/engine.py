@@ -39,6 +39,7 @@ from .decider import (
     Command,
     ExpireLease,
     JobState,
+    ReleaseLease,
     ReportFinish,
     ReportStart,
     ReportTask,
@@ -56,6 +57,7 @@ _encoder: Final = msgspec.json.Encoder()
 _ENDED_MEMORY: Final = 10_000
 _GONE_MEMORY: Final = 200_000  # far more jobs than end while the fold loop lags a few seconds
 _LIVE: Final = READY | LEASED
+WORKER_PAUSED: Final = "worker_paused"
 _END_REASONS: Final = {
     "cancelled": "cancelled",
     "timed_out": "timed_out",
@@ -69,6 +71,8 @@ def _why_lease_ended(state: JobState) -> str:
         return "deleted"
     if state.paused:
         return "paused"
+    if state.reason == WORKER_PAUSED:
+        return WORKER_PAUSED
     if state.state in ("submitted", "queued") and state.attempts == 0:
         return "reset"  # only a reset clears the attempts of a job that was leased
     return _END_REASONS.get(state.state, "finished")
@@ -352,7 +356,12 @@ class Engine:
             job = self.jobs.get(lease.job_id)
             if job is None or job.lease_id != lease.lease_id:
                 continue
+            worker = self.workers.get(lease.worker_id)
             command = _timer_command(job, lease, now, self._jitter(), self._policy)
+            if command is None and worker is not None and worker.mode == "paused":
+                # A paused worker's runs are taken back, uncounted, to run elsewhere; its next
+                # heartbeat tells it to stop them (drain is the mode that lets them finish).
+                command = ReleaseLease(job_id=job.id, lease_id=lease.lease_id, reason=WORKER_PAUSED, issued_at=now)
             if command is not None:
                 try:
                     events: list[JobEvent] = decide(command, job)

@@ -18,6 +18,7 @@ from conveyor_events import (
     job_subject,
 )
 from conveyor_events.job import JobEventBase
+from conveyor_events.subjects import EVENTS_PREFIX
 from conveyor_runtime import DbConnection, StreamEvent, get_logger
 
 from .decider import Advance, JobState, apply, decide
@@ -27,6 +28,7 @@ from .workers import WorkerState, apply_worker
 _log = get_logger("scheduler")
 _MAX_DECISION_ROUNDS: Final = 8
 _MAX_TREE_DEPTH: Final = 64
+_OURS: Final = (f"{EVENTS_PREFIX}.job.", f"{EVENTS_PREFIX}.worker.")  # the aggregates this folder keeps
 
 Observer = Callable[[Sequence[JobState], Sequence[WorkerState]], None]
 
@@ -266,6 +268,8 @@ def _decode(batch: Sequence[StreamEvent]) -> tuple[list[tuple[int, JobEvent]], l
     jobs: list[tuple[int, JobEvent]] = []
     workers: list[tuple[int, WorkerEvent]] = []
     for item in batch:
+        if not item.subject.startswith(_OURS):
+            continue  # another aggregate's event (progress, identities, ...): not the scheduler's
         try:
             event: Event = decode_event(item.subject, item.data)
         except UnknownEventError as exc:
