@@ -130,3 +130,26 @@ async def test_help_is_complete(conveyor: Conveyor) -> None:
     for command in (("submit",), ("jobs", "ls"), ("jobs", "cancel"), ("logs",), ("workers", "drain"), ("worker",)):
         shown = await conveyor(*command, "--help")
         assert shown.status == 0 and "--url" in shown.stdout, command
+
+
+@pytest.mark.usefixtures("log_collector")
+async def test_a_manifest_file_submitted_and_shown_task_by_task(
+    conveyor: Conveyor, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    await start_worker()
+    manifest = tmp_path / "build.yml"
+    manifest.write_text(
+        "environment:\n  WHO: world\ntasks:\n  - greet: echo hello $WHO\n  - build: |\n      echo building\n"
+        "      complete-build\n  - deploy: echo deploying\n"
+    )
+    ran = await conveyor("submit", "--manifest", str(manifest), "--follow", "--json")
+    assert ran.status == 0, ran.stderr
+    job = ran.json()
+    assert [(t["name"], t["state"]) for t in job["tasks"]] == [
+        ("greet", "succeeded"), ("build", "succeeded"), ("deploy", "skipped")
+    ]  # fmt: skip
+    assert "hello world\n" in ran.stderr and "deploying" not in ran.stderr
+    shown = await conveyor("jobs", "show", job["id"])
+    assert "task greet" in shown.stdout and "task deploy" in shown.stdout and "skipped" in shown.stdout
+    only_build = await conveyor("logs", job["id"], "--task", "build")
+    assert only_build.stdout == "building\n"

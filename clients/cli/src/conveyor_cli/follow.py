@@ -17,13 +17,15 @@ from .render import console
 POLL_S = 1.0
 
 
-def follow(client: Client, job_id: str, *, log_to: IO[str], show_progress: bool) -> Job:
+def follow(
+    client: Client, job_id: str, *, log_to: IO[str], show_progress: bool, task: str | None = None, offset: int = 0
+) -> Job:
     """Print the log to ``log_to`` as it arrives until the job ends and its log is complete; the final job.
 
     With ``show_progress`` (a terminal on stderr), a live bar shows the state and progress.
     """
     if not show_progress:
-        _stream(client, job_id, log_to)
+        _stream(client, job_id, log_to, task, offset)
         return client.job(job_id)
     columns = (
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -40,16 +42,16 @@ def follow(client: Client, job_id: str, *, log_to: IO[str], show_progress: bool)
         watcher = threading.Thread(target=_watch, args=(client, job_id, update, done), daemon=True)
         watcher.start()
         try:
-            _stream(client, job_id, log_to)
+            _stream(client, job_id, log_to, task, offset)
         finally:
             done.set()
             watcher.join(timeout=POLL_S * 2)
     return client.job(job_id)
 
 
-def _stream(client: Client, job_id: str, log_to: IO[str]) -> None:
+def _stream(client: Client, job_id: str, log_to: IO[str], task: str | None, offset: int) -> None:
     try:
-        for piece in client.follow_log(job_id):
+        for piece in client.follow_log(job_id, task=task, offset=offset):
             if isinstance(piece, LogEnd):
                 if piece.truncated:
                     log_to.write("\n[the log was cut at its size limit]\n")

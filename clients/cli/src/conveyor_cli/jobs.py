@@ -90,7 +90,12 @@ def job_fields(job: Job, now: datetime) -> list[tuple[str, str]]:
         ("depends on", shown(job.depends_on, ", ".join)),
         ("created", f"{shown(job.created_at)} ({ago(job.created_at, now)} ago)"),
         ("started", shown(job.started_at)), ("finished", shown(job.finished_at)),
+        *((f"task {task.name}", styled(task.state) + _exit(task.exit_code)) for task in job.tasks),
     ]  # fmt: skip
+
+
+def _exit(code: int | None) -> str:
+    return f" (exit code {code})" if code is not None else ""
 
 
 def show_job(client: Client, args: argparse.Namespace) -> int:

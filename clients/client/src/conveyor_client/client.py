@@ -121,11 +121,12 @@ class Client:
         """Remove a job from every view."""
         self.request("DELETE", f"/v1/jobs/{quote(job_id, safe='')}")
 
-    def read_log(self, job_id: str, offset: int = 0) -> bytes:
-        """The job's log from byte ``offset`` on (empty when nothing is there yet)."""
+    def read_log(self, job_id: str, offset: int = 0, task: str | None = None) -> bytes:
+        """The job's log (or a manifest task's) from byte ``offset`` on (empty when nothing is there yet)."""
         headers = {"range": f"bytes={offset}-"} if offset else {}
+        params = {"task": task} if task else {}
         try:
-            response = self._http.get(f"/v1/jobs/{quote(job_id, safe='')}/log", headers=headers)
+            response = self._http.get(f"/v1/jobs/{quote(job_id, safe='')}/log", headers=headers, params=params)
         except httpx.TransportError as exc:
             raise connection_error(self.config.url, exc) from exc
         if response.status_code == 416:  # nothing past the offset yet
