@@ -182,3 +182,20 @@ async def test_a_recipe_job_posts_its_follow_up_jobs(
     assert sorted(child["title"] for child in children) == ["part 0", "part 1"]
     for child in children:
         await wait_for_state(api, child["id"], "succeeded")
+
+
+async def test_a_timeout_and_a_pause_stop_the_process_tree(
+    api: httpx.AsyncClient, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    await start_worker("--kill-grace", "1", "--capacity", "2")
+    timed_pids, paused_pids = tmp_path / "timed", tmp_path / "paused"
+    timed = await submit(api, command=TREE.format(pids=timed_pids, python=sys.executable), timeout_s=2, max_retries=0)
+    paused = await submit(api, command=TREE.format(pids=paused_pids, python=sys.executable))
+    first_tree, second_tree = await read_pids(timed_pids, 4), await read_pids(paused_pids, 4)
+    await wait_for_state(api, paused, "running")
+    assert (await api.post(f"/v1/jobs/{paused}/pause")).status_code == 200
+    assert await wait_until_dead(second_tree) == []
+    assert (await wait_for_state(api, timed, "timed_out", "failed"))["state"] == "timed_out"
+    assert await wait_until_dead(first_tree) == []
+    job = (await api.get(f"/v1/jobs/{paused}")).json()
+    assert job["paused"] is True and job["state"] in ("queued", "pending")

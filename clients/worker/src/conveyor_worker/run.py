@@ -23,6 +23,7 @@ from .sender import LogSender
 
 _log = structlog.get_logger("conveyor_worker.run")
 FLUSH_BEFORE_STATE_S = 5.0
+LOCAL_TIMEOUT_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +119,13 @@ class JobRun:
             return _Outcome(result="failed")
         plan.workdir.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
-        timer = loop.call_later(plan.timeout_s, self.stop, "local_timeout") if plan.timeout_s else None
+        # The scheduler times the job out and says so in a heartbeat answer; the worker's own timer,
+        # a little later, covers a scheduler it cannot reach.
+        timer = (
+            loop.call_later(plan.timeout_s + LOCAL_TIMEOUT_MARGIN_S, self.stop, "local_timeout")
+            if plan.timeout_s
+            else None
+        )
         try:
             if plan.kind == "manifest":
                 outcome = await self._run_manifest(plan)
