@@ -107,7 +107,7 @@ async def test_a_lease_lost_while_unreachable_stops_the_job_and_the_worker_carri
 async def test_output_past_the_buffer_while_unreachable_is_dropped_behind_a_marker(
     api: httpx.AsyncClient, start_worker: StartWorker, outage: Outage, tmp_path: Path
 ) -> None:
-    await start_worker("--output-buffer", "10000", env={"CONVEYOR_URL": f"http://127.0.0.1:{outage.port}"})
+    worker = await start_worker("--output-buffer", "10000", env={"CONVEYOR_URL": f"http://127.0.0.1:{outage.port}"})
     marker = tmp_path / "go"
     # Waits for the outage, writes 50 kB during it (5 times the buffer), then a last line once it is over.
     command = f"echo before; while [ ! -e {marker} ]; do sleep 0.05; done; head -c 50000 /dev/zero | tr '\\0' x; " \
@@ -125,3 +125,13 @@ async def test_output_past_the_buffer_while_unreachable_is_dropped_behind_a_mark
     log = await read_log(api, job_id, 10_000 + len(dropped_marker(40_007)) + 7)
     assert job["state"] == "succeeded"
     assert log == b"before\n" + b"x" * 9993 + dropped_marker(40_007) + b"\nafter\n"
+    # Operators see it in the worker's own log too.
+    notes: list[dict[str, str]] = []
+    for _ in range(50):
+        notes = (await api.get(f"/v1/workers/{worker.id}/log", params={"level": "warn"})).json()["items"]
+        if notes:
+            break
+        await asyncio.sleep(0.1)
+    assert [(n["level"], n["scope"], n["message"]) for n in notes] == [
+        ("warn", f"job {job_id} attempt 1", "40007 bytes of output dropped: gateway unreachable")
+    ]

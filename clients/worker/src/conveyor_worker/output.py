@@ -41,6 +41,7 @@ class OutputBuffer:
     _offsets: dict[str | None, int] = field(default_factory=dict)  # task -> bytes its log has
     _data: bytearray = field(default_factory=bytearray)
     _dropped: int = 0
+    dropped_total: int = 0  # bytes ever dropped, for the worker's own report
     is_closed: bool = False
     # (position in _data, task) where a manifest task's output begins; the first entry covers 0.
     _tasks: list[tuple[int, str | None]] = field(default_factory=lambda: [(0, None)])
@@ -75,6 +76,7 @@ class OutputBuffer:
             marker = dropped_marker(self._dropped)
             if len(self._data) + len(marker) + len(data) > self.capacity:
                 self._dropped += len(data)
+                self.dropped_total += len(data)
                 return
             self._data += marker
             self._dropped = 0
@@ -84,6 +86,7 @@ class OutputBuffer:
             return
         self._data += data[:room]
         self._dropped += len(data) - room
+        self.dropped_total += len(data) - room
 
     def close(self) -> None:
         """No more output will come; the marker for a last drop is written even into a full buffer."""

@@ -88,6 +88,7 @@ class JobRun:
             outcome = await self._run_plan()
             await self._flush_output(sending)
             await self._report(outcome)
+            await self._tell_operators()
         finally:
             self.sender.close()
             if not sending.done():
@@ -95,6 +96,21 @@ class JobRun:
             with contextlib.suppress(asyncio.CancelledError):
                 await sending
             shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    async def _tell_operators(self) -> None:
+        """What an operator should know about this run goes to the worker's own log (best effort)."""
+        notes = []
+        if self.stop_reason in ("lease_lost", "local_timeout"):
+            notes.append(("warn", f"run stopped: {self.stop_reason.replace('_', ' ')}"))
+        if self.sender.buffer.dropped_total:
+            notes.append(("warn", f"{self.sender.buffer.dropped_total} bytes of output dropped: gateway unreachable"))
+        scope = f"job {self.lease.job.id} attempt {self.lease.attempt}"
+        for level, message in notes:
+
+            async def note(level: str = level, message: str = message) -> None:
+                await self.ctx.api.log_message(level, message, scope)
+
+            await call_until_done("worker log", note, max_attempts=2)
 
     async def _flush_output(self, sending: "asyncio.Task[None]") -> None:
         self.sender.close()
