@@ -48,10 +48,10 @@ def register(subparsers: Subparsers) -> None:
 
 def job_row(job: Job, now: datetime) -> list[str]:
     """The columns of `conveyor jobs ls` for one job."""
-    progress = f"{job.progress:.0f}%" if job.progress is not None else ""
+    progress = f" {job.progress:.0f}%" if job.progress is not None and job.state == "running" else ""
     return [
-        job.id, styled(job.state) + (f" {progress}" if progress else ""), job.project, job.title or _payload_text(job),
-        str(job.attempts), (job.worker_id or "-")[-12:], ago(job.created_at, now),
+        job.id, styled(job.state) + progress, job.project, job.title or _payload_text(job), str(job.attempts),
+        ago(job.created_at, now),
     ]  # fmt: skip
 
 
@@ -71,8 +71,8 @@ def list_jobs(client: Client, args: argparse.Namespace) -> int:
         print_json(page)
         return 0
     now = datetime.now(UTC)
-    columns = ("ID", "STATE", "PROJECT", "TITLE", "ATTEMPTS", "WORKER", "AGE")
-    print_table(columns, (job_row(job, now) for job in page.items), empty="No jobs.")
+    columns = ("ID", "STATE", "PROJECT", "TITLE", "ATTEMPTS", "AGE")
+    print_table(columns, (job_row(job, now) for job in page.items), empty="No jobs.", flexible="TITLE")
     if page.next_cursor:
         print(f"more: conveyor jobs ls --cursor {page.next_cursor}")
     return 0

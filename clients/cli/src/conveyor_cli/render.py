@@ -57,16 +57,25 @@ def styled(state: str) -> str:
     return f"[{style}]{state}[/{style}]" if style else state
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str) -> None:
-    """A table of rows, or the ``empty`` sentence when there are none."""
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str, flexible: str | None = None
+) -> None:
+    """A table of rows, or the ``empty`` sentence when there are none.
+
+    Cells never wrap (ids must stay copyable); on a narrow terminal the ``flexible`` column is
+    shortened with an ellipsis first.
+    """
     rows = list(rows)
     out = console()
     if not rows:
         out.print(empty)
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for index, column in enumerate(columns):
-        table.add_column(column, overflow="fold", no_wrap=index == 0)
+    for column in columns:
+        if column == flexible:
+            table.add_column(column, overflow="ellipsis", no_wrap=True, min_width=5, ratio=1)
+        else:
+            table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*row)
     out.print(table)

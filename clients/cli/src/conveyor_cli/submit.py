@@ -121,6 +121,6 @@ def _submit(client: Client, args: argparse.Namespace, body: dict[str, object]) -
         print_json(final)
     else:
         reason = f" ({final.reason})" if final.reason else ""
-        exit_code = f", exit code {final.exit_code}" if final.exit_code is not None else ""
+        exit_code = f", exit code {final.exit_code}" if final.exit_code is not None and not reason else ""
         console(stderr=True).print(f"job {final.id} {styled(final.state)}{reason}{exit_code}")
     return 0 if final.state == "succeeded" else 1

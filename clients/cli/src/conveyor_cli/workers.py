@@ -51,7 +51,7 @@ def list_workers(client: Client, args: argparse.Namespace) -> int:
         return 0
     now = datetime.now(UTC)
     columns = ("ID", "NAME", "STATE", "JOBS", "LABELS", "LOAD", "SEEN")
-    print_table(columns, (worker_row(worker, now) for worker in page.items), empty="No workers.")
+    print_table(columns, (worker_row(worker, now) for worker in page.items), empty="No workers.", flexible="LABELS")
     if page.next_cursor:
         print(f"more: conveyor workers ls --cursor {page.next_cursor}")
     return 0
