@@ -19,7 +19,7 @@ from .calls import call_until_done
 from .credentials import load_credentials, save_credentials
 from .decisions import Backoff, heartbeat_interval_s, is_lease_lost_by_silence
 from .health import serve_health
-from .run import JobRun, RunContext
+from .run import JobRun, RunContext, install_tools
 
 _log = structlog.get_logger("conveyor_worker")
 _REGISTER_BACKOFF = Backoff(base_s=0.25, cap_s=5.0)  # a worker started with the stack waits for the gateway
@@ -96,9 +96,10 @@ class Agent:
         """Run until drained: the lease loop, the heartbeat and every run, in one task group."""
         credentials = await self.register()
         self.is_registered = True
+        work_root = self.settings.work_dir.expanduser() / credentials.id
         self._ctx = RunContext(
-            api=self.api, api_url=self.settings.url, worker_id=credentials.id,
-            work_root=self.settings.work_dir.expanduser() / credentials.id,
+            api=self.api, api_url=self.settings.url, worker_id=credentials.id, work_root=work_root,
+            tools_dir=install_tools(work_root),
             base_env={**os.environ, **self.settings.env}, recipe_handler=self.settings.recipe_handler,
             kill_grace_s=self.settings.kill_grace_s, output_buffer_bytes=self.settings.output_buffer_bytes,
         )  # fmt: skip

@@ -38,6 +38,17 @@ class RunContext:
     recipe_handler: tuple[str, ...] = ()
     kill_grace_s: float = 5.0
     output_buffer_bytes: int = 8 * 1024 * 1024
+    tools_dir: Path | None = None  # holds `complete-build`, put on every manifest task's PATH
+
+
+def install_tools(work_root: Path) -> Path:
+    """Write the helper commands jobs may call (`complete-build`) once, under the work root."""
+    tools = work_root / ".conveyor-bin"
+    tools.mkdir(parents=True, exist_ok=True)
+    helper = tools / "complete-build"
+    helper.write_text(complete_build_script())
+    helper.chmod(0o755)
+    return tools
 
 
 @dataclass
@@ -120,15 +131,10 @@ class JobRun:
 
     async def _run_plan(self) -> _Outcome:
         self.job_dir.mkdir(parents=True, exist_ok=True)
-        tools = self.job_dir / ".conveyor-bin"
-        tools.mkdir()
-        helper = tools / "complete-build"
-        helper.write_text(complete_build_script())
-        helper.chmod(0o755)
         try:
             plan = build_plan(
                 self.lease, base_env=self.ctx.base_env, api_url=self.ctx.api_url, worker_id=self.ctx.worker_id,
-                job_dir=self.job_dir, recipe_handler=self.ctx.recipe_handler, tools_dir=tools,
+                job_dir=self.job_dir, recipe_handler=self.ctx.recipe_handler, tools_dir=self.ctx.tools_dir,
             )  # fmt: skip
         except PlanError as exc:
             self.sender.write(f"conveyor worker: cannot run this job: {exc}\n".encode())
