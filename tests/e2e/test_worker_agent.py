@@ -199,3 +199,16 @@ async def test_a_timeout_and_a_pause_stop_the_process_tree(
     assert await wait_until_dead(first_tree) == []
     job = (await api.get(f"/v1/jobs/{paused}")).json()
     assert job["paused"] is True and job["state"] in ("queued", "pending")
+
+
+async def test_a_job_that_cannot_run_here_fails_and_the_worker_goes_on(
+    api: httpx.AsyncClient, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    await start_worker()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    bad_dir = await submit(api, command="true", workdir=str(blocker / "sub"), max_retries=0)
+    no_handler = await submit(api, recipe={"x": 1}, max_retries=0)
+    assert (await wait_for_state(api, bad_dir, "failed", "succeeded"))["state"] == "failed"
+    assert (await wait_for_state(api, no_handler, "failed", "succeeded"))["state"] == "failed"
+    assert (await wait_for_state(api, await submit(api, command="true"), "succeeded"))["state"] == "succeeded"

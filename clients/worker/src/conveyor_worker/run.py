@@ -96,7 +96,12 @@ class JobRun:
                 self.stop("lease_lost" if verdict == "lease_lost" else "start_failed")
                 return
             _log.info("run_started", job_id=job_id, lease_id=self.lease_id, attempt=self.lease.attempt)
-            outcome = await self._run_plan()
+            try:
+                outcome = await self._run_plan()
+            except OSError as exc:  # e.g. the work directory cannot be made: the job fails, the worker goes on
+                _log.exception("run_failed_locally", job_id=job_id)
+                self.sender.write(f"conveyor worker: the run failed on this worker: {exc}\n".encode())
+                outcome = _Outcome(result="failed")
             await self._flush_output(sending)
             await self._report(outcome)
             await self._tell_operators()
