@@ -3,7 +3,15 @@
 Nothing here does I/O at import time.
 """
 
-from .append import AppendConflictError, Appended, AppendError, EventAppender, PendingAppend
+from .append import (
+    AppendConflictError,
+    Appended,
+    AppendError,
+    AppendFence,
+    AppendFencedError,
+    EventAppender,
+    PendingAppend,
+)
 from .codec import Event, UnknownEventError, decode_event, decode_job_event, encode_event, upcast
 from .fields import UtcDatetime
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
@@ -52,6 +60,8 @@ __all__ = [
     "LOGS_STREAM",
     "AppendConflictError",
     "AppendError",
+    "AppendFence",
+    "AppendFencedError",
     "Appended",
     "CommandPayload",
     "Event",
