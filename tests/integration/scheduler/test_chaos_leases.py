@@ -88,7 +88,7 @@ async def test_workers_finish_every_job_exactly_once_through_scheduler_kills(
         previous = 0
         for fraction in (4, 2):  # kill the leader at a quarter and at half of the work
             await wait_succeeded(pool, JOBS // fraction, timeout_s=120)
-            previous = await kill_the_leader(schedulers, pool, previous)
+            previous = await kill_the_leader(schedulers, js, pool, previous)
         await wait_for_leader_terms(tmp_path, 3)
         await wait_succeeded(pool, JOBS, timeout_s=120)
         stop.set()

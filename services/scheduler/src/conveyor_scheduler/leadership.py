@@ -257,33 +257,51 @@ class LeaderElector:
         return None
 
     async def keep(self) -> None:
-        """Renew the lease until it is lost (someone else's revision, or the deadline passed)."""
+        """Renew the lease until it is lost: someone else's revision is on the key, or the
+        deadline passed (renewals failing or hanging, e.g. cut off from the server)."""
+        reason = "deadline_passed"
         while (lease := self.lease) is not None:
-            now = self._clock()
-            if not lease.valid_at(now):
+            await asyncio.sleep(max(0.0, min(lease.renew_at, lease.deadline) - self._clock()))
+            remaining = lease.deadline - self._clock()
+            if remaining <= 0:
                 break
-            await asyncio.sleep(max(0.0, min(lease.renew_at, lease.deadline) - now))
-            if not lease.valid_at(self._clock()):
+            try:
+                renewed = await asyncio.wait_for(self._renew_once(lease), remaining)
+            except TimeoutError:
                 break
-            renewed = await self._renew_once(lease)
             if renewed is None:
-                _log.warning("leadership_lost", term=lease.term, reason="key_taken")
-                self.lease = None
-                return
+                reason = "key_taken"
+                break
             if renewed is lease:  # outcome unknown: retry soon, within the deadline
                 await asyncio.sleep(min(self._poll_s, max(0.0, lease.deadline - self._clock())))
             self.lease = renewed
         if self.lease is not None:
-            _log.warning("leadership_lost", term=self.lease.term, reason="deadline_passed")
+            _log.warning("leadership_lost", term=self.lease.term, reason=reason)
         self.lease = None
 
     async def resign(self) -> None:
-        """Delete the key if it is still ours, so a standby takes over at its next poll."""
+        """Delete the key if it is still ours, so a standby takes over at its next poll.
+
+        A renewal cancelled in flight may have landed: then the key holds our value at a
+        revision we never heard of, and that revision is the one deleted.
+        """
         lease, self.lease = self.lease, None
         if lease is None:
             return
-        with contextlib.suppress(nats.errors.Error, APIError, OSError):
-            await (await self._bucket()).delete(LEADER_KEY, last=lease.revision)
+        try:
+            kv = await self._bucket()
+            try:
+                await kv.delete(LEADER_KEY, last=lease.revision)
+            except BadRequestError as exc:
+                if exc.err_code != _WRONG_LAST_SEQUENCE:
+                    raise
+                entry = await kv.get(LEADER_KEY)
+                if entry.value != self._value:
+                    return  # someone else's key now: not ours to delete
+                await kv.delete(LEADER_KEY, last=entry.revision)
+        except (nats.errors.Error, APIError, OSError) as exc:  # it expires on its own then
+            _log.warning("leadership_release_failed", term=lease.term, error=repr(exc))
+        else:
             _log.info("leadership_released", term=lease.term)
 
     async def hold(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> bool:
