@@ -1,0 +1,70 @@
+"""Two scheduler processes: the standby takes over after the leader is SIGKILLed (once the key's
+TTL ran out) or SIGTERMed (at once: the leader deletes its key on the way out)."""
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from nats.js import JetStreamContext
+
+from conveyor_scheduler.leadership import current_holder
+from conveyor_scheduler.settings import Settings
+
+from .test_chaos import SchedulerProcess, the_leader, wait_until_applying
+
+
+async def logged(process: SchedulerProcess, event: str, timeout_s: float = 60) -> None:
+    for _ in range(int(timeout_s / 0.02)):
+        if f'"{event}"'.encode() in process.log.read_bytes():
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"{process.log.name}: no {event} in {timeout_s} s")
+
+
+async def taken_over_by(js: JetStreamContext, process: SchedulerProcess, timeout_s: float) -> float:
+    """Wait until ``process`` holds the leader key; return when it was seen to."""
+    assert process.proc is not None
+    for _ in range(int(timeout_s / 0.01)):
+        held = await current_holder(js)
+        if held is not None and held[0].pid == process.proc.pid:
+            return time.monotonic()
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"the standby did not take the lead within {timeout_s} s")
+
+
+@pytest.mark.parametrize(
+    ("sig", "ttl_s"),
+    [(signal.SIGKILL, 2), (signal.SIGTERM, 5)],
+    ids=["sigkill", "sigterm"],
+)
+async def test_the_standby_takes_over_when_the_leader_goes(
+    js: JetStreamContext, pool: Any, scheduler_settings: Settings, tmp_path: Path, sig: signal.Signals, ttl_s: int
+) -> None:
+    settings = msgspec.structs.replace(scheduler_settings, leader_ttl_s=ttl_s)
+    schedulers = [SchedulerProcess(settings, tmp_path / f"{n}.log") for n in ("a", "b")]
+    for scheduler in schedulers:
+        scheduler.start()
+    try:
+        await wait_until_applying(pool)
+        leader = await the_leader(schedulers, js)
+        [standby] = [s for s in schedulers if s is not leader]
+        await logged(standby, "standby_waiting_for_leadership")
+        assert leader.proc is not None
+        gone = time.monotonic()
+        leader.proc.send_signal(sig)
+        took_over = await taken_over_by(js, standby, timeout_s=ttl_s + 5) - gone
+        await logged(standby, "scheduler_started")
+        serving = time.monotonic() - gone
+        leader.proc.wait(15)
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
+    print(f"{sig.name}: standby holds the key after {took_over:.2f} s, serves after {serving:.2f} s (TTL {ttl_s} s)")  # noqa: T201
+    if sig == signal.SIGKILL:
+        assert took_over < ttl_s + 3  # the killed leader's key expired on its own
+    else:
+        assert took_over < ttl_s - 2  # released at once, long before the TTL could run out
