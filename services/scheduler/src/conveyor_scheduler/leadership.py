@@ -28,7 +28,13 @@ import msgspec
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import APIError, BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    APIError,
+    BadRequestError,
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+)
 from nats.js.kv import KeyValue
 
 from conveyor_events import AppendFencedError, new_uuid7
@@ -118,19 +124,22 @@ class Lease(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def open_bucket(js: JetStreamContext, *, replicas: int = 1) -> KeyValue:
-    """Create the leader bucket if it is missing (idempotent: same config, same answer).
+    """Bind to the leader bucket, creating it when it is missing.
 
-    History 1; no bucket-wide TTL: every write brings its own ``Nats-TTL``.
+    History 1; no bucket-wide TTL: every write brings its own ``Nats-TTL``. An existing bucket
+    is used as it is (creating it again with other replicas would be refused).
     """
-    return await js.create_key_value(KeyValueConfig(bucket=LEADER_BUCKET, history=1, replicas=replicas))
+    try:
+        return await js.key_value(LEADER_BUCKET)
+    except BucketNotFoundError:
+        return await js.create_key_value(KeyValueConfig(bucket=LEADER_BUCKET, history=1, replicas=replicas))
 
 
 async def current_holder(js: JetStreamContext) -> tuple[Holder, int] | None:
     """Who holds the leader key now and its revision, or ``None`` when nobody does."""
-    kv = await open_bucket(js)
     try:
-        entry = await kv.get(LEADER_KEY)
-    except KeyNotFoundError:
+        entry = await (await js.key_value(LEADER_BUCKET)).get(LEADER_KEY)
+    except (BucketNotFoundError, KeyNotFoundError):
         return None
     if entry.value is None or entry.revision is None:
         return None
