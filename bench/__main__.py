@@ -11,6 +11,7 @@ import psutil
 import uvloop
 
 from .end_to_end import LATENCY_TARGET_P99_MS, end_to_end_throughput, submit_to_lease_latency
+from .failover import failover
 from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
 
@@ -19,7 +20,7 @@ PEERS = {
     "POST /v1/jobs": "orientation (DESIGN §8): HTTP + a JetStream ack ~4.6k req/s per process",
     "catch-up": "orientation: a batched projector 20k+ events/s",
 }
-SCENARIOS = ("submit", "projection", "end_to_end", "latency")
+SCENARIOS = ("submit", "projection", "end_to_end", "latency", "failover")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -75,6 +76,12 @@ async def run(
                     print_table(latency)
                     cpu = latency[0]["cpu_pct"]
                     print("  CPU while sending, % of one core: " + ", ".join(f"{n} {p:.0f}" for n, p in cpu.items()))
+    if "failover" in only:
+        with BenchStack() as stack:
+            results["failover"] = await failover(stack, repeats=1 if smoke else 3)
+            print("Scheduler failover: ms from losing the leader to the standby holding the key, and to")
+            print("its first decision on a job submitted at that moment:")
+            print_table(results["failover"])
     return results
 
 

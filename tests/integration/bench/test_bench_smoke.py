@@ -21,3 +21,6 @@ def test_bench_smoke_run_prints_and_records_every_figure() -> None:
         assert row["ok"] == row["requests"] > 0  # every request succeeded
         assert row["req_per_s"] > 0
     assert all(row["events_per_s"] > 0 for row in data["projection"])
+    assert "standby takes over after SIGKILL" in result.stdout
+    for row in data["failover"]:
+        assert 0 < row["key_ms_median"] <= row["first_decision_ms_median"]
