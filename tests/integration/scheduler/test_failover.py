@@ -2,19 +2,25 @@
 TTL ran out) or SIGTERMed (at once: the leader deletes its key on the way out)."""
 
 import asyncio
+import contextlib
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import nats.errors
 import pytest
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from conveyor_devstack import free_port
+from conveyor_scheduler.app import serve
 from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
 from .test_chaos import SchedulerProcess, the_leader, wait_until_applying
+from .test_leases import Cluster
 
 
 async def logged(process: SchedulerProcess, event: str, timeout_s: float = 60) -> None:
@@ -68,3 +74,47 @@ async def test_the_standby_takes_over_when_the_leader_goes(
         assert took_over < ttl_s + 3  # the killed leader's key expired on its own
     else:
         assert took_over < ttl_s - 2  # released at once, long before the TTL could run out
+
+
+async def test_a_stopping_leader_answers_long_polls_at_once_and_hands_over(
+    nc: NatsClient, js: JetStreamContext, pool: Any, scheduler_settings: Settings
+) -> None:
+    settings = msgspec.structs.replace(scheduler_settings, leader_ttl_s=10, tick_s=0.05)
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    a = asyncio.create_task(serve(settings, stop_a))
+    cluster = Cluster(nc, pool)
+    worker = await cluster.worker()
+    first = await current_holder(js)
+    assert first is not None
+    b = asyncio.create_task(serve(msgspec.structs.replace(settings, http_port=free_port()), stop_b))
+    try:
+        polling = asyncio.create_task(worker.lease(wait_s=50))
+        await asyncio.sleep(0.5)
+        stopped = time.monotonic()
+        stop_a.set()
+        assert (await asyncio.wait_for(polling, 5)).leases == ()  # answered, not held for 50 s
+        await asyncio.wait_for(a, 5)
+
+        async def handed_over() -> bool:
+            held = await current_holder(js)
+            return held is not None and held[1] != first[1]
+
+        for _ in range(300):
+            if await handed_over():
+                break
+            await asyncio.sleep(0.01)
+        took_over = time.monotonic() - stopped
+        assert await handed_over()
+        assert took_over < settings.leader_ttl_s / 2  # released, not expired
+        job_id = await cluster.submit()
+        leased: list[str] = []
+        for _ in range(100):  # the new leader serves the same worker once it has caught up
+            with contextlib.suppress(nats.errors.NoRespondersError):
+                leased = [lease.job_id for lease in (await worker.lease(wait_s=5)).leases]
+                break
+            await asyncio.sleep(0.05)
+        assert leased == [job_id]
+    finally:
+        stop_a.set()
+        stop_b.set()
+        await asyncio.wait_for(asyncio.gather(a, b, return_exceptions=True), 15)
