@@ -55,10 +55,10 @@ class SchedulerProcess:
     def is_alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def kill(self) -> None:
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        self.proc.send_signal(sig)
+        self.proc.wait(15)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -83,13 +83,19 @@ async def the_leader(
     raise TimeoutError("no scheduler took the lead")
 
 
-async def kill_the_leader(schedulers: list[SchedulerProcess], js: JetStreamContext, pool: Any, beyond: int) -> int:
-    """SIGKILL whichever scheduler holds the leader key once it is applying events, then start it
-    again (with a standby beside it, it comes back as the standby). Returns the checkpoint it was
-    killed at."""
+async def kill_the_leader(
+    schedulers: list[SchedulerProcess],
+    js: JetStreamContext,
+    pool: Any,
+    beyond: int,
+    sig: signal.Signals = signal.SIGKILL,
+) -> int:
+    """SIGKILL (or ``sig``) whichever scheduler holds the leader key once it is applying events,
+    then start it again (with a standby beside it, it comes back as the standby). Returns the
+    checkpoint it was killed at."""
     checkpoint = await wait_until_applying(pool, beyond=beyond)
     leader = await the_leader(schedulers, js)
-    leader.kill()
+    await asyncio.to_thread(leader.kill, sig)
     leader.start()
     return checkpoint
 
