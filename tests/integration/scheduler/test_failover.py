@@ -15,12 +15,15 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from conveyor_devstack import free_port
+from conveyor_events import EventAppender, PendingAppend, job_subject
 from conveyor_scheduler.app import serve
 from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
+from .support import decisions_per_job, read_stream, submitted
 from .test_chaos import SchedulerProcess, the_leader, wait_until_applying
 from .test_leases import Cluster
+from .test_projection import wait_quiet
 
 
 async def logged(process: SchedulerProcess, event: str, timeout_s: float = 60) -> None:
@@ -118,3 +121,32 @@ async def test_a_stopping_leader_answers_long_polls_at_once_and_hands_over(
         stop_a.set()
         stop_b.set()
         await asyncio.wait_for(asyncio.gather(a, b, return_exceptions=True), 15)
+
+
+async def test_a_checkpoint_moved_under_the_leader_ends_its_term_not_the_process(
+    nc: NatsClient, js: JetStreamContext, pool: Any, scheduler_settings: Settings
+) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(scheduler_settings, stop))
+    try:
+        appender = EventAppender(nc)
+        jobs = [submitted() for _ in range(50)]
+        await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in jobs])
+        await wait_quiet(js, pool)
+        # A deposed leader's transaction commits late and writes its own position.
+        await pool.execute("UPDATE scheduler.checkpoints SET stream_seq = stream_seq - 1 WHERE consumer = 'scheduler'")
+        late = submitted()
+        await appender.append(job_subject(late.job_id), late, expected_last_subject_seq=0)
+        for _ in range(300):
+            if await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", late.job_id) == "queued":
+                break
+            await asyncio.sleep(0.05)
+        assert not task.done(), "the scheduler process ended"
+        assert await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", late.job_id) == "queued"
+        await wait_quiet(js, pool)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    counts = decisions_per_job(await read_stream(js))
+    assert set(counts.values()) == {1}  # the new term decided nothing twice
+    assert {job for job, _ in counts} == {e.job_id for e in [*jobs, late]}
