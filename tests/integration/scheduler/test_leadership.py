@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 
 from conveyor_events import EVENTS_STREAM, EventAppender, job_subject
 from conveyor_runtime import connect_nats
+from conveyor_scheduler.app import serve
 from conveyor_scheduler.leadership import (
     LEADER_BUCKET,
     LEADER_KEY,
@@ -18,8 +19,10 @@ from conveyor_scheduler.leadership import (
     NotLeaderError,
     current_holder,
 )
+from conveyor_scheduler.settings import Settings
 
 from .support import submitted
+from .test_projection import wait_quiet
 
 TTL_S = 2
 
@@ -138,3 +141,25 @@ async def test_a_leader_cut_off_from_the_server_stops_before_its_key_expires(
     with pytest.raises(NotLeaderError):
         await lead.appender.append(job_subject(event.job_id), event)
     await b.resign()
+
+
+async def test_the_schedulers_decisions_carry_its_term(
+    nc: NatsClient, js: JetStreamContext, pool: Any, scheduler_settings: Settings
+) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(scheduler_settings, stop))
+    try:
+        job = submitted()
+        stored = await EventAppender(nc).append(job_subject(job.job_id), job, expected_last_subject_seq=0)
+        last = await wait_quiet(js, pool)
+        held = await current_holder(js)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    assert held is not None and last > stored.seq
+    request = await js.get_msg(EVENTS_STREAM, seq=stored.seq)
+    assert TERM_HEADER not in (request.headers or {})  # a request event: nobody's term
+    decision = await js.get_msg(EVENTS_STREAM, seq=last)
+    assert decision.headers is not None
+    term = int(decision.headers[TERM_HEADER])
+    assert 0 < term <= held[1]  # the term is the revision the leader won; renewals come after
