@@ -15,6 +15,11 @@ from conveyor_devstack import NatsServer, Postgres, free_port, stop_process, tem
 SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway", "collector": "conveyor_logs"}
 
 
+def service_module(name: str) -> str:
+    """``scheduler-b`` is a second scheduler (a standby): the module is named before the dash."""
+    return SERVICES[name.split("-", 1)[0]]
+
+
 class BenchStack:
     """Infrastructure in a temporary directory; services started and stopped on demand."""
 
@@ -54,12 +59,13 @@ class BenchStack:
             "CONVEYOR_LOG_JSON": "1",
         }
 
-    def start(self, name: str) -> int:
+    def start(self, name: str, **env: str) -> int:
+        """Start a service process (extra ``CONVEYOR_*`` variables in ``env``); wait until ready."""
         port = free_port()
         log = (self.root / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", SERVICES[name]],
-            env=self.env(port),
+            [sys.executable, "-m", service_module(name)],
+            env={**self.env(port), **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

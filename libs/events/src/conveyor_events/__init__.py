@@ -3,7 +3,15 @@
 Nothing here does I/O at import time.
 """
 
-from .append import AppendConflictError, Appended, AppendError, EventAppender, PendingAppend
+from .append import (
+    AppendConflictError,
+    Appended,
+    AppendError,
+    AppendFence,
+    AppendFencedError,
+    EventAppender,
+    PendingAppend,
+)
 from .codec import (
     Event,
     UnknownEventError,
@@ -95,6 +103,8 @@ __all__ = [
     "WORKER_LOG_LEVELS",
     "AppendConflictError",
     "AppendError",
+    "AppendFence",
+    "AppendFencedError",
     "Appended",
     "ArtifactStored",
     "CommandPayload",

@@ -125,6 +125,7 @@ class Engine:
         self._delayed = DelayedJobs()
         self._work = asyncio.Event()
         self._changed: dict[str, asyncio.Event] = {}
+        self._closing = False
 
     # --- what the fold loop reports -------------------------------------------------------
 
@@ -201,6 +202,12 @@ class Engine:
         while len(self._ended) > _ENDED_MEMORY:
             self._ended.popitem(last=False)
 
+    def stop_waiting(self) -> None:
+        """The scheduler is stepping down: lease calls grant nothing more and waiting ones answer
+        now, so a worker's long poll (up to a minute) does not hold up the hand-over."""
+        self._closing = True
+        self._wake()
+
     def _wake(self) -> None:
         self._work.set()
         self._work = asyncio.Event()
@@ -212,6 +219,8 @@ class Engine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, req.wait_s)
         while True:
+            if self._closing:
+                return LeaseReply()
             worker = self.workers.get(req.worker_id)
             if worker is None:
                 return LeaseReply(error="unknown_worker")
