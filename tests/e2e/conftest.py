@@ -8,9 +8,11 @@ import httpx
 import pytest
 
 from conveyor_devstack import free_port
+from conveyor_events import EventAppender, ensure_streams, events_stream_config
 from conveyor_gateway.app import create_app
 from conveyor_gateway.settings import Settings as GatewaySettings
-from conveyor_runtime import serve_http
+from conveyor_identity import MIGRATIONS, SCHEMA, identity_projector, issue_admin_token
+from conveyor_runtime import apply_migrations, connect_nats, create_pool, serve_http
 from conveyor_scheduler.app import serve as serve_scheduler
 from conveyor_scheduler.settings import Settings as SchedulerSettings
 
@@ -74,12 +76,50 @@ async def _ready(client: httpx.AsyncClient) -> None:
     raise TimeoutError("gateway not ready")
 
 
+async def provision_admin_token(nats_url: str, database_url: str) -> str:
+    """Issue an admin token and fold it into the identity projection (no scheduler running yet)."""
+    nc = await connect_nats(nats_url, name="e2e-admin", timeout_s=10)
+    pool = await create_pool(database_url, timeout_s=10)
+    try:
+        await ensure_streams(nc.jetstream(), [events_stream_config(duplicate_window_s=1.0)])
+        await apply_migrations(pool, SCHEMA, MIGRATIONS)
+        appender = EventAppender(nc)
+        await appender.start()
+        issued = await issue_admin_token(appender, "e2e")
+        await appender.close()
+        projector = identity_projector(nc, pool)
+        await projector.prepare()
+        try:
+            await projector.catch_up(issued.seq, timeout_s=10)
+        finally:
+            await projector.close()
+        return issued.token
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
 @pytest.fixture
-async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for a gateway served by uvicorn in this loop."""
+async def admin_token(nats_url: str, database_url: str) -> str:
+    """An API token of the admin user with every scope, usable before the scheduler starts."""
+    return await provision_admin_token(nats_url, database_url)
+
+
+@pytest.fixture
+async def anonymous(gateway_settings: GatewaySettings, gateway: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the same gateway that sends no credentials."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_settings.http_port}", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def gateway(gateway_settings: GatewaySettings, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client (authenticated with the admin token) for a gateway served by uvicorn in this loop."""
     app = create_app(gateway_settings)
     service = Service(lambda stop: serve_http(app, "127.0.0.1", gateway_settings.http_port, stop, lifespan=True))
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_settings.http_port}", timeout=10) as client:
+    base_url = f"http://127.0.0.1:{gateway_settings.http_port}"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, headers=headers) as client:
         await _ready(client)
         yield client
     await service.stop()

@@ -7,7 +7,16 @@ from typing import get_args
 import msgspec
 import pytest
 
-from conveyor_events import JobEvent, WorkerEvent, decode_event, encode_event, job_subject, worker_subject
+from conveyor_events import (
+    JobEvent,
+    UserEvent,
+    WorkerEvent,
+    decode_event,
+    encode_event,
+    job_subject,
+    user_subject,
+    worker_subject,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLES = sorted(GOLDEN.glob("*.json"))
@@ -21,7 +30,7 @@ def _tags_of(union: object) -> set[str]:
 def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
     raw = path.read_bytes()
     doc = json.loads(raw)
-    subject = worker_subject(doc["worker_id"]) if doc["type"].startswith("worker.") else job_subject(doc["job_id"])
+    subject = _subject_of(doc)
     event = decode_event(subject, raw)
     assert event.event_id == doc["event_id"]
     # Re-encoding keeps every field the sample had (defaults fill the rest).
@@ -30,6 +39,15 @@ def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
         if key == "occurred_at":
             continue
         assert _contains(again[key], value), key
+
+
+def _subject_of(doc: dict[str, str]) -> str:
+    aggregate = doc["type"].split(".", 1)[0]
+    if aggregate == "worker":
+        return worker_subject(doc["worker_id"])
+    if aggregate == "user":
+        return user_subject(doc["user_id"])
+    return job_subject(doc["job_id"])
 
 
 def _contains(actual: object, expected: object) -> bool:
@@ -43,4 +61,4 @@ def _contains(actual: object, expected: object) -> bool:
 
 def test_every_tag_has_a_golden_sample() -> None:
     sampled = {json.loads(p.read_bytes())["type"] for p in SAMPLES}
-    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) <= sampled
+    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) | _tags_of(UserEvent) <= sampled

@@ -41,8 +41,10 @@ from .subjects import (
     log_subject,
     position_subject,
     scheduler_subject,
+    user_subject,
     worker_subject,
 )
+from .user import UserCreated, UserEvent, UserEventBase, UserTokenIssued, UserTokenRevoked
 from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
 
 __all__ = [
@@ -81,6 +83,11 @@ __all__ = [
     "PendingAppend",
     "RecipePayload",
     "UnknownEventError",
+    "UserCreated",
+    "UserEvent",
+    "UserEventBase",
+    "UserTokenIssued",
+    "UserTokenRevoked",
     "UtcDatetime",
     "WorkerDeleted",
     "WorkerEvent",
@@ -100,5 +107,6 @@ __all__ = [
     "position_subject",
     "scheduler_subject",
     "upcast",
+    "user_subject",
     "worker_subject",
 ]

@@ -7,18 +7,24 @@ import msgspec
 from .job import JobEvent
 from .legacy import UPCASTERS
 from .subjects import aggregate_of
+from .user import UserEvent
 from .worker import WorkerEvent
 
 __all__ = ["Event", "UnknownEventError", "decode_event", "decode_job_event", "encode_event", "upcast"]
 
-Event = JobEvent | WorkerEvent
+Event = JobEvent | WorkerEvent | UserEvent
 """Every event of every aggregate."""
 
 _encoder: Final = msgspec.json.Encoder()
 _job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEvent)
 _raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _worker_decoder: Final[msgspec.json.Decoder[WorkerEvent]] = msgspec.json.Decoder(WorkerEvent)
-_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {"job": _job_decoder, "worker": _worker_decoder}
+_user_decoder: Final[msgspec.json.Decoder[UserEvent]] = msgspec.json.Decoder(UserEvent)
+_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "job": _job_decoder,
+    "worker": _worker_decoder,
+    "user": _user_decoder,
+}
 
 
 class UnknownEventError(ValueError):

@@ -23,7 +23,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job", "worker"})
+AGGREGATES: Final = frozenset({"job", "worker", "user"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -69,6 +69,18 @@ def worker_subject(worker_id: str) -> str:
         ``conveyor.ev.worker.<worker_id>``.
     """
     return event_subject("worker", worker_id)
+
+
+def user_subject(user_id: str) -> str:
+    """Return the subject of one user's events (the user and their API tokens).
+
+    Args:
+        user_id: The user id.
+
+    Returns:
+        ``conveyor.ev.user.<user_id>``.
+    """
+    return event_subject("user", user_id)
 
 
 SCHEDULER_PREFIX: Final = "conveyor.sched"

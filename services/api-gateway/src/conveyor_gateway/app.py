@@ -15,9 +15,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
+from conveyor_identity import CONSUMER as IDENTITY_CONSUMER
+from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     PositionWatcher,
     ReadinessCheck,
+    apply_migrations,
     configure_logging,
     connect_nats,
     create_pool,
@@ -27,12 +31,15 @@ from conveyor_runtime import (
     postgres_check,
 )
 
+from .access import secure_routes
 from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
 from .errors import GatewayError
 from .explain_reader import ExplainReader
 from .explain_routes import EXPLAIN_ROUTES
+from .identity_reader import IdentityReader
+from .identity_routes import IDENTITY_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .leases import LEASE_ROUTES
 from .middleware import RequestContext
@@ -41,6 +48,7 @@ from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_pr
 from .reader import JobReader
 from .routes import ROUTES, State
 from .settings import Settings
+from .token_auth import TokenAuthenticator
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
 from .worker_status import open_status_bucket
@@ -72,6 +80,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pool = await create_pool(
             settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
         )
+        # The identity tables exist before the first token lookup, whoever starts first.
+        await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
+        identity = IdentityReader(pool)
+        identity_watcher = PositionWatcher(nc, IDENTITY_CONSUMER, identity.checkpoint)
+        await identity_watcher.start()
         reader = JobReader(pool)
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
@@ -91,6 +104,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 statuses=statuses,
                 watcher=watcher,
                 explainer=ExplainReader(pool),
+                tokens=TokenAuthenticator(identity, ttl_s=settings.token_cache_s),
+                identity=identity,
+                identity_watcher=identity_watcher,
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
@@ -98,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             checks.clear()
             await watcher.stop()
+            await identity_watcher.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
@@ -114,19 +131,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise HTTPException(404, "Not Found")
         return Response(f"{code}: {PROBLEM_DOCS[code]}\n", media_type="text/plain")
 
-    routes = [
-        *BULK_ROUTES,
-        *ROUTES,
-        *JOB_COMMAND_ROUTES,
-        *DEPENDENCY_ROUTES,
-        *EXPLAIN_ROUTES,
-        *WORKER_ROUTES,
-        *LEASE_ROUTES,
-        *health_routes(lambda: checks),
-        Route("/openapi.json", openapi_json),
-        Route("/docs", docs),
-        Route("/problems/{code}", problem_doc),
-    ]
+    routes = secure_routes(
+        [
+            *BULK_ROUTES,
+            *ROUTES,
+            *JOB_COMMAND_ROUTES,
+            *DEPENDENCY_ROUTES,
+            *EXPLAIN_ROUTES,
+            *WORKER_ROUTES,
+            *LEASE_ROUTES,
+            *health_routes(lambda: checks),
+            Route("/openapi.json", openapi_json),
+            Route("/docs", docs),
+            Route("/problems/{code}", problem_doc),
+            *IDENTITY_ROUTES,
+        ]
+    )
     return Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -13,11 +13,11 @@ from starlette.routing import Route
 from conveyor_events import AppendConflictError, Appended, PendingAppend, job_subject
 from conveyor_runtime import get_logger
 
+from .access import caller_id
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
 from .dependency_check import check_dependencies
 from .errors import MalformedError, ValidationFailedError
 from .routes import (
-    ANONYMOUS,
     State,
     first_seq,
     json_response,
@@ -146,7 +146,9 @@ async def submit_jobs(request: Request) -> Response:
     await check_batch_dependencies(state, subs)
     ids = [new_job_id(sub) for sub in subs]
     items = [
-        PendingAppend(job_subject(job_id), submitted_event(sub, job_id, ANONYMOUS), expected_last_subject_seq=0)
+        PendingAppend(
+            job_subject(job_id), submitted_event(sub, job_id, caller_id(request)), expected_last_subject_seq=0
+        )
         for sub, job_id in zip(subs, ids, strict=True)
     ]
     outcomes = await state["appender"].append_batch(items)

@@ -131,3 +131,41 @@ class JobNotFinishedError(ConflictError):
 class SchedulerUnavailableError(UnavailableError):
     code = "scheduler_unavailable"
     title = "The scheduler did not answer"
+
+
+TOKEN_REALM: Final = "conveyor"
+
+
+class TokenRequiredError(UnauthenticatedError):
+    """No valid API token (HTTP 401 with a Bearer challenge, RFC 6750)."""
+
+    code = "unauthorized"
+    title = "Credentials are missing or wrong"
+    headers = (("WWW-Authenticate", f'Bearer realm="{TOKEN_REALM}"'),)
+
+
+class InsufficientScopeError(ForbiddenError):
+    """A valid token without the scope the endpoint needs (HTTP 403)."""
+
+    code = "insufficient_scope"
+    title = "The token lacks the scope this needs"
+
+    headers = (("WWW-Authenticate", f'Bearer realm="{TOKEN_REALM}", error="insufficient_scope"'),)
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this needs a token with the {scope!r} scope")
+
+
+class TokenNotFoundError(NotFoundError):
+    code = "token_not_found"
+    title = "No such token"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user_not_found"
+    title = "No such user"
+
+
+class UserExistsError(ConflictError):
+    code = "user_exists"
+    title = "A user with this name exists"

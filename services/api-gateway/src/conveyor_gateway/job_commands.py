@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from msgspec.structs import replace
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from conveyor_events import (
     new_uuid7,
 )
 
+from .access import caller_id
 from .bodies import JobAccepted, JobView
 from .errors import JobFinishedError, JobNotFinishedError, JobNotHeldError
 from .routes import (
@@ -83,7 +85,8 @@ def _command_endpoint(name: str) -> Callable[[Request], object]:
         job_id = path_id(request, "job_id", "job")
         await read_json_body(request, state["max_body_bytes"], optional=True)
         check(await existing_job(state, job_id))
-        appended = await state["appender"].append(job_subject(job_id), build(job_id, datetime.now(UTC)))
+        event = replace(build(job_id, datetime.now(UTC)), requested_by=caller_id(request))
+        appended = await state["appender"].append(job_subject(job_id), event)
         location = {"Location": f"/v1/jobs/{job_id}"}
         job = await read_after(state, appended.seq, lambda: state["reader"].get(job_id))
         if job is None:
@@ -100,7 +103,7 @@ async def delete_job(request: Request) -> Response:
     job_id = path_id(request, "job_id", "job")
     await existing_job(state, job_id)
     now = datetime.now(UTC)
-    event = JobDeleteRequested(event_id=new_uuid7(), job_id=job_id, occurred_at=now, requested_by=ANONYMOUS)
+    event = JobDeleteRequested(event_id=new_uuid7(), job_id=job_id, occurred_at=now, requested_by=caller_id(request))
     appended = await state["appender"].append(job_subject(job_id), event)
     return Response(status_code=204 if await wait_applied(state, appended.seq) else 202)
 

@@ -28,6 +28,7 @@ from conveyor_events import (
 )
 from conveyor_runtime import PositionWatcher
 
+from .access import caller_id
 from .bodies import JOB_STATES, CancelRequest, FieldError, JobAccepted, JobPage, JobSubmission, JobView
 from .dependency_check import check_dependencies
 from .errors import (
@@ -40,7 +41,9 @@ from .errors import (
     ValidationFailedError,
 )
 from .explain_reader import ExplainReader
+from .identity_reader import IdentityReader
 from .reader import JobFilter, JobReader, decode_cursor
+from .token_auth import TokenAuthenticator
 from .validation import decode_body
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
@@ -65,6 +68,9 @@ class State(TypedDict):
     statuses: StatusBoard
     watcher: PositionWatcher
     explainer: ExplainReader
+    tokens: TokenAuthenticator
+    identity: IdentityReader
+    identity_watcher: PositionWatcher
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float
@@ -194,7 +200,7 @@ async def submit_job(request: Request) -> Response:
     sub = decode_body(body, JobSubmission)
     await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
     job_id = new_job_id(sub)
-    event = submitted_event(sub, job_id, ANONYMOUS)
+    event = submitted_event(sub, job_id, caller_id(request))
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)
     try:
@@ -256,7 +262,7 @@ async def cancel_job(request: Request) -> Response:
         job_id=job_id,
         occurred_at=datetime.now(UTC),
         reason=ask.reason,
-        requested_by=ANONYMOUS,
+        requested_by=caller_id(request),
     )
     appended = await state["appender"].append(job_subject(job_id), event)
     location = {"Location": f"/v1/jobs/{job_id}"}

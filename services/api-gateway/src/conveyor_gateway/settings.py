@@ -12,3 +12,6 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     write_wait_ms: int = 2000
     workers: int = 1
     db_pool_size: int = 16
+    # How long a verified API token is trusted without a lookup: a revoked token keeps working on
+    # other gateways for at most this long (plus the identity projection's lag).
+    token_cache_s: float = 2.0

@@ -25,6 +25,9 @@ from conveyor_events import (
     logs_stream_config,
     new_uuid7,
 )
+from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
+from conveyor_identity import identity_projector
 from conveyor_runtime import (
     Projector,
     ReadinessCheck,
@@ -77,6 +80,7 @@ async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "a
         pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
         try:
             await apply_migrations(pool, SCHEMA, MIGRATIONS)
+            await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
             yield nc, pool
         finally:
             await pool.close()
@@ -161,6 +165,9 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
         on_applied=folder.trust_commit,
     )
     await projector.prepare()
+    # Users and tokens have their own projection and checkpoint (issue 7); only the leader runs it.
+    identity = identity_projector(nc, pool)
+    await identity.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
     folder.trust_commit()
@@ -175,7 +182,9 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(projector.run(stop))
             tasks.create_task(calls.run(stop))
+            tasks.create_task(identity.run(stop))
     finally:
+        await identity.close()
         await projector.close()
         await appender.close()
 

@@ -18,6 +18,7 @@ from conveyor_events import (
     job_subject,
 )
 from conveyor_events.job import JobEventBase
+from conveyor_events.worker import WorkerEventBase
 from conveyor_runtime import DbConnection, StreamEvent, get_logger
 
 from .decider import Advance, JobState, apply, decide
@@ -215,6 +216,6 @@ def _decode(batch: Sequence[StreamEvent]) -> tuple[list[tuple[int, JobEvent]], l
             continue
         if isinstance(event, JobEventBase):
             jobs.append((item.seq, event))
-        else:
+        elif isinstance(event, WorkerEventBase):  # users and projects are folded by conveyor_identity
             workers.append((item.seq, event))
     return jobs, workers

@@ -1,0 +1,23 @@
+"""Conveyor's identity: users, API tokens, their projection and the first admin."""
+
+from .bootstrap import BOOTSTRAP_ADMIN_ID, IssuedToken, bootstrap_admin, issue_admin_token
+from .projection import CONSUMER, MIGRATIONS, SCHEMA, USER_FILTER, apply_user_events, identity_projector
+from .tokens import SCOPES, TOKEN_PREFIX, hash_token, new_token, unknown_scopes
+
+__all__ = [
+    "BOOTSTRAP_ADMIN_ID",
+    "CONSUMER",
+    "MIGRATIONS",
+    "SCHEMA",
+    "SCOPES",
+    "TOKEN_PREFIX",
+    "USER_FILTER",
+    "IssuedToken",
+    "apply_user_events",
+    "bootstrap_admin",
+    "hash_token",
+    "identity_projector",
+    "issue_admin_token",
+    "new_token",
+    "unknown_scopes",
+]
