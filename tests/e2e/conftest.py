@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from conveyor_devstack import free_port
-from conveyor_events import EventAppender, ensure_streams, events_stream_config
+from conveyor_events import ensure_streams, events_stream_config
 from conveyor_gateway.app import create_app
 from conveyor_gateway.settings import Settings as GatewaySettings
-from conveyor_identity import MIGRATIONS, SCHEMA, identity_projector, issue_admin_token
-from conveyor_runtime import apply_migrations, connect_nats, create_pool, serve_http
+from conveyor_identity import provision_admin_token
+from conveyor_runtime import connect_nats, create_pool, serve_http
 from conveyor_scheduler.app import serve as serve_scheduler
 from conveyor_scheduler.settings import Settings as SchedulerSettings
 
@@ -76,33 +76,17 @@ async def _ready(client: httpx.AsyncClient) -> None:
     raise TimeoutError("gateway not ready")
 
 
-async def provision_admin_token(nats_url: str, database_url: str) -> str:
-    """Issue an admin token and fold it into the identity projection (no scheduler running yet)."""
+@pytest.fixture
+async def admin_token(nats_url: str, database_url: str) -> str:
+    """An API token of the admin user with every scope, usable before the scheduler starts."""
     nc = await connect_nats(nats_url, name="e2e-admin", timeout_s=10)
     pool = await create_pool(database_url, timeout_s=10)
     try:
         await ensure_streams(nc.jetstream(), [events_stream_config(duplicate_window_s=1.0)])
-        await apply_migrations(pool, SCHEMA, MIGRATIONS)
-        appender = EventAppender(nc)
-        await appender.start()
-        issued = await issue_admin_token(appender, "e2e")
-        await appender.close()
-        projector = identity_projector(nc, pool)
-        await projector.prepare()
-        try:
-            await projector.catch_up(issued.seq, timeout_s=10)
-        finally:
-            await projector.close()
-        return issued.token
+        return await provision_admin_token(nc, pool, "e2e")
     finally:
         await nc.drain()
         await pool.close()
-
-
-@pytest.fixture
-async def admin_token(nats_url: str, database_url: str) -> str:
-    """An API token of the admin user with every scope, usable before the scheduler starts."""
-    return await provision_admin_token(nats_url, database_url)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Conveyor's identity: users, API tokens, their projection and the first admin."""
 
-from .bootstrap import BOOTSTRAP_ADMIN_ID, IssuedToken, bootstrap_admin, issue_admin_token
+from .bootstrap import BOOTSTRAP_ADMIN_ID, IssuedToken, bootstrap_admin, issue_admin_token, provision_admin_token
 from .projection import CONSUMER, MIGRATIONS, SCHEMA, USER_FILTER, apply_user_events, identity_projector
 from .tokens import SCOPES, TOKEN_PREFIX, hash_token, new_token, unknown_scopes
 
@@ -19,5 +19,6 @@ __all__ = [
     "identity_projector",
     "issue_admin_token",
     "new_token",
+    "provision_admin_token",
     "unknown_scopes",
 ]
