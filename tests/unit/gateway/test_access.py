@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from conveyor_gateway.access import PUBLIC, ROUTE_ACCESS, WORKER, secure_routes
 from conveyor_gateway.app import create_app
+from conveyor_gateway.openapi import build_openapi
 from conveyor_gateway.settings import Settings
 from conveyor_identity import SCOPES
 
@@ -43,3 +44,18 @@ def test_public_and_worker_routes_keep_their_endpoint() -> None:
     )
     kept = [r.endpoint is endpoint for r in routes if isinstance(r, Route)]
     assert kept == [True, True, False]
+
+
+def test_the_openapi_document_has_every_endpoint_with_its_security() -> None:
+    paths = build_openapi("test")["paths"]
+    documented = {(m.upper(), p) for p, ops in paths.items() for m in ops}
+    assert documented <= set(ROUTE_ACCESS)
+    assert {k for k in ROUTE_ACCESS if k[1].startswith(("/v1/users", "/v1/tokens", "/v1/me"))} <= documented
+    for method, path in documented:
+        rule = ROUTE_ACCESS[(method, path)]
+        if rule in (PUBLIC, WORKER):
+            continue
+        op = paths[path][method.lower()]
+        assert op["security"] == [{"apiToken": [] if rule == "authenticated" else [rule]}], (method, path)
+        assert "401" in op["responses"]
+        assert op["parameters"][0]["name"] == "Authorization"  # so the /docs page's "Try it" can send it

@@ -26,6 +26,7 @@ from .bodies import (
 )
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
+from .openapi_identity import IDENTITY_SCHEMAS, TOKEN_SECURITY_SCHEME, identity_paths, secure_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
 _JOB_ID_PARAM: Final = path_id("job_id", "job")
@@ -163,6 +164,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             RunReported,
             Problem,
             *BULK_EXPLAIN_SCHEMAS,
+            *IDENTITY_SCHEMAS,
         ],
         ref_template=REF,
     )
@@ -173,9 +175,11 @@ def build_openapi(version: str) -> dict[str, Any]:
             "version": version,
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
-        "paths": {**_paths(), **bulk_explain_paths(), **worker_paths(), **lease_paths(), **_health()},
+        "paths": secure_paths(
+            {**_paths(), **bulk_explain_paths(), **worker_paths(), **lease_paths(), **identity_paths(), **_health()}
+        ),
         "components": {
             "schemas": components,
-            "securitySchemes": WORKER_SECURITY_SCHEMES,
+            "securitySchemes": {**WORKER_SECURITY_SCHEMES, **TOKEN_SECURITY_SCHEME},
         },
     }
