@@ -9,11 +9,13 @@ import pytest
 
 from conveyor_events import (
     JobEvent,
+    ProjectEvent,
     UserEvent,
     WorkerEvent,
     decode_event,
     encode_event,
     job_subject,
+    project_subject,
     user_subject,
     worker_subject,
 )
@@ -45,6 +47,8 @@ def _subject_of(doc: dict[str, str]) -> str:
     aggregate = doc["type"].split(".", 1)[0]
     if aggregate == "worker":
         return worker_subject(doc["worker_id"])
+    if aggregate == "project":
+        return project_subject(doc["project_id"])
     if aggregate == "user":
         return user_subject(doc["user_id"])
     return job_subject(doc["job_id"])
@@ -61,4 +65,4 @@ def _contains(actual: object, expected: object) -> bool:
 
 def test_every_tag_has_a_golden_sample() -> None:
     sampled = {json.loads(p.read_bytes())["type"] for p in SAMPLES}
-    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) | _tags_of(UserEvent) <= sampled
+    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) | _tags_of(UserEvent) | _tags_of(ProjectEvent) <= sampled

@@ -33,6 +33,15 @@ from .job import (
     Payload,
     RecipePayload,
 )
+from .project import (
+    PROJECT_ROLES,
+    ProjectCreated,
+    ProjectEvent,
+    ProjectEventBase,
+    ProjectRolesSet,
+    ProjectUpdated,
+    project_id_of,
+)
 from .streams import EVENTS_STREAM, LOGS_STREAM, ensure_streams, events_stream_config, logs_stream_config
 from .subjects import (
     EVENTS_FILTER,
@@ -40,6 +49,7 @@ from .subjects import (
     job_subject,
     log_subject,
     position_subject,
+    project_subject,
     scheduler_subject,
     user_subject,
     worker_subject,
@@ -52,6 +62,7 @@ __all__ = [
     "EVENTS_STREAM",
     "LOGS_FILTER",
     "LOGS_STREAM",
+    "PROJECT_ROLES",
     "AppendConflictError",
     "AppendError",
     "Appended",
@@ -81,6 +92,11 @@ __all__ = [
     "ManifestTask",
     "Payload",
     "PendingAppend",
+    "ProjectCreated",
+    "ProjectEvent",
+    "ProjectEventBase",
+    "ProjectRolesSet",
+    "ProjectUpdated",
     "RecipePayload",
     "UnknownEventError",
     "UserCreated",
@@ -105,6 +121,8 @@ __all__ = [
     "new_uuid7",
     "parse_uuid",
     "position_subject",
+    "project_id_of",
+    "project_subject",
     "scheduler_subject",
     "upcast",
     "user_subject",

@@ -6,24 +6,27 @@ import msgspec
 
 from .job import JobEvent
 from .legacy import UPCASTERS
+from .project import ProjectEvent
 from .subjects import aggregate_of
 from .user import UserEvent
 from .worker import WorkerEvent
 
 __all__ = ["Event", "UnknownEventError", "decode_event", "decode_job_event", "encode_event", "upcast"]
 
-Event = JobEvent | WorkerEvent | UserEvent
+Event = JobEvent | WorkerEvent | UserEvent | ProjectEvent
 """Every event of every aggregate."""
 
 _encoder: Final = msgspec.json.Encoder()
 _job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEvent)
 _raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _worker_decoder: Final[msgspec.json.Decoder[WorkerEvent]] = msgspec.json.Decoder(WorkerEvent)
+_project_decoder: Final[msgspec.json.Decoder[ProjectEvent]] = msgspec.json.Decoder(ProjectEvent)
 _user_decoder: Final[msgspec.json.Decoder[UserEvent]] = msgspec.json.Decoder(UserEvent)
 _DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "job": _job_decoder,
     "worker": _worker_decoder,
     "user": _user_decoder,
+    "project": _project_decoder,
 }
 
 

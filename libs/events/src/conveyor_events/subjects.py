@@ -23,7 +23,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job", "worker", "user"})
+AGGREGATES: Final = frozenset({"job", "worker", "user", "project"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -81,6 +81,18 @@ def user_subject(user_id: str) -> str:
         ``conveyor.ev.user.<user_id>``.
     """
     return event_subject("user", user_id)
+
+
+def project_subject(project_id: str) -> str:
+    """Return the subject of one project's events.
+
+    Args:
+        project_id: The project id (see ``project_id_of``).
+
+    Returns:
+        ``conveyor.ev.project.<project_id>``.
+    """
+    return event_subject("project", project_id)
 
 
 SCHEDULER_PREFIX: Final = "conveyor.sched"

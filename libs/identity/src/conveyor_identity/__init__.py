@@ -2,23 +2,28 @@
 
 from .bootstrap import BOOTSTRAP_ADMIN_ID, IssuedToken, bootstrap_admin, issue_admin_token, provision_admin_token
 from .projection import CONSUMER, MIGRATIONS, SCHEMA, USER_FILTER, apply_user_events, identity_projector
+from .projects import PROJECT_FILTER, PROJECTS_CONSUMER, apply_project_events, projects_projector
 from .tokens import SCOPES, TOKEN_PREFIX, hash_token, new_token, unknown_scopes
 
 __all__ = [
     "BOOTSTRAP_ADMIN_ID",
     "CONSUMER",
     "MIGRATIONS",
+    "PROJECTS_CONSUMER",
+    "PROJECT_FILTER",
     "SCHEMA",
     "SCOPES",
     "TOKEN_PREFIX",
     "USER_FILTER",
     "IssuedToken",
+    "apply_project_events",
     "apply_user_events",
     "bootstrap_admin",
     "hash_token",
     "identity_projector",
     "issue_admin_token",
     "new_token",
+    "projects_projector",
     "provision_admin_token",
     "unknown_scopes",
 ]

@@ -46,6 +46,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         " issued_at timestamptz NOT NULL, revoked_at timestamptz);"
         "CREATE INDEX tokens_by_user ON {schema}.tokens (user_id, issued_at)",
     ),
+    (
+        3,
+        "CREATE TABLE {schema}.projects ("
+        " id uuid PRIMARY KEY, name text NOT NULL UNIQUE, owner text NOT NULL, priority integer NOT NULL,"
+        " visibility text NOT NULL, paused boolean NOT NULL, motd text NOT NULL, version text NOT NULL,"
+        " clone_url text NOT NULL, chain_target text NOT NULL, secret text NOT NULL, webhook_secret text NOT NULL,"
+        " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, last_seq bigint NOT NULL);"
+        "CREATE TABLE {schema}.project_roles ("
+        " project_id uuid NOT NULL, user_id text NOT NULL, roles text[] NOT NULL,"
+        " PRIMARY KEY (project_id, user_id));"
+        "CREATE INDEX project_roles_by_user ON {schema}.project_roles (user_id)",
+    ),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 

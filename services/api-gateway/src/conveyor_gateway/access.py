@@ -10,6 +10,10 @@ row to ``ROUTE_ACCESS``:
 - ``AUTHENTICATED``: any valid bearer token (the caller's own tokens);
 - ``WORKER``: worker credentials, checked by the handler itself (HTTP Basic, ``worker_auth``);
 - ``PUBLIC``: no credentials (health, docs, problem pages, the OpenAPI document).
+
+A route under ``/v1/jobs/{job_id}`` with ``jobs:read`` or ``jobs:write`` also gets the job's
+access check (``job_access``): logs, artifacts and events of a job are protected by adding
+their rows with the right scope, nothing else.
 """
 
 from collections.abc import Awaitable, Callable, Iterable
@@ -22,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from conveyor_runtime import get_logger
 
 from .errors import InsufficientScopeError, UnauthenticatedError
+from .job_access import check_job_access
 from .token_auth import Principal
 
 PUBLIC: Final = "public"
@@ -55,6 +60,12 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/users"): "admin",
     ("POST", "/v1/users/{user_id}/tokens"): "admin",
     ("GET", "/v1/users/{user_id}/tokens"): "admin",
+    ("POST", "/v1/projects"): "projects",
+    ("GET", "/v1/projects"): "projects",
+    ("GET", "/v1/projects/{project}"): "projects",
+    ("PATCH", "/v1/projects/{project}"): "projects",
+    ("GET", "/v1/projects/{project}/roles"): "projects",
+    ("PUT", "/v1/projects/{project}/roles/{user_id}"): "projects",
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
@@ -98,13 +109,18 @@ async def authenticate(request: Request, rule: str) -> Principal:
     return principal
 
 
-def guard(endpoint: Endpoint, rule: str) -> Endpoint:
-    """``endpoint`` behind the check ``rule`` names."""
+def guard(endpoint: Endpoint, rule: str, path: str = "") -> Endpoint:
+    """``endpoint`` behind the check ``rule`` names; under ``/v1/jobs/{job_id}`` also the job's access
+    (read for ``jobs:read``, write for ``jobs:write``), so every job endpoint gets it from its row."""
     if rule in (PUBLIC, WORKER):
         return endpoint
+    job_check = "{job_id}" in path and rule in ("jobs:read", "jobs:write")
 
     async def guarded(request: Request) -> Response:
-        request.scope["principal"] = await authenticate(request, rule)
+        principal = await authenticate(request, rule)
+        request.scope["principal"] = principal
+        if job_check:
+            await check_job_access(request, principal, write=rule == "jobs:write")
         return await endpoint(request)
 
     guarded.__doc__ = endpoint.__doc__
@@ -132,5 +148,5 @@ def secure_routes(routes: Iterable[BaseRoute], table: dict[tuple[str, str], str]
         rule = _rule_of(route, table)
         endpoint: Any = route.endpoint
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
-        secured.append(Route(route.path, guard(endpoint, rule), methods=methods, name=route.name))
+        secured.append(Route(route.path, guard(endpoint, rule, route.path), methods=methods, name=route.name))
     return secured

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
 from conveyor_identity import CONSUMER as IDENTITY_CONSUMER
 from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import PROJECTS_CONSUMER
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     PositionWatcher,
@@ -45,6 +46,8 @@ from .leases import LEASE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
+from .project_reader import ProjectReader
+from .project_routes import PROJECT_ROUTES
 from .reader import JobReader
 from .routes import ROUTES, State
 from .settings import Settings
@@ -85,6 +88,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         identity = IdentityReader(pool)
         identity_watcher = PositionWatcher(nc, IDENTITY_CONSUMER, identity.checkpoint)
         await identity_watcher.start()
+        projects = ProjectReader(pool)
+        projects_watcher = PositionWatcher(nc, PROJECTS_CONSUMER, projects.checkpoint)
+        await projects_watcher.start()
         reader = JobReader(pool)
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
@@ -107,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 tokens=TokenAuthenticator(identity, ttl_s=settings.token_cache_s),
                 identity=identity,
                 identity_watcher=identity_watcher,
+                projects=projects,
+                projects_watcher=projects_watcher,
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
@@ -115,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             checks.clear()
             await watcher.stop()
             await identity_watcher.stop()
+            await projects_watcher.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
@@ -145,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/docs", docs),
             Route("/problems/{code}", problem_doc),
             *IDENTITY_ROUTES,
+            *PROJECT_ROUTES,
         ]
     )
     return Starlette(

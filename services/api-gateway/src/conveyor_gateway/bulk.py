@@ -13,10 +13,11 @@ from starlette.routing import Route
 from conveyor_events import AppendConflictError, Appended, PendingAppend, job_subject
 from conveyor_runtime import get_logger
 
-from .access import caller_id
+from .access import caller, caller_id
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
 from .dependency_check import check_dependencies
 from .errors import MalformedError, ValidationFailedError
+from .job_access import check_submit_access
 from .routes import (
     State,
     first_seq,
@@ -143,6 +144,7 @@ async def submit_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
+    await check_submit_access(request, caller(request), [sub.project for sub in subs])
     await check_batch_dependencies(state, subs)
     ids = [new_job_id(sub) for sub in subs]
     items = [

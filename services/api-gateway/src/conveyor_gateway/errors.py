@@ -169,3 +169,25 @@ class UserNotFoundError(NotFoundError):
 class UserExistsError(ConflictError):
     code = "user_exists"
     title = "A user with this name exists"
+
+
+class ProjectNotFoundError(NotFoundError):
+    code = "project_not_found"
+    title = "No such project"
+
+
+class ProjectExistsError(ConflictError):
+    code = "project_exists"
+    title = "A project has this name"
+
+
+class ProjectChangedError(ConflictError):
+    code = "project_changed"
+    title = "The project changed meanwhile"
+
+
+class MissingRoleError(ForbiddenError):
+    """The caller sees the project but lacks the role this needs (HTTP 403)."""
+
+    code = "missing_role"
+    title = "This needs a role on the project that you do not hold"

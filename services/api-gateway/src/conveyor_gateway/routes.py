@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
+from msgspec.structs import replace
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from starlette.requests import Request
@@ -28,7 +29,7 @@ from conveyor_events import (
 )
 from conveyor_runtime import PositionWatcher
 
-from .access import caller_id
+from .access import caller, caller_id
 from .bodies import JOB_STATES, CancelRequest, FieldError, JobAccepted, JobPage, JobSubmission, JobView
 from .dependency_check import check_dependencies
 from .errors import (
@@ -42,6 +43,8 @@ from .errors import (
 )
 from .explain_reader import ExplainReader
 from .identity_reader import IdentityReader
+from .job_access import check_submit_access
+from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
 from .token_auth import TokenAuthenticator
 from .validation import decode_body
@@ -71,6 +74,8 @@ class State(TypedDict):
     tokens: TokenAuthenticator
     identity: IdentityReader
     identity_watcher: PositionWatcher
+    projects: ProjectReader
+    projects_watcher: PositionWatcher
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float
@@ -198,6 +203,7 @@ async def submit_job(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
+    await check_submit_access(request, caller(request), [sub.project])
     await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
     job_id = new_job_id(sub)
     event = submitted_event(sub, job_id, caller_id(request))
@@ -303,6 +309,9 @@ async def list_jobs(request: Request) -> Response:
     """``GET /v1/jobs?state=&project=&tag=&owner=&limit=&cursor=``, newest first."""
     state: State = request.scope["state"]
     filters, limit, before = _list_query(request)
+    principal = caller(request)
+    if not principal.has_scope("admin"):
+        filters = replace(filters, viewer=principal.user_id)
     items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
     return json_response(JobPage(items=items, next_cursor=next_cursor))
 

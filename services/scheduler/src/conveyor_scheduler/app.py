@@ -27,7 +27,7 @@ from conveyor_events import (
 )
 from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
-from conveyor_identity import identity_projector
+from conveyor_identity import identity_projector, projects_projector
 from conveyor_runtime import (
     Projector,
     ReadinessCheck,
@@ -168,6 +168,8 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
     # Users and tokens have their own projection and checkpoint (issue 7); only the leader runs it.
     identity = identity_projector(nc, pool)
     await identity.prepare()
+    projects = projects_projector(nc, pool)
+    await projects.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
     folder.trust_commit()
@@ -183,8 +185,10 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
             tasks.create_task(projector.run(stop))
             tasks.create_task(calls.run(stop))
             tasks.create_task(identity.run(stop))
+            tasks.create_task(projects.run(stop))
     finally:
         await identity.close()
+        await projects.close()
         await projector.close()
         await appender.close()
 

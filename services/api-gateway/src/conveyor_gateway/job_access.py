@@ -1,0 +1,58 @@
+"""Job-level access, checked by the route guard (reads and commands) and by submissions.
+
+An admin needs no lookup, a job's owner one (the job's row); anyone else also the project's row
+and their roles. A job the caller may not read answers exactly as a missing one (404), so ids
+leak nothing; one they may read but not change answers 403.
+"""
+
+from collections.abc import Iterable
+
+from starlette.requests import Request
+
+from conveyor_events import parse_uuid
+
+from .errors import ForbiddenError, JobNotFoundError
+from .project_access import can_read_job, can_submit, can_write_job, effective_roles
+from .project_reader import ProjectReader
+from .token_auth import Principal
+
+
+async def check_job_access(request: Request, principal: Principal, *, write: bool) -> None:
+    """Refuse if ``principal`` may not read (or, with ``write``, change) the job in the path.
+
+    Raises:
+        JobNotFoundError: It may not read the job (as if there were none).
+        ForbiddenError: It may read the job but not change it.
+    """
+    if principal.has_scope("admin"):
+        return
+    job_id = parse_uuid(request.path_params.get("job_id", ""))
+    if job_id is None:
+        return  # the handler answers 422
+    projects: ProjectReader = request.scope["state"]["projects"]
+    found = await projects.job_owner(job_id)
+    if found is None or found[0] == principal.user_id:
+        return  # missing: the handler answers 404; the owner may do everything
+    owner, project_name = found
+    project, granted = await projects.with_roles(project_name, principal.user_id)
+    roles = effective_roles(principal, project, granted) if project is not None else frozenset[str]()
+    if not can_read_job(principal, owner, project, roles):
+        raise JobNotFoundError(f"no job {job_id}")
+    if write and not can_write_job(principal, owner, project, roles):
+        raise ForbiddenError("you may read this job but not change it: that needs the edit role on its project")
+
+
+async def check_submit_access(request: Request, principal: Principal, project_names: Iterable[str]) -> None:
+    """Refuse a submission into a project the caller holds no ``edit`` role on.
+
+    Raises:
+        ForbiddenError: For the first such project.
+    """
+    if principal.has_scope("admin"):
+        return
+    projects: ProjectReader = request.scope["state"]["projects"]
+    for name in dict.fromkeys(project_names):
+        project, granted = await projects.with_roles(name, principal.user_id)
+        roles = effective_roles(principal, project, granted) if project is not None else frozenset[str]()
+        if not can_submit(principal, project, roles):
+            raise ForbiddenError(f"submitting to project {name!r} needs the edit role on it")
