@@ -27,6 +27,7 @@ from .bodies import (
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
 from .openapi_identity import IDENTITY_SCHEMAS, TOKEN_SECURITY_SCHEME, identity_paths, secure_paths
+from .openapi_projects import PROJECT_SCHEMAS, project_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
 _JOB_ID_PARAM: Final = path_id("job_id", "job")
@@ -165,6 +166,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             Problem,
             *BULK_EXPLAIN_SCHEMAS,
             *IDENTITY_SCHEMAS,
+            *PROJECT_SCHEMAS,
         ],
         ref_template=REF,
     )
@@ -176,7 +178,15 @@ def build_openapi(version: str) -> dict[str, Any]:
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
         "paths": secure_paths(
-            {**_paths(), **bulk_explain_paths(), **worker_paths(), **lease_paths(), **identity_paths(), **_health()}
+            {
+                **_paths(),
+                **bulk_explain_paths(),
+                **worker_paths(),
+                **lease_paths(),
+                **identity_paths(),
+                **project_paths(),
+                **_health(),
+            }
         ),
         "components": {
             "schemas": components,

@@ -1,0 +1,84 @@
+"""OpenAPI paths of projects (``/v1/projects``)."""
+
+from typing import Any, Final
+
+from .openapi_blocks import BAD_BODY, json_content, path_id, problem
+from .openapi_blocks import body as json_body
+from .project_bodies import ProjectCreate, ProjectPage, ProjectPatch, ProjectView, RoleGrant, RoleList, RolesBody
+
+PROJECT_SCHEMAS: Final = (ProjectCreate, ProjectPatch, ProjectView, ProjectPage, RolesBody, RoleGrant, RoleList)
+_NAME: Final = {
+    "name": "project",
+    "in": "path",
+    "required": True,
+    "description": "The project's name.",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$"},
+}
+_HIDDEN: Final = problem("No such project, or it is hidden from you (the same answer).")
+
+
+def project_paths() -> dict[str, Any]:
+    return {
+        "/v1/projects": {
+            "post": {
+                "operationId": "createProject",
+                "summary": "Create a project (the caller owns it, with every role)",
+                "description": "The answer holds the project secret and the webhook secret.",
+                "requestBody": json_body(ProjectCreate),
+                "responses": {
+                    "201": json_content(ProjectView, "The project, secrets included."),
+                    **BAD_BODY,
+                    "409": problem("A project has this name (`project_exists`)."),
+                    "422": problem("Invalid fields."),
+                },
+            },
+            "get": {
+                "operationId": "listProjects",
+                "summary": "Projects you may see (hidden ones only with the read role), by name",
+                "responses": {"200": json_content(ProjectPage, "The projects.")},
+            },
+        },
+        "/v1/projects/{project}": {
+            "get": {
+                "operationId": "getProject",
+                "summary": "Read a project (its secrets only with the secret role)",
+                "parameters": [_NAME],
+                "responses": {"200": json_content(ProjectView, "The project."), "404": _HIDDEN},
+            },
+            "patch": {
+                "operationId": "updateProject",
+                "summary": "Change a project's fields (edit role; rotating a secret: secret role)",
+                "parameters": [_NAME],
+                "requestBody": json_body(ProjectPatch),
+                "responses": {
+                    "200": json_content(ProjectView, "The project after the change."),
+                    **BAD_BODY,
+                    "404": _HIDDEN,
+                    "409": problem("The project changed meanwhile (`project_changed`); read and retry."),
+                    "422": problem("Invalid fields."),
+                },
+            },
+        },
+        "/v1/projects/{project}/roles": {
+            "get": {
+                "operationId": "listProjectRoles",
+                "summary": "Who holds which role (read or manage_access role)",
+                "parameters": [_NAME],
+                "responses": {"200": json_content(RoleList, "The grants."), "404": _HIDDEN},
+            }
+        },
+        "/v1/projects/{project}/roles/{user_id}": {
+            "put": {
+                "operationId": "setProjectRoles",
+                "summary": "Replace a user's roles on the project (manage_access role)",
+                "parameters": [_NAME, path_id("user_id", "user")],
+                "requestBody": json_body(RolesBody),
+                "responses": {
+                    "200": json_content(RoleGrant, "The user's roles now."),
+                    **BAD_BODY,
+                    "404": problem("No such project (or hidden), or no such user."),
+                    "422": problem("Invalid fields."),
+                },
+            }
+        },
+    }
