@@ -50,7 +50,9 @@ def test_the_openapi_document_has_every_endpoint_with_its_security() -> None:
     paths = build_openapi("test")["paths"]
     documented = {(m.upper(), p) for p, ops in paths.items() for m in ops}
     assert documented <= set(ROUTE_ACCESS)
-    assert {k for k in ROUTE_ACCESS if k[1].startswith(("/v1/users", "/v1/tokens", "/v1/me", "/v1/projects"))} <= documented
+    assert {
+        k for k in ROUTE_ACCESS if k[1].startswith(("/v1/users", "/v1/tokens", "/v1/me", "/v1/projects"))
+    } <= documented
     for method, path in documented:
         rule = ROUTE_ACCESS[(method, path)]
         if rule in (PUBLIC, WORKER):

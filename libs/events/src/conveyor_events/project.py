@@ -49,7 +49,11 @@ class ProjectEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="typ
 
 
 class ProjectCreated(ProjectEventBase, frozen=True, kw_only=True, tag="project.created"):
-    """A user created a project and owns it (request event)."""
+    """A user created a project and owns it (request event).
+
+    Rates are token buckets: ``*_rate`` tokens per second (0: unlimited), up to ``*_burst``
+    (0: the rate rounded up, at least 1).
+    """
 
     name: str
     owner: str
@@ -62,6 +66,10 @@ class ProjectCreated(ProjectEventBase, frozen=True, kw_only=True, tag="project.c
     chain_target: str = ""
     secret: str = ""
     webhook_secret: str = ""
+    submit_rate: float = 0.0
+    submit_burst: int = 0
+    assign_rate: float = 0.0
+    assign_burst: int = 0
 
 
 class ProjectUpdated(ProjectEventBase, frozen=True, kw_only=True, tag="project.updated"):
@@ -79,6 +87,10 @@ class ProjectUpdated(ProjectEventBase, frozen=True, kw_only=True, tag="project.u
     chain_target: str | None = None
     secret: str | None = None
     webhook_secret: str | None = None
+    submit_rate: float | None = None
+    submit_burst: int | None = None
+    assign_rate: float | None = None
+    assign_burst: int | None = None
     requested_by: str = ""
 
 

@@ -58,6 +58,13 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         " PRIMARY KEY (project_id, user_id));"
         "CREATE INDEX project_roles_by_user ON {schema}.project_roles (user_id)",
     ),
+    (
+        4,
+        "ALTER TABLE {schema}.projects ADD COLUMN submit_rate double precision NOT NULL DEFAULT 0,"
+        " ADD COLUMN submit_burst integer NOT NULL DEFAULT 0,"
+        " ADD COLUMN assign_rate double precision NOT NULL DEFAULT 0,"
+        " ADD COLUMN assign_burst integer NOT NULL DEFAULT 0",
+    ),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 

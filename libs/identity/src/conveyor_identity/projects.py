@@ -43,6 +43,10 @@ _UPDATABLE: Final = (
     "chain_target",
     "secret",
     "webhook_secret",
+    "submit_rate",
+    "submit_burst",
+    "assign_rate",
+    "assign_burst",
 )
 _log = get_logger("projects")
 
@@ -50,10 +54,13 @@ _log = get_logger("projects")
 async def _created(conn: DbConnection, seq: int, e: ProjectCreated) -> None:
     await conn.execute(
         f"INSERT INTO {SCHEMA}.projects (id, name, owner, priority, visibility, paused, motd, version, clone_url,"
-        " chain_target, secret, webhook_secret, created_at, updated_at, last_seq)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) ON CONFLICT (id) DO NOTHING",
+        " chain_target, secret, webhook_secret, created_at, updated_at, last_seq,"
+        " submit_rate, submit_burst, assign_rate, assign_burst)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)"
+        " ON CONFLICT (id) DO NOTHING",
         *(e.project_id, e.name, e.owner, e.priority, e.visibility, e.paused, e.motd, e.version),
         *(e.clone_url, e.chain_target, e.secret, e.webhook_secret, e.occurred_at, seq),
+        *(e.submit_rate, e.submit_burst, e.assign_rate, e.assign_burst),
     )
     await _roles(conn, e.project_id, e.owner, PROJECT_ROLES)
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
 from conveyor_identity import CONSUMER as IDENTITY_CONSUMER
 from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
-from conveyor_identity import PROJECTS_CONSUMER
+from conveyor_identity import PROJECTS_CONSUMER, RATE_MIGRATIONS, RATE_SCHEMA
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     PositionWatcher,
@@ -51,6 +51,7 @@ from .project_routes import PROJECT_ROUTES
 from .reader import JobReader
 from .routes import ROUTES, State
 from .settings import Settings
+from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         # The identity tables exist before the first token lookup, whoever starts first.
         await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
+        await apply_migrations(pool, RATE_SCHEMA, RATE_MIGRATIONS)
         identity = IdentityReader(pool)
         identity_watcher = PositionWatcher(nc, IDENTITY_CONSUMER, identity.checkpoint)
         await identity_watcher.start()
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 identity_watcher=identity_watcher,
                 projects=projects,
                 projects_watcher=projects_watcher,
+                submit_limits=SubmitLimiter(pool),
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,

@@ -145,6 +145,7 @@ async def submit_jobs(request: Request) -> Response:
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
     await check_submit_access(request, caller(request), [sub.project for sub in subs])
+    await state["submit_limits"].admit(sub.project for sub in subs)
     await check_batch_dependencies(state, subs)
     ids = [new_job_id(sub) for sub in subs]
     items = [

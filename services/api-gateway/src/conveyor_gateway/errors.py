@@ -1,6 +1,7 @@
 """Gateway errors: domain kinds (not HTTP codes) with stable codes; problems.py maps them."""
 
-from typing import ClassVar, Final
+import math
+from typing import Final
 
 from .bodies import FieldError
 
@@ -13,7 +14,7 @@ class GatewayError(Exception):
 
     code = "gateway_error"
     title = "Request failed"
-    headers: ClassVar[tuple[tuple[str, str], ...]] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, detail: str = "", *, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail or self.title)
@@ -191,3 +192,15 @@ class MissingRoleError(ForbiddenError):
 
     code = "missing_role"
     title = "This needs a role on the project that you do not hold"
+
+
+class RateLimitedError(GatewayError):
+    """Over a project's rate limit (HTTP 429 with ``Retry-After``)."""
+
+    code = "rate_limited"
+    title = "Over the project's rate limit"
+
+    def __init__(self, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+        self.headers = (("Retry-After", str(max(1, math.ceil(retry_after_s)))),)

@@ -36,6 +36,10 @@ class ProjectDoc(msgspec.Struct, frozen=True, kw_only=True):
     chain_target: str
     secret: str
     webhook_secret: str
+    submit_rate: float = 0.0
+    submit_burst: int = 0
+    assign_rate: float = 0.0
+    assign_burst: int = 0
     created_at: datetime
     updated_at: datetime
     last_seq: int

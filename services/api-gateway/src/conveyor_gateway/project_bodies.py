@@ -15,6 +15,8 @@ Version = Annotated[str, msgspec.Meta(max_length=128)]
 CloneUrl = Annotated[
     str, msgspec.Meta(max_length=2048, pattern=r"^(|(https?|ssh|git)://[^\s]+|[\w.-]+@[\w.-]+:[^\s]+)$")
 ]
+Rate = Annotated[float, msgspec.Meta(ge=0, le=100_000)]
+Burst = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 ChainTarget = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.\-]*)?$")]
 
 
@@ -29,6 +31,10 @@ class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     version: Version = ""
     clone_url: CloneUrl = ""
     chain_target: ChainTarget = ""
+    submit_rate: Rate = 0.0
+    submit_burst: Burst = 0
+    assign_rate: Rate = 0.0
+    assign_burst: Burst = 0
 
 
 class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -41,6 +47,10 @@ class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     version: Version | None = None
     clone_url: CloneUrl | None = None
     chain_target: ChainTarget | None = None
+    submit_rate: Rate | None = None
+    submit_burst: Burst | None = None
+    assign_rate: Rate | None = None
+    assign_burst: Burst | None = None
     rotate_secret: bool = False
     rotate_webhook_secret: bool = False
 
@@ -64,6 +74,10 @@ class ProjectView(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: str
     clone_url: str
     chain_target: str
+    submit_rate: float
+    submit_burst: int
+    assign_rate: float
+    assign_burst: int
     created_at: datetime
     updated_at: datetime
     your_roles: list[str]

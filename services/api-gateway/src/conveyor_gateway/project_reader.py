@@ -9,7 +9,7 @@ from .project_access import ProjectDoc
 
 _COLUMNS: Final = (
     "id::text AS id, name, owner, priority, visibility, paused, motd, version, clone_url, chain_target,"
-    " secret, webhook_secret, created_at, updated_at, last_seq"
+    " secret, webhook_secret, submit_rate, submit_burst, assign_rate, assign_burst, created_at, updated_at, last_seq"
 )
 
 

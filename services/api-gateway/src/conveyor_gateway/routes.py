@@ -46,6 +46,7 @@ from .identity_reader import IdentityReader
 from .job_access import check_submit_access
 from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
+from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
 from .validation import decode_body
 from .worker_auth import WorkerAuthenticator
@@ -76,6 +77,7 @@ class State(TypedDict):
     identity_watcher: PositionWatcher
     projects: ProjectReader
     projects_watcher: PositionWatcher
+    submit_limits: SubmitLimiter
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float
@@ -204,6 +206,7 @@ async def submit_job(request: Request) -> Response:
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
     await check_submit_access(request, caller(request), [sub.project])
+    await state["submit_limits"].admit([sub.project])
     await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
     job_id = new_job_id(sub)
     event = submitted_event(sub, job_id, caller_id(request))

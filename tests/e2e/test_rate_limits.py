@@ -1,0 +1,49 @@
+"""Per-project submission limits hold across gateways: one bucket in PostgreSQL, not one per process."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from msgspec.structs import replace
+
+from conveyor_devstack import free_port
+from conveyor_gateway.app import create_app
+from conveyor_gateway.settings import Settings as GatewaySettings
+from conveyor_runtime import serve_http
+
+from .conftest import Service, _ready
+
+
+@pytest.fixture
+async def other_gateway(gateway_settings: GatewaySettings, api: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A second gateway on the same NATS and PostgreSQL, with the admin's credentials."""
+    settings = replace(gateway_settings, http_port=free_port())
+    service = Service(
+        lambda stop: serve_http(create_app(settings), "127.0.0.1", settings.http_port, stop, lifespan=True)
+    )
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{settings.http_port}", timeout=10, headers=dict(api.headers)
+    ) as client:
+        await _ready(client)
+        yield client
+    await service.stop()
+
+
+async def test_submission_limit_is_shared_by_gateways(api: httpx.AsyncClient, other_gateway: httpx.AsyncClient) -> None:
+    created = await api.post("/v1/projects", json={"name": "slow", "submit_rate": 0.2, "submit_burst": 3})
+    assert created.status_code == 201, created.text
+    assert created.json()["submit_rate"] == 0.2
+    job = {"project": "slow", "command": "true"}
+    prefer = {"Prefer": "respond-async"}
+    statuses = [(await gw.post("/v1/jobs", json=job)).status_code for gw in (api, other_gateway, api)]
+    assert statuses == [201, 201, 201]
+    refused = await other_gateway.post("/v1/jobs", json=job, headers=prefer)
+    assert refused.status_code == 429
+    assert refused.json()["type"] == "/problems/rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 5  # one token every 5 s
+    too_big = await api.post("/v1/jobs/bulk", json={"jobs": [job] * 4})
+    assert too_big.status_code == 429
+    other = await api.post("/v1/jobs", json={"project": "fast", "command": "true"}, headers=prefer)
+    assert other.status_code == 202  # other projects have their own bucket (none here)
+    listed = await api.get("/v1/jobs", params={"project": "slow"})
+    assert len(listed.json()["items"]) == 3  # nothing refused was stored
