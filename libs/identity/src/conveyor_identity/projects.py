@@ -123,17 +123,27 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent])
                 pass
 
 
-def projects_projector(nc: NatsClient, pool: "asyncpg.Pool[Any]") -> Projector:
+def projects_projector(
+    nc: NatsClient, pool: "asyncpg.Pool[Any]", *, after_commit: Callable[[], Awaitable[None]] | None = None
+) -> Projector:
     """Build the projects projector; it announces each committed position for read-your-writes.
 
     Args:
         nc: NATS connection.
         pool: PostgreSQL pool (the identity migrations must have been applied).
+        after_commit: Runs after each commit and before the announcement, so that whoever
+            waits for a project change (a gateway's PATCH) finds its effect applied (the
+            scheduler reloads its project rules here).
 
     Returns:
         The projector; call ``prepare()`` then ``run(stop)``.
     """
-    on_commit: Callable[[int], Awaitable[None]] = lambda seq: announce_position(nc, PROJECTS_CONSUMER, seq)  # noqa: E731 - one line
+
+    async def on_commit(seq: int) -> None:
+        if after_commit is not None:
+            await after_commit()
+        await announce_position(nc, PROJECTS_CONSUMER, seq)
+
     return Projector(
         name=PROJECTS_CONSUMER,
         schema=SCHEMA,

@@ -26,8 +26,8 @@ from conveyor_events import (
     new_uuid7,
 )
 from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import RATE_MIGRATIONS, RATE_SCHEMA, identity_projector, projects_projector
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
-from conveyor_identity import identity_projector, projects_projector
 from conveyor_runtime import (
     Projector,
     ReadinessCheck,
@@ -50,6 +50,7 @@ from .decider import JobState, RetryPolicy
 from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
+from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .settings import Settings
 from .workers import WorkerState
@@ -81,6 +82,7 @@ async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "a
         try:
             await apply_migrations(pool, SCHEMA, MIGRATIONS)
             await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
+            await apply_migrations(pool, RATE_SCHEMA, RATE_MIGRATIONS)
             yield nc, pool
         finally:
             await pool.close()
@@ -132,12 +134,15 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
     table = JobTable()
     appender = EventAppender(nc)
     await appender.start()
+    rules = ProjectRules(pool)
+    await rules.refresh()
     engine = Engine(
         appender,
         clock=_now,
         jitter=random.random,
         new_id=new_uuid7,
         policy=RetryPolicy(base_s=settings.retry_base_s, cap_s=settings.retry_cap_s),
+        projects=rules,
     )
 
     def observe(jobs: Sequence[JobState], workers: Sequence[WorkerState]) -> None:
@@ -168,7 +173,12 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
     # Users and tokens have their own projection and checkpoint (issue 7); only the leader runs it.
     identity = identity_projector(nc, pool)
     await identity.prepare()
-    projects = projects_projector(nc, pool)
+
+    async def reload_rules() -> None:
+        if await rules.refresh():
+            engine.wake_lease_calls()
+
+    projects = projects_projector(nc, pool, after_commit=reload_rules)
     await projects.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
@@ -186,11 +196,27 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
             tasks.create_task(calls.run(stop))
             tasks.create_task(identity.run(stop))
             tasks.create_task(projects.run(stop))
+            tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
         await identity.close()
         await projects.close()
         await projector.close()
         await appender.close()
+
+
+async def _refresh_rules(rules: ProjectRules, engine: Engine, stop: asyncio.Event, period_s: float = 0.5) -> None:
+    """Follow project changes (pause, rates); wake waiting lease calls when a rule relaxed or a
+    rate-limited project's bucket may have refilled."""
+    while not stop.is_set():
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), period_s)
+        try:
+            relaxed = await rules.refresh()
+        except (asyncpg.PostgresError, OSError) as exc:
+            _log.warning("project_rules_refresh_failed", error=str(exc))
+            continue
+        if relaxed or rules.has_limits:
+            engine.wake_lease_calls()
 
 
 async def rebuild(settings: Settings, into: str | None) -> int:

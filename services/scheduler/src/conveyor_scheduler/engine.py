@@ -45,6 +45,7 @@ from .decider import (
     decide,
 )
 from .errors import LeaseNotCurrentError
+from .project_policy import ProjectPolicy
 from .ready_queue import DelayedJobs, FairShare, ReadyQueue, RecentUsage
 from .workers import WorkerState
 
@@ -101,6 +102,7 @@ class Engine:
         policy: RetryPolicy,
         fair: FairShare | None = None,
         usage_half_life_s: float = 60.0,
+        projects: ProjectPolicy | None = None,
     ) -> None:
         self._appender = appender
         self._clock = clock
@@ -118,6 +120,7 @@ class Engine:
         self._delayed = DelayedJobs()
         self._work = asyncio.Event()
         self._changed: dict[str, asyncio.Event] = {}
+        self._projects = projects  # paused projects and assignment rates (issue 7)
 
     # --- what the fold loop reports -------------------------------------------------------
 
@@ -222,11 +225,20 @@ class Engine:
             except TimeoutError:
                 return LeaseReply()
 
+    def wake_lease_calls(self) -> None:
+        """Let waiting lease calls look again (a project resumed, or its rate bucket refilled)."""
+        self._wake()
+
     async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
         now = self._clock()
         plans: list[tuple[JobState, JobEvent]] = []
-        for job_id in self.queue.take(worker.labels, n, now=now, held=self._recent_use):
+        policy = self._projects
+        allowed = None if policy is None else (lambda project: policy.may_assign(worker.id, project))
+        for job_id in self.queue.take(worker.labels, n, now=now, held=self._recent_use, allowed=allowed):
             job = self.jobs[job_id]
+            if policy is not None and not await policy.admit(job.project, now):
+                self._requeue(job)
+                continue
             command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
             events = decide(command, job)
             if events:
@@ -245,6 +257,11 @@ class Engine:
                 )
             )
         return granted
+
+    def _requeue(self, job: JobState) -> None:
+        """Put back a job its project's rate refused, without waking the lease calls (they would spin)."""
+        self.queue.add(job.id, job.labels, job.priority, job.submitted_seq, project=job.project,
+                       owner=job.owner, queued_at=job.updated_at)  # fmt: skip
 
     def _recent_use(self, project: str, owner: str) -> tuple[float, float]:
         """Recent assignments of a project and of an owner (the fair-share input)."""
