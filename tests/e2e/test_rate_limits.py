@@ -53,7 +53,9 @@ async def test_submission_limit_is_shared_by_gateways(api: httpx.AsyncClient, ot
 async def test_paused_projects_get_no_leases_until_resumed(api: httpx.AsyncClient) -> None:
     from .test_workers_api import register
 
-    assert (await api.post("/v1/projects", json={"name": "held", "paused": True})).status_code == 201
+    assert (
+        await api.post("/v1/projects", json={"name": "held", "paused": True, "visibility": "public"})
+    ).status_code == 201
     job = (await api.post("/v1/jobs", json={"project": "held", "command": "true"})).json()
     worker = await register(api, capacity=2)
     assert (await worker.lease(wait_s=0)).json() == {"leases": []}
@@ -71,7 +73,9 @@ async def test_assignment_limit_holds_across_a_scheduler_failover(
     api = gateway
     leader = start_scheduler()
 
-    created = await api.post("/v1/projects", json={"name": "trickle", "assign_rate": 0.25, "assign_burst": 1})
+    created = await api.post(
+        "/v1/projects", json={"name": "trickle", "assign_rate": 0.25, "assign_burst": 1, "visibility": "public"}
+    )
     assert created.status_code == 201
     for _ in range(3):
         assert (await api.post("/v1/jobs", json={"project": "trickle", "command": "true"})).status_code == 201

@@ -35,11 +35,13 @@ from .job import (
 )
 from .project import (
     PROJECT_ROLES,
+    ProjectAccessRequested,
     ProjectCreated,
     ProjectEvent,
     ProjectEventBase,
     ProjectRolesSet,
     ProjectUpdated,
+    ProjectWorkerAccessSet,
     project_id_of,
 )
 from .streams import EVENTS_STREAM, LOGS_STREAM, ensure_streams, events_stream_config, logs_stream_config
@@ -92,11 +94,13 @@ __all__ = [
     "ManifestTask",
     "Payload",
     "PendingAppend",
+    "ProjectAccessRequested",
     "ProjectCreated",
     "ProjectEvent",
     "ProjectEventBase",
     "ProjectRolesSet",
     "ProjectUpdated",
+    "ProjectWorkerAccessSet",
     "RecipePayload",
     "UnknownEventError",
     "UserCreated",

@@ -14,11 +14,13 @@ from .fields import UtcDatetime
 
 __all__ = [
     "PROJECT_ROLES",
+    "ProjectAccessRequested",
     "ProjectCreated",
     "ProjectEvent",
     "ProjectEventBase",
     "ProjectRolesSet",
     "ProjectUpdated",
+    "ProjectWorkerAccessSet",
     "project_id_of",
 ]
 
@@ -102,5 +104,26 @@ class ProjectRolesSet(ProjectEventBase, frozen=True, kw_only=True, tag="project.
     requested_by: str = ""
 
 
-ProjectEvent = ProjectCreated | ProjectUpdated | ProjectRolesSet
+class ProjectAccessRequested(ProjectEventBase, frozen=True, kw_only=True, tag="project.access_requested"):
+    """A worker asked for assign and/or submit access to the project (request event)."""
+
+    worker_id: str
+    assign: bool = False
+    submit: bool = False
+
+
+class ProjectWorkerAccessSet(ProjectEventBase, frozen=True, kw_only=True, tag="project.worker_access_set"):
+    """A manager granted (or took away) a worker's access, or rejected its request (request event).
+
+    ``status`` is ``granted`` (with ``assign``/``submit`` saying what) or ``rejected``.
+    """
+
+    worker_id: str
+    status: str
+    assign: bool = False
+    submit: bool = False
+    requested_by: str = ""
+
+
+ProjectEvent = ProjectCreated | ProjectUpdated | ProjectRolesSet | ProjectAccessRequested | ProjectWorkerAccessSet
 """Every event of the project aggregate."""

@@ -65,6 +65,15 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         " ADD COLUMN assign_rate double precision NOT NULL DEFAULT 0,"
         " ADD COLUMN assign_burst integer NOT NULL DEFAULT 0",
     ),
+    (
+        5,
+        "CREATE TABLE {schema}.worker_access ("
+        " project_id uuid NOT NULL, worker_id uuid NOT NULL, status text NOT NULL,"
+        " assign boolean NOT NULL, submit boolean NOT NULL,"
+        " requested_assign boolean NOT NULL DEFAULT false, requested_submit boolean NOT NULL DEFAULT false,"
+        " updated_at timestamptz NOT NULL, PRIMARY KEY (project_id, worker_id));"
+        "CREATE INDEX worker_access_by_worker ON {schema}.worker_access (worker_id)",
+    ),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 

@@ -13,9 +13,11 @@ from nats.aio.client import Client as NatsClient
 from conveyor_events import (
     EVENTS_STREAM,
     PROJECT_ROLES,
+    ProjectAccessRequested,
     ProjectCreated,
     ProjectRolesSet,
     ProjectUpdated,
+    ProjectWorkerAccessSet,
     UnknownEventError,
     decode_event,
 )
@@ -118,6 +120,32 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent])
                     f"UPDATE {SCHEMA}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
                     event.project_id,
                     item.seq,
+                )
+            case ProjectAccessRequested():
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.worker_access (project_id, worker_id, status, assign, submit,"
+                    " requested_assign, requested_submit, updated_at)"
+                    " VALUES ($1, $2, 'requested', false, false, $3, $4, $5)"
+                    " ON CONFLICT (project_id, worker_id) DO UPDATE SET requested_assign = $3,"
+                    " requested_submit = $4, updated_at = $5,"
+                    " status = CASE WHEN worker_access.status = 'granted' THEN 'granted' ELSE 'requested' END",
+                    event.project_id,
+                    event.worker_id,
+                    event.assign,
+                    event.submit,
+                    event.occurred_at,
+                )
+            case ProjectWorkerAccessSet():
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.worker_access (project_id, worker_id, status, assign, submit, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, worker_id) DO UPDATE"
+                    " SET status = $3, assign = $4, submit = $5, updated_at = $6",
+                    event.project_id,
+                    event.worker_id,
+                    event.status,
+                    event.assign and event.status == "granted",
+                    event.submit and event.status == "granted",
+                    event.occurred_at,
                 )
             case _:
                 pass

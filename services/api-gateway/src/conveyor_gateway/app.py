@@ -53,6 +53,7 @@ from .routes import ROUTES, State
 from .settings import Settings
 from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
+from .worker_access import WORKER_ACCESS_ROUTES
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
 from .worker_status import open_status_bucket
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/problems/{code}", problem_doc),
             *IDENTITY_ROUTES,
             *PROJECT_ROUTES,
+            *WORKER_ACCESS_ROUTES,
         ]
     )
     return Starlette(

@@ -23,6 +23,10 @@ class ProjectReader:
     def __init__(self, pool: "asyncpg.Pool[Any]") -> None:
         self._pool = pool
 
+    @property
+    def pool(self) -> "asyncpg.Pool[Any]":
+        return self._pool
+
     async def checkpoint(self) -> int:
         async with self._pool.acquire() as conn:
             value = await conn.fetchval("SELECT stream_seq FROM identity.checkpoints WHERE consumer = 'projects'")

@@ -33,6 +33,20 @@ class ProjectRule(msgspec.Struct, frozen=True):
     paused: bool
     rate: float
     burst: int
+    is_public: bool = True
+    assigners: frozenset[str] = frozenset()  # workers granted assign access
+
+
+def _relaxed(old: ProjectRule, new: ProjectRule | None) -> bool:
+    """Whether a rule change may let a waiting worker have a job it could not have before."""
+    if new is None:
+        return True
+    return (
+        (old.paused and not new.paused)
+        or new.rate > old.rate
+        or (new.is_public and not old.is_public)
+        or bool(new.assigners - old.assigners)
+    )
 
 
 class ProjectRules:
@@ -53,26 +67,31 @@ class ProjectRules:
         async with self._pool.acquire() as conn:
             try:
                 rows = await conn.fetch(
-                    "SELECT name, paused, assign_rate, assign_burst FROM identity.projects"
-                    " WHERE paused OR assign_rate > 0"
+                    "SELECT p.name, p.paused, p.assign_rate, p.assign_burst, p.visibility = 'public' AS is_public,"
+                    " COALESCE(array_agg(w.worker_id::text) FILTER (WHERE w.assign AND w.status = 'granted'),"
+                    " ARRAY[]::text[]) AS assigners"
+                    " FROM identity.projects p LEFT JOIN identity.worker_access w ON w.project_id = p.id"
+                    " GROUP BY p.id"
                 )
             except asyncpg.UndefinedTableError:
                 rows = []
-        rules = {r["name"]: ProjectRule(r["paused"], float(r["assign_rate"]), int(r["assign_burst"])) for r in rows}
-        relaxed = any(
-            name not in rules or (old.paused and not rules[name].paused) or rules[name].rate > old.rate
-            for name, old in self._rules.items()
-        )
+        rules = {
+            r["name"]: ProjectRule(
+                r["paused"], float(r["assign_rate"]), int(r["assign_burst"]), r["is_public"], frozenset(r["assigners"])
+            )
+            for r in rows
+        }
+        relaxed = any(_relaxed(old, rules.get(name)) for name, old in self._rules.items())
         self._rules = rules
         return relaxed
 
     def may_assign(self, worker_id: str, project: str) -> bool:
-        """Not paused, and (as last seen) a token in the bucket; ``admit`` has the final word."""
-        del worker_id  # worker access to projects is not enforced yet (issue 7, slice 4)
+        """The worker may take the project's jobs (public, or granted assign access), the project
+        is not paused, and (as last seen) its bucket has a token; ``admit`` has the final word."""
         rule = self._rules.get(project)
         if rule is None:
-            return True
-        if rule.paused:
+            return True  # a project name no project claims: any worker
+        if rule.paused or not (rule.is_public or worker_id in rule.assigners):
             return False
         if rule.rate <= 0:
             return True
