@@ -5,8 +5,23 @@ from typing import Any, Final
 from .openapi_blocks import BAD_BODY, json_content, path_id, problem
 from .openapi_blocks import body as json_body
 from .project_bodies import ProjectCreate, ProjectPage, ProjectPatch, ProjectView, RoleGrant, RoleList, RolesBody
+from .worker_access import AccessDecision, AccessRequest, WorkerAccessView, WorkerProject
 
-PROJECT_SCHEMAS: Final = (ProjectCreate, ProjectPatch, ProjectView, ProjectPage, RolesBody, RoleGrant, RoleList)
+PROJECT_SCHEMAS: Final = (
+    ProjectCreate,
+    ProjectPatch,
+    ProjectView,
+    ProjectPage,
+    RolesBody,
+    RoleGrant,
+    RoleList,
+    AccessRequest,
+    AccessDecision,
+    WorkerAccessView,
+    WorkerProject,
+)
+_WORKER_ID: Final = path_id("worker_id", "worker")
+_ITEMS: Final = {"type": "object", "properties": {"items": {"type": "array"}}}
 _NAME: Final = {
     "name": "project",
     "in": "path",
@@ -17,8 +32,58 @@ _NAME: Final = {
 _HIDDEN: Final = problem("No such project, or it is hidden from you (the same answer).")
 
 
+def _items(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ITEMS}}}
+
+
 def project_paths() -> dict[str, Any]:
     return {
+        "/v1/projects/{project}/workers": {
+            "get": {
+                "operationId": "listProjectWorkers",
+                "summary": "Workers' access requests and grants (manage_access role)",
+                "parameters": [_NAME],
+                "responses": {"200": _items("WorkerAccessView items, newest first."), "404": _HIDDEN},
+            }
+        },
+        "/v1/projects/{project}/workers/{worker_id}": {
+            "put": {
+                "operationId": "decideWorkerAccess",
+                "summary": "Grant (assign and/or submit) or reject a worker's access (manage_access role)",
+                "parameters": [_NAME, _WORKER_ID],
+                "requestBody": json_body(AccessDecision),
+                "responses": {"200": _items("The decision."), **BAD_BODY, "404": _HIDDEN, "422": problem("Invalid.")},
+            }
+        },
+        "/v1/workers/{worker_id}/access-requests": {
+            "post": {
+                "operationId": "requestProjectAccess",
+                "summary": "Ask for access to a project (worker credentials); a manager decides",
+                "security": [{"workerBasic": []}],
+                "parameters": [_WORKER_ID],
+                "requestBody": json_body(AccessRequest),
+                "responses": {
+                    "202": _items("Requested."),
+                    **BAD_BODY,
+                    "401": problem("Worker credentials missing or wrong."),
+                    "403": problem("Credentials of another worker."),
+                    "404": problem("No such project, or hidden from this worker."),
+                },
+            }
+        },
+        "/v1/workers/{worker_id}/projects": {
+            "get": {
+                "operationId": "workerProjects",
+                "summary": "Projects this worker may take jobs from, with the secret where it holds assign access",
+                "security": [{"workerBasic": []}],
+                "parameters": [_WORKER_ID],
+                "responses": {
+                    "200": _items("WorkerProject items."),
+                    "401": problem("Worker credentials missing or wrong."),
+                    "403": problem("Credentials of another worker."),
+                },
+            }
+        },
         "/v1/projects": {
             "post": {
                 "operationId": "createProject",
