@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from conveyor_gateway import access
-from conveyor_gateway.access import PUBLIC, ROUTE_ACCESS, WORKER
+from conveyor_gateway.access import PUBLIC, ROUTE_ACCESS, SIGNED, WORKER
 from conveyor_gateway.app import create_app
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_runtime import serve_http
@@ -33,7 +33,7 @@ async def test_every_protected_endpoint_refuses_a_missing_or_bad_token(anonymous
                 continue
             assert response.status_code == 401, (method, path, headers, response.text)
             assert response.headers["content-type"] == "application/problem+json"
-            scheme = "Basic" if rule == WORKER else "Bearer"
+            scheme = {WORKER: "Basic", SIGNED: "HMAC-SHA256"}.get(rule, "Bearer")
             assert response.headers["www-authenticate"].startswith(scheme), (method, path)
             assert BAD_TOKEN not in response.text
 

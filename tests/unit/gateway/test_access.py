@@ -5,7 +5,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_gateway.access import PUBLIC, ROUTE_ACCESS, WORKER, secure_routes
+from conveyor_gateway.access import PUBLIC, ROUTE_ACCESS, SIGNED, WORKER, secure_routes
 from conveyor_gateway.app import create_app
 from conveyor_gateway.openapi import build_openapi
 from conveyor_gateway.settings import Settings
@@ -23,7 +23,7 @@ def test_every_route_of_the_app_has_a_rule_and_every_rule_a_route() -> None:
 
 
 def test_rules_are_known_scopes_or_markers() -> None:
-    assert set(ROUTE_ACCESS.values()) <= {*SCOPES, PUBLIC, WORKER, "authenticated"}
+    assert set(ROUTE_ACCESS.values()) <= {*SCOPES, PUBLIC, WORKER, SIGNED, "authenticated"}
 
 
 def test_only_health_docs_and_problem_pages_are_public() -> None:
@@ -55,7 +55,7 @@ def test_the_openapi_document_has_every_endpoint_with_its_security() -> None:
     } <= documented
     for method, path in documented:
         rule = ROUTE_ACCESS[(method, path)]
-        if rule in (PUBLIC, WORKER):
+        if rule in (PUBLIC, WORKER, SIGNED):
             continue
         op = paths[path][method.lower()]
         assert op["security"] == [{"apiToken": [] if rule == "authenticated" else [rule]}], (method, path)

@@ -9,6 +9,7 @@ row to ``ROUTE_ACCESS``:
   bearer token with that scope (or an admin's token with ``admin``);
 - ``AUTHENTICATED``: any valid bearer token (the caller's own tokens);
 - ``WORKER``: worker credentials, checked by the handler itself (HTTP Basic, ``worker_auth``);
+- ``SIGNED``: an HMAC signature over the body, checked by the handler (inbound push hooks);
 - ``PUBLIC``: no credentials (health, docs, problem pages, the OpenAPI document).
 
 A route under ``/v1/jobs/{job_id}`` with ``jobs:read`` or ``jobs:write`` also gets the job's
@@ -31,6 +32,7 @@ from .token_auth import Principal
 
 PUBLIC: Final = "public"
 WORKER: Final = "worker"
+SIGNED: Final = "signed"
 AUTHENTICATED: Final = "authenticated"
 
 _J = "/v1/jobs/{job_id}"
@@ -70,6 +72,11 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/workers/{worker_id}/projects"): WORKER,
     ("GET", "/v1/projects/{project}/workers"): "projects",
     ("PUT", "/v1/projects/{project}/workers/{worker_id}"): "projects",
+    **{
+        ("POST", f"/v1/projects/{{project}}/maintenance/{a}"): "projects"
+        for a in ("reset-failed", "reclaim-assigned", "hard-reset")
+    },
+    ("POST", "/v1/projects/{project}/hooks/push"): SIGNED,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
@@ -116,7 +123,7 @@ async def authenticate(request: Request, rule: str) -> Principal:
 def guard(endpoint: Endpoint, rule: str, path: str = "") -> Endpoint:
     """``endpoint`` behind the check ``rule`` names; under ``/v1/jobs/{job_id}`` also the job's access
     (read for ``jobs:read``, write for ``jobs:write``), so every job endpoint gets it from its row."""
-    if rule in (PUBLIC, WORKER):
+    if rule in (PUBLIC, WORKER, SIGNED):
         return endpoint
     job_check = "{job_id}" in path and rule in ("jobs:read", "jobs:write")
 

@@ -43,11 +43,13 @@ from .identity_reader import IdentityReader
 from .identity_routes import IDENTITY_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .leases import LEASE_ROUTES
+from .maintenance import MAINTENANCE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
 from .project_reader import ProjectReader
 from .project_routes import PROJECT_ROUTES
+from .push_hook import PUSH_HOOK_ROUTES
 from .reader import JobReader
 from .routes import ROUTES, State
 from .settings import Settings
@@ -160,6 +162,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *IDENTITY_ROUTES,
             *PROJECT_ROUTES,
             *WORKER_ACCESS_ROUTES,
+            *MAINTENANCE_ROUTES,
+            *PUSH_HOOK_ROUTES,
         ]
     )
     return Starlette(

@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-from .access import AUTHENTICATED, PUBLIC, ROUTE_ACCESS, WORKER
+from .access import AUTHENTICATED, PUBLIC, ROUTE_ACCESS, SIGNED, WORKER
 from .identity_bodies import Me, TokenCreated, TokenRequest, UserRequest
 from .identity_reader import TokenView, UserView
 from .openapi_blocks import BAD_BODY, json_content, path_id, problem
@@ -121,8 +121,8 @@ def secure_paths(paths: dict[str, Any]) -> dict[str, Any]:
     for path, operations in paths.items():
         for method, op in operations.items():
             rule = ROUTE_ACCESS.get((method.upper(), path), PUBLIC)
-            if rule in (PUBLIC, WORKER):
-                continue  # worker operations carry their own Basic security
+            if rule in (PUBLIC, WORKER, SIGNED):
+                continue  # worker operations carry their own Basic security, hooks an HMAC
             op["security"] = [{"apiToken": [] if rule == AUTHENTICATED else [rule]}]
             op["parameters"] = [_AUTH_HEADER, *op.get("parameters", [])]
             needs = "any valid token" if rule == AUTHENTICATED else f"a token with the `{rule}` scope"

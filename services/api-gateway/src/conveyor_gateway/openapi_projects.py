@@ -147,3 +147,38 @@ def project_paths() -> dict[str, Any]:
             }
         },
     }
+
+
+def maintenance_and_hook_paths() -> dict[str, Any]:
+    ops: dict[str, Any] = {}
+    for action, what in (
+        ("reset-failed", "Run every failed or timed-out job of the project again"),
+        ("reclaim-assigned", "Take back every assigned or running job and queue it again"),
+        ("hard-reset", "Remove every job of the project from the views (the events stay)"),
+    ):
+        ops[f"/v1/projects/{{project}}/maintenance/{action}"] = {
+            "post": {
+                "operationId": "maintenance" + "".join(w.title() for w in action.split("-")),
+                "summary": f"{what} (maintenance role)",
+                "parameters": [_NAME],
+                "responses": {
+                    "200": _items("`{project, action, jobs}`: how many jobs were touched."),
+                    "202": _items("Stored; the scheduler applies it shortly."),
+                    "404": _HIDDEN,
+                },
+            }
+        }
+    ops["/v1/projects/{project}/hooks/push"] = {
+        "post": {
+            "operationId": "pushHook",
+            "summary": "Inbound git push (GitHub X-Hub-Signature-256 or Gogs X-Gogs-Signature): sets the version",
+            "description": "HMAC-SHA256 of the raw body with the project's webhook secret. No token.",
+            "parameters": [_NAME],
+            "responses": {
+                "200": _items("`{project, version, source}`."),
+                "401": problem("Missing or wrong signature, or no such project (the same answer)."),
+                "422": problem("Not a push event (`after` is not a commit id)."),
+            },
+        }
+    }
+    return ops

@@ -124,5 +124,6 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
     "token_not_found": "No such token, or it is not yours.",
     "user_not_found": "No user has this id.",
     "user_exists": "A user with this name exists already.",
+    "invalid_signature": "The push hook's X-Hub-Signature-256 / X-Gogs-Signature is missing or does not match.",
     "internal_error": "The server failed. The error is logged with the request id.",
 }
