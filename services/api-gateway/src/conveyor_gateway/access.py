@@ -28,6 +28,8 @@ from conveyor_runtime import get_logger
 
 from .errors import InsufficientScopeError, UnauthenticatedError
 from .job_access import check_job_access
+from .signed_requests import HEADER as SIGNED_HEADER
+from .signed_requests import authenticate_signed
 from .token_auth import Principal
 
 PUBLIC: Final = "public"
@@ -108,8 +110,12 @@ async def authenticate(request: Request, rule: str) -> Principal:
         UnauthenticatedError: No valid token (logged without the credential).
         InsufficientScopeError: A valid token without the scope.
     """
+    state = request.scope["state"]
     try:
-        principal: Principal = await request.scope["state"]["tokens"].authenticate(request.headers.get("authorization"))
+        if state["signed_requests"] and SIGNED_HEADER in request.headers:
+            principal: Principal = await authenticate_signed(request, state["identity"])
+        else:
+            principal = await state["tokens"].authenticate(request.headers.get("authorization"))
     except UnauthenticatedError as exc:
         client = request.client.host if request.client else ""
         _log.warning("authentication_failed", path=request.url.path, reason=exc.detail, client=client)

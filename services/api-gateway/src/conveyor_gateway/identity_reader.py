@@ -84,6 +84,28 @@ class IdentityReader:
             is_revoked=row["is_revoked"],
         )
 
+    async def token_for_signing(self, token_id: str) -> tuple[TokenRecord, str] | None:
+        """A token's record and its stored hash (the HMAC key of signed requests)."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT t.id::text AS token_id, t.user_id::text AS user_id, u.name, u.is_admin, t.scopes,"
+                f" t.expires_at, t.revoked_at IS NOT NULL AS is_revoked, t.token_hash"
+                f" FROM {_TOKENS} t JOIN {_USERS} u ON u.id = t.user_id WHERE t.id = $1",
+                token_id,
+            )
+        if row is None:
+            return None
+        record = TokenRecord(
+            token_id=row["token_id"],
+            user_id=row["user_id"],
+            user_name=row["name"],
+            is_admin=row["is_admin"],
+            scopes=tuple(row["scopes"]),
+            expires_at=row["expires_at"],
+            is_revoked=row["is_revoked"],
+        )
+        return record, row["token_hash"]
+
     async def tokens_of(self, user_id: str) -> list[TokenView]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(

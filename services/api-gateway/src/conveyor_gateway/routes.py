@@ -78,6 +78,7 @@ class State(TypedDict):
     projects: ProjectReader
     projects_watcher: PositionWatcher
     submit_limits: SubmitLimiter
+    signed_requests: bool
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float
