@@ -12,6 +12,7 @@ from conveyor_events import (
     ProjectEvent,
     UserEvent,
     WorkerEvent,
+    access_subject,
     decode_event,
     encode_event,
     job_subject,
@@ -47,6 +48,8 @@ def _subject_of(doc: dict[str, str]) -> str:
     aggregate = doc["type"].split(".", 1)[0]
     if aggregate == "worker":
         return worker_subject(doc["worker_id"])
+    if aggregate == "access":
+        return access_subject(doc["job_id"])
     if aggregate == "project":
         return project_subject(doc["project_id"])
     if aggregate == "user":
@@ -65,4 +68,7 @@ def _contains(actual: object, expected: object) -> bool:
 
 def test_every_tag_has_a_golden_sample() -> None:
     sampled = {json.loads(p.read_bytes())["type"] for p in SAMPLES}
-    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) | _tags_of(UserEvent) | _tags_of(ProjectEvent) <= sampled
+    assert (
+        _tags_of(JobEvent) | _tags_of(WorkerEvent) | _tags_of(UserEvent) | _tags_of(ProjectEvent) | {"access.set"}
+        <= sampled
+    )

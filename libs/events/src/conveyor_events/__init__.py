@@ -3,6 +3,7 @@
 Nothing here does I/O at import time.
 """
 
+from .access import AccessEvent, JobAccessSet
 from .append import AppendConflictError, Appended, AppendError, EventAppender, PendingAppend
 from .codec import Event, UnknownEventError, decode_event, decode_job_event, encode_event, upcast
 from .fields import UtcDatetime
@@ -48,6 +49,7 @@ from .streams import EVENTS_STREAM, LOGS_STREAM, ensure_streams, events_stream_c
 from .subjects import (
     EVENTS_FILTER,
     LOGS_FILTER,
+    access_subject,
     job_subject,
     log_subject,
     position_subject,
@@ -65,12 +67,14 @@ __all__ = [
     "LOGS_FILTER",
     "LOGS_STREAM",
     "PROJECT_ROLES",
+    "AccessEvent",
     "AppendConflictError",
     "AppendError",
     "Appended",
     "CommandPayload",
     "Event",
     "EventAppender",
+    "JobAccessSet",
     "JobAssigned",
     "JobBlocked",
     "JobCancelRequested",
@@ -113,6 +117,7 @@ __all__ = [
     "WorkerEvent",
     "WorkerRegistered",
     "WorkerStateChanged",
+    "access_subject",
     "decode_event",
     "decode_job_event",
     "dedupe_job_id",

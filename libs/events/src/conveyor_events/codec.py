@@ -4,6 +4,7 @@ from typing import Any, Final
 
 import msgspec
 
+from .access import AccessEvent
 from .job import JobEvent
 from .legacy import UPCASTERS
 from .project import ProjectEvent
@@ -13,13 +14,14 @@ from .worker import WorkerEvent
 
 __all__ = ["Event", "UnknownEventError", "decode_event", "decode_job_event", "encode_event", "upcast"]
 
-Event = JobEvent | WorkerEvent | UserEvent | ProjectEvent
+Event = JobEvent | WorkerEvent | UserEvent | ProjectEvent | AccessEvent
 """Every event of every aggregate."""
 
 _encoder: Final = msgspec.json.Encoder()
 _job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEvent)
 _raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _worker_decoder: Final[msgspec.json.Decoder[WorkerEvent]] = msgspec.json.Decoder(WorkerEvent)
+_access_decoder: Final[msgspec.json.Decoder[AccessEvent]] = msgspec.json.Decoder(AccessEvent)
 _project_decoder: Final[msgspec.json.Decoder[ProjectEvent]] = msgspec.json.Decoder(ProjectEvent)
 _user_decoder: Final[msgspec.json.Decoder[UserEvent]] = msgspec.json.Decoder(UserEvent)
 _DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
@@ -27,6 +29,7 @@ _DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "worker": _worker_decoder,
     "user": _user_decoder,
     "project": _project_decoder,
+    "access": _access_decoder,
 }
 
 

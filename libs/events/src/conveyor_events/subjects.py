@@ -23,7 +23,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job", "worker", "user", "project"})
+AGGREGATES: Final = frozenset({"job", "worker", "user", "project", "access"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -93,6 +93,18 @@ def project_subject(project_id: str) -> str:
         ``conveyor.ev.project.<project_id>``.
     """
     return event_subject("project", project_id)
+
+
+def access_subject(job_id: str) -> str:
+    """Return the subject of one job's access lists.
+
+    Args:
+        job_id: The job id.
+
+    Returns:
+        ``conveyor.ev.access.<job_id>``.
+    """
+    return event_subject("access", job_id)
 
 
 SCHEDULER_PREFIX: Final = "conveyor.sched"

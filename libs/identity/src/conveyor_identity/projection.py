@@ -74,6 +74,12 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         " updated_at timestamptz NOT NULL, PRIMARY KEY (project_id, worker_id));"
         "CREATE INDEX worker_access_by_worker ON {schema}.worker_access (worker_id)",
     ),
+    (
+        6,
+        "CREATE TABLE {schema}.job_access (job_id uuid PRIMARY KEY, read text[] NOT NULL, write text[] NOT NULL,"
+        " last_seq bigint NOT NULL);"
+        "CREATE INDEX job_access_read ON {schema}.job_access USING gin (read)",
+    ),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 

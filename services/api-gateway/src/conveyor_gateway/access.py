@@ -46,6 +46,8 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
     ("GET", f"{_J}/explain"): "jobs:read",
     ("DELETE", _J): "jobs:write",
     ("PUT", f"{_J}/dependencies"): "jobs:write",
+    ("GET", f"{_J}/access"): "jobs:read",
+    ("PUT", f"{_J}/access"): "jobs:write",
     **{("POST", f"{_J}/{c}"): "jobs:write" for c in ("cancel", "pause", "resume", "start", "reset", "restart")},
     ("POST", "/v1/workers"): "workers",
     ("GET", "/v1/workers"): "workers",

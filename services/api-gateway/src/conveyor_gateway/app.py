@@ -15,9 +15,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from conveyor_events import EventAppender, ensure_streams, events_stream_config, logs_stream_config
+from conveyor_identity import ACCESS_CONSUMER, PROJECTS_CONSUMER, RATE_MIGRATIONS, RATE_SCHEMA
 from conveyor_identity import CONSUMER as IDENTITY_CONSUMER
 from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
-from conveyor_identity import PROJECTS_CONSUMER, RATE_MIGRATIONS, RATE_SCHEMA
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     PositionWatcher,
@@ -41,6 +41,7 @@ from .explain_reader import ExplainReader
 from .explain_routes import EXPLAIN_ROUTES
 from .identity_reader import IdentityReader
 from .identity_routes import IDENTITY_ROUTES
+from .job_acl import JOB_ACL_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .leases import LEASE_ROUTES
 from .maintenance import MAINTENANCE_ROUTES
@@ -94,8 +95,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         identity_watcher = PositionWatcher(nc, IDENTITY_CONSUMER, identity.checkpoint)
         await identity_watcher.start()
         projects = ProjectReader(pool)
-        projects_watcher = PositionWatcher(nc, PROJECTS_CONSUMER, projects.checkpoint)
+        projects_watcher = PositionWatcher(nc, PROJECTS_CONSUMER, lambda: projects.checkpoint(PROJECTS_CONSUMER))
         await projects_watcher.start()
+        access_watcher = PositionWatcher(nc, ACCESS_CONSUMER, lambda: projects.checkpoint(ACCESS_CONSUMER))
+        await access_watcher.start()
         reader = JobReader(pool)
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
@@ -120,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 identity_watcher=identity_watcher,
                 projects=projects,
                 projects_watcher=projects_watcher,
+                access_watcher=access_watcher,
                 submit_limits=SubmitLimiter(pool),
                 signed_requests=settings.signed_requests,
                 max_body_bytes=settings.max_body_bytes,
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await watcher.stop()
             await identity_watcher.stop()
             await projects_watcher.stop()
+            await access_watcher.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
@@ -165,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *WORKER_ACCESS_ROUTES,
             *MAINTENANCE_ROUTES,
             *PUSH_HOOK_ROUTES,
+            *JOB_ACL_ROUTES,
         ]
     )
     return Starlette(

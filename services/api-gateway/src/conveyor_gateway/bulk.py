@@ -14,6 +14,7 @@ from conveyor_events import AppendConflictError, Appended, PendingAppend, job_su
 from conveyor_runtime import get_logger
 
 from .access import caller, caller_id
+from .acl_append import append_lists
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
 from .dependency_check import check_dependencies
 from .errors import MalformedError, ValidationFailedError
@@ -155,6 +156,12 @@ async def submit_jobs(request: Request) -> Response:
         for sub, job_id in zip(subs, ids, strict=True)
     ]
     outcomes = await state["appender"].append_batch(items)
+    lists = [
+        (job_id, sub.read_access, sub.write_access)
+        for job_id, sub, outcome in zip(ids, subs, outcomes, strict=True)
+        if isinstance(outcome, Appended)
+    ]
+    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
     jobs = [
         BulkItem(id=job_id, status="created" if isinstance(outcome, Appended) else "existing")
         for job_id, outcome in zip(ids, outcomes, strict=True)

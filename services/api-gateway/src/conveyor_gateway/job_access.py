@@ -31,14 +31,13 @@ async def check_job_access(request: Request, principal: Principal, *, write: boo
         return  # the handler answers 422
     projects: ProjectReader = request.scope["state"]["projects"]
     found = await projects.job_owner(job_id)
-    if found is None or found[0] == principal.user_id:
+    if found is None or found.owner == principal.user_id:
         return  # missing: the handler answers 404; the owner may do everything
-    owner, project_name = found
-    project, granted = await projects.with_roles(project_name, principal.user_id)
+    project, granted = await projects.with_roles(found.project, principal.user_id)
     roles = effective_roles(principal, project, granted) if project is not None else frozenset[str]()
-    if not can_read_job(principal, owner, project, roles):
+    if not can_read_job(principal, found.owner, project, roles, found.read, found.write):
         raise JobNotFoundError(f"no job {job_id}")
-    if write and not can_write_job(principal, owner, project, roles):
+    if write and not can_write_job(principal, found.owner, project, roles, found.write):
         raise ForbiddenError("you may read this job but not change it: that needs the edit role on its project")
 
 

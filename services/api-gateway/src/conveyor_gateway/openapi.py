@@ -27,7 +27,7 @@ from .bodies import (
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
 from .openapi_identity import IDENTITY_SCHEMAS, TOKEN_SECURITY_SCHEME, identity_paths, secure_paths
-from .openapi_projects import PROJECT_SCHEMAS, maintenance_and_hook_paths, project_paths
+from .openapi_projects import PROJECT_SCHEMAS, job_acl_paths, maintenance_and_hook_paths, project_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
 _JOB_ID_PARAM: Final = path_id("job_id", "job")
@@ -186,6 +186,7 @@ def build_openapi(version: str) -> dict[str, Any]:
                 **identity_paths(),
                 **project_paths(),
                 **maintenance_and_hook_paths(),
+                **job_acl_paths(),
                 **_health(),
             }
         ),

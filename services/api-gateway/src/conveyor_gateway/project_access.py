@@ -4,8 +4,9 @@
   owner holds every role on it; anyone else holds the roles granted to them.
 - A ``hidden`` project does not exist for whoever lacks ``read``; ``public`` and ``private`` ones
   are listed for every caller.
-- A job is readable by its owner, by ``read`` holders of its project and, in a ``public``
-  project, by everyone; writable by its owner and ``edit`` holders. A job whose project was
+- A job is readable by its owner, by ``read`` holders of its project, by the users its read
+  list names (``*``: everyone) and, in a ``public`` project, by everyone; writable by its
+  owner, ``edit`` holders and the users its write list names. A job whose project was
   never created belongs to its owner alone.
 """
 
@@ -56,14 +57,27 @@ def can_see_project(project: ProjectDoc, roles: frozenset[str]) -> bool:
     return project.visibility != "hidden" or "read" in roles
 
 
-def can_read_job(principal: Principal, owner: str, project: ProjectDoc | None, roles: frozenset[str]) -> bool:
+def can_read_job(
+    principal: Principal,
+    owner: str,
+    project: ProjectDoc | None,
+    roles: frozenset[str],
+    read: tuple[str, ...] = (),
+    write: tuple[str, ...] = (),
+) -> bool:
+    """Owner, admin, the job's read (``*``: anyone) or write list, or the project's read role."""
     if principal.has_scope("admin") or owner == principal.user_id:
+        return True
+    if "*" in read or principal.user_id in read or principal.user_id in write:
         return True
     return project is not None and (project.visibility == "public" or "read" in roles)
 
 
-def can_write_job(principal: Principal, owner: str, project: ProjectDoc | None, roles: frozenset[str]) -> bool:
-    if principal.has_scope("admin") or owner == principal.user_id:
+def can_write_job(
+    principal: Principal, owner: str, project: ProjectDoc | None, roles: frozenset[str], write: tuple[str, ...] = ()
+) -> bool:
+    """Owner, admin, the job's write list, or the project's edit role."""
+    if principal.has_scope("admin") or owner == principal.user_id or principal.user_id in write:
         return True
     return project is not None and "edit" in roles
 

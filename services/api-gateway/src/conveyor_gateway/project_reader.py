@@ -13,6 +13,15 @@ _COLUMNS: Final = (
 )
 
 
+class JobGrants(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a job belongs to and who else its lists name."""
+
+    owner: str
+    project: str
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+
 def _doc(row: Any) -> ProjectDoc:
     return msgspec.convert(dict(row), ProjectDoc)
 
@@ -27,9 +36,10 @@ class ProjectReader:
     def pool(self) -> "asyncpg.Pool[Any]":
         return self._pool
 
-    async def checkpoint(self) -> int:
+    async def checkpoint(self, consumer: str) -> int:
+        """The stored position of one of the identity schema's projectors."""
         async with self._pool.acquire() as conn:
-            value = await conn.fetchval("SELECT stream_seq FROM identity.checkpoints WHERE consumer = 'projects'")
+            value = await conn.fetchval("SELECT stream_seq FROM identity.checkpoints WHERE consumer = $1", consumer)
         return int(value or 0)
 
     async def by_name(self, name: str) -> ProjectDoc | None:
@@ -81,13 +91,18 @@ class ProjectReader:
             )
         return [(r["user_id"], list(r["roles"])) for r in rows]
 
-    async def job_owner(self, job_id: str) -> tuple[str, str] | None:
-        """``(owner, project)`` of a live job, or None (no such job, or the scheduler has no tables yet)."""
+    async def job_owner(self, job_id: str) -> "JobGrants | None":
+        """Owner, project and access lists of a live job; None if there is no such job (yet)."""
         async with self._pool.acquire() as conn:
             try:
                 row = await conn.fetchrow(
-                    "SELECT owner, project FROM scheduler.jobs WHERE id = $1::uuid AND NOT deleted", job_id
+                    "SELECT j.owner, j.project, COALESCE(a.read, ARRAY[]::text[]) AS read,"
+                    " COALESCE(a.write, ARRAY[]::text[]) AS write FROM scheduler.jobs j"
+                    " LEFT JOIN identity.job_access a ON a.job_id = j.id WHERE j.id = $1::uuid AND NOT j.deleted",
+                    job_id,
                 )
             except asyncpg.UndefinedTableError:
                 return None
-        return None if row is None else (row["owner"], row["project"])
+        if row is None:
+            return None
+        return JobGrants(owner=row["owner"], project=row["project"], read=tuple(row["read"]), write=tuple(row["write"]))

@@ -38,7 +38,8 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
 _READABLE: Final = (
     "(owner = ${n} OR project IN (SELECT p.name FROM identity.projects p WHERE p.visibility = 'public'"
     " OR p.owner = ${n} OR EXISTS (SELECT 1 FROM identity.project_roles r"
-    " WHERE r.project_id = p.id AND r.user_id = ${n} AND 'read' = ANY(r.roles))))"
+    " WHERE r.project_id = p.id AND r.user_id = ${n} AND 'read' = ANY(r.roles)))"
+    " OR id IN (SELECT job_id FROM identity.job_access WHERE read && ARRAY[${n}, '*'] OR ${n} = ANY(write)))"
 )
 
 

@@ -30,6 +30,7 @@ from conveyor_events import (
 from conveyor_runtime import PositionWatcher
 
 from .access import caller, caller_id
+from .acl_append import append_lists
 from .bodies import JOB_STATES, CancelRequest, FieldError, JobAccepted, JobPage, JobSubmission, JobView
 from .dependency_check import check_dependencies
 from .errors import (
@@ -77,6 +78,7 @@ class State(TypedDict):
     identity_watcher: PositionWatcher
     projects: ProjectReader
     projects_watcher: PositionWatcher
+    access_watcher: PositionWatcher
     submit_limits: SubmitLimiter
     signed_requests: bool
     max_body_bytes: int
@@ -221,6 +223,8 @@ async def submit_job(request: Request) -> Response:
         if existing is None:
             return json_response(JobAccepted(id=job_id), 202, location)
         return json_response(existing, 200, location)
+    lists = [(job_id, sub.read_access, sub.write_access)]
+    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
     if prefers_async(request):
         return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
     job = await _read_job_after(state, job_id, appended.seq)

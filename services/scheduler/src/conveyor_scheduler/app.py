@@ -26,7 +26,13 @@ from conveyor_events import (
     new_uuid7,
 )
 from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
-from conveyor_identity import RATE_MIGRATIONS, RATE_SCHEMA, identity_projector, projects_projector
+from conveyor_identity import (
+    RATE_MIGRATIONS,
+    RATE_SCHEMA,
+    access_projector,
+    identity_projector,
+    projects_projector,
+)
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     Projector,
@@ -180,6 +186,8 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
 
     projects = projects_projector(nc, pool, after_commit=reload_rules)
     await projects.prepare()
+    access = access_projector(nc, pool)
+    await access.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
     folder.trust_commit()
@@ -196,10 +204,12 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
             tasks.create_task(calls.run(stop))
             tasks.create_task(identity.run(stop))
             tasks.create_task(projects.run(stop))
+            tasks.create_task(access.run(stop))
             tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
         await identity.close()
         await projects.close()
+        await access.close()
         await projector.close()
         await appender.close()
 
