@@ -259,7 +259,13 @@ class Engine:
         return granted
 
     def _requeue(self, job: JobState) -> None:
-        """Put back a job its project's rate refused, without waking the lease calls (they would spin)."""
+        """Put back a job its project's rate refused, without waking the lease calls (they would spin).
+
+        Only if the job did not change meanwhile: a newer state was already placed by ``_set_job``.
+        """
+        current = self.jobs.get(job.id)
+        if current is None or current.version != job.version or job.id in self.queue:
+            return
         self.queue.add(job.id, job.labels, job.priority, job.submitted_seq, project=job.project,
                        owner=job.owner, queued_at=job.updated_at)  # fmt: skip
 
