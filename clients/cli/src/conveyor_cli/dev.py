@@ -256,6 +256,7 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
     """The text printed once the stack is ready: where things are and how to submit a first job."""
     api = api_url(options)
     body = '{"project":"demo","title":"hello","command":"echo hello"}'
+    auth = '-H "Authorization: Bearer $TOKEN"'
     logs = options.data_dir / "logs"
     names = ", ".join(["nats", "postgres", *(spec.name for spec in services)])
     pg_note = "" if pg_data_dir == options.data_dir / "postgres" else f" (PostgreSQL data: {pg_data_dir})"
@@ -265,9 +266,9 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         f"  data  {options.data_dir}{pg_note}",
         f"  logs  {logs}/<name>.log  ({names})",
         "",
-        "Submit a first job, then read it back with the id it returns:",
-        f"  curl -s -X POST {api}/v1/jobs -H 'content-type: application/json' -d '{body}'",
-        f"  curl -s {api}/v1/jobs/<id>",
+        "Submit a first job, then read it back with the id it returns (TOKEN: an API token, below on first start):",
+        f"  curl -s -X POST {api}/v1/jobs {auth} -H 'content-type: application/json' -d '{body}'",
+        f"  curl -s {auth} {api}/v1/jobs/<id>",
         "",
         "Press Ctrl-C to stop everything.",
     ])  # fmt: skip

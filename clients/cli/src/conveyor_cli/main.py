@@ -8,16 +8,17 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import dev
+from . import admin, dev
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
-_COMMAND_GROUPS: tuple[CommandGroup, ...] = (dev,)
+_COMMAND_GROUPS: tuple[CommandGroup, ...] = (dev, admin)
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."
 _EPILOG = """\
 Start here:
   conveyor dev            run the whole stack on this machine (what `make run` does)
+  conveyor admin create-token   print a new admin API token
 
 Run `conveyor <command> --help` for the options of a command."""
 

@@ -26,6 +26,7 @@ from conveyor_devstack import (
     url_host,
 )
 
+from .admin import bootstrap_token
 from .dev import (
     DATABASE,
     EXIT_FAILED,
@@ -113,6 +114,7 @@ class LocalStack:
             self._start_services()
             self._wait_until_ready()
             print(banner(self._options, pg_data_dir=self._pg_data_dir, services=self._specs), flush=True)
+            self._announce_admin_token()
             self._supervise()
         except StopRequested as stop:
             print(f"\n{stop.signal_name} received: stopping Conveyor...", flush=True)
@@ -166,6 +168,25 @@ class LocalStack:
                     stderr=subprocess.STDOUT, start_new_session=True,  # a terminal Ctrl-C reaches only us
                 )  # fmt: skip
             self._services.append(_Service(spec, http_port(spec, self._options), log_file, log_start, proc))
+
+    def _announce_admin_token(self) -> None:
+        """On the first start, create the admin and print its token once (never a fixed default)."""
+        assert self._nats is not None
+        try:
+            issued = bootstrap_token(self._nats.url)
+        except Exception as exc:  # the stack runs on; the operator can still create a token
+            print(f"could not create the admin token ({type(exc).__name__}: {exc});"
+                  " run `conveyor admin create-token`", file=sys.stderr, flush=True)  # fmt: skip
+            return
+        if issued is None:
+            print("API tokens: `conveyor admin create-token` prints a new admin token.", flush=True)
+            return
+        print(
+            "First start: an admin API token was created. It is shown only now; store it:\n"
+            f"  {issued.token}\n"
+            "  (curl -H 'Authorization: Bearer <token>' ...; more with `conveyor admin create-token`)",
+            flush=True,
+        )
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -204,12 +204,12 @@ async def report_task(request: Request) -> Response:
     """``POST /v1/leases/{lease_id}/tasks/{name}``: a manifest task of the run changed state."""
     state: State = request.scope["state"]
     lease_id = path_id(request, "lease_id", "lease")
+    worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
     name = request.path_params["name"]
     try:
         _task_name_decoder.decode(_encoder.encode(name))
     except msgspec.ValidationError:
         raise UnknownTaskError(f"{name[:64]!r} is not a task name (1-64 of A-Z a-z 0-9 _ . -)") from None
-    worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
     update = decode_body(await read_json_body(request, state["max_body_bytes"]), TaskUpdate)
     reply = await _report_task(state, worker_id, lease_id, TaskReport(name=name, state=update.state,
                                                                       exit_code=update.exit_code))  # fmt: skip

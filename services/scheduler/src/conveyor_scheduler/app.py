@@ -6,7 +6,7 @@ import random
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -24,6 +24,15 @@ from conveyor_events import (
     logs_stream_config,
     new_uuid7,
 )
+from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import (
+    RATE_MIGRATIONS,
+    RATE_SCHEMA,
+    access_projector,
+    identity_projector,
+    projects_projector,
+)
+from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     Projector,
     ReadinessCheck,
@@ -48,6 +57,7 @@ from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
 from .leadership import LeaderElector, current_holder
+from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .settings import Settings
 from .workers import WorkerState
@@ -77,6 +87,8 @@ async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "a
         pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
         try:
             await apply_migrations(pool, SCHEMA, MIGRATIONS)
+            await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
+            await apply_migrations(pool, RATE_SCHEMA, RATE_MIGRATIONS)
             yield nc, pool
         finally:
             await pool.close()
@@ -131,12 +143,15 @@ async def _lead(
     table = JobTable()
     appender = EventAppender(nc, fence=fence)  # every decision checks the leader lease first
     await appender.start()
+    rules = ProjectRules(pool)
+    await rules.refresh()
     engine = Engine(
         appender,
         clock=_now,
         jitter=random.random,
         new_id=new_uuid7,
         policy=RetryPolicy(base_s=settings.retry_base_s, cap_s=settings.retry_cap_s),
+        projects=rules,
     )
 
     def observe(jobs: Sequence[JobState], workers: Sequence[WorkerState]) -> None:
@@ -164,6 +179,18 @@ async def _lead(
         on_applied=folder.trust_commit,
     )
     await projector.prepare()
+    # Users and tokens have their own projection and checkpoint (issue 7); only the leader runs it.
+    identity = identity_projector(nc, pool)
+    await identity.prepare()
+
+    async def reload_rules() -> None:
+        if await rules.refresh():
+            engine.wake_lease_calls()
+
+    projects = projects_projector(nc, pool, after_commit=reload_rules)
+    await projects.prepare()
+    access = access_projector(nc, pool)
+    await access.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
     folder.trust_commit()
@@ -178,9 +205,31 @@ async def _lead(
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(projector.run(stop))
             tasks.create_task(calls.run(stop))
+            tasks.create_task(identity.run(stop))
+            tasks.create_task(projects.run(stop))
+            tasks.create_task(access.run(stop))
+            tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
+        await identity.close()
+        await projects.close()
+        await access.close()
         await projector.close()
         await appender.close()
+
+
+async def _refresh_rules(rules: ProjectRules, engine: Engine, stop: asyncio.Event, period_s: float = 0.5) -> None:
+    """Follow project changes (pause, rates); wake waiting lease calls when a rule relaxed or a
+    rate-limited project's bucket may have refilled."""
+    while not stop.is_set():
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), period_s)
+        try:
+            relaxed = await rules.refresh()
+        except (asyncpg.PostgresError, OSError) as exc:
+            _log.warning("project_rules_refresh_failed", error=str(exc))
+            continue
+        if relaxed or rules.has_limits:
+            engine.wake_lease_calls()
 
 
 async def rebuild(settings: Settings, into: str | None) -> int:
