@@ -12,7 +12,7 @@ UV_VERSION := 0.13.8
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-MEMBERS := libs/events libs/runtime libs/devstack libs/testing \
+MEMBERS := libs/events libs/runtime libs/identity libs/devstack libs/testing \
            services/api-gateway services/scheduler services/log-collector services/hook-dispatcher \
            clients/client clients/worker clients/cli
 PYTEST_ARGS ?=
@@ -58,7 +58,7 @@ lint: venv ## ruff check and format check
 
 .PHONY: typecheck
 typecheck: venv ## mypy (strict on libs/)
-	$(BIN)/mypy libs/events/src libs/runtime/src libs/devstack/src libs/testing/src \
+	$(BIN)/mypy libs/events/src libs/runtime/src libs/identity/src libs/devstack/src libs/testing/src \
 	  services/api-gateway/src services/scheduler/src services/log-collector/src \
 	  services/hook-dispatcher/src clients/client/src clients/worker/src clients/cli/src
 

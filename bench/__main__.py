@@ -11,6 +11,7 @@ import psutil
 import uvloop
 
 from .end_to_end import LATENCY_TARGET_P99_MS, end_to_end_throughput, submit_to_lease_latency
+from .failover import failover
 from .logs import output_figures
 from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
@@ -20,7 +21,7 @@ PEERS = {
     "POST /v1/jobs": "orientation (DESIGN §8): HTTP + a JetStream ack ~4.6k req/s per process",
     "catch-up": "orientation: a batched projector 20k+ events/s",
 }
-SCENARIOS = ("submit", "projection", "end_to_end", "latency", "logs")
+SCENARIOS = ("submit", "projection", "end_to_end", "latency", "logs", "failover")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -83,6 +84,12 @@ async def run(
             results["logs"] = await output_figures(stack, smoke=smoke)
             print("Logs and artifacts (one worker over HTTP; live-tail target p99 < 250 ms):")
             print_table(results["logs"])
+    if "failover" in only:
+        with BenchStack() as stack:
+            results["failover"] = await failover(stack, repeats=1 if smoke else 3)
+            print("Scheduler failover: ms from losing the leader to the standby holding the key, and to")
+            print("its first decision on a job submitted at that moment:")
+            print_table(results["failover"])
     return results
 
 

@@ -7,6 +7,7 @@ headers per connection (e.g. Basic auth), Content-Length or chunked response bod
 
 import asyncio
 import base64
+import os
 import time
 from collections.abc import Callable
 
@@ -37,7 +38,11 @@ class Connection:
     @classmethod
     async def open(cls, host: str, port: int, headers: dict[str, str] | None = None) -> "Connection":
         reader, writer = await asyncio.open_connection(host, port)
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        headers = dict(headers or {})
+        token = os.environ.get("CONVEYOR_TOKEN")
+        if token and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {token}"
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         return cls(reader, writer, host, port, extra)
 
     async def _reopen(self) -> None:

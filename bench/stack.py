@@ -1,5 +1,6 @@
 """A throwaway stack for benchmarks: nats-server, PostgreSQL and services as real processes."""
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -7,12 +8,21 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Self
 
 from conveyor_devstack import NatsServer, Postgres, free_port, stop_process, temp_pg_data_dir
+from conveyor_events import ensure_streams, events_stream_config
+from conveyor_identity import provision_admin_token
+from conveyor_runtime import connect_nats, create_pool
 
 SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway", "collector": "conveyor_logs"}
+
+
+def service_module(name: str) -> str:
+    """``scheduler-b`` is a second scheduler (a standby): the module is named before the dash."""
+    return SERVICES[name.split("-", 1)[0]]
 
 
 class BenchStack:
@@ -30,7 +40,21 @@ class BenchStack:
         self.nats.start()
         self.pg.start()
         self.pg.create_database("conveyor")
+        # Every API call needs a token (issue 7): bench clients and worker processes read it from
+        # CONVEYOR_TOKEN (http_load.Connection sends it unless a request brings its own credentials).
+        with ThreadPoolExecutor(1) as thread:  # callable from inside a running event loop
+            os.environ["CONVEYOR_TOKEN"] = thread.submit(asyncio.run, self._provision_token()).result()
         return self
+
+    async def _provision_token(self) -> str:
+        nc = await connect_nats(self.nats.url, name="bench-admin", timeout_s=30)
+        pool = await create_pool(self.database_url, timeout_s=30)
+        try:
+            await ensure_streams(nc.jetstream(), [events_stream_config()])
+            return await provision_admin_token(nc, pool, "bench")
+        finally:
+            await nc.drain()
+            await pool.close()
 
     def __exit__(self, *_: object) -> None:
         for name in list(self.procs):
@@ -54,12 +78,13 @@ class BenchStack:
             "CONVEYOR_LOG_JSON": "1",
         }
 
-    def start(self, name: str) -> int:
+    def start(self, name: str, **env: str) -> int:
+        """Start a service process (extra ``CONVEYOR_*`` variables in ``env``); wait until ready."""
         port = free_port()
         log = (self.root / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", SERVICES[name]],
-            env=self.env(port),
+            [sys.executable, "-m", service_module(name)],
+            env={**self.env(port), **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -17,13 +17,14 @@ import nats.errors
 import pytest
 
 from conveyor_devstack import free_port
-from conveyor_events import scheduler_subject
+from conveyor_events import ensure_streams, events_stream_config, scheduler_subject
 from conveyor_events.scheduler_api import LeaseRequest
 from conveyor_gateway.app import create_app
 from conveyor_gateway.settings import Settings as GatewaySettings
+from conveyor_identity import provision_admin_token
 from conveyor_logs.app import serve as serve_logs
 from conveyor_logs.settings import Settings as LogsSettings
-from conveyor_runtime import serve_http
+from conveyor_runtime import connect_nats, create_pool, serve_http
 from conveyor_scheduler.app import serve as serve_scheduler
 from conveyor_scheduler.settings import Settings as SchedulerSettings
 
@@ -88,11 +89,33 @@ async def _ready(client: httpx.AsyncClient) -> None:
 
 
 @pytest.fixture
-async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for a gateway served by uvicorn in this loop."""
+async def admin_token(nats_url: str, database_url: str) -> str:
+    """An API token of the admin user with every scope, usable before the scheduler starts."""
+    nc = await connect_nats(nats_url, name="e2e-admin", timeout_s=10)
+    pool = await create_pool(database_url, timeout_s=10)
+    try:
+        await ensure_streams(nc.jetstream(), [events_stream_config(duplicate_window_s=1.0)])
+        return await provision_admin_token(nc, pool, "e2e")
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+@pytest.fixture
+async def anonymous(gateway_settings: GatewaySettings, gateway: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the same gateway that sends no credentials."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_settings.http_port}", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def gateway(gateway_settings: GatewaySettings, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client (authenticated with the admin token) for a gateway served by uvicorn in this loop."""
     app = create_app(gateway_settings)
     service = Service(lambda stop: serve_http(app, "127.0.0.1", gateway_settings.http_port, stop, lifespan=True))
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_settings.http_port}", timeout=10) as client:
+    base_url = f"http://127.0.0.1:{gateway_settings.http_port}"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, headers=headers) as client:
         await _ready(client)
         yield client
     await service.stop()
@@ -138,9 +161,9 @@ async def log_collector(nats_url: str, database_url: str) -> AsyncIterator[None]
 
 
 @pytest.fixture
-def api_token() -> str | None:
-    """The token clients send as ``Authorization: Bearer``: None while the API is open (issue 7 plugs one in)."""
-    return None
+def api_token(admin_token: str) -> str | None:
+    """The token the CLI and the workers' registrations send as ``Authorization: Bearer`` (the admin's)."""
+    return admin_token
 
 
 @pytest.fixture

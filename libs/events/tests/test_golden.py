@@ -10,11 +10,16 @@ import pytest
 from conveyor_events import (
     JobEvent,
     ProgressEvent,
+    ProjectEvent,
+    UserEvent,
     WorkerEvent,
+    access_subject,
     decode_event,
     decode_progress_event,
     encode_event,
     job_subject,
+    project_subject,
+    user_subject,
     worker_subject,
 )
 
@@ -30,11 +35,9 @@ def _tags_of(union: object) -> set[str]:
 def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
     raw = path.read_bytes()
     doc = json.loads(raw)
-    if doc["type"].startswith("progress."):
-        event = decode_progress_event(raw)  # its own aggregate and decoder, not part of Event
-    else:
-        subject = worker_subject(doc["worker_id"]) if doc["type"].startswith("worker.") else job_subject(doc["job_id"])
-        event = decode_event(subject, raw)
+    # progress has its own aggregate and decoder, not part of Event
+    is_progress = doc["type"].startswith("progress.")
+    event = decode_progress_event(raw) if is_progress else decode_event(_subject_of(doc), raw)
     assert event.event_id == doc["event_id"]
     # Re-encoding keeps every field the sample had (defaults fill the rest).
     again = json.loads(encode_event(event))
@@ -42,6 +45,19 @@ def test_golden_sample_decodes_and_round_trips(path: Path) -> None:
         if key == "occurred_at":
             continue
         assert _contains(again[key], value), key
+
+
+def _subject_of(doc: dict[str, str]) -> str:
+    aggregate = doc["type"].split(".", 1)[0]
+    if aggregate == "worker":
+        return worker_subject(doc["worker_id"])
+    if aggregate == "access":
+        return access_subject(doc["job_id"])
+    if aggregate == "project":
+        return project_subject(doc["project_id"])
+    if aggregate == "user":
+        return user_subject(doc["user_id"])
+    return job_subject(doc["job_id"])
 
 
 def _contains(actual: object, expected: object) -> bool:
@@ -55,5 +71,12 @@ def _contains(actual: object, expected: object) -> bool:
 
 def test_every_tag_has_a_golden_sample() -> None:
     sampled = {json.loads(p.read_bytes())["type"] for p in SAMPLES}
-    assert _tags_of(JobEvent) | _tags_of(WorkerEvent) | {"progress.reported"} <= sampled
+    assert (
+        _tags_of(JobEvent)
+        | _tags_of(WorkerEvent)
+        | _tags_of(UserEvent)
+        | _tags_of(ProjectEvent)
+        | {"access.set", "progress.reported"}
+        <= sampled
+    )
     assert msgspec.inspect.type_info(ProgressEvent).tag == "progress.reported"

@@ -1,6 +1,7 @@
 """The supervisor behind `conveyor dev`, with stand-in services from the standard library."""
 
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -65,6 +66,8 @@ def test_ctrl_c_stops_a_ready_stack_and_keeps_its_data(
     out = capsys.readouterr().out
     assert status == 0
     assert "Conveyor is running" in out and "Conveyor stopped." in out
+    assert "First start: an admin API token was created" in out  # printed once, never a fixed default
+    assert re.search(r"^  cvy_[A-Za-z0-9_-]{43}$", out, re.MULTILINE)
     assert (options.data_dir / "postgres" / "PG_VERSION").exists()
     assert (options.data_dir / "nats" / "jetstream").is_dir()
     assert (options.data_dir / "logs" / "web.log").exists()

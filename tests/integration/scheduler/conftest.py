@@ -15,5 +15,6 @@ def scheduler_settings(nats_url: str, database_url: str) -> Settings:
         http_port=free_port(),
         log_json=True,
         events_duplicate_window_s=1.0,
+        leader_ttl_s=2,
         leader_poll_s=0.2,
     )

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from conveyor_devstack import free_port
 from conveyor_events import EventAppender, PendingAppend, job_subject
 from conveyor_scheduler.app import rebuild
+from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
 from .support import cancel_requested, decisions_per_job, read_stream, submitted, table_rows
@@ -37,6 +38,7 @@ class SchedulerProcess:
             "CONVEYOR_HTTP_PORT": str(free_port()),
             "CONVEYOR_LOG_JSON": "1",
             "CONVEYOR_LEADER_POLL_S": "0.2",
+            "CONVEYOR_LEADER_TTL_S": str(settings.leader_ttl_s),
             "CONVEYOR_EVENTS_DUPLICATE_WINDOW_S": "1",
         }
         self.log = log
@@ -50,18 +52,13 @@ class SchedulerProcess:
                 [sys.executable, "-m", "conveyor_scheduler"], env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
 
-    def leads(self) -> bool:
-        """Alive, and it took the lead since its latest start."""
-        if self.proc is None or self.proc.poll() is not None:
-            return False
-        with self.log.open("rb") as log:
-            log.seek(self._log_start)
-            return b'"leadership_acquired"' in log.read()
+    def is_alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
-    def kill(self) -> None:
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        self.proc.send_signal(sig)
+        self.proc.wait(15)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -73,19 +70,34 @@ class SchedulerProcess:
                 self.proc.wait(5)
 
 
-async def kill_the_leader(schedulers: list[SchedulerProcess], pool: Any, beyond: int) -> int:
-    """SIGKILL whichever scheduler leads once it is applying events, then start it again (with a
-    standby beside it, it comes back as the standby). Returns the checkpoint it was killed at."""
-    checkpoint = await wait_until_applying(pool, beyond=beyond)
-    for _ in range(600):
-        leaders = [s for s in schedulers if s.leads()]
+async def the_leader(
+    schedulers: list[SchedulerProcess], js: JetStreamContext, timeout_s: float = 60
+) -> SchedulerProcess:
+    """The live scheduler process whose pid is in the leader key (waits until there is one)."""
+    for _ in range(int(timeout_s / 0.02)):
+        held = await current_holder(js)
+        leaders = [s for s in schedulers if held and s.is_alive() and s.proc and s.proc.pid == held[0].pid]
         if leaders:
-            [leader] = leaders
-            leader.kill()
-            leader.start()
-            return checkpoint
+            return leaders[0]
         await asyncio.sleep(0.02)
     raise TimeoutError("no scheduler took the lead")
+
+
+async def kill_the_leader(
+    schedulers: list[SchedulerProcess],
+    js: JetStreamContext,
+    pool: Any,
+    beyond: int,
+    sig: signal.Signals = signal.SIGKILL,
+) -> int:
+    """SIGKILL (or ``sig``) whichever scheduler holds the leader key once it is applying events,
+    then start it again (with a standby beside it, it comes back as the standby). Returns the
+    checkpoint it was killed at."""
+    checkpoint = await wait_until_applying(pool, beyond=beyond)
+    leader = await the_leader(schedulers, js)
+    await asyncio.to_thread(leader.kill, sig)
+    leader.start()
+    return checkpoint
 
 
 async def submit_all(appender: EventAppender, submitted_ids: list[str], milestones: dict[int, asyncio.Event]) -> None:
@@ -152,7 +164,7 @@ async def test_sigkill_while_events_flow_loses_and_doubles_nothing(
         previous = 0
         for reached in milestones.values():
             await asyncio.wait_for(reached.wait(), 60)
-            previous = await kill_the_leader(schedulers, pool, previous)
+            previous = await kill_the_leader(schedulers, js, pool, previous)
         await producer
         await wait_for_leader_terms(tmp_path, 3)  # the last restarted or standby scheduler took over
         last = await wait_quiet(js, pool, timeout_s=120)

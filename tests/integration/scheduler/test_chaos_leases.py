@@ -1,4 +1,5 @@
-"""Chaos with workers: jobs run through lease/start/finish while the scheduler is SIGKILLed.
+"""Chaos with workers: jobs run through lease/start/finish while the scheduler is SIGKILLed (or,
+once, stopped with SIGTERM so that the standby takes over the released leader key).
 
 Every job ends exactly once, and no job is ever leased while another of its leases is live. A
 lease granted by a scheduler that died before replying is lost to the worker; it expires after
@@ -7,6 +8,7 @@ the job's lease length and the job runs again, so leases are short here.
 
 import asyncio
 import contextlib
+import signal
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,11 @@ def assert_one_live_lease_at_a_time(events: list[tuple[int, Any]]) -> dict[str, 
     return succeeded
 
 
-@pytest.mark.parametrize("with_standby", [False, True], ids=["restart", "standby-takeover"])
+@pytest.mark.parametrize(
+    ("with_standby", "sig"),
+    [(False, signal.SIGKILL), (True, signal.SIGKILL), (True, signal.SIGTERM)],
+    ids=["restart", "standby-takeover", "standby-handover-on-sigterm"],
+)
 async def test_workers_finish_every_job_exactly_once_through_scheduler_kills(
     nc: NatsClient,
     js: JetStreamContext,
@@ -72,6 +78,7 @@ async def test_workers_finish_every_job_exactly_once_through_scheduler_kills(
     scheduler_settings: Settings,
     tmp_path: Path,
     with_standby: bool,
+    sig: signal.Signals,
 ) -> None:
     schedulers = [SchedulerProcess(scheduler_settings, tmp_path / f"{n}.log") for n in ("a", "b")[: 1 + with_standby]]
     for scheduler in schedulers:
@@ -88,7 +95,7 @@ async def test_workers_finish_every_job_exactly_once_through_scheduler_kills(
         previous = 0
         for fraction in (4, 2):  # kill the leader at a quarter and at half of the work
             await wait_succeeded(pool, JOBS // fraction, timeout_s=120)
-            previous = await kill_the_leader(schedulers, pool, previous)
+            previous = await kill_the_leader(schedulers, js, pool, previous, sig)
         await wait_for_leader_terms(tmp_path, 3)
         await wait_succeeded(pool, JOBS, timeout_s=120)
         stop.set()

@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 
 from conveyor_events import EVENTS_STREAM, EventAppender, PendingAppend, job_subject
 from conveyor_scheduler.app import SchedulerBusyError, rebuild, serve
+from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
 from .support import cancel_requested, decisions_per_job, read_stream, submitted, table_rows
@@ -98,14 +99,15 @@ async def test_rebuilt_projection_equals_the_live_one_row_for_row(
 
 
 async def test_rebuild_in_place_is_refused_while_a_scheduler_runs(
-    running_scheduler: Any, scheduler_settings: Settings, pool: "asyncpg.Pool[Any]"
+    running_scheduler: Any, scheduler_settings: Settings, js: JetStreamContext
 ) -> None:
-    for _ in range(50):  # wait until it holds leadership
-        if await pool.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"):
+    for _ in range(100):  # wait until it holds the leader key
+        if await current_holder(js) is not None:
             break
-        await asyncio.sleep(0.1)
-    with pytest.raises(SchedulerBusyError):
+        await asyncio.sleep(0.05)
+    with pytest.raises(SchedulerBusyError, match="holds the leader key"):
         await rebuild(scheduler_settings, into=None)
+    assert await current_holder(js) is not None  # the refused rebuild left the leader alone
 
 
 async def test_rebuild_in_place_replays_the_stream(

@@ -170,10 +170,11 @@ def test_banner_shows_api_docs_data_and_first_job_curls() -> None:
     assert "http://127.0.0.1:8080/docs" in text
     assert str(CWD / ".data" / "logs") in text
     assert (
-        "curl -s -X POST http://127.0.0.1:8080/v1/jobs -H 'content-type: application/json' "
+        'curl -s -X POST http://127.0.0.1:8080/v1/jobs -H "Authorization: Bearer $TOKEN" '
+        "-H 'content-type: application/json' "
         """-d '{"project":"demo","title":"hello","command":"echo hello"}'"""
     ) in text
-    assert "curl -s http://127.0.0.1:8080/v1/jobs/<id>" in text
+    assert 'curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/v1/jobs/<id>' in text
     assert "PostgreSQL data" not in text
 
 

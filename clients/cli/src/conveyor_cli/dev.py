@@ -241,8 +241,12 @@ def service_env(
     nats_url: str,
     database_url: str,
     parent: Mapping[str, str],
+    token: str | None = None,
 ) -> dict[str, str]:
-    """The environment of a service process: the parent's, overridden by the Conveyor contract."""
+    """The environment of a service process: the parent's, overridden by the Conveyor contract.
+
+    ``token`` is what a worker registers with (only needed before it has credentials).
+    """
     env = {
         **parent,
         "PYTHONUNBUFFERED": "1",
@@ -253,14 +257,20 @@ def service_env(
         "CONVEYOR_LOG_JSON": "1",
     }
     if spec.is_worker:
-        worker_dir = options.data_dir / spec.name
         env |= {
             "CONVEYOR_URL": api_url(options),
             "CONVEYOR_WORKER_HEALTH_PORT": str(http_port(spec, options)),
-            "CONVEYOR_WORKER_CREDENTIALS": str(worker_dir / "credentials.json"),
-            "CONVEYOR_WORKER_DIR": str(worker_dir / "work"),
+            "CONVEYOR_WORKER_CREDENTIALS": str(worker_credentials(spec, options)),
+            "CONVEYOR_WORKER_DIR": str(options.data_dir / spec.name / "work"),
         }
+        if token is not None:
+            env["CONVEYOR_TOKEN"] = token
     return env
+
+
+def worker_credentials(spec: ServiceSpec, options: DevOptions) -> Path:
+    """Where a worker of the stack keeps its id and secret."""
+    return options.data_dir / spec.name / "credentials.json"
 
 
 def api_url(options: DevOptions) -> str:
@@ -272,6 +282,7 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
     """The text printed once the stack is ready: where things are and how to submit a first job."""
     api = api_url(options)
     body = '{"project":"demo","title":"hello","command":"echo hello"}'
+    auth = '-H "Authorization: Bearer $TOKEN"'
     logs = options.data_dir / "logs"
     names = ", ".join(["nats", "postgres", *(spec.name for spec in services)])
     pg_note = "" if pg_data_dir == options.data_dir / "postgres" else f" (PostgreSQL data: {pg_data_dir})"
@@ -281,9 +292,9 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         f"  data  {options.data_dir}{pg_note}",
         f"  logs  {logs}/<name>.log  ({names})",
         "",
-        "Submit a first job, then read it back with the id it returns:",
-        f"  curl -s -X POST {api}/v1/jobs -H 'content-type: application/json' -d '{body}'",
-        f"  curl -s {api}/v1/jobs/<id>",
+        "Submit a first job, then read it back with the id it returns (TOKEN: an API token, below on first start):",
+        f"  curl -s -X POST {api}/v1/jobs {auth} -H 'content-type: application/json' -d '{body}'",
+        f"  curl -s {auth} {api}/v1/jobs/<id>",
         "",
         "or with the command line (the local worker runs it):",
         f"  .venv/bin/conveyor submit --url {api} --follow -- echo hello",

@@ -8,16 +8,17 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import dev, jobs, logs, submit, worker, workers
+from . import admin, dev, jobs, logs, submit, worker, workers
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
-_COMMAND_GROUPS: tuple[CommandGroup, ...] = (submit, jobs, logs, workers, worker, dev)
+_COMMAND_GROUPS: tuple[CommandGroup, ...] = (submit, jobs, logs, workers, worker, dev, admin)
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."
 _EPILOG = """\
 Start here:
   conveyor dev                       run the whole stack and a worker here (what `make run` does)
+  conveyor admin create-token        print a new admin API token
   conveyor submit -- echo hello      submit a job (--follow to watch it)
   conveyor jobs ls                   list jobs; `conveyor logs -f JOB` follows one
   conveyor worker --label linux      run jobs on this machine

@@ -25,7 +25,9 @@ from conveyor_devstack import (
     signal_group,
     url_host,
 )
+from conveyor_identity import IssuedToken
 
+from .admin import bootstrap_token, worker_token
 from .dev import (
     DATABASE,
     EXIT_FAILED,
@@ -37,6 +39,7 @@ from .dev import (
     banner,
     http_port,
     service_env,
+    worker_credentials,
 )
 
 READY_TIMEOUT_S = 60.0
@@ -99,6 +102,7 @@ class LocalStack:
         self._postgres: Postgres | None = None
         self._services: list[_Service] = []
         self._children_before: set[int] = set()
+        self._worker_token: str | None = None
 
     def run(self) -> int:
         """Start everything, supervise until a signal or a failure, then stop everything.
@@ -110,9 +114,11 @@ class LocalStack:
         previous = {sig: signal.signal(sig, _raise_stop) for sig in _STOP_SIGNALS}
         try:
             self._start_infrastructure()
+            admin = self._bootstrap_admin()  # before the worker starts: it may need a token to register
             self._start_services()
             self._wait_until_ready()
             print(banner(self._options, pg_data_dir=self._pg_data_dir, services=self._specs), flush=True)
+            self._announce_admin_token(admin)
             self._supervise()
         except StopRequested as stop:
             print(f"\n{stop.signal_name} received: stopping Conveyor...", flush=True)
@@ -154,7 +160,10 @@ class LocalStack:
         assert self._nats is not None and self._postgres is not None
         nats_url, database_url = self._nats.url, self._postgres.dsn(DATABASE)
         for spec in self._specs:
-            env = service_env(spec, self._options, nats_url=nats_url, database_url=database_url, parent=os.environ)
+            env = service_env(
+                spec, self._options, nats_url=nats_url, database_url=database_url, parent=os.environ,
+                token=self._worker_token,
+            )  # fmt: skip
             log_file = self._logs / f"{spec.name}.log"
             print(f"starting {spec.name} on {self._options.bind}:{http_port(spec, self._options)}", flush=True)
             with log_file.open("ab") as log:
@@ -166,6 +175,34 @@ class LocalStack:
                     stderr=subprocess.STDOUT, start_new_session=True,  # a terminal Ctrl-C reaches only us
                 )  # fmt: skip
             self._services.append(_Service(spec, http_port(spec, self._options), log_file, log_start, proc))
+
+    def _bootstrap_admin(self) -> "IssuedToken | Exception | None":
+        """On the first start, create the admin and its token (announced once the stack is ready); and
+        a token for a local worker that has not registered yet."""
+        assert self._nats is not None
+        try:
+            issued = bootstrap_token(self._nats.url)
+            if any(spec.is_worker and not worker_credentials(spec, self._options).exists() for spec in self._specs):
+                self._worker_token = worker_token(self._nats.url)
+        except Exception as exc:  # the stack runs on; the operator can still create a token
+            return exc
+        return issued
+
+    def _announce_admin_token(self, issued: "IssuedToken | Exception | None") -> None:
+        """Print the first start's admin token once (never a fixed default)."""
+        if isinstance(issued, Exception):
+            print(f"could not create the admin token ({type(issued).__name__}: {issued});"
+                  " run `conveyor admin create-token`", file=sys.stderr, flush=True)  # fmt: skip
+            return
+        if issued is None:
+            print("API tokens: `conveyor admin create-token` prints a new admin token.", flush=True)
+            return
+        print(
+            "First start: an admin API token was created. It is shown only now; store it:\n"
+            f"  {issued.token}\n"
+            "  (curl -H 'Authorization: Bearer <token>' ...; more with `conveyor admin create-token`)",
+            flush=True,
+        )
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

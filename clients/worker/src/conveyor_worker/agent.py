@@ -23,6 +23,7 @@ from .run import JobRun, RunContext, install_tools
 
 _log = structlog.get_logger("conveyor_worker")
 _REGISTER_BACKOFF = Backoff(base_s=0.25, cap_s=5.0)  # a worker started with the stack waits for the gateway
+_REGISTER_AUTH_ATTEMPTS = 8  # about 20 s of 401s before a wrong token is reported
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,16 +82,27 @@ class Agent:
         if saved is not None:
             self.api.use_credentials(saved)
             return saved
-        verdict, created, error = await call_until_done(
-            "register", lambda: self.api.register(self.settings.name, self.settings.labels, self.settings.capacity),
-            backoff=_REGISTER_BACKOFF,
-        )  # fmt: skip
-        if verdict != "ok" or created is None:
-            raise error or ConveyorError("registration failed")
+        created = await self._register_new()
         save_credentials(path, self.settings.url, created)
         self.api.use_credentials(created)
         _log.info("worker_registered", worker_id=created.id, credentials=str(path))
         return created
+
+    async def _register_new(self) -> WorkerCredentials:
+        settings = self.settings
+        for attempt in range(1, _REGISTER_AUTH_ATTEMPTS + 1):
+            verdict, created, error = await call_until_done(
+                "register", lambda: self.api.register(settings.name, settings.labels, settings.capacity),
+                backoff=_REGISTER_BACKOFF,
+            )  # fmt: skip
+            if verdict == "ok" and created is not None:
+                return created
+            # A token issued a moment ago may not be known to the gateway yet: 401 is retried a while.
+            if not isinstance(error, AuthenticationError) or attempt == _REGISTER_AUTH_ATTEMPTS:
+                raise error or ConveyorError("registration failed")
+            _log.warning("registration_refused", attempt=attempt, error=str(error).splitlines()[0])
+            await asyncio.sleep(_REGISTER_BACKOFF.delay_s(attempt, random.random()))
+        raise ConveyorError("registration failed")
 
     async def serve(self) -> None:
         """Run until drained: the lease loop, the heartbeat and every run, in one task group."""

@@ -3,7 +3,16 @@
 Nothing here does I/O at import time.
 """
 
-from .append import AppendConflictError, Appended, AppendError, EventAppender, PendingAppend
+from .access import AccessEvent, JobAccessSet
+from .append import (
+    AppendConflictError,
+    Appended,
+    AppendError,
+    AppendFence,
+    AppendFencedError,
+    EventAppender,
+    PendingAppend,
+)
 from .codec import (
     Event,
     UnknownEventError,
@@ -60,6 +69,17 @@ from .logs import (
     encode_record,
 )
 from .progress import JobProgressed, ProgressEvent
+from .project import (
+    PROJECT_ROLES,
+    ProjectAccessRequested,
+    ProjectCreated,
+    ProjectEvent,
+    ProjectEventBase,
+    ProjectRolesSet,
+    ProjectUpdated,
+    ProjectWorkerAccessSet,
+    project_id_of,
+)
 from .streams import (
     EVENTS_STREAM,
     LOGS_STREAM,
@@ -71,6 +91,7 @@ from .streams import (
 from .subjects import (
     EVENTS_FILTER,
     LOGS_FILTER,
+    access_subject,
     artifact_subject,
     job_subject,
     log_appended_subject,
@@ -78,11 +99,14 @@ from .subjects import (
     log_subject,
     position_subject,
     progress_subject,
+    project_subject,
     scheduler_subject,
     task_token,
+    user_subject,
     worker_log_subject,
     worker_subject,
 )
+from .user import UserCreated, UserEvent, UserEventBase, UserTokenIssued, UserTokenRevoked
 from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
 
 __all__ = [
@@ -92,14 +116,19 @@ __all__ = [
     "EVENTS_STREAM",
     "LOGS_FILTER",
     "LOGS_STREAM",
+    "PROJECT_ROLES",
     "WORKER_LOG_LEVELS",
+    "AccessEvent",
     "AppendConflictError",
     "AppendError",
+    "AppendFence",
+    "AppendFencedError",
     "Appended",
     "ArtifactStored",
     "CommandPayload",
     "Event",
     "EventAppender",
+    "JobAccessSet",
     "JobAssigned",
     "JobBlocked",
     "JobCancelRequested",
@@ -130,15 +159,28 @@ __all__ = [
     "Payload",
     "PendingAppend",
     "ProgressEvent",
+    "ProjectAccessRequested",
+    "ProjectCreated",
+    "ProjectEvent",
+    "ProjectEventBase",
+    "ProjectRolesSet",
+    "ProjectUpdated",
+    "ProjectWorkerAccessSet",
     "RecipePayload",
     "TaskReport",
     "UnknownEventError",
+    "UserCreated",
+    "UserEvent",
+    "UserEventBase",
+    "UserTokenIssued",
+    "UserTokenRevoked",
     "UtcDatetime",
     "WorkerDeleted",
     "WorkerEvent",
     "WorkerLogLine",
     "WorkerRegistered",
     "WorkerStateChanged",
+    "access_subject",
     "artifact_subject",
     "decode_artifact",
     "decode_chunk",
@@ -162,9 +204,12 @@ __all__ = [
     "parse_uuid",
     "position_subject",
     "progress_subject",
+    "project_id_of",
+    "project_subject",
     "scheduler_subject",
     "task_token",
     "upcast",
+    "user_subject",
     "worker_log_subject",
     "worker_subject",
 ]

@@ -8,7 +8,7 @@ subscription and matches acknowledgements to futures by token.
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import msgspec
@@ -18,7 +18,15 @@ from nats.aio.subscription import Subscription
 
 from .codec import Event, encode_event
 
-__all__ = ["AppendConflictError", "AppendError", "Appended", "EventAppender", "PendingAppend"]
+__all__ = [
+    "AppendConflictError",
+    "AppendError",
+    "AppendFence",
+    "AppendFencedError",
+    "Appended",
+    "EventAppender",
+    "PendingAppend",
+]
 
 _EXPECTED_LAST_SUBJECT_SEQ: Final = "Nats-Expected-Last-Subject-Sequence"
 _MSG_ID: Final = "Nats-Msg-Id"
@@ -39,6 +47,16 @@ class AppendConflictError(AppendError):
         super().__init__(f"{subject}: last subject sequence is not {expected}")
         self.subject = subject
         self.expected = expected
+
+
+class AppendFencedError(Exception):
+    """The appender's fence refused the append: its writer may no longer write (e.g. a deposed
+    leader). Not an ``AppendError``: retrying cannot help, the writer must stop."""
+
+
+AppendFence = Callable[[], Mapping[str, str]]
+"""Called before every publish: raises ``AppendFencedError`` to refuse it, or returns headers to
+stamp on the event (e.g. the writer's leadership term). It must be cheap: it runs per event."""
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -78,10 +96,12 @@ class EventAppender:
     Args:
         nc: A connected NATS client.
         max_pending: Most acknowledgements outstanding at once; further publishes wait.
+        fence: Checked before every publish (see ``AppendFence``); ``None`` appends unchecked.
     """
 
-    def __init__(self, nc: NatsClient, *, max_pending: int = 8192) -> None:
+    def __init__(self, nc: NatsClient, *, max_pending: int = 8192, fence: AppendFence | None = None) -> None:
         self._nc = nc
+        self._fence = fence
         self._pending: dict[str, asyncio.Future[Appended]] = {}
         self._slots = asyncio.Semaphore(max_pending)
         self._tokens = itertools.count()
@@ -124,11 +144,16 @@ class EventAppender:
     async def _send(self, subject: str, event: Event, expected: int | None) -> asyncio.Future[Appended]:
         await self.start()
         await self._slots.acquire()
+        try:  # checked after waiting for a slot: the wait may have outlived the writer's right
+            stamp = self._fence() if self._fence is not None else {}
+        except BaseException:
+            self._slots.release()
+            raise
         token = str(next(self._tokens))
         fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         fut.add_done_callback(lambda _: self._slots.release())
         self._pending[token] = fut
-        headers = {_MSG_ID: event.event_id}
+        headers = {**stamp, _MSG_ID: event.event_id}
         if expected is not None:
             headers[_EXPECTED_LAST_SUBJECT_SEQ] = str(expected)
         await self._nc.publish(subject, encode_event(event), reply=f"{self._prefix}.{token}", headers=headers)
@@ -155,6 +180,7 @@ class EventAppender:
         Raises:
             AppendConflictError: The expected sequence did not match.
             AppendError: The stream refused the event or did not answer in time.
+            AppendFencedError: The fence refused the append; nothing was published.
         """
         [outcome] = await self.append_batch(
             [PendingAppend(subject, event, expected_last_subject_seq)], ack_timeout_s=ack_timeout_s
@@ -181,6 +207,8 @@ class EventAppender:
 
         Raises:
             AppendError: Any other refusal, or no answer in time, after all replies are in.
+            AppendFencedError: The fence refused an append; those before it may have been
+                published (each with its own expected sequence, so each stands on its own).
         """
         futures = [await self._send(i.subject, i.event, i.expected_last_subject_seq) for i in items]
         _, waiting = await asyncio.wait(futures, timeout=ack_timeout_s)

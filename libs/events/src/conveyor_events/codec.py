@@ -4,10 +4,13 @@ from typing import Any, Final
 
 import msgspec
 
+from .access import AccessEvent
 from .job import JobEvent
 from .legacy import UPCASTERS
 from .progress import ProgressEvent
+from .project import ProjectEvent
 from .subjects import aggregate_of
+from .user import UserEvent
 from .worker import WorkerEvent
 
 __all__ = [
@@ -20,7 +23,7 @@ __all__ = [
     "upcast",
 ]
 
-Event = JobEvent | WorkerEvent
+Event = JobEvent | WorkerEvent | UserEvent | ProjectEvent | AccessEvent
 """Every event of every aggregate."""
 
 _encoder: Final = msgspec.json.Encoder()
@@ -28,7 +31,16 @@ _job_decoder: Final[msgspec.json.Decoder[JobEvent]] = msgspec.json.Decoder(JobEv
 _raw_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _worker_decoder: Final[msgspec.json.Decoder[WorkerEvent]] = msgspec.json.Decoder(WorkerEvent)
 _progress_decoder: Final[msgspec.json.Decoder[ProgressEvent]] = msgspec.json.Decoder(ProgressEvent)
-_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {"job": _job_decoder, "worker": _worker_decoder}
+_access_decoder: Final[msgspec.json.Decoder[AccessEvent]] = msgspec.json.Decoder(AccessEvent)
+_project_decoder: Final[msgspec.json.Decoder[ProjectEvent]] = msgspec.json.Decoder(ProjectEvent)
+_user_decoder: Final[msgspec.json.Decoder[UserEvent]] = msgspec.json.Decoder(UserEvent)
+_DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
+    "job": _job_decoder,
+    "worker": _worker_decoder,
+    "user": _user_decoder,
+    "project": _project_decoder,
+    "access": _access_decoder,
+}
 
 
 class UnknownEventError(ValueError):

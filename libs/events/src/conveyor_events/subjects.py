@@ -29,7 +29,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job", "worker", "progress"})
+AGGREGATES: Final = frozenset({"job", "worker", "progress", "user", "project", "access"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -75,6 +75,42 @@ def worker_subject(worker_id: str) -> str:
         ``conveyor.ev.worker.<worker_id>``.
     """
     return event_subject("worker", worker_id)
+
+
+def user_subject(user_id: str) -> str:
+    """Return the subject of one user's events (the user and their API tokens).
+
+    Args:
+        user_id: The user id.
+
+    Returns:
+        ``conveyor.ev.user.<user_id>``.
+    """
+    return event_subject("user", user_id)
+
+
+def project_subject(project_id: str) -> str:
+    """Return the subject of one project's events.
+
+    Args:
+        project_id: The project id (see ``project_id_of``).
+
+    Returns:
+        ``conveyor.ev.project.<project_id>``.
+    """
+    return event_subject("project", project_id)
+
+
+def access_subject(job_id: str) -> str:
+    """Return the subject of one job's access lists.
+
+    Args:
+        job_id: The job id.
+
+    Returns:
+        ``conveyor.ev.access.<job_id>``.
+    """
+    return event_subject("access", job_id)
 
 
 SCHEDULER_PREFIX: Final = "conveyor.sched"

@@ -80,8 +80,7 @@ async def _keep_session(_: Any) -> None:
     """Skip asyncpg's reset on release (a RESET ALL/UNLISTEN/unlock round trip per query).
 
     Profiled at 14% of the gateway's time under load. Conveyor sets no session state on pooled
-    connections; the one that holds an advisory lock (scheduler leadership) unlocks it before
-    it goes back to the pool.
+    connections (and holds no session-level advisory locks: scheduler leadership lives in NATS KV).
     """
 
 

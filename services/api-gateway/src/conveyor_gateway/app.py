@@ -23,9 +23,14 @@ from conveyor_events import (
     events_stream_config,
     logs_stream_config,
 )
+from conveyor_identity import ACCESS_CONSUMER, PROJECTS_CONSUMER, RATE_MIGRATIONS, RATE_SCHEMA
+from conveyor_identity import CONSUMER as IDENTITY_CONSUMER
+from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     PositionWatcher,
     ReadinessCheck,
+    apply_migrations,
     configure_logging,
     connect_nats,
     create_pool,
@@ -35,6 +40,7 @@ from conveyor_runtime import (
     postgres_check,
 )
 
+from .access import secure_routes
 from .artifacts import ARTIFACT_ROUTES
 from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
@@ -42,6 +48,9 @@ from .docs_page import render_docs_page
 from .errors import GatewayError
 from .explain_reader import ExplainReader
 from .explain_routes import EXPLAIN_ROUTES
+from .identity_reader import IdentityReader
+from .identity_routes import IDENTITY_ROUTES
+from .job_acl import JOB_ACL_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .job_edit import EDIT_ROUTES
 from .leases import LEASE_ROUTES
@@ -49,12 +58,19 @@ from .log_reads import LOG_READ_ROUTES
 from .log_routes import LOG_WRITE_ROUTES
 from .log_store import LogStore
 from .log_writer import LogWriter
+from .maintenance import MAINTENANCE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
+from .project_reader import ProjectReader
+from .project_routes import PROJECT_ROUTES
+from .push_hook import PUSH_HOOK_ROUTES
 from .reader import JobReader
 from .routes import ROUTES, State
 from .settings import Settings
+from .submit_limits import SubmitLimiter
+from .token_auth import TokenAuthenticator
+from .worker_access import WORKER_ACCESS_ROUTES
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
 from .worker_status import open_status_bucket
@@ -90,6 +106,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pool = await create_pool(
             settings.database_url, max_size=settings.db_pool_size, timeout_s=settings.connect_timeout_s
         )
+        # The identity tables exist before the first token lookup, whoever starts first.
+        await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
+        await apply_migrations(pool, RATE_SCHEMA, RATE_MIGRATIONS)
+        identity = IdentityReader(pool)
+        identity_watcher = PositionWatcher(nc, IDENTITY_CONSUMER, identity.checkpoint)
+        await identity_watcher.start()
+        projects = ProjectReader(pool)
+        projects_watcher = PositionWatcher(nc, PROJECTS_CONSUMER, lambda: projects.checkpoint(PROJECTS_CONSUMER))
+        await projects_watcher.start()
+        access_watcher = PositionWatcher(nc, ACCESS_CONSUMER, lambda: projects.checkpoint(ACCESS_CONSUMER))
+        await access_watcher.start()
         logs = LogStore(pool)
         reader = JobReader(pool, logs)
         bucket = await ensure_artifact_bucket(
@@ -115,6 +142,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 statuses=statuses,
                 watcher=watcher,
                 explainer=ExplainReader(pool),
+                tokens=TokenAuthenticator(identity, ttl_s=settings.token_cache_s),
+                identity=identity,
+                identity_watcher=identity_watcher,
+                projects=projects,
+                projects_watcher=projects_watcher,
+                access_watcher=access_watcher,
+                submit_limits=SubmitLimiter(pool),
+                signed_requests=settings.signed_requests,
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
@@ -128,6 +163,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             checks.clear()
             await watcher.stop()
             await collector.stop()
+            await identity_watcher.stop()
+            await projects_watcher.stop()
+            await access_watcher.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
@@ -144,23 +182,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
             raise HTTPException(404, "Not Found")
         return Response(f"{code}: {PROBLEM_DOCS[code]}\n", media_type="text/plain")
 
-    routes = [
-        *BULK_ROUTES,
-        *ROUTES,
-        *JOB_COMMAND_ROUTES,
-        *EDIT_ROUTES,
-        *DEPENDENCY_ROUTES,
-        *EXPLAIN_ROUTES,
-        *WORKER_ROUTES,
-        *LEASE_ROUTES,
-        *LOG_WRITE_ROUTES,
-        *LOG_READ_ROUTES,
-        *ARTIFACT_ROUTES,
-        *health_routes(lambda: checks),
-        Route("/openapi.json", openapi_json),
-        Route("/docs", docs),
-        Route("/problems/{code}", problem_doc),
-    ]
+    routes = secure_routes(
+        [
+            *BULK_ROUTES,
+            *ROUTES,
+            *JOB_COMMAND_ROUTES,
+            *EDIT_ROUTES,
+            *DEPENDENCY_ROUTES,
+            *EXPLAIN_ROUTES,
+            *WORKER_ROUTES,
+            *LEASE_ROUTES,
+            *LOG_WRITE_ROUTES,
+            *LOG_READ_ROUTES,
+            *ARTIFACT_ROUTES,
+            *health_routes(lambda: checks),
+            Route("/openapi.json", openapi_json),
+            Route("/docs", docs),
+            Route("/problems/{code}", problem_doc),
+            *IDENTITY_ROUTES,
+            *PROJECT_ROUTES,
+            *WORKER_ACCESS_ROUTES,
+            *MAINTENANCE_ROUTES,
+            *PUSH_HOOK_ROUTES,
+            *JOB_ACL_ROUTES,
+        ]
+    )
     return Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -65,6 +65,14 @@ class ManifestBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     image: ShortText | None = None
 
 
+Grantee = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
+ReadGrantee = Annotated[
+    str, msgspec.Meta(pattern=r"^(\*|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+]
+
+
 class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/jobs``: what to run and how. Exactly one of ``command``, ``manifest``, ``recipe``,
     or ``group: true`` for a job that runs nothing and whose state follows its children's."""
@@ -91,6 +99,9 @@ class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     progress_pattern: ShortText | None = None
     url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     verification: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
+    # Access lists (issue 7): user ids, and "*" in read_access for anyone with jobs:read.
+    read_access: Annotated[list[ReadGrantee], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=list)
+    write_access: Annotated[list[Grantee], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=list)
     group: bool = False
 
 

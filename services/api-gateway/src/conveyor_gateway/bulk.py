@@ -13,11 +13,13 @@ from starlette.routing import Route
 from conveyor_events import AppendConflictError, Appended, PendingAppend, job_subject
 from conveyor_runtime import get_logger
 
+from .access import caller, caller_id
+from .acl_append import append_lists
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
 from .dependency_check import check_dependencies, check_parent
 from .errors import MalformedError, ParentFinishedError, ValidationFailedError
+from .job_access import check_parent_access, check_submit_access
 from .routes import (
-    ANONYMOUS,
     State,
     first_seq,
     json_response,
@@ -148,13 +150,25 @@ async def submit_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
+    await check_submit_access(request, caller(request), [sub.project for sub in subs])
+    await state["submit_limits"].admit(sub.project for sub in subs)
     await check_batch_dependencies(state, subs)
+    for index, parent in enumerate(sub.parent for sub in subs):
+        await check_parent_access(request, caller(request), parent, f"/jobs/{index}/parent")
     ids = [new_job_id(sub) for sub in subs]
     items = [
-        PendingAppend(job_subject(job_id), submitted_event(sub, job_id, ANONYMOUS), expected_last_subject_seq=0)
+        PendingAppend(
+            job_subject(job_id), submitted_event(sub, job_id, caller_id(request)), expected_last_subject_seq=0
+        )
         for sub, job_id in zip(subs, ids, strict=True)
     ]
     outcomes = await state["appender"].append_batch(items)
+    lists = [
+        (job_id, sub.read_access, sub.write_access)
+        for job_id, sub, outcome in zip(ids, subs, outcomes, strict=True)
+        if isinstance(outcome, Appended)
+    ]
+    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
     jobs = [
         BulkItem(id=job_id, status="created" if isinstance(outcome, Appended) else "existing")
         for job_id, outcome in zip(ids, outcomes, strict=True)

@@ -15,10 +15,11 @@ from starlette.routing import Route
 from conveyor_events import JobDependenciesSet, job_subject, new_uuid7
 from conveyor_events.fields import JobId
 
+from .access import caller_id
 from .bodies import JobAccepted
 from .dependency_check import check_dependencies
 from .errors import ConflictError
-from .routes import ANONYMOUS, State, existing_job, json_response, path_id, read_after, read_json_body
+from .routes import State, existing_job, json_response, path_id, read_after, read_json_body
 from .validation import decode_body
 
 _NOT_STARTED: Final = frozenset({"pending", "blocked", "queued", "submitted"})
@@ -50,7 +51,7 @@ async def set_dependencies(request: Request) -> Response:
         job_id=job_id,
         occurred_at=datetime.now(UTC),
         depends_on=tuple(depends_on),
-        requested_by=ANONYMOUS,
+        requested_by=caller_id(request),
     )
     appended = await state["appender"].append(job_subject(job_id), event)
     location = {"Location": f"/v1/jobs/{job_id}"}

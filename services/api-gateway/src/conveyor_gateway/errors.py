@@ -1,6 +1,7 @@
 """Gateway errors: domain kinds (not HTTP codes) with stable codes; problems.py maps them."""
 
-from typing import ClassVar, Final
+import math
+from typing import Final
 
 from .bodies import FieldError
 
@@ -13,7 +14,7 @@ class GatewayError(Exception):
 
     code = "gateway_error"
     title = "Request failed"
-    headers: ClassVar[tuple[tuple[str, str], ...]] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, detail: str = "", *, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail or self.title)
@@ -180,3 +181,75 @@ class InvalidArtifactPathError(RejectedError):
 class RouteNotFoundError(NotFoundError):
     code = "route_not_found"
     title = "No such endpoint"
+
+
+TOKEN_REALM: Final = "conveyor"
+
+
+class TokenRequiredError(UnauthenticatedError):
+    """No valid API token (HTTP 401 with a Bearer challenge, RFC 6750)."""
+
+    code = "unauthorized"
+    title = "Credentials are missing or wrong"
+    headers = (("WWW-Authenticate", f'Bearer realm="{TOKEN_REALM}"'),)
+
+
+class InsufficientScopeError(ForbiddenError):
+    """A valid token without the scope the endpoint needs (HTTP 403)."""
+
+    code = "insufficient_scope"
+    title = "The token lacks the scope this needs"
+
+    headers = (("WWW-Authenticate", f'Bearer realm="{TOKEN_REALM}", error="insufficient_scope"'),)
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this needs a token with the {scope!r} scope")
+
+
+class TokenNotFoundError(NotFoundError):
+    code = "token_not_found"
+    title = "No such token"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user_not_found"
+    title = "No such user"
+
+
+class UserExistsError(ConflictError):
+    code = "user_exists"
+    title = "A user with this name exists"
+
+
+class ProjectNotFoundError(NotFoundError):
+    code = "project_not_found"
+    title = "No such project"
+
+
+class ProjectExistsError(ConflictError):
+    code = "project_exists"
+    title = "A project has this name"
+
+
+class ProjectChangedError(ConflictError):
+    code = "project_changed"
+    title = "The project changed meanwhile"
+
+
+class MissingRoleError(ForbiddenError):
+    """The caller sees the project but lacks the role this needs (HTTP 403)."""
+
+    code = "missing_role"
+    title = "This needs a role on the project that you do not hold"
+
+
+class RateLimitedError(GatewayError):
+    """Over a project's rate limit (HTTP 429 with ``Retry-After``)."""
+
+    code = "rate_limited"
+    title = "Over the project's rate limit"
+
+    def __init__(self, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+        self.headers = (("Retry-After", str(max(1, math.ceil(retry_after_s)))),)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
+from msgspec.structs import replace
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from conveyor_events import (
     new_uuid7,
 )
 
+from .access import caller_id
 from .bodies import CancelRequest, JobAccepted, JobView
 from .errors import JobFinishedError, JobNotFinishedError, JobNotHeldError
 from .routes import (
@@ -101,7 +103,8 @@ def _command_endpoint(name: str) -> Callable[[Request], object]:
         job_id = path_id(request, "job_id", "job")
         await read_json_body(request, state["max_body_bytes"], optional=True)
         check(await existing_job(state, job_id))
-        seq = await append_to_tree(state, job_id, build, applies)
+        who = caller_id(request)
+        seq = await append_to_tree(state, job_id, lambda j, at: replace(build(j, at), requested_by=who), applies)
         location = {"Location": f"/v1/jobs/{job_id}"}
         job = await read_after(state, seq, lambda: state["reader"].get(job_id))
         if job is None:
@@ -122,9 +125,11 @@ async def cancel_job(request: Request) -> Response:
     if job.state in TERMINAL_STATES:
         raise JobFinishedError(f"job {job_id} is already {job.state}")
 
+    who = caller_id(request)
+
     def build(j: str, at: datetime) -> JobCancelRequested:
         return JobCancelRequested(event_id=new_uuid7(), job_id=j, occurred_at=at, reason=ask.reason,
-                                  requested_by=ANONYMOUS)  # fmt: skip
+                                  requested_by=who)  # fmt: skip
 
     from .trees import append_to_tree
 
@@ -143,9 +148,10 @@ async def delete_job(request: Request) -> Response:
     state: State = request.scope["state"]
     job_id = path_id(request, "job_id", "job")
     await existing_job(state, job_id)
+    who = caller_id(request)
 
     def build(j: str, at: datetime) -> JobEvent:
-        return JobDeleteRequested(event_id=new_uuid7(), job_id=j, occurred_at=at, requested_by=ANONYMOUS)
+        return JobDeleteRequested(event_id=new_uuid7(), job_id=j, occurred_at=at, requested_by=who)
 
     seq = await append_to_tree(state, job_id, build, _any)
     return Response(status_code=204 if await wait_applied(state, seq) else 202)

@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from conveyor_events import JobEdited, JobResetRequested, PendingAppend, job_subject, new_uuid7
 
+from .access import caller_id
 from .bodies import FieldError, JobAccepted, JobEdit
 from .errors import InvalidQueryError, JobNotFinishedError, ValidationFailedError
 from .routes import (
-    ANONYMOUS,
     TERMINAL_STATES,
     State,
     edited_payload,
@@ -32,7 +32,7 @@ from .validation import decode_body
 _SIMPLE: Final = ("title", "note", "priority", "max_retries", "lease_s", "progress_pattern", "url")
 
 
-def edited_event(job_id: str, edit: JobEdit, *, is_group: bool, at: datetime) -> JobEdited:
+def edited_event(job_id: str, edit: JobEdit, *, is_group: bool, at: datetime, by: str) -> JobEdited:
     """The event of a valid edit.
 
     Raises:
@@ -55,7 +55,7 @@ def edited_event(job_id: str, edit: JobEdit, *, is_group: bool, at: datetime) ->
     if not fields:
         detail = "nothing to change: give at least one field (see PATCH /v1/jobs/{id} in /docs)"
         raise ValidationFailedError(detail, errors=[FieldError(pointer="", detail=detail)])
-    return JobEdited(event_id=new_uuid7(), job_id=job_id, occurred_at=at, requested_by=ANONYMOUS, **fields)  # type: ignore[arg-type]
+    return JobEdited(event_id=new_uuid7(), job_id=job_id, occurred_at=at, requested_by=by, **fields)  # type: ignore[arg-type]
 
 
 def _restart_flag(request: Request) -> bool:
@@ -79,10 +79,12 @@ async def edit_job(request: Request) -> Response:
     if restart and job.state not in TERMINAL_STATES:
         raise JobNotFinishedError(f"job {job_id} is {job.state}; restart=true is for a finished job")
     now = datetime.now(UTC)
-    items = [PendingAppend(job_subject(job_id), edited_event(job_id, edit, is_group=job.payload is None, at=now))]
+    who = caller_id(request)
+    edited = edited_event(job_id, edit, is_group=job.payload is None, at=now, by=who)
+    items = [PendingAppend(job_subject(job_id), edited)]
     if restart:
         reset = JobResetRequested(event_id=new_uuid7(), job_id=job_id, occurred_at=now, restart=True,
-                                  requested_by=ANONYMOUS)  # fmt: skip
+                                  requested_by=who)  # fmt: skip
         items.append(PendingAppend(job_subject(job_id), reset))
     outcomes = await state["appender"].append_batch(items)
     seq = max(getattr(o, "seq", 0) for o in outcomes)

@@ -2,6 +2,7 @@
 and finish. Each one is a NATS request to the active scheduler (``conveyor_events.scheduler_api``),
 because the answer depends on the scheduler's current state: is this lease still the job's?"""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
@@ -55,6 +56,7 @@ R = TypeVar("R", bound=msgspec.Struct)
 CALL_TIMEOUT_S: Final = 5.0
 # A lease call waits up to wait_s in the scheduler; this is the margin for the round trip on top.
 LEASE_GRACE_S: Final = 5.0
+NO_RESPONDERS_RETRY_S: Final = 0.1
 _encoder: Final = msgspec.json.Encoder()
 _job_decoder: Final = msgspec.json.Decoder(JobView)
 _LEASE_LOST: Final = (
@@ -65,16 +67,28 @@ _LEASE_LOST: Final = (
 async def _call(state: State, call: str, ask: msgspec.Struct, reply_type: type[R], timeout_s: float) -> R:
     """One request/reply round trip to the scheduler.
 
+    A scheduler failover leaves a moment in which no scheduler listens (the new leader catches
+    up with the stream before it serves calls). "No responders" means nobody received the
+    request, so it is sent again every ``NO_RESPONDERS_RETRY_S`` until ``timeout_s`` runs out:
+    a worker's call rides through a failover instead of failing.
+
     Raises:
         SchedulerUnavailableError: No scheduler listens, or it did not answer within ``timeout_s``.
     """
-    try:
-        msg = await state["nc"].request(scheduler_subject(call), _encoder.encode(ask), timeout=timeout_s)
-    except NoRespondersError:
-        raise SchedulerUnavailableError("no scheduler is running; retry shortly") from None
-    except TimeoutError:  # nats.errors.TimeoutError is an asyncio (hence builtin) TimeoutError
-        raise SchedulerUnavailableError(f"the scheduler did not answer within {timeout_s:g} s") from None
-    return msgspec.json.decode(msg.data, type=reply_type)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    payload = _encoder.encode(ask)
+    while True:
+        try:
+            msg = await state["nc"].request(scheduler_subject(call), payload, timeout=max(0.01, deadline - loop.time()))
+        except NoRespondersError:
+            if deadline - loop.time() <= NO_RESPONDERS_RETRY_S:
+                raise SchedulerUnavailableError("no scheduler is running; retry shortly") from None
+            await asyncio.sleep(NO_RESPONDERS_RETRY_S)
+            continue
+        except TimeoutError:  # nats.errors.TimeoutError is an asyncio (hence builtin) TimeoutError
+            raise SchedulerUnavailableError(f"the scheduler did not answer within {timeout_s:g} s") from None
+        return msgspec.json.decode(msg.data, type=reply_type)
 
 
 _REJECTIONS: Final = {
@@ -190,12 +204,12 @@ async def report_task(request: Request) -> Response:
     """``POST /v1/leases/{lease_id}/tasks/{name}``: a manifest task of the run changed state."""
     state: State = request.scope["state"]
     lease_id = path_id(request, "lease_id", "lease")
+    worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
     name = request.path_params["name"]
     try:
         _task_name_decoder.decode(_encoder.encode(name))
     except msgspec.ValidationError:
         raise UnknownTaskError(f"{name[:64]!r} is not a task name (1-64 of A-Z a-z 0-9 _ . -)") from None
-    worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
     update = decode_body(await read_json_body(request, state["max_body_bytes"]), TaskUpdate)
     reply = await _report_task(state, worker_id, lease_id, TaskReport(name=name, state=update.state,
                                                                       exit_code=update.exit_code))  # fmt: skip

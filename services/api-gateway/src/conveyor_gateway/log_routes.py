@@ -62,6 +62,7 @@ async def _lease(request: Request, state: State) -> tuple[str, CurrentLease]:
 async def append_log(request: Request) -> Response:
     """``POST /v1/leases/{lease_id}/log?offset=N[&task=NAME]``: raw bytes at ``offset``; 204."""
     state: State = request.scope["state"]
+    await state["auth"].authenticate(request.headers.get("authorization"))  # who asks, before what
     params = request.query_params
     errors = check_params(params, _LOG_PARAMS)
     offset = int_param(params, "offset", errors, minimum=0)
@@ -101,10 +102,10 @@ async def report_progress(request: Request) -> Response:
 async def post_worker_log(request: Request) -> Response:
     """``POST /v1/workers/{id}/log/{level}``: a leveled line about the worker itself; 204."""
     state: State = request.scope["state"]
+    worker_id = await _path_worker(request, state)  # who asks, before what
     level = request.path_params["level"]
     if level not in WORKER_LOG_LEVELS:
         raise RouteNotFoundError(f"no log level {level[:16]!r}; use one of {', '.join(WORKER_LOG_LEVELS)}")
-    worker_id = await _path_worker(request, state)
     post = decode_body(await read_json_body(request, state["max_body_bytes"]), WorkerLogPost)
     line = WorkerLogLine(
         worker_id=worker_id,

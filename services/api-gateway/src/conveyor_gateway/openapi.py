@@ -26,8 +26,10 @@ from .bodies import (
 )
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
+from .openapi_identity import IDENTITY_SCHEMAS, TOKEN_SECURITY_SCHEME, identity_paths, secure_paths
 from .openapi_jobs import JOB_SCHEMAS, job_item_methods, job_paths
 from .openapi_output import OUTPUT_SCHEMAS, output_paths
+from .openapi_projects import PROJECT_SCHEMAS, job_acl_paths, maintenance_and_hook_paths, project_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
 
 _JOB_ID_PARAM: Final = path_id("job_id", "job")
@@ -170,6 +172,8 @@ def build_openapi(version: str) -> dict[str, Any]:
             *BULK_EXPLAIN_SCHEMAS,
             *JOB_SCHEMAS,
             *OUTPUT_SCHEMAS,
+            *IDENTITY_SCHEMAS,
+            *PROJECT_SCHEMAS,
         ],
         ref_template=REF,
     )
@@ -180,17 +184,23 @@ def build_openapi(version: str) -> dict[str, Any]:
             "version": version,
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
-        "paths": {
-            **_paths(),
-            **job_paths(),
-            **bulk_explain_paths(),
-            **worker_paths(),
-            **lease_paths(),
-            **output_paths(),
-            **_health(),
-        },
+        "paths": secure_paths(
+            {
+                **_paths(),
+                **job_paths(),
+                **bulk_explain_paths(),
+                **worker_paths(),
+                **lease_paths(),
+                **output_paths(),
+                **identity_paths(),
+                **project_paths(),
+                **maintenance_and_hook_paths(),
+                **job_acl_paths(),
+                **_health(),
+            }
+        ),
         "components": {
             "schemas": components,
-            "securitySchemes": WORKER_SECURITY_SCHEMES,
+            "securitySchemes": {**WORKER_SECURITY_SCHEMES, **TOKEN_SECURITY_SCHEME},
         },
     }

@@ -18,6 +18,7 @@ from .errors import (
     MalformedError,
     NotFoundError,
     RangeNotSatisfiableError,
+    RateLimitedError,
     RejectedError,
     TooLargeError,
     UnauthenticatedError,
@@ -39,6 +40,7 @@ _STATUS_BY_KIND: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (ForbiddenError, 403),
     (UnavailableError, 503),
     (RangeNotSatisfiableError, 416),
+    (RateLimitedError, 429),
 )
 _encoder: Final = msgspec.json.Encoder()
 _log = get_logger("gateway")
@@ -120,6 +122,16 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
     "invalid_query": "A query parameter is unknown or has a bad value; `errors` names it.",
     "route_not_found": "No endpoint at this path. The API lives under /v1; see /docs.",
     "method_not_allowed": "This path does not accept this method; see /docs.",
+    "rate_limited": "The project's submission rate limit is spent; retry after `Retry-After` seconds.",
+    "insufficient_scope": "The API token is valid but lacks the scope this endpoint needs (see the README).",
+    "missing_role": "You see the project but lack the role this needs (read, edit, manage_access, secret, ...).",
+    "project_not_found": "No project has this name, or it is hidden from you.",
+    "project_exists": "A project with this name exists already; names are unique.",
+    "project_changed": "The project changed since you read it; read it again and retry.",
+    "token_not_found": "No such token, or it is not yours.",
+    "user_not_found": "No user has this id.",
+    "user_exists": "A user with this name exists already.",
+    "invalid_signature": "The push hook's X-Hub-Signature-256 / X-Gogs-Signature is missing or does not match.",
     "internal_error": "The server failed. The error is logged with the request id.",
     "unknown_task": "The job has no task of this name: only a manifest job has tasks, named as in its manifest.",
     "verification_required": (

@@ -36,6 +36,17 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     tag: str | None = None
     owner: str | None = None
     parent: str | None = None
+    viewer: str | None = None  # only jobs this user may read (see project_access); None: all (admins)
+
+
+# The jobs a user may read: their own, and those of projects that are public or where they hold
+# ``read`` (owners hold every role). Mirrors project_access.can_read_job for a whole list.
+_READABLE: Final = (
+    "(owner = ${n} OR project IN (SELECT p.name FROM identity.projects p WHERE p.visibility = 'public'"
+    " OR p.owner = ${n} OR EXISTS (SELECT 1 FROM identity.project_roles r"
+    " WHERE r.project_id = p.id AND r.user_id = ${n} AND 'read' = ANY(r.roles)))"
+    " OR id IN (SELECT job_id FROM identity.job_access WHERE read && ARRAY[${n}, '*'] OR ${n} = ANY(write)))"
+)
 
 
 def encode_cursor(seq: int) -> str:
@@ -128,6 +139,9 @@ class JobReader:
         if filters.tag is not None:
             args.append([filters.tag])
             clauses.append(f"tags @> ${len(args)}::text[]")
+        if filters.viewer is not None:
+            args.append(filters.viewer)
+            clauses.append(_READABLE.replace("{n}", str(len(args))))
         if before_seq is not None:
             args.append(before_seq)
             clauses.append(f"submitted_seq < ${len(args)}")

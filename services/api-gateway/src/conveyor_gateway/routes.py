@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypedDict, TypeVar
 
 import msgspec
+from msgspec.structs import replace
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.object_store import ObjectStore
@@ -28,6 +29,8 @@ from conveyor_events import (
 )
 from conveyor_runtime import PositionWatcher
 
+from .access import caller, caller_id
+from .acl_append import append_lists
 from .bodies import JOB_STATES, FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
 from .dependency_check import check_dependencies, check_parent
 from .errors import (
@@ -39,9 +42,14 @@ from .errors import (
     ValidationFailedError,
 )
 from .explain_reader import ExplainReader
+from .identity_reader import IdentityReader
+from .job_access import check_parent_access, check_submit_access
 from .log_store import LogStore
 from .log_writer import LogWriter
+from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
+from .submit_limits import SubmitLimiter
+from .token_auth import TokenAuthenticator
 from .validation import decode_body
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
@@ -66,6 +74,14 @@ class State(TypedDict):
     statuses: StatusBoard
     watcher: PositionWatcher
     explainer: ExplainReader
+    tokens: TokenAuthenticator
+    identity: IdentityReader
+    identity_watcher: PositionWatcher
+    projects: ProjectReader
+    projects_watcher: PositionWatcher
+    access_watcher: PositionWatcher
+    submit_limits: SubmitLimiter
+    signed_requests: bool
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float
@@ -233,10 +249,13 @@ async def submit_job(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
+    await check_submit_access(request, caller(request), [sub.project])
+    await state["submit_limits"].admit([sub.project])
     await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
     await check_parent(state["reader"].pool, sub.parent, "/parent")
+    await check_parent_access(request, caller(request), sub.parent, "/parent")
     job_id = new_job_id(sub)
-    event = submitted_event(sub, job_id, ANONYMOUS)
+    event = submitted_event(sub, job_id, caller_id(request))
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)
     try:
@@ -247,6 +266,8 @@ async def submit_job(request: Request) -> Response:
         if existing is None:
             return json_response(JobAccepted(id=job_id), 202, location)
         return json_response(existing, 200, location)
+    lists = [(job_id, sub.read_access, sub.write_access)]
+    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
     if prefers_async(request):
         return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
     job = await _read_job_after(state, job_id, appended.seq)
@@ -319,11 +340,19 @@ def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
     return filters, limit, before
 
 
+def _visible_to_caller(request: Request, filters: JobFilter) -> JobFilter:
+    """Only the jobs the caller may read (an admin reads all)."""
+    principal = caller(request)
+    return filters if principal.has_scope("admin") else replace(filters, viewer=principal.user_id)
+
+
 async def list_jobs(request: Request) -> Response:
     """``GET /v1/jobs?state=&project=&tag=&owner=&parent=&limit=&cursor=``, newest first."""
     state: State = request.scope["state"]
     filters, limit, before = _list_query(request)
-    items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
+    items, next_cursor = await state["reader"].list(
+        _visible_to_caller(request, filters), limit=limit, before_seq=before
+    )
     return json_response(JobPage(items=items, next_cursor=next_cursor))
 
 
@@ -334,7 +363,7 @@ async def list_children(request: Request) -> Response:
     job_id = path_id(request, "job_id", "job")
     await existing_job(state, job_id)
     filters, limit, before = _list_query(request)
-    filters = msgspec.structs.replace(filters, parent=job_id)
+    filters = _visible_to_caller(request, replace(filters, parent=job_id))
     items, next_cursor = await state["reader"].list(filters, limit=limit, before_seq=before)
     return json_response(JobPage(items=items, next_cursor=next_cursor))
 

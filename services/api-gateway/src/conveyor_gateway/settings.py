@@ -14,3 +14,8 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     db_pool_size: int = 16
     artifact_max_bytes: int = 1024**3  # one artifact upload
     artifact_retention_days: float = 30.0  # the artifacts bucket's TTL (same variable as the collector's)
+    # How long a verified API token is trusted without a lookup: a revoked token keeps working on
+    # other gateways for at most this long (plus the identity projection's lag).
+    token_cache_s: float = 2.0
+    # VirtShell-style signed requests (X-VirtShell-Authorization: token_id:signature); off by default.
+    signed_requests: bool = False

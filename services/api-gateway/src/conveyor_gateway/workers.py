@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from conveyor_events import WorkerDeleted, WorkerRegistered, WorkerStateChanged, new_uuid7, worker_subject
 
+from .access import caller_id
 from .bodies import (
     FieldError,
     NoFields,
@@ -24,7 +25,7 @@ from .bodies import (
     WorkerView,
 )
 from .errors import InvalidQueryError, WorkerNotFoundError
-from .routes import ANONYMOUS, State, json_response, path_id, read_after, read_json_body, wait_applied
+from .routes import State, json_response, path_id, read_after, read_json_body, wait_applied
 from .validation import decode_body
 from .worker_auth import hash_secret
 from .worker_reader import JobStats, WorkerDoc, decode_worker_cursor
@@ -164,7 +165,7 @@ def _mode_endpoint(mode: WorkerMode) -> Callable[[Request], Awaitable[Response]]
             worker_id=worker_id,
             occurred_at=datetime.now(UTC),
             mode=mode,
-            requested_by=ANONYMOUS,
+            requested_by=caller_id(request),
         )
         appended = await state["appender"].append(worker_subject(worker_id), event)
         view = await read_after(state, appended.seq, lambda: _read_view(state, worker_id))
@@ -183,7 +184,7 @@ async def delete_worker(request: Request) -> Response:
     worker_id = path_id(request, "worker_id", "worker")
     await _live_worker(state, worker_id)
     event = WorkerDeleted(
-        event_id=new_uuid7(), worker_id=worker_id, occurred_at=datetime.now(UTC), requested_by=ANONYMOUS
+        event_id=new_uuid7(), worker_id=worker_id, occurred_at=datetime.now(UTC), requested_by=caller_id(request)
     )
     appended = await state["appender"].append(worker_subject(worker_id), event)
     is_applied = await wait_applied(state, appended.seq)

@@ -2,12 +2,10 @@
 
 import argparse
 import asyncio
-import contextlib
 import random
 import sys
 import time
-import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -19,12 +17,22 @@ from starlette.applications import Starlette
 from conveyor_events import (
     EVENTS_FILTER,
     EVENTS_STREAM,
+    AppendFence,
     EventAppender,
     ensure_streams,
     events_stream_config,
     logs_stream_config,
     new_uuid7,
 )
+from conveyor_identity import MIGRATIONS as IDENTITY_MIGRATIONS
+from conveyor_identity import (
+    RATE_MIGRATIONS,
+    RATE_SCHEMA,
+    access_projector,
+    identity_projector,
+    projects_projector,
+)
+from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
     Projector,
     ReadinessCheck,
@@ -41,18 +49,20 @@ from conveyor_runtime import (
     run_service,
     serve_http,
 )
+from conveyor_runtime.projector import ProjectorFencedError
 
 from .calls import SchedulerCalls
 from .decider import JobState, RetryPolicy
 from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
+from .leadership import LeaderElector, current_holder
+from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .settings import Settings
 from .workers import WorkerState
 
 CONSUMER: Final = "scheduler"
-_LEADER_LOCK: Final = zlib.crc32(b"conveyor.scheduler.leader")
 _log = get_logger("scheduler")
 
 
@@ -77,6 +87,8 @@ async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "a
         pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
         try:
             await apply_migrations(pool, SCHEMA, MIGRATIONS)
+            await apply_migrations(pool, IDENTITY_SCHEMA, IDENTITY_MIGRATIONS)
+            await apply_migrations(pool, RATE_SCHEMA, RATE_MIGRATIONS)
             yield nc, pool
         finally:
             await pool.close()
@@ -84,56 +96,62 @@ async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "a
         await nc.drain()
 
 
-async def _acquire_leadership(pool: "asyncpg.Pool[Any]", stop: asyncio.Event, poll_s: float) -> Any:
-    """Hold a session-level advisory lock: one active scheduler, the others wait as standbys.
-
-    The lock dies with the holder's session, so a killed scheduler hands over within a poll.
-    """
-    conn = await pool.acquire()
-    announced = False
-    while not stop.is_set():
-        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
-            _log.info("leadership_acquired")
-            return conn
-        if not announced:
-            _log.info("standby_waiting_for_leadership")
-            announced = True
-        with suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), poll_s)
-    await pool.release(conn)
-    return None
-
-
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the scheduler until ``stop`` is set."""
+    """Run the scheduler until ``stop`` is set: campaign for the leader key, lead while it is
+    held, and campaign again when it is lost."""
     async with _connections(settings) as (nc, pool):
         checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
         app = Starlette(routes=health_routes(lambda: checks))
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
-        leader = await _acquire_leadership(pool, stop, settings.leader_poll_s)
+        elector = _elector(settings, nc)
         try:
-            if leader is not None:
-                await _lead(settings, nc, pool, stop)
+            while await elector.campaign(stop) is not None:
+                if not await _term(elector, lambda: _lead(settings, nc, pool, stop, elector.fence)):
+                    break
         finally:
-            if leader is not None:
-                with contextlib.suppress(asyncpg.PostgresError, OSError):
-                    await leader.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
-                await pool.release(leader)
             stop.set()
             await http
 
 
-async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event) -> None:
+async def _term(elector: LeaderElector, lead: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+    """Lead one term; True when the scheduler should campaign again.
+
+    The projection's checkpoint moving under the leader (a deposed leader's transaction that
+    committed late) ends the term too: the key is released, and the next term starts over from
+    the stored checkpoint instead of crashing the process.
+    """
+    try:
+        return await elector.hold(lead)
+    except* ProjectorFencedError as group:
+        _log.warning("checkpoint_moved_under_the_leader", error=str(group.exceptions[0]))
+    return True
+
+
+def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
+    return LeaderElector(
+        nc.jetstream(),
+        ttl_s=settings.leader_ttl_s,
+        poll_s=settings.leader_poll_s,
+        replicas=settings.events_replicas,
+    )
+
+
+async def _lead(
+    settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event, fence: AppendFence
+) -> None:
     js = nc.jetstream()
     table = JobTable()
-    appender = EventAppender(nc)
+    appender = EventAppender(nc, fence=fence)  # every decision checks the leader lease first
     await appender.start()
+    rules = ProjectRules(pool)
+    await rules.refresh()
     engine = Engine(
         appender,
         clock=_now,
         jitter=random.random,
         new_id=new_uuid7,
         policy=RetryPolicy(base_s=settings.retry_base_s, cap_s=settings.retry_cap_s),
+        projects=rules,
     )
 
     def observe(jobs: Sequence[JobState], workers: Sequence[WorkerState]) -> None:
@@ -161,6 +179,18 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
         on_applied=folder.trust_commit,
     )
     await projector.prepare()
+    # Users and tokens have their own projection and checkpoint (issue 7); only the leader runs it.
+    identity = identity_projector(nc, pool)
+    await identity.prepare()
+
+    async def reload_rules() -> None:
+        if await rules.refresh():
+            engine.wake_lease_calls()
+
+    projects = projects_projector(nc, pool, after_commit=reload_rules)
+    await projects.prepare()
+    access = access_projector(nc, pool)
+    await access.prepare()
     async with pool.acquire() as conn, conn.transaction():
         decided = await folder.reconcile(conn)
     folder.trust_commit()
@@ -175,9 +205,31 @@ async def _lead(settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", s
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(projector.run(stop))
             tasks.create_task(calls.run(stop))
+            tasks.create_task(identity.run(stop))
+            tasks.create_task(projects.run(stop))
+            tasks.create_task(access.run(stop))
+            tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
+        await identity.close()
+        await projects.close()
+        await access.close()
         await projector.close()
         await appender.close()
+
+
+async def _refresh_rules(rules: ProjectRules, engine: Engine, stop: asyncio.Event, period_s: float = 0.5) -> None:
+    """Follow project changes (pause, rates); wake waiting lease calls when a rule relaxed or a
+    rate-limited project's bucket may have refilled."""
+    while not stop.is_set():
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), period_s)
+        try:
+            relaxed = await rules.refresh()
+        except (asyncpg.PostgresError, OSError) as exc:
+            _log.warning("project_rules_refresh_failed", error=str(exc))
+            continue
+        if relaxed or rules.has_limits:
+            engine.wake_lease_calls()
 
 
 async def rebuild(settings: Settings, into: str | None) -> int:
@@ -204,20 +256,30 @@ async def rebuild(settings: Settings, into: str | None) -> int:
             handler=JobFolder(table, None, _now),
             batch_size=settings.batch_size,
         )
-        async with pool.acquire() as guard:
-            if into is None and not await guard.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK):
-                raise SchedulerBusyError("a scheduler is running: stop it first, or rebuild --into SCHEMA")
+        if into is not None:
             try:
-                await projector.reset(table.truncate)
-                await projector.prepare()
-                await projector.catch_up(last)
+                await _replay(projector, table, last)
             finally:
-                await projector.close()
-                if into is not None:
-                    await js.delete_consumer(EVENTS_STREAM, projector.name)
-                else:
-                    await guard.execute("SELECT pg_advisory_unlock($1)", _LEADER_LOCK)
+                await js.delete_consumer(EVENTS_STREAM, projector.name)
+            return projector.position
+        # In place: hold the leader key for the whole replay, so no scheduler starts meanwhile.
+        elector = _elector(settings, nc)
+        if await elector.try_acquire() is None:
+            held = await current_holder(js)
+            who = f" ({held[0].host}, pid {held[0].pid}, term {held[1]})" if held else ""
+            raise SchedulerBusyError(f"a scheduler holds the leader key{who}: stop it first, or rebuild --into SCHEMA")
+        if await elector.hold(lambda: _replay(projector, table, last)):
+            raise SchedulerBusyError("the leader key was lost during the rebuild: run it again")
         return projector.position
+
+
+async def _replay(projector: Projector, table: JobTable, last: int) -> None:
+    try:
+        await projector.reset(table.truncate)
+        await projector.prepare()
+        await projector.catch_up(last)
+    finally:
+        await projector.close()
 
 
 def main(argv: list[str] | None = None) -> None:

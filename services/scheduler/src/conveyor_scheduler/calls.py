@@ -72,6 +72,7 @@ class SchedulerCalls:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self._tick_s)
             finally:
+                self._engine.stop_waiting()  # the task group then waits only for calls in progress
                 for sub in subs:
                     await sub.unsubscribe()
 

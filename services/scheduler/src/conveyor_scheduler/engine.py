@@ -49,6 +49,7 @@ from .decider import (
     decide,
 )
 from .errors import LeaseNotCurrentError, ReportRejectedError
+from .project_policy import ProjectPolicy
 from .ready_queue import DelayedJobs, FairShare, ReadyQueue, RecentUsage
 from .workers import WorkerState
 
@@ -108,6 +109,7 @@ class Engine:
         policy: RetryPolicy,
         fair: FairShare | None = None,
         usage_half_life_s: float = 60.0,
+        projects: ProjectPolicy | None = None,
     ) -> None:
         self._appender = appender
         self._clock = clock
@@ -125,6 +127,8 @@ class Engine:
         self._delayed = DelayedJobs()
         self._work = asyncio.Event()
         self._changed: dict[str, asyncio.Event] = {}
+        self._closing = False
+        self._projects = projects  # paused projects and assignment rates (issue 7)
 
     # --- what the fold loop reports -------------------------------------------------------
 
@@ -201,6 +205,12 @@ class Engine:
         while len(self._ended) > _ENDED_MEMORY:
             self._ended.popitem(last=False)
 
+    def stop_waiting(self) -> None:
+        """The scheduler is stepping down: lease calls grant nothing more and waiting ones answer
+        now, so a worker's long poll (up to a minute) does not hold up the hand-over."""
+        self._closing = True
+        self._wake()
+
     def _wake(self) -> None:
         self._work.set()
         self._work = asyncio.Event()
@@ -212,6 +222,8 @@ class Engine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, req.wait_s)
         while True:
+            if self._closing:
+                return LeaseReply()
             worker = self.workers.get(req.worker_id)
             if worker is None:
                 return LeaseReply(error="unknown_worker")
@@ -230,11 +242,21 @@ class Engine:
             except TimeoutError:
                 return LeaseReply()
 
+    def wake_lease_calls(self) -> None:
+        """Let waiting lease calls look again (a project resumed, or its rate bucket refilled)."""
+        self._wake()
+
     async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
         now = self._clock()
         plans: list[tuple[JobState, JobEvent]] = []
-        for job_id in self.queue.take(worker.labels, n, now=now, held=self._recent_use, worker_id=worker.id):
+        policy = self._projects
+        allowed = None if policy is None else (lambda project: policy.may_assign(worker.id, project))
+        picked = self.queue.take(worker.labels, n, now=now, held=self._recent_use, allowed=allowed, worker_id=worker.id)
+        for job_id in picked:
             job = self.jobs[job_id]
+            if policy is not None and not await policy.admit(job.project, now):
+                self._requeue(job)
+                continue
             command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
             events = decide(command, job)
             if events:
@@ -253,6 +275,17 @@ class Engine:
                 )
             )
         return granted
+
+    def _requeue(self, job: JobState) -> None:
+        """Put back a job its project's rate refused, without waking the lease calls (they would spin).
+
+        Only if the job did not change meanwhile: a newer state was already placed by ``_set_job``.
+        """
+        current = self.jobs.get(job.id)
+        if current is None or current.version != job.version or job.id in self.queue:
+            return
+        self.queue.add(job.id, job.labels, job.priority, job.submitted_seq, project=job.project,
+                       owner=job.owner, queued_at=job.updated_at)  # fmt: skip
 
     def _recent_use(self, project: str, owner: str) -> tuple[float, float]:
         """Recent assignments of a project and of an owner (the fair-share input)."""

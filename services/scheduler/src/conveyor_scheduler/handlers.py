@@ -19,6 +19,7 @@ from conveyor_events import (
 )
 from conveyor_events.job import JobEventBase
 from conveyor_events.subjects import EVENTS_PREFIX
+from conveyor_events.worker import WorkerEventBase
 from conveyor_runtime import DbConnection, StreamEvent, get_logger
 
 from .decider import Advance, JobState, apply, decide
@@ -278,6 +279,6 @@ def _decode(batch: Sequence[StreamEvent]) -> tuple[list[tuple[int, JobEvent]], l
             continue
         if isinstance(event, JobEventBase):
             jobs.append((item.seq, event))
-        else:
+        elif isinstance(event, WorkerEventBase):  # users and projects are folded by conveyor_identity
             workers.append((item.seq, event))
     return jobs, workers

@@ -103,6 +103,7 @@ class ReadyQueue:
         now: datetime | None = None,
         held: Callable[[str, str], tuple[float, float]] | None = None,
         worker_id: str = "",
+        allowed: Callable[[str], bool] | None = None,
     ) -> list[str]:
         """Remove and return up to ``n`` jobs this worker may run, best first.
 
@@ -113,13 +114,17 @@ class ReadyQueue:
             held: ``(project, owner) -> (recent use by the project, by the owner)``; asked again
                 after each pick.
             worker_id: The worker, for jobs it may not be handed.
+            allowed: ``project -> bool``: projects whose jobs may go out now (not paused, under
+                their rate); asked again after each pick.
         """
         have = frozenset(worker_labels)
         counts = held or (lambda _p, _o: (0.0, 0.0))
         taken: list[str] = []
         while len(taken) < n:
             best: tuple[float, _Entry, _Key] | None = None
-            for key in [k for k in self._heaps if k[0] <= have and worker_id not in k[2]]:
+            for key in [
+                k for k in self._heaps if k[0] <= have and worker_id not in k[2] and (allowed is None or allowed(k[1]))
+            ]:
                 head = self._head(key)
                 if head is None:
                     continue

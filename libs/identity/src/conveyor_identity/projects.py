@@ -1,0 +1,185 @@
+"""The projects projection: projects and per-user roles folded from the project events.
+
+Its own consumer and checkpoint (``projects``) in the ``identity`` schema; the active scheduler
+runs it beside the users projection.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+
+from conveyor_events import (
+    EVENTS_STREAM,
+    PROJECT_ROLES,
+    ProjectAccessRequested,
+    ProjectCreated,
+    ProjectRolesSet,
+    ProjectUpdated,
+    ProjectWorkerAccessSet,
+    UnknownEventError,
+    decode_event,
+)
+from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger
+from conveyor_runtime.positions import announce_position
+
+from .projection import SCHEMA
+
+__all__ = ["PROJECTS_CONSUMER", "PROJECT_FILTER", "apply_project_events", "projects_projector"]
+
+PROJECTS_CONSUMER: Final = "projects"
+"""The durable consumer (and checkpoint) of the projects projection."""
+
+PROJECT_FILTER: Final = "conveyor.ev.project.>"
+"""The subjects the projection folds."""
+
+
+_UPDATABLE: Final = (
+    "priority",
+    "visibility",
+    "paused",
+    "motd",
+    "version",
+    "clone_url",
+    "chain_target",
+    "secret",
+    "webhook_secret",
+    "submit_rate",
+    "submit_burst",
+    "assign_rate",
+    "assign_burst",
+)
+_log = get_logger("projects")
+
+
+async def _created(conn: DbConnection, seq: int, e: ProjectCreated) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.projects (id, name, owner, priority, visibility, paused, motd, version, clone_url,"
+        " chain_target, secret, webhook_secret, created_at, updated_at, last_seq,"
+        " submit_rate, submit_burst, assign_rate, assign_burst)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)"
+        " ON CONFLICT (id) DO NOTHING",
+        *(e.project_id, e.name, e.owner, e.priority, e.visibility, e.paused, e.motd, e.version),
+        *(e.clone_url, e.chain_target, e.secret, e.webhook_secret, e.occurred_at, seq),
+        *(e.submit_rate, e.submit_burst, e.assign_rate, e.assign_burst),
+    )
+    await _roles(conn, e.project_id, e.owner, PROJECT_ROLES)
+
+
+async def _updated(conn: DbConnection, seq: int, e: ProjectUpdated) -> None:
+    values = [getattr(e, name) for name in _UPDATABLE]
+    sets = ", ".join(f"{name} = COALESCE(${i + 2}, {name})" for i, name in enumerate(_UPDATABLE))
+    n = len(_UPDATABLE) + 2
+    await conn.execute(
+        f"UPDATE {SCHEMA}.projects SET {sets}, updated_at = ${n}, last_seq = ${n + 1}"
+        f" WHERE id = $1 AND last_seq < ${n + 1}",
+        e.project_id,
+        *values,
+        e.occurred_at,
+        seq,
+    )
+
+
+async def _roles(conn: DbConnection, project_id: str, user_id: str, roles: Sequence[str]) -> None:
+    if not roles:
+        await conn.execute(
+            f"DELETE FROM {SCHEMA}.project_roles WHERE project_id = $1 AND user_id = $2", project_id, user_id
+        )
+        return
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.project_roles (project_id, user_id, roles) VALUES ($1, $2, $3)"
+        " ON CONFLICT (project_id, user_id) DO UPDATE SET roles = EXCLUDED.roles",
+        project_id,
+        user_id,
+        list(roles),
+    )
+
+
+async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+    """Fold a batch of project events (the projector's handler; inside its transaction).
+
+    Args:
+        conn: The projector's connection, inside its transaction.
+        batch: Events read from the stream.
+    """
+    for item in batch:
+        try:
+            event = decode_event(item.subject, item.data)
+        except UnknownEventError as exc:
+            _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
+            continue
+        match event:
+            case ProjectCreated():
+                await _created(conn, item.seq, event)
+            case ProjectUpdated():
+                await _updated(conn, item.seq, event)
+            case ProjectRolesSet():
+                await _roles(conn, event.project_id, event.user_id, event.roles)
+                await conn.execute(
+                    f"UPDATE {SCHEMA}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
+                    event.project_id,
+                    item.seq,
+                )
+            case ProjectAccessRequested():
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.worker_access (project_id, worker_id, status, assign, submit,"
+                    " requested_assign, requested_submit, updated_at)"
+                    " VALUES ($1, $2, 'requested', false, false, $3, $4, $5)"
+                    " ON CONFLICT (project_id, worker_id) DO UPDATE SET requested_assign = $3,"
+                    " requested_submit = $4, updated_at = $5,"
+                    " status = CASE WHEN worker_access.status = 'granted' THEN 'granted' ELSE 'requested' END",
+                    event.project_id,
+                    event.worker_id,
+                    event.assign,
+                    event.submit,
+                    event.occurred_at,
+                )
+            case ProjectWorkerAccessSet():
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.worker_access (project_id, worker_id, status, assign, submit, updated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, worker_id) DO UPDATE"
+                    " SET status = $3, assign = $4, submit = $5, updated_at = $6",
+                    event.project_id,
+                    event.worker_id,
+                    event.status,
+                    event.assign and event.status == "granted",
+                    event.submit and event.status == "granted",
+                    event.occurred_at,
+                )
+            case _:
+                pass
+
+
+def projects_projector(
+    nc: NatsClient, pool: "asyncpg.Pool[Any]", *, after_commit: Callable[[], Awaitable[None]] | None = None
+) -> Projector:
+    """Build the projects projector; it announces each committed position for read-your-writes.
+
+    Args:
+        nc: NATS connection.
+        pool: PostgreSQL pool (the identity migrations must have been applied).
+        after_commit: Runs after each commit and before the announcement, so that whoever
+            waits for a project change (a gateway's PATCH) finds its effect applied (the
+            scheduler reloads its project rules here).
+
+    Returns:
+        The projector; call ``prepare()`` then ``run(stop)``.
+    """
+
+    async def on_commit(seq: int) -> None:
+        if after_commit is not None:
+            await after_commit()
+        await announce_position(nc, PROJECTS_CONSUMER, seq)
+
+    return Projector(
+        name=PROJECTS_CONSUMER,
+        schema=SCHEMA,
+        js=nc.jetstream(),
+        pool=pool,
+        stream=EVENTS_STREAM,
+        filter_subject=PROJECT_FILTER,
+        handler=apply_project_events,
+        batch_size=200,
+        on_commit=on_commit,
+    )
