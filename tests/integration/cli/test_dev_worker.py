@@ -33,13 +33,15 @@ def test_the_dev_stack_runs_a_worker_that_runs_a_submitted_job() -> None:
         while time.monotonic() < deadline:
             line = stack.stdout.readline()
             lines.append(line)
-            if "Conveyor is running" in line or not line:
+            if "admin API token was created" in line or not line:
                 break
-        assert "Conveyor is running" in lines[-1], "".join(lines)
+        assert "admin API token was created" in lines[-1], "".join(lines)
+        token = stack.stdout.readline().strip()  # printed once, on the line after
         submitted = subprocess.run(
             [sys.executable, "-m", "conveyor_cli", "submit", "--url", f"http://127.0.0.1:{api}", "--follow", "--",
              "echo", "hello from the local worker"],
-            env={**env, "CONVEYOR_CONFIG": str(data_dir / "none.toml")}, capture_output=True, text=True, timeout=60,
+            env={**env, "CONVEYOR_CONFIG": str(data_dir / "none.toml"), "CONVEYOR_TOKEN": token},
+            capture_output=True, text=True, timeout=60,
             check=False,
         )  # fmt: skip
         assert submitted.returncode == 0, submitted.stderr
