@@ -297,8 +297,9 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         f"  curl -s {auth} {api}/v1/jobs/<id>",
         "",
         "or with the command line (the local worker runs it):",
-        f"  .venv/bin/conveyor submit --url {api} --follow -- echo hello",
-        f"  .venv/bin/conveyor jobs ls --url {api}",
+        f"  export CONVEYOR_URL={api} CONVEYOR_TOKEN=$TOKEN",
+        "  .venv/bin/conveyor submit --follow -- echo hello",
+        "  .venv/bin/conveyor jobs ls",
         "",
         "Press Ctrl-C to stop everything.",
     ])  # fmt: skip
