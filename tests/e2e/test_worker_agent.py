@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,17 @@ async def wait_for_state(api: httpx.AsyncClient, job_id: str, *states: str, time
 
 
 async def submit(api: httpx.AsyncClient, **body: Any) -> str:
-    response = await api.post("/v1/jobs", json=body)
-    assert response.status_code == 201, response.text
+    # A keep-alive connection the server closes just as a request goes out fails with ReadError; the
+    # dedupe key makes sending it again safe (a second send answers 200 with the same job).
+    body.setdefault("dedupe_key", str(uuid.uuid4()))
+    for attempt in range(3):
+        try:
+            response = await api.post("/v1/jobs", json=body)
+            break
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            if attempt == 2:
+                raise
+    assert response.status_code in (200, 201), response.text
     return str(response.json()["id"])
 
 

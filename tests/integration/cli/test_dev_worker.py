@@ -11,9 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from conveyor_devstack import free_port
+from conveyor_devstack import free_port, is_port_free
 
 pytestmark = pytest.mark.integration
+
+
+def _free_run(count: int) -> int:
+    """A port P with P .. P+count-1 all free (the health ports of the stack's services)."""
+    for _ in range(100):
+        base = free_port()
+        if base + count <= 65535 and all(is_port_free("127.0.0.1", base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def test_the_dev_stack_runs_a_worker_that_runs_a_submitted_job() -> None:
@@ -23,7 +32,7 @@ def test_the_dev_stack_runs_a_worker_that_runs_a_submitted_job() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     argv = [
         sys.executable, "-m", "conveyor_cli", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
-        "--nats-port", str(free_port()), "--pg-port", str(free_port()), "--health-port-base", str(free_port()),
+        "--nats-port", str(free_port()), "--pg-port", str(free_port()), "--health-port-base", str(_free_run(4)),
     ]  # fmt: skip
     stack = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
