@@ -432,6 +432,8 @@ ReasonCode = Literal[
     "ready",
     "group",
     "awaiting_verification",
+    "project_paused",
+    "rate_limited",
 ]
 
 
