@@ -200,20 +200,29 @@ class JobFolder:
             ]
             if not pending:
                 return
-            outcomes = await self._appender.append_batch(pending)
-            candidates = set()  # only what changed is decided again
-            for item, outcome in zip(pending, outcomes, strict=True):
-                assert isinstance(item.event, JobEventBase)
-                job_id = item.event.job_id
-                if isinstance(outcome, AppendConflictError):
-                    _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
-                    continue
-                states[job_id] = apply(states[job_id], item.event, outcome.seq)
-                self._uncommitted.append(outcome.seq)
-                changed.add(job_id)
-                candidates.add(job_id)
-                if states[job_id].is_terminal:  # e.g. failed for a failed dependency: its dependents next
-                    candidates |= await self._dependents_of_ended(conn, states, {job_id})
+            candidates = await self._append_decisions(pending, states, changed)  # only those are decided again
+            ended = {i for i in candidates if states[i].is_terminal}  # e.g. failed for a failed dependency
+            if ended:
+                candidates |= await self._dependents_of_ended(conn, states, ended)
+
+    async def _append_decisions(
+        self, pending: list[PendingAppend], states: dict[str, JobState], changed: set[str]
+    ) -> set[str]:
+        """Append decisions on their jobs' versions and fold the ones the stream took into
+        ``states`` (their echoes skipped later); return those jobs' ids, also added to ``changed``."""
+        assert self._appender is not None
+        moved: set[str] = set()
+        for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
+            assert isinstance(item.event, JobEventBase)
+            job_id = item.event.job_id
+            if isinstance(outcome, AppendConflictError):
+                _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
+                continue
+            states[job_id] = apply(states[job_id], item.event, outcome.seq)
+            self._uncommitted.append(outcome.seq)
+            moved.add(job_id)
+        changed |= moved
+        return moved
 
     async def _roll_up(self, conn: DbConnection, states: dict[str, JobState], changed: set[str]) -> None:
         """Recount the children of every parent whose children changed, level by level up the
@@ -236,17 +245,7 @@ class JobFolder:
             ]
             if not pending:
                 return
-            moved: set[str] = set()
-            for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
-                assert isinstance(item.event, JobEventBase)
-                job_id = item.event.job_id
-                if isinstance(outcome, AppendConflictError):
-                    _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
-                    continue
-                states[job_id] = apply(states[job_id], item.event, outcome.seq)
-                self._uncommitted.append(outcome.seq)
-                changed.add(job_id)
-                moved.add(job_id)
+            moved = await self._append_decisions(pending, states, changed)
             ended = {i for i in moved if states[i].is_terminal}
             if ended:  # a group that ended may release (or fail) the jobs that depend on it
                 dependents = await self._dependents_of_ended(conn, states, ended)
