@@ -59,6 +59,8 @@ async def test_paused_projects_get_no_leases_until_resumed(api: httpx.AsyncClien
     job = (await api.post("/v1/jobs", json={"project": "held", "command": "true"})).json()
     worker = await register(api, capacity=2)
     assert (await worker.lease(wait_s=0)).json() == {"leases": []}
+    explained = (await api.get(f"/v1/jobs/{job['id']}/explain")).json()
+    assert explained["reasons"][0]["code"] == "project_paused"
     waiting = asyncio.create_task(worker.lease(wait_s=10))
     assert (await api.patch("/v1/projects/held", json={"paused": False})).status_code == 200
     leased = await asyncio.wait_for(waiting, 5)  # woken when the project resumed

@@ -116,10 +116,13 @@ class Cluster:
         doc = await self.pool.fetchval("SELECT doc::text FROM scheduler.jobs WHERE id = $1::uuid", job_id)
         return {} if doc is None else msgspec.json.decode(doc)
 
-    async def wait_state(self, job_id: str, *states: str, timeout_s: float = 15) -> dict[str, Any]:
+    async def wait_state(
+        self, job_id: str, *states: str, timeout_s: float = 15, after_version: int = 0
+    ) -> dict[str, Any]:
+        """The job's row once it is in one of ``states`` at a version past ``after_version``."""
         for _ in range(int(timeout_s / 0.05)):
             doc = await self.state(job_id)
-            if doc.get("state") in states:
+            if doc.get("state") in states and doc.get("version", 0) > after_version:
                 return doc
             await asyncio.sleep(0.05)
         raise AssertionError(f"{job_id} never reached {states}: {await self.state(job_id)}")
@@ -181,8 +184,10 @@ async def test_failures_retry_with_backoff_then_fail(cluster: Cluster) -> None:
     worker = await cluster.worker(capacity=1)
     job_id = await cluster.submit(max_retries=1)
     first = (await worker.lease(wait_s=5)).leases[0]
+    leased = await cluster.wait_state(job_id, "assigned")
     assert (await worker.finish(first.lease_id, "failed", 3)).state == "queued"
-    doc = await cluster.wait_state(job_id, "queued")
+    # queued again, not the first queued row (the projection may lag the engine's answers)
+    doc = await cluster.wait_state(job_id, "queued", after_version=leased["version"])
     assert doc["reason"] == "exit code 3"
     assert doc["retry_at"] is not None
     assert (await worker.lease()).leases == ()  # backoff: not yet

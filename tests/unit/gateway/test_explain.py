@@ -271,3 +271,17 @@ def test_a_group_is_explained_by_its_children() -> None:
     explained = explain(replace(facts(), job=job))
     assert [r.code for r in explained.reasons] == ["group"]
     assert "3 children (1 queued, 2 running)" in explained.summary
+
+
+def test_a_paused_project_holds_its_queued_jobs() -> None:
+    explained = explain(replace(facts(), project_paused=True))
+    assert explained.reasons[0].code == "project_paused"
+    assert "PATCH /v1/projects/" in explained.reasons[0].detail
+    assert "ready" not in [r.code for r in explained.reasons]
+
+
+def test_an_assignment_rate_paces_but_does_not_hold_a_job() -> None:
+    explained = explain(replace(facts(), assign_rate=0.5))
+    assert [r.code for r in explained.reasons] == ["rate_limited", "ready"]
+    assert explained.reasons[0].data == {"project": facts().job.project, "assign_rate_per_s": 0.5}
+    assert "30 jobs a minute" in explained.reasons[0].detail

@@ -105,6 +105,8 @@ class JobSubmitted(JobEventBase, frozen=True, kw_only=True, tag="job.submitted")
     progress_pattern: str | None = None
     url: str | None = None
     verification: int = 1
+    chained_from: str | None = None  # the job whose success submitted this copy (project chaining)
+    chain_depth: int = 0  # how many chain links led here (a loop of chain targets stops)
 
 
 class JobQueued(JobEventBase, frozen=True, kw_only=True, tag="job.queued"):

@@ -207,6 +207,7 @@ class JobView(msgspec.Struct, kw_only=True):
     votes: list[VoteView] = msgspec.field(default_factory=list)
     verified: str | None = None
     children: dict[str, int] = msgspec.field(default_factory=dict)
+    chained_from: str | None = None
 
 
 class JobPage(msgspec.Struct, kw_only=True):
@@ -431,6 +432,8 @@ ReasonCode = Literal[
     "ready",
     "group",
     "awaiting_verification",
+    "project_paused",
+    "rate_limited",
 ]
 
 

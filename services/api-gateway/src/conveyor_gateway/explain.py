@@ -43,6 +43,8 @@ class ExplainFacts(msgspec.Struct, frozen=True, kw_only=True):
     holder: WorkerFact | None = None  # the worker holding an assigned or running job
     ahead: int = 0  # eligible queued jobs a matching worker would serve first (up to AHEAD_LIMIT + 1)
     dependency_states: dict[str, str] = msgspec.field(default_factory=dict)  # id -> state; absent: no such job
+    project_paused: bool = False
+    assign_rate: float = 0.0  # the project's assignment rate limit per second (0: none)
 
 
 class WorkerCounts(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,16 +109,18 @@ def reasons_for(facts: ExplainFacts) -> list[ExplainReason]:
             _verification,
             _held,
             _paused,
+            _project_paused,
             _cancel_requested,
             _retry_backoff,
             _dependencies,
             _blocked,
             _workers,
             _behind,
+            _rate_limited,
         )
     reasons = [r for r in (rule(facts) for rule in rules) if r is not None]
-    if job.state == "queued" and not reasons:  # every reason a queued job can have holds it back
-        reasons.append(_ready(facts))
+    if job.state == "queued" and all(r.code == "rate_limited" for r in reasons):
+        reasons.append(_ready(facts))  # nothing holds it back (a rate only paces it)
     return reasons
 
 
@@ -246,6 +250,28 @@ def _paused(facts: ExplainFacts) -> ExplainReason | None:
         return None
     detail = f"The job is paused and is not handed to any worker: resume it with POST /v1/jobs/{job.id}/resume."
     return _reason("paused", detail)
+
+
+def _project_paused(facts: ExplainFacts) -> ExplainReason | None:
+    job = facts.job
+    if not facts.project_paused:
+        return None
+    detail = (
+        f"Its project {job.project!r} is paused: none of its jobs is handed out until it is resumed "
+        f"(PATCH /v1/projects/{job.project} with paused: false)."
+    )
+    return _reason("project_paused", detail, project=job.project)
+
+
+def _rate_limited(facts: ExplainFacts) -> ExplainReason | None:
+    if facts.job.state != "queued" or facts.assign_rate <= 0:
+        return None
+    per_min = facts.assign_rate * 60
+    detail = (
+        f"Its project {facts.job.project!r} hands out at most {per_min:g} jobs a minute; "
+        "it may be waiting for its turn under that rate."
+    )
+    return _reason("rate_limited", detail, project=facts.job.project, assign_rate_per_s=facts.assign_rate)
 
 
 def _cancel_requested(facts: ExplainFacts) -> ExplainReason | None:

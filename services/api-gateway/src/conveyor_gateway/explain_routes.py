@@ -55,6 +55,7 @@ async def gather_facts(state: State, job_id: str, now: datetime) -> ExplainFacts
             priority=job.priority, submitted_seq=submitted_seq, label_sets=label_sets, now=now, limit=AHEAD_LIMIT + 1
         )
     dependency_states = await reader.job_states(job.depends_on) if job.depends_on else {}
+    project = await state["projects"].by_name(job.project)
     return ExplainFacts(
         job=job,
         now=now,
@@ -62,6 +63,8 @@ async def gather_facts(state: State, job_id: str, now: datetime) -> ExplainFacts
         registered=registered,
         ahead=ahead,
         dependency_states=dependency_states,
+        project_paused=project is not None and project.paused,
+        assign_rate=project.assign_rate if project is not None else 0.0,
     )
 
 

@@ -5,10 +5,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from starlette.requests import Request
-
 from .bodies import FieldError
-from .errors import InvalidQueryError, TooLargeError
+from .errors import InvalidQueryError
 
 _TASK: Final = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # the manifest's task-name rule
 
@@ -55,18 +53,3 @@ def time_param(params: Mapping[str, str], name: str, errors: list[FieldError]) -
 def raise_if(errors: list[FieldError]) -> None:
     if errors:
         raise InvalidQueryError("invalid query parameters", errors=errors)
-
-
-async def read_raw_body(request: Request, limit: int) -> bytes:
-    """The raw body (any media type), refusing anything over ``limit`` bytes with 413."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError(f"the body is {declared} bytes; the limit is {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLargeError(f"the body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

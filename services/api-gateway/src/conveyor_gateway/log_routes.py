@@ -28,8 +28,8 @@ from .bodies import FieldError
 from .errors import RouteNotFoundError
 from .lease_check import CurrentLease, current_lease
 from .leases import _path_worker
-from .log_params import check_params, int_param, raise_if, read_raw_body, task_param
-from .routes import State, path_id, read_json_body
+from .log_params import check_params, int_param, raise_if, task_param
+from .routes import State, path_id, read_json_body, read_raw_body
 from .validation import decode_body
 
 _LOG_PARAMS: Final = frozenset({"offset", "task"})

@@ -102,14 +102,8 @@ def _check_media(request: Request) -> None:
         raise UnsupportedMediaError(f"content-type {media!r} is not JSON")
 
 
-async def read_json_body(request: Request, limit: int, *, optional: bool = False) -> bytes:
-    """The raw body, refusing non-JSON media types and anything over ``limit`` bytes.
-
-    With ``optional``, an empty body reads as ``{}`` whatever its content-type (``curl -X POST``
-    with no data sends none, or a form type).
-    """
-    if not optional:
-        _check_media(request)
+async def read_raw_body(request: Request, limit: int) -> bytes:
+    """The raw body (any media type), refusing anything over ``limit`` bytes with 413."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLargeError(f"the body is {declared} bytes; the limit is {limit}")
@@ -120,7 +114,18 @@ async def read_json_body(request: Request, limit: int, *, optional: bool = False
         if size > limit:
             raise TooLargeError(f"the body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, limit: int, *, optional: bool = False) -> bytes:
+    """The raw body, refusing non-JSON media types and anything over ``limit`` bytes.
+
+    With ``optional``, an empty body reads as ``{}`` whatever its content-type (``curl -X POST``
+    with no data sends none, or a form type).
+    """
+    if not optional:
+        _check_media(request)
+    body = await read_raw_body(request, limit)
     if optional and not body.strip():
         return b"{}"
     if optional:

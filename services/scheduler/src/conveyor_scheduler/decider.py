@@ -140,6 +140,8 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     progress_pattern: str | None = None
     url: str | None = None
     verification: int = 1
+    chained_from: str | None = None
+    chain_depth: int = 0
     paused: bool = False
     cancel_requested: bool = False
     deleted: bool = False
@@ -606,6 +608,8 @@ def _submitted(e: JobSubmitted) -> JobState:
         progress_pattern=e.progress_pattern,
         url=e.url,
         verification=e.verification,
+        chained_from=e.chained_from,
+        chain_depth=e.chain_depth,
         tasks=_tasks_of(e.payload),
         created_at=e.occurred_at,
         updated_at=e.occurred_at,

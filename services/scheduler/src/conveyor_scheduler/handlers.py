@@ -11,6 +11,7 @@ from conveyor_events import (
     JobDependenciesSet,
     JobEvent,
     JobSubmitted,
+    JobSucceeded,
     PendingAppend,
     UnknownEventError,
     WorkerEvent,
@@ -22,6 +23,7 @@ from conveyor_events.subjects import EVENTS_PREFIX
 from conveyor_events.worker import WorkerEventBase
 from conveyor_runtime import DbConnection, StreamEvent, get_logger
 
+from .chaining import chained_copy
 from .decider import Advance, JobState, apply, decide
 from .projection import JobTable
 from .workers import WorkerState, apply_worker
@@ -95,6 +97,7 @@ class JobFolder:
             return []
         states = await self._table.load(conn, {e.job_id for _, e in decoded})
         touched: set[str] = set()
+        succeeded: set[str] = set()
         edges: dict[str, tuple[str, ...]] = {}
         for seq, event in decoded:
             current = states.get(event.job_id)
@@ -103,6 +106,12 @@ class JobFolder:
             new = apply(current or JobState(), event, seq)
             states[event.job_id] = new
             touched.add(event.job_id)
+            if (
+                isinstance(event, JobSucceeded)
+                and new.state == "succeeded"
+                and (current is None or not current.is_terminal)
+            ):
+                succeeded.add(event.job_id)
             # A new job has no edges to replace: only write when there is something to store.
             wants_edges = isinstance(event, JobDependenciesSet) or bool(
                 isinstance(event, JobSubmitted) and event.depends_on
@@ -113,10 +122,28 @@ class JobFolder:
             candidates = touched | await self._dependents_of_ended(conn, states, touched)
             await self.decide_and_append(conn, states, candidates, touched)
             await self._roll_up(conn, states, touched)
+            await self._chain(conn, [states[i] for i in succeeded])
         saved = [states[i] for i in touched if states[i].state != "new"]
         await self._table.save(conn, saved)
         await self._table.save_dependencies(conn, {i: d for i, d in edges.items() if i in states})
         return saved
+
+    async def _chain(self, conn: DbConnection, succeeded: list[JobState]) -> None:
+        """Submit a copy of each job that just succeeded into its project's chain target.
+
+        The copy is a new job: it is folded like any submission when it is read back (not an
+        echo), and appending it again after a crash is refused by its expected sequence 0.
+        """
+        assert self._appender is not None
+        targets = await self._table.chain_targets(conn, {j.project for j in succeeded}) if succeeded else {}
+        now = self._clock()
+        copies = [c for j in succeeded if (c := chained_copy(j, targets.get(j.project, ""), now)) is not None]
+        if not copies:
+            return
+        pending = [PendingAppend(job_subject(c.job_id), c, 0) for c in copies]
+        for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
+            if isinstance(outcome, AppendConflictError):
+                _log.info("chained_copy_exists", job_id=item.subject)
 
     async def _dependents_of_ended(
         self, conn: DbConnection, states: dict[str, JobState], touched: set[str]
@@ -173,20 +200,29 @@ class JobFolder:
             ]
             if not pending:
                 return
-            outcomes = await self._appender.append_batch(pending)
-            candidates = set()  # only what changed is decided again
-            for item, outcome in zip(pending, outcomes, strict=True):
-                assert isinstance(item.event, JobEventBase)
-                job_id = item.event.job_id
-                if isinstance(outcome, AppendConflictError):
-                    _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
-                    continue
-                states[job_id] = apply(states[job_id], item.event, outcome.seq)
-                self._uncommitted.append(outcome.seq)
-                changed.add(job_id)
-                candidates.add(job_id)
-                if states[job_id].is_terminal:  # e.g. failed for a failed dependency: its dependents next
-                    candidates |= await self._dependents_of_ended(conn, states, {job_id})
+            candidates = await self._append_decisions(pending, states, changed)  # only those are decided again
+            ended = {i for i in candidates if states[i].is_terminal}  # e.g. failed for a failed dependency
+            if ended:
+                candidates |= await self._dependents_of_ended(conn, states, ended)
+
+    async def _append_decisions(
+        self, pending: list[PendingAppend], states: dict[str, JobState], changed: set[str]
+    ) -> set[str]:
+        """Append decisions on their jobs' versions and fold the ones the stream took into
+        ``states`` (their echoes skipped later); return those jobs' ids, also added to ``changed``."""
+        assert self._appender is not None
+        moved: set[str] = set()
+        for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
+            assert isinstance(item.event, JobEventBase)
+            job_id = item.event.job_id
+            if isinstance(outcome, AppendConflictError):
+                _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
+                continue
+            states[job_id] = apply(states[job_id], item.event, outcome.seq)
+            self._uncommitted.append(outcome.seq)
+            moved.add(job_id)
+        changed |= moved
+        return moved
 
     async def _roll_up(self, conn: DbConnection, states: dict[str, JobState], changed: set[str]) -> None:
         """Recount the children of every parent whose children changed, level by level up the
@@ -209,17 +245,7 @@ class JobFolder:
             ]
             if not pending:
                 return
-            moved: set[str] = set()
-            for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
-                assert isinstance(item.event, JobEventBase)
-                job_id = item.event.job_id
-                if isinstance(outcome, AppendConflictError):
-                    _log.info("decision_overtaken", job_id=job_id, expected=item.expected_last_subject_seq)
-                    continue
-                states[job_id] = apply(states[job_id], item.event, outcome.seq)
-                self._uncommitted.append(outcome.seq)
-                changed.add(job_id)
-                moved.add(job_id)
+            moved = await self._append_decisions(pending, states, changed)
             ended = {i for i in moved if states[i].is_terminal}
             if ended:  # a group that ended may release (or fail) the jobs that depend on it
                 dependents = await self._dependents_of_ended(conn, states, ended)

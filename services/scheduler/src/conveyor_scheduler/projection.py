@@ -167,6 +167,17 @@ class JobTable:
             counts.setdefault(parent, {})[state] = n
         return counts
 
+    async def chain_targets(self, conn: DbConnection, projects: Iterable[str]) -> dict[str, str]:
+        """``project -> chain target`` for those of ``projects`` that have one (none before the
+        identity tables exist)."""
+        if not await conn.fetchval("SELECT to_regclass('identity.projects') IS NOT NULL"):
+            return {}
+        rows = await conn.fetch(
+            "SELECT name, chain_target FROM identity.projects WHERE name = ANY($1::text[]) AND chain_target <> ''",
+            list(projects),
+        )
+        return {r[0]: r[1] for r in rows}
+
     async def save_dependencies(self, conn: DbConnection, changed: dict[str, tuple[str, ...]]) -> None:
         """Replace the dependency edges of the given jobs."""
         if not changed:
