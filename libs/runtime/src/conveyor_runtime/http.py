@@ -109,6 +109,9 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event, 
         lifespan="on" if lifespan else "off",
         log_config=None,
         access_log=False,
+        # Longer than clients keep idle connections (httpx: 5 s), so the server never closes one
+        # just as a client sends on it: a POST caught that way fails (clients do not retry it).
+        timeout_keep_alive=75,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())
