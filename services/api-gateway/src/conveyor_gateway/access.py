@@ -94,6 +94,13 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
         for a in ("reset-failed", "reclaim-assigned", "hard-reset")
     },
     ("POST", "/v1/projects/{project}/hooks/push"): SIGNED,
+    ("POST", "/v1/hooks"): "hooks",
+    ("GET", "/v1/hooks"): "hooks",
+    ("GET", "/v1/hooks/{hook_id}"): "hooks",
+    ("PATCH", "/v1/hooks/{hook_id}"): "hooks",
+    ("DELETE", "/v1/hooks/{hook_id}"): "hooks",
+    ("GET", "/v1/hooks/{hook_id}/deliveries"): "hooks",
+    ("POST", "/v1/hooks/{hook_id}/deliveries/{delivery_id}/redeliver"): "hooks",
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
