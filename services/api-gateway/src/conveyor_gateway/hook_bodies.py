@@ -43,11 +43,11 @@ class HookView(msgspec.Struct, kw_only=True, omit_defaults=True):
     events: list[str]
     description: str
     active: bool
-    disabled_reason: str | None = None
-    disabled_at: datetime | None = None
-    consecutive_failures: int = 0
+    consecutive_failures: int
     created_at: datetime
     updated_at: datetime
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
     secret: str | None = None
 
 
