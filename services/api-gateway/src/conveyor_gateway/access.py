@@ -94,6 +94,8 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
         for a in ("reset-failed", "reclaim-assigned", "hard-reset")
     },
     ("POST", "/v1/projects/{project}/hooks/push"): SIGNED,
+    ("GET", "/v1/events"): "jobs:read",
+    ("GET", "/v1/events/stream"): "jobs:read",
     ("POST", "/v1/hooks"): "hooks",
     ("GET", "/v1/hooks"): "hooks",
     ("GET", "/v1/hooks/{hook_id}"): "hooks",

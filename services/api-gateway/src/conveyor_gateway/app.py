@@ -47,6 +47,7 @@ from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
 from .errors import GatewayError
+from .event_routes import EVENT_ROUTES
 from .explain_reader import ExplainReader
 from .explain_routes import EXPLAIN_ROUTES
 from .hook_reader import HookReader
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *PUSH_HOOK_ROUTES,
             *JOB_ACL_ROUTES,
             *HOOK_ROUTES,
+            *EVENT_ROUTES,
         ]
     )
     return Starlette(

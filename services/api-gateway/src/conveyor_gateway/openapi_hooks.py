@@ -1,12 +1,24 @@
-"""OpenAPI paths of outbound webhooks (``/v1/hooks``)."""
+"""OpenAPI paths of outbound webhooks (``/v1/hooks``) and event subscriptions (``/v1/events``)."""
 
 from typing import Any, Final
 
+from .event_feed import FeedItem
+from .event_routes import EventPage
 from .hook_bodies import AttemptView, DeliveryPage, DeliveryView, HookCreate, HookPage, HookPatch, HookView
 from .openapi_blocks import BAD_BODY, json_content, path_id, problem, query
 from .openapi_blocks import body as json_body
 
-HOOK_SCHEMAS: Final = (HookCreate, HookPatch, HookView, HookPage, AttemptView, DeliveryView, DeliveryPage)
+HOOK_SCHEMAS: Final = (
+    HookCreate,
+    HookPatch,
+    HookView,
+    HookPage,
+    AttemptView,
+    DeliveryView,
+    DeliveryPage,
+    FeedItem,
+    EventPage,
+)
 _HOOK: Final = path_id("hook_id", "hook")
 _MISSING: Final = problem("No such hook, or not yours to manage (the same answer).")
 _INVALID: Final = problem("Invalid fields, or a URL whose host is private, loopback or link-local (pointer /url).")
@@ -80,6 +92,57 @@ def hook_paths() -> dict[str, Any]:
                 "responses": {
                     "202": {"description": "Queued for delivery now ({id, status: pending})."},
                     "404": problem("No such hook or delivery."),
+                },
+            }
+        },
+    }
+
+
+_FILTERS: Final = [
+    query("job", "Only this job's events.", {"type": "string", "format": "uuid"}),
+    query("worker", "Only events naming this worker (worker_id).", {"type": "string", "format": "uuid"}),
+    query("type", "Comma-separated event types or prefix patterns (job.succeeded,worker.*).", {"type": "string"}),
+    query("since", "Events appended at or after this RFC 3339 time.", {"type": "string", "format": "date-time"}),
+]
+
+
+def event_paths() -> dict[str, Any]:
+    return {
+        "/v1/events": {
+            "get": {
+                "operationId": "listEvents",
+                "summary": "The event history (job and worker events you may read), oldest first, paged",
+                "parameters": [
+                    *_FILTERS,
+                    query("limit", "1-500, default 100.", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    query("cursor", "The previous page's next_cursor.", {"type": "string"}),
+                ],
+                "responses": {
+                    "200": json_content(EventPage, "Events, oldest first."),
+                    "422": problem("A bad query parameter."),
+                },
+            }
+        },
+        "/v1/events/stream": {
+            "get": {
+                "operationId": "streamEvents",
+                "summary": "Follow events live (Server-Sent Events); resume with Last-Event-ID (the stream sequence)",
+                "parameters": [
+                    *_FILTERS,
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "description": "Resume after this stream sequence (the id of the last message received).",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "text/event-stream: id = stream sequence, event = type, data = a FeedItem.",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    "422": problem("A bad query parameter."),
                 },
             }
         },
