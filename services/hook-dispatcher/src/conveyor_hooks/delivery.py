@@ -132,29 +132,25 @@ class Deliverer:
         """Store the attempt and the delivery's next state; what to disable the hook for, if anything."""
         s, cfg = self._s, self._settings
         now = datetime.now(UTC)
+        o = outcome
+        attempt = (item.id, item.attempt, attempted_at, o.status, o.latency_ms, o.error, o.response)
+        if outcome.is_success:  # the hot path: one statement (atomic on its own), one round trip
+            await self._pool.execute(
+                f"WITH a AS (INSERT INTO {s}.attempts (delivery_id, attempt, attempted_at, status, latency_ms, error,"
+                " response) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING),"
+                f" d AS (UPDATE {s}.deliveries SET status = 'delivered', last_status = $4 WHERE id = $1)"
+                f" UPDATE {s}.hooks SET failures = 0, failing_since = NULL"
+                " WHERE id = $8 AND (failures <> 0 OR failing_since IS NOT NULL)",
+                *attempt,
+                item.hook_id,
+            )
+            return None
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 f"INSERT INTO {s}.attempts (delivery_id, attempt, attempted_at, status, latency_ms, error, response)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                item.id,
-                item.attempt,
-                attempted_at,
-                outcome.status,
-                outcome.latency_ms,
-                outcome.error,
-                outcome.response,
+                *attempt,
             )
-            if outcome.is_success:
-                await conn.execute(
-                    f"UPDATE {s}.deliveries SET status = 'delivered', last_status = $2 WHERE id = $1",
-                    item.id,
-                    outcome.status,
-                )
-                if item.hook_id is not None:
-                    await conn.execute(
-                        f"UPDATE {s}.hooks SET failures = 0, failing_since = NULL WHERE id = $1", item.hook_id
-                    )
-                return None
             if outcome.status == 410:  # the receiver says the endpoint is gone: stop, and turn the hook off
                 await conn.execute(
                     f"UPDATE {s}.deliveries SET status = 'gone', last_status = 410 WHERE id = $1", item.id
