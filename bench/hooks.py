@@ -4,20 +4,18 @@ is a Starlette app in this process on 127.0.0.1 (allowed with CONVEYOR_HOOK_ALLO
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
-import msgspec
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from conveyor_devstack import free_port
 from conveyor_events import CommandPayload, EventAppender, JobSubmitted, PendingAppend, job_subject, new_uuid7
-from conveyor_runtime import connect_nats, serve_http
+from conveyor_runtime import connect_nats
 
 from .http_load import percentile
 from .stack import BenchStack
@@ -26,33 +24,41 @@ LATENCY_TARGET_P99_MS: Final = 250.0
 ALLOW: Final = {"CONVEYOR_HOOK_ALLOW_NETS": "127.0.0.0/8"}
 
 
-class _Payload(msgspec.Struct):
-    timestamp: datetime
-
-
 class _Receiver:
-    """Answers 204 at once and notes when each webhook-id first arrived (wall clock)."""
+    """The receiver process (``bench.hook_receiver``) and what it has seen."""
 
     def __init__(self) -> None:
         self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.hook_receiver", str(self.port)],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.first: dict[str, tuple[float, datetime]] = {}
-        self.arrived = asyncio.Event()
-        self.stop = asyncio.Event()
 
-    async def handle(self, request: Request) -> Response:
-        body = await request.body()
-        now = time.time()
-        msg_id = request.headers["webhook-id"]
-        if msg_id not in self.first:
-            self.first[msg_id] = (now, msgspec.json.decode(body, type=_Payload).timestamp)
-            self.arrived.set()
-        return Response(status_code=204)
+    async def ready(self, client: httpx.AsyncClient) -> None:
+        for _ in range(200):
+            try:
+                if (await client.get(f"http://127.0.0.1:{self.port}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+        raise RuntimeError("the bench receiver did not start")
 
-    async def wait_count(self, n: int, within_s: float) -> None:
+    async def wait_count(self, client: httpx.AsyncClient, n: int, within_s: float) -> None:
         async with asyncio.timeout(within_s):
-            while len(self.first) < n:
-                self.arrived.clear()
-                await self.arrived.wait()
+            while True:
+                seen = (await client.get(f"http://127.0.0.1:{self.port}/arrivals")).json()
+                self.first = {k: (v[0], datetime.fromisoformat(v[1].replace("Z", "+00:00"))) for k, v in seen.items()}
+                if len(self.first) >= n:
+                    return
+                await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 async def _hook(api: httpx.AsyncClient, receiver: _Receiver) -> str:
@@ -75,8 +81,8 @@ async def _latency(api: httpx.AsyncClient, receiver: _Receiver, events: int, rat
         await api.post("/v1/jobs", json={"project": "bench-hooks", "command": "true"})
 
     await asyncio.gather(*(submit(i) for i in range(events)))
-    await receiver.wait_count(before + events, 60)
-    delays = sorted((at - ts.timestamp()) * 1000 for at, ts in list(receiver.first.values())[before:])
+    await receiver.wait_count(api, before + events, 60)
+    delays = sorted((at - ts.timestamp()) * 1000 for at, ts in receiver.first.values())
     return {
         "scenario": f"event to first attempt, {events} events at {rate:g}/s",
         "p50_ms": percentile(delays, 50),
@@ -108,7 +114,8 @@ async def _throughput(stack: BenchStack, receiver: _Receiver, owner: str, events
     started = time.perf_counter()
     for i in range(0, events, 1000):
         await appender.append_batch(batch[i : i + 1000])
-    await receiver.wait_count(before + events, 300)
+    async with httpx.AsyncClient() as client:
+        await receiver.wait_count(client, before + events, 300)
     elapsed = time.perf_counter() - started
     await appender.close()
     await nc.drain()
@@ -117,8 +124,6 @@ async def _throughput(stack: BenchStack, receiver: _Receiver, owner: str, events
 
 async def hook_figures(stack: BenchStack, *, smoke: bool) -> list[dict[str, Any]]:
     receiver = _Receiver()
-    app = Starlette(routes=[Route("/h", receiver.handle, methods=["POST"])])
-    server = asyncio.create_task(serve_http(app, "127.0.0.1", receiver.port, receiver.stop))
     token = os.environ["CONVEYOR_TOKEN"]
     base = f"http://127.0.0.1:{stack.ports['gateway']}"
     limits = httpx.Limits(max_connections=64)
@@ -126,10 +131,10 @@ async def hook_figures(stack: BenchStack, *, smoke: bool) -> list[dict[str, Any]
         async with httpx.AsyncClient(
             base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30, limits=limits
         ) as api:
+            await receiver.ready(api)
             owner = await _hook(api, receiver)
             rows = [await _latency(api, receiver, 50 if smoke else 1500, 100.0)]
             rows.append(await _throughput(stack, receiver, owner, 300 if smoke else 5000))
         return rows
     finally:
-        receiver.stop.set()
-        await server
+        receiver.stop()

@@ -98,6 +98,14 @@ async def resolve_checked(host: str, port: int, allow: Sequence[IPNetwork] = ())
         TargetRefusedError: The name does not resolve, or any address is not allowed.
     """
     try:
+        literal = str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        literal = ""
+    if literal:  # a literal address needs no resolver round trip
+        if not address_allowed(literal, allow):
+            raise TargetRefusedError(f"{host!r} is a private, loopback or link-local address")
+        return [literal]
+    try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise TargetRefusedError(f"{host!r} does not resolve: {exc}") from None

@@ -64,6 +64,7 @@ class Deliverer:
         limit = self._settings.hook_concurrency
         try:
             while not stop.is_set():
+                self.wake.clear()  # before the claim: a wake-up during it is not lost
                 free = limit - len(self._inflight)
                 claimed = await self._claim(free) if free > 0 else []
                 for item in claimed:
@@ -72,7 +73,6 @@ class Deliverer:
                     task.add_done_callback(self._done)
                 if claimed and len(claimed) == free:
                     continue
-                self.wake.clear()
                 waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
                 await asyncio.wait(waiters, timeout=self._settings.hook_poll_s, return_when=asyncio.FIRST_COMPLETED)
                 for w in waiters:
