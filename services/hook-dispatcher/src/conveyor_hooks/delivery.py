@@ -66,13 +66,15 @@ class Deliverer:
             while not stop.is_set():
                 self.wake.clear()  # before the claim: a wake-up during it is not lost
                 free = limit - len(self._inflight)
-                claimed = await self._claim(free) if free > 0 else []
+                # Nearly full: wait for a few more slots rather than claim one row per completion.
+                has_room = free >= max(1, limit // 4)
+                claimed = await self._claim(free) if has_room else []
                 for item in claimed:
                     task = asyncio.create_task(self._deliver(item))
                     self._inflight.add(task)
                     task.add_done_callback(self._done)
                 if claimed and len(claimed) == free:
-                    continue
+                    continue  # there may be more due
                 waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
                 await asyncio.wait(waiters, timeout=self._settings.hook_poll_s, return_when=asyncio.FIRST_COMPLETED)
                 for w in waiters:
