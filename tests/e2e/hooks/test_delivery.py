@@ -169,3 +169,12 @@ async def test_job_triggers_fire_on_the_matching_end(hooks_api: httpx.AsyncClien
     bad = await hooks_api.post("/v1/jobs", json={"command": "x", "triggers": [{"on": "sometimes", "url": "ftp://x"}]})
     assert bad.status_code == 422
     assert {e["pointer"] for e in bad.json()["errors"]} >= {"/triggers/0/on"}
+
+
+async def test_redirects_are_not_followed(hooks_api: httpx.AsyncClient, receiver: Receiver) -> None:
+    receiver.answers = [(302, {"Location": receiver.url("/elsewhere")})]
+    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    await hooks_api.post("/v1/jobs", json={"command": "make"})
+    [done] = await wait_until(lambda: _delivered(hooks_api, hook["id"]))
+    assert [a["status"] for a in done["attempts"]] == [302, 200]  # a redirect is a failed attempt
+    assert [r.path for r in receiver.received] == ["/hook", "/hook"]
