@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.timeout(300)  # six stacks start one after another: past the default per-test limit on a busy machine
 def test_bench_smoke_run_prints_and_records_every_figure() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=300
