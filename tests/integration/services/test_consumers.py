@@ -64,6 +64,8 @@ async def test_hook_dispatcher_checkpoints_and_reports_healthy(
             assert await checkpoint(pool, schema, name) == 25
             metrics = (await client.get("/metrics")).text
             assert f'conveyor_projector_position{{consumer="{name}"}} 25.0' in metrics
+            assert "conveyor_webhook_deliveries_matched_total" in metrics  # no hook: nothing matched
+            assert "conveyor_webhook_attempt_seconds_count" in metrics
     finally:
         stop.set()
         await asyncio.wait_for(service, 15)

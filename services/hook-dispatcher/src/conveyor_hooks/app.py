@@ -33,6 +33,7 @@ from conveyor_runtime import (
 )
 
 from .delivery import Deliverer
+from .metrics import MATCHED
 from .projection import EventsHandler
 from .schema import MIGRATIONS, SCHEMA
 from .sender import Sender
@@ -47,6 +48,7 @@ async def _project(projector: Projector, handler: EventsHandler, deliverer: Deli
         before = handler.matched
         await projector.step()
         if handler.matched != before:
+            MATCHED.inc(handler.matched - before)
             deliverer.wake.set()
 
 

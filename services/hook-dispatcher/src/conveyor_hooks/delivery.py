@@ -15,6 +15,7 @@ import asyncpg
 from conveyor_events import EventAppender, HookDisabled, hook_subject, new_uuid7
 from conveyor_runtime import get_logger
 
+from .metrics import ATTEMPT_SECONDS, ATTEMPTS
 from .retry import next_attempt_at, retry_after_s, should_disable
 from .sender import Outcome, Sender
 from .settings import Settings
@@ -115,6 +116,7 @@ class Deliverer:
         attempted_at = datetime.now(UTC)
         headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
         outcome = await self._sender.send(item.url, headers, item.body)
+        ATTEMPT_SECONDS.observe(outcome.latency_ms / 1000)
         _log.info(
             "webhook_attempted",
             delivery_id=item.id,
@@ -146,6 +148,7 @@ class Deliverer:
                 *attempt,
                 item.hook_id,
             )
+            ATTEMPTS.labels("delivered").inc()
             return None
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -157,6 +160,7 @@ class Deliverer:
                 await conn.execute(
                     f"UPDATE {s}.deliveries SET status = 'gone', last_status = 410 WHERE id = $1", item.id
                 )
+                ATTEMPTS.labels("gone").inc()
                 if item.hook_id is None:
                     return None
                 sent = await conn.fetchval(
@@ -173,6 +177,7 @@ class Deliverer:
                 jitter=self._rng.random(),
             )
             status = "failed" if retry_at > item.expires_at else "pending"
+            ATTEMPTS.labels("failed" if status == "failed" else "retry").inc()
             await conn.execute(
                 f"UPDATE {s}.deliveries SET status = $2, last_status = $3, next_attempt_at = $4 WHERE id = $1",
                 item.id,
