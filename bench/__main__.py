@@ -12,6 +12,8 @@ import uvloop
 
 from .end_to_end import LATENCY_TARGET_P99_MS, end_to_end_throughput, submit_to_lease_latency
 from .failover import failover
+from .hooks import ALLOW as HOOKS_ALLOW
+from .hooks import hook_figures
 from .logs import output_figures
 from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
@@ -21,7 +23,7 @@ PEERS = {
     "POST /v1/jobs": "orientation (DESIGN §8): HTTP + a JetStream ack ~4.6k req/s per process",
     "catch-up": "orientation: a batched projector 20k+ events/s",
 }
-SCENARIOS = ("submit", "projection", "end_to_end", "latency", "logs", "failover")
+SCENARIOS = ("submit", "projection", "end_to_end", "latency", "logs", "failover", "hooks")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -84,6 +86,14 @@ async def run(
             results["logs"] = await output_figures(stack, smoke=smoke)
             print("Logs and artifacts (one worker over HTTP; live-tail target p99 < 250 ms):")
             print_table(results["logs"])
+    if "hooks" in only:
+        with BenchStack() as stack:
+            stack.start("scheduler")
+            stack.start("gateway", **HOOKS_ALLOW)
+            stack.start("hooks", **HOOKS_ALLOW)
+            results["hooks"] = await hook_figures(stack, smoke=smoke)
+            print("Webhooks (event-to-first-attempt target p99 < 250 ms):")
+            print_table(results["hooks"])
     if "failover" in only:
         with BenchStack() as stack:
             results["failover"] = await failover(stack, repeats=1 if smoke else 3)

@@ -17,7 +17,12 @@ from conveyor_events import ensure_streams, events_stream_config
 from conveyor_identity import provision_admin_token
 from conveyor_runtime import connect_nats, create_pool
 
-SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway", "collector": "conveyor_logs"}
+SERVICES = {
+    "scheduler": "conveyor_scheduler",
+    "gateway": "conveyor_gateway",
+    "collector": "conveyor_logs",
+    "hooks": "conveyor_hooks",
+}
 
 
 def service_module(name: str) -> str:

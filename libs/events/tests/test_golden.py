@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from conveyor_events import (
+    HookEvent,
     JobEvent,
     ProgressEvent,
     ProjectEvent,
@@ -17,6 +18,7 @@ from conveyor_events import (
     decode_event,
     decode_progress_event,
     encode_event,
+    hook_subject,
     job_subject,
     project_subject,
     user_subject,
@@ -57,6 +59,8 @@ def _subject_of(doc: dict[str, str]) -> str:
         return project_subject(doc["project_id"])
     if aggregate == "user":
         return user_subject(doc["user_id"])
+    if aggregate == "hook":
+        return hook_subject(doc["hook_id"])
     return job_subject(doc["job_id"])
 
 
@@ -76,6 +80,7 @@ def test_every_tag_has_a_golden_sample() -> None:
         | _tags_of(WorkerEvent)
         | _tags_of(UserEvent)
         | _tags_of(ProjectEvent)
+        | _tags_of(HookEvent)
         | {"access.set", "progress.reported"}
         <= sampled
     )

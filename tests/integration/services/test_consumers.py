@@ -1,5 +1,6 @@
-"""The hook dispatcher starts, consumes its stream with a checkpoint and reports healthy (its real
-work comes with the webhooks issue). The log collector has its own tests in ``tests/integration/logs``."""
+"""The hook dispatcher starts, consumes its stream with a checkpoint and reports healthy (its
+deliveries have their own tests in ``tests/e2e/hooks``). The log collector has its own tests in
+``tests/integration/logs``."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -7,14 +8,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 from nats.aio.client import Client as NatsClient
 
 from conveyor_devstack import free_port
 from conveyor_events import EventAppender, JobQueued, PendingAppend, job_subject, new_uuid7
-from conveyor_hooks.app import SPEC as HOOKS_SPEC
+from conveyor_hooks.app import CONSUMER as HOOKS_CONSUMER
+from conveyor_hooks.app import serve as serve_hooks
 from conveyor_hooks.settings import Settings as HooksSettings
-from conveyor_runtime import ConsumerSpec, run_consumer_service
 
 
 async def checkpoint(pool: "asyncpg.Pool[Any]", schema: str, consumer: str) -> int | None:
@@ -37,25 +37,14 @@ async def publish_events(nc: NatsClient, n: int) -> None:
     await appender.close()
 
 
-@pytest.mark.parametrize(
-    ("spec", "settings_cls", "schema", "publish"),
-    [(HOOKS_SPEC, HooksSettings, "hooks", publish_events)],
-    ids=["hook-dispatcher"],
-)
-async def test_consumer_service_checkpoints_and_reports_healthy(
-    nc: NatsClient,
-    pool: "asyncpg.Pool[Any]",
-    nats_url: str,
-    database_url: str,
-    spec: ConsumerSpec,
-    settings_cls: type[HooksSettings],
-    schema: str,
-    publish: Any,
+async def test_hook_dispatcher_checkpoints_and_reports_healthy(
+    nc: NatsClient, pool: "asyncpg.Pool[Any]", nats_url: str, database_url: str
 ) -> None:
     port = free_port()
-    settings = settings_cls(nats_url=nats_url, database_url=database_url, http_port=port, log_level="warning")
+    settings = HooksSettings(nats_url=nats_url, database_url=database_url, http_port=port, log_level="warning")
     stop = asyncio.Event()
-    service = asyncio.create_task(run_consumer_service(settings, spec, stop))
+    service = asyncio.create_task(serve_hooks(settings, stop))
+    schema, name = "hooks", HOOKS_CONSUMER
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             for _ in range(200):
@@ -67,14 +56,16 @@ async def test_consumer_service_checkpoints_and_reports_healthy(
                     pass
                 await asyncio.sleep(0.05)
             assert ready.json() == {"status": "ready", "checks": {"nats": "ok", "postgres": "ok"}}
-            await publish(nc, 25)
+            await publish_events(nc, 25)
             for _ in range(200):
-                if await checkpoint(pool, schema, spec.name) == 25:
+                if await checkpoint(pool, schema, name) == 25:
                     break
                 await asyncio.sleep(0.05)
-            assert await checkpoint(pool, schema, spec.name) == 25
+            assert await checkpoint(pool, schema, name) == 25
             metrics = (await client.get("/metrics")).text
-            assert f'conveyor_projector_position{{consumer="{spec.name}"}} 25.0' in metrics
+            assert f'conveyor_projector_position{{consumer="{name}"}} 25.0' in metrics
+            assert "conveyor_webhook_deliveries_matched_total" in metrics  # no hook: nothing matched
+            assert "conveyor_webhook_attempt_seconds_count" in metrics
     finally:
         stop.set()
         await asyncio.wait_for(service, 15)

@@ -23,6 +23,15 @@ from .codec import (
     upcast,
 )
 from .fields import UtcDatetime
+from .hook import (
+    HookCreated,
+    HookDeleted,
+    HookDisabled,
+    HookEvent,
+    HookEventBase,
+    HookRedeliveryRequested,
+    HookUpdated,
+)
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
 from .job import (
     CommandPayload,
@@ -48,6 +57,7 @@ from .job import (
     JobSucceeded,
     JobTaskReported,
     JobTimedOut,
+    JobTrigger,
     JobVerificationRecorded,
     ManifestPayload,
     ManifestTask,
@@ -93,6 +103,7 @@ from .subjects import (
     LOGS_FILTER,
     access_subject,
     artifact_subject,
+    hook_subject,
     job_subject,
     log_appended_subject,
     log_kind,
@@ -128,6 +139,13 @@ __all__ = [
     "CommandPayload",
     "Event",
     "EventAppender",
+    "HookCreated",
+    "HookDeleted",
+    "HookDisabled",
+    "HookEvent",
+    "HookEventBase",
+    "HookRedeliveryRequested",
+    "HookUpdated",
     "JobAccessSet",
     "JobAssigned",
     "JobBlocked",
@@ -152,6 +170,7 @@ __all__ = [
     "JobSucceeded",
     "JobTaskReported",
     "JobTimedOut",
+    "JobTrigger",
     "JobVerificationRecorded",
     "LogChunk",
     "ManifestPayload",
@@ -195,6 +214,7 @@ __all__ = [
     "ensure_artifact_bucket",
     "ensure_streams",
     "events_stream_config",
+    "hook_subject",
     "job_subject",
     "log_appended_subject",
     "log_kind",

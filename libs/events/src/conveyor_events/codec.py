@@ -5,6 +5,7 @@ from typing import Any, Final
 import msgspec
 
 from .access import AccessEvent
+from .hook import HookEvent
 from .job import JobEvent
 from .legacy import UPCASTERS
 from .progress import ProgressEvent
@@ -23,7 +24,7 @@ __all__ = [
     "upcast",
 ]
 
-Event = JobEvent | WorkerEvent | UserEvent | ProjectEvent | AccessEvent
+Event = JobEvent | WorkerEvent | UserEvent | ProjectEvent | AccessEvent | HookEvent
 """Every event of every aggregate."""
 
 _encoder: Final = msgspec.json.Encoder()
@@ -34,12 +35,14 @@ _progress_decoder: Final[msgspec.json.Decoder[ProgressEvent]] = msgspec.json.Dec
 _access_decoder: Final[msgspec.json.Decoder[AccessEvent]] = msgspec.json.Decoder(AccessEvent)
 _project_decoder: Final[msgspec.json.Decoder[ProjectEvent]] = msgspec.json.Decoder(ProjectEvent)
 _user_decoder: Final[msgspec.json.Decoder[UserEvent]] = msgspec.json.Decoder(UserEvent)
+_hook_decoder: Final[msgspec.json.Decoder[HookEvent]] = msgspec.json.Decoder(HookEvent)
 _DECODERS: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "job": _job_decoder,
     "worker": _worker_decoder,
     "user": _user_decoder,
     "project": _project_decoder,
     "access": _access_decoder,
+    "hook": _hook_decoder,
 }
 
 

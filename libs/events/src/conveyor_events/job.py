@@ -34,6 +34,7 @@ __all__ = [
     "JobSucceeded",
     "JobTaskReported",
     "JobTimedOut",
+    "JobTrigger",
     "JobVerificationRecorded",
     "ManifestPayload",
     "ManifestTask",
@@ -76,6 +77,18 @@ class RecipePayload(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind",
 Payload = CommandPayload | ManifestPayload | RecipePayload
 
 
+class JobTrigger(msgspec.Struct, frozen=True, kw_only=True):
+    """A webhook the job itself asks for when it ends, as builds.sr.ht manifests do.
+
+    ``on``: ``always``, ``success`` or ``failure`` (failed, timed_out or cancelled). ``secret``
+    (``whsec_<base64>``), when given, signs the delivery; without it the request is unsigned.
+    """
+
+    on: str
+    url: str
+    secret: str = ""
+
+
 class JobEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Fields every job event carries."""
 
@@ -107,6 +120,7 @@ class JobSubmitted(JobEventBase, frozen=True, kw_only=True, tag="job.submitted")
     verification: int = 1
     chained_from: str | None = None  # the job whose success submitted this copy (project chaining)
     chain_depth: int = 0  # how many chain links led here (a loop of chain targets stops)
+    triggers: tuple[JobTrigger, ...] = ()  # read by the hook dispatcher only
 
 
 class JobQueued(JobEventBase, frozen=True, kw_only=True, tag="job.queued"):

@@ -11,6 +11,7 @@ __all__ = [
     "aggregate_of",
     "artifact_subject",
     "event_subject",
+    "hook_subject",
     "job_subject",
     "log_appended_subject",
     "log_kind",
@@ -29,7 +30,7 @@ LOGS_PREFIX: Final = "conveyor.log"
 LOGS_FILTER: Final = f"{LOGS_PREFIX}.>"
 _POSITION_PREFIX: Final = "conveyor.pos"
 
-AGGREGATES: Final = frozenset({"job", "worker", "progress", "user", "project", "access"})
+AGGREGATES: Final = frozenset({"job", "worker", "progress", "user", "project", "access", "hook"})
 """Aggregate kinds that have a subject space under ``conveyor.ev``."""
 
 
@@ -99,6 +100,18 @@ def project_subject(project_id: str) -> str:
         ``conveyor.ev.project.<project_id>``.
     """
     return event_subject("project", project_id)
+
+
+def hook_subject(hook_id: str) -> str:
+    """Return the subject of one webhook's events.
+
+    Args:
+        hook_id: The hook id.
+
+    Returns:
+        ``conveyor.ev.hook.<hook_id>``.
+    """
+    return event_subject("hook", hook_id)
 
 
 def access_subject(job_id: str) -> str:

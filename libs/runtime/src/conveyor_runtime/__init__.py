@@ -7,6 +7,7 @@ from .http import ReadinessCheck, health_routes, nats_check, postgres_check, ser
 from .lifecycle import run_service
 from .logging import configure_logging, get_logger
 from .migrations import Migration, apply_migrations, quote_schema
+from .netguard import IPNetwork, TargetRefusedError, address_allowed, check_url_syntax, parse_nets, resolve_checked
 from .positions import PositionWatcher, announce_position
 from .projector import CHECKPOINT_MIGRATION, BatchHandler, Projector, StreamEvent
 from .service import ConsumerSpec, checkpoint_only, consumer_main, run_consumer_service
@@ -20,14 +21,18 @@ __all__ = [
     "ConsumerSpec",
     "DbConnection",
     "DbPool",
+    "IPNetwork",
     "Migration",
     "PositionWatcher",
     "Projector",
     "ReadinessCheck",
     "SettingsError",
     "StreamEvent",
+    "TargetRefusedError",
+    "address_allowed",
     "announce_position",
     "apply_migrations",
+    "check_url_syntax",
     "checkpoint_only",
     "configure_logging",
     "connect_nats",
@@ -37,8 +42,10 @@ __all__ = [
     "health_routes",
     "load_settings",
     "nats_check",
+    "parse_nets",
     "postgres_check",
     "quote_schema",
+    "resolve_checked",
     "retry_until",
     "run_consumer_service",
     "run_service",

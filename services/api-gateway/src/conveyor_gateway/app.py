@@ -37,6 +37,7 @@ from conveyor_runtime import (
     health_routes,
     load_settings,
     nats_check,
+    parse_nets,
     postgres_check,
 )
 
@@ -46,8 +47,11 @@ from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
 from .errors import GatewayError
+from .event_routes import EVENT_ROUTES
 from .explain_reader import ExplainReader
 from .explain_routes import EXPLAIN_ROUTES
+from .hook_reader import HookReader
+from .hook_routes import HOOK_ROUTES
 from .identity_reader import IdentityReader
 from .identity_routes import IDENTITY_ROUTES
 from .job_acl import JOB_ACL_ROUTES
@@ -78,6 +82,7 @@ from .workers import WORKER_ROUTES
 
 SCHEDULER_CONSUMER: Final = "scheduler"
 COLLECTOR_CONSUMER: Final = "log-collector"
+HOOKS_CONSUMER: Final = "hook-dispatcher"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(settings.log_level, settings.log_json)
     checks: dict[str, ReadinessCheck] = {}
     openapi = msgspec.json.encode(build_openapi(version("conveyor-gateway")))
+    allow_nets = parse_nets(settings.hook_allow_nets)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
@@ -130,6 +136,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await watcher.start()
         collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
         await collector.start()
+        hooks = HookReader(pool)
+        hooks_watcher = PositionWatcher(nc, HOOKS_CONSUMER, lambda: hooks.checkpoint(HOOKS_CONSUMER))
+        await hooks_watcher.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
         try:
             yield State(
@@ -158,11 +167,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 bucket=bucket,
                 artifact_max_bytes=settings.artifact_max_bytes,
                 collector=collector,
+                hooks=hooks,
+                hooks_watcher=hooks_watcher,
+                hook_allow_nets=allow_nets,
             )
         finally:
             checks.clear()
             await watcher.stop()
             await collector.stop()
+            await hooks_watcher.stop()
             await identity_watcher.stop()
             await projects_watcher.stop()
             await access_watcher.stop()
@@ -205,6 +218,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *MAINTENANCE_ROUTES,
             *PUSH_HOOK_ROUTES,
             *JOB_ACL_ROUTES,
+            *HOOK_ROUTES,
+            *EVENT_ROUTES,
         ]
     )
     return Starlette(

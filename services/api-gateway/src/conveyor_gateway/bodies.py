@@ -73,6 +73,16 @@ ReadGrantee = Annotated[
 ]
 
 
+class TriggerSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A webhook the job sends when it ends (builds.sr.ht triggers): ``on`` ``always``, ``success``
+    or ``failure`` (failed, timed_out or cancelled). With ``secret`` (``whsec_<base64>``) it is
+    signed per Standard Webhooks; without, it carries ``webhook-id`` and ``webhook-timestamp`` only."""
+
+    on: Literal["always", "success", "failure"]
+    url: Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^https?://[^\s/?#@]+[^\s]*$")]
+    secret: Annotated[str, msgspec.Meta(max_length=200, pattern=r"^(whsec_[A-Za-z0-9+/=]{16,})?$")] = ""
+
+
 class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/jobs``: what to run and how. Exactly one of ``command``, ``manifest``, ``recipe``,
     or ``group: true`` for a job that runs nothing and whose state follows its children's."""
@@ -103,6 +113,7 @@ class JobSubmission(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     read_access: Annotated[list[ReadGrantee], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=list)
     write_access: Annotated[list[Grantee], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=list)
     group: bool = False
+    triggers: Annotated[list[TriggerSpec], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
 
 
 class JobEdit(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

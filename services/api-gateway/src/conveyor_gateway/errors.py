@@ -253,3 +253,18 @@ class RateLimitedError(GatewayError):
         super().__init__(detail)
         self.retry_after_s = retry_after_s
         self.headers = (("Retry-After", str(max(1, math.ceil(retry_after_s)))),)
+
+
+class HookNotFoundError(NotFoundError):
+    code = "hook_not_found"
+    title = "No such hook"
+
+
+class HookChangedError(ConflictError):
+    code = "hook_changed"
+    title = "The hook changed meanwhile"
+
+
+class DeliveryNotFoundError(NotFoundError):
+    code = "delivery_not_found"
+    title = "No such delivery"

@@ -26,6 +26,7 @@ from .bodies import (
 )
 from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
+from .openapi_hooks import HOOK_SCHEMAS, event_paths, hook_paths
 from .openapi_identity import IDENTITY_SCHEMAS, TOKEN_SECURITY_SCHEME, identity_paths, secure_paths
 from .openapi_jobs import JOB_SCHEMAS, job_item_methods, job_paths
 from .openapi_output import OUTPUT_SCHEMAS, output_paths
@@ -174,6 +175,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             *OUTPUT_SCHEMAS,
             *IDENTITY_SCHEMAS,
             *PROJECT_SCHEMAS,
+            *HOOK_SCHEMAS,
         ],
         ref_template=REF,
     )
@@ -196,6 +198,8 @@ def build_openapi(version: str) -> dict[str, Any]:
                 **project_paths(),
                 **maintenance_and_hook_paths(),
                 **job_acl_paths(),
+                **hook_paths(),
+                **event_paths(),
                 **_health(),
             }
         ),

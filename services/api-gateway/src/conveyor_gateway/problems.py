@@ -132,6 +132,9 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
     "user_not_found": "No user has this id.",
     "user_exists": "A user with this name exists already.",
     "invalid_signature": "The push hook's X-Hub-Signature-256 / X-Gogs-Signature is missing or does not match.",
+    "hook_not_found": "No hook has this id, or it is neither yours nor of a project where you hold edit.",
+    "hook_changed": "The hook changed since you read it (an edit, or the dispatcher disabled it); read it and retry.",
+    "delivery_not_found": "This hook has no delivery with this id (see GET /v1/hooks/{id}/deliveries).",
     "internal_error": "The server failed. The error is logged with the request id.",
     "unknown_task": "The job has no task of this name: only a manifest job has tasks, named as in its manifest.",
     "verification_required": (

@@ -154,6 +154,12 @@ class JobReader:
         next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
         return items, next_cursor
 
+    async def readable(self, ids: "builtins.set[str]", viewer: str) -> "builtins.set[str]":
+        """Which of ``ids`` (live jobs) ``viewer`` may read (see ``_READABLE``)."""
+        sql = f"SELECT id::text FROM {_TABLE} WHERE id = ANY($1::uuid[]) AND NOT deleted AND {_READABLE}"
+        rows = await fetch_projection(self._pool, sql.replace("{n}", "2"), list(ids), viewer)
+        return {r[0] for r in rows}
+
     async def _with_progress(self, jobs: "builtins.list[JobView]") -> None:
         """Progress comes from the log collector's table (parsed from output or reported by the worker).
 

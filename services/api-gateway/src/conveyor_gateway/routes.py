@@ -18,6 +18,7 @@ from conveyor_events import (
     CommandPayload,
     EventAppender,
     JobSubmitted,
+    JobTrigger,
     ManifestPayload,
     ManifestTask,
     Payload,
@@ -27,7 +28,7 @@ from conveyor_events import (
     new_uuid7,
     parse_uuid,
 )
-from conveyor_runtime import PositionWatcher
+from conveyor_runtime import IPNetwork, PositionWatcher
 
 from .access import caller, caller_id
 from .acl_append import append_lists
@@ -42,6 +43,7 @@ from .errors import (
     ValidationFailedError,
 )
 from .explain_reader import ExplainReader
+from .hook_reader import HookReader
 from .identity_reader import IdentityReader
 from .job_access import check_parent_access, check_submit_access
 from .log_store import LogStore
@@ -90,6 +92,9 @@ class State(TypedDict):
     bucket: ObjectStore
     artifact_max_bytes: int
     collector: PositionWatcher
+    hooks: HookReader
+    hooks_watcher: PositionWatcher
+    hook_allow_nets: tuple[IPNetwork, ...]
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -244,6 +249,7 @@ def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted
         progress_pattern=sub.progress_pattern,
         url=sub.url,
         verification=sub.verification,
+        triggers=tuple(JobTrigger(on=t.on, url=t.url, secret=t.secret) for t in sub.triggers),
     )
 
 

@@ -19,3 +19,5 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     token_cache_s: float = 2.0
     # VirtShell-style signed requests (X-VirtShell-Authorization: token_id:signature); off by default.
     signed_requests: bool = False
+    # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
+    hook_allow_nets: str = ""

@@ -1,20 +1,116 @@
-"""Composition root of the hook-dispatcher: it delivers signed webhooks (hooks and delivery come next)."""
+"""Composition root of the hook-dispatcher: the checkpointed fold of ``EVENTS`` (hooks, jobs,
+outbox) and the delivery workers."""
 
-from conveyor_events import EVENTS_FILTER, EVENTS_STREAM
-from conveyor_runtime import CHECKPOINT_MIGRATION, ConsumerSpec, checkpoint_only, consumer_main
+import asyncio
+from typing import Final
 
+from starlette.applications import Starlette
+
+from conveyor_events import (
+    EVENTS_FILTER,
+    EVENTS_STREAM,
+    EventAppender,
+    ensure_streams,
+    events_stream_config,
+    logs_stream_config,
+)
+from conveyor_runtime import (
+    Projector,
+    ReadinessCheck,
+    announce_position,
+    apply_migrations,
+    configure_logging,
+    connect_nats,
+    create_pool,
+    get_logger,
+    health_routes,
+    load_settings,
+    nats_check,
+    parse_nets,
+    postgres_check,
+    run_service,
+    serve_http,
+)
+
+from .delivery import Deliverer
+from .metrics import MATCHED
+from .projection import EventsHandler
+from .schema import MIGRATIONS, SCHEMA
+from .sender import Sender
 from .settings import Settings
 
-SPEC = ConsumerSpec(
-    name="hook-dispatcher",
-    schema="hooks",
-    migrations=[CHECKPOINT_MIGRATION],
-    stream=EVENTS_STREAM,
-    filter_subject=EVENTS_FILTER,
-    make_handler=checkpoint_only("hook-dispatcher"),
-)
+CONSUMER: Final = "hook-dispatcher"
+_log = get_logger(CONSUMER)
+
+
+async def _project(projector: Projector, handler: EventsHandler, deliverer: Deliverer, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        before = handler.matched
+        await projector.step()
+        if handler.matched != before:
+            MATCHED.inc(handler.matched - before)
+            deliverer.wake.set()
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run the dispatcher until ``stop`` is set."""
+    allow = parse_nets(settings.hook_allow_nets)
+    nc = await connect_nats(settings.nats_url, name="conveyor-hook-dispatcher", timeout_s=settings.connect_timeout_s)
+    pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
+    sender = Sender(allow=allow, timeout_s=settings.hook_timeout_s, response_bytes=settings.hook_response_bytes)
+    appender = EventAppender(nc)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(
+            js,
+            [
+                events_stream_config(
+                    replicas=settings.events_replicas, duplicate_window_s=settings.events_duplicate_window_s
+                ),
+                logs_stream_config(replicas=settings.events_replicas),
+            ],
+        )
+        await apply_migrations(pool, SCHEMA, MIGRATIONS)
+        await appender.start()
+        handler = EventsHandler(schema=SCHEMA, horizon_s=settings.hook_horizon_s)
+
+        async def announce(seq: int) -> None:
+            await announce_position(nc, CONSUMER, seq)
+
+        projector = Projector(
+            name=CONSUMER,
+            schema=SCHEMA,
+            js=js,
+            pool=pool,
+            stream=EVENTS_STREAM,
+            filter_subject=EVENTS_FILTER,
+            handler=handler,
+            batch_size=settings.batch_size,
+            fetch_timeout_s=0.2,
+            on_commit=announce,
+        )
+        await projector.prepare()
+        deliverer = Deliverer(pool=pool, schema=SCHEMA, sender=sender, appender=appender, settings=settings)
+        checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
+        app = Starlette(routes=health_routes(lambda: checks))
+        _log.info("service_started", service=CONSUMER, checkpoint=projector.position)
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(serve_http(app, settings.bind, settings.http_port, stop))
+                group.create_task(_project(projector, handler, deliverer, stop))
+                group.create_task(deliverer.run(stop))
+        finally:
+            stop.set()
+            await projector.close()
+    finally:
+        await sender.close()
+        await appender.close()
+        await nc.drain()
+        await pool.close()
 
 
 def main() -> None:
     """Run the hook-dispatcher until SIGTERM."""
-    consumer_main(Settings, SPEC)
+    settings = load_settings(Settings)
+    configure_logging(settings.log_level, settings.log_json)
+    run_service(lambda stop: serve(settings, stop))

@@ -1,0 +1,244 @@
+"""The dispatcher's fold of ``EVENTS``: hooks, a snapshot of every job, and the outbox.
+
+Each matched (event, hook) or (event, trigger) pair becomes a delivery row written in the
+projector's transaction, together with the checkpoint: a crash before the commit replays the
+batch, one after it finds the rows; nothing is matched twice or lost (at-least-once delivery
+starts here). Delivery ids derive from (target, stream sequence), so even a replay of an
+already-matched event could not add a second row.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import msgspec
+
+from conveyor_events import (
+    HookCreated,
+    HookDeleted,
+    HookDisabled,
+    HookEvent,
+    HookRedeliveryRequested,
+    HookUpdated,
+    JobSubmitted,
+    JobTrigger,
+    UnknownEventError,
+    decode_event,
+    decode_job_event,
+)
+from conveyor_events.subjects import aggregate_of
+from conveyor_runtime import DbConnection, StreamEvent, get_logger
+
+from .snapshot import JobSnapshot, event_tag, evolve, payload_body, subscribed, trigger_fires
+
+_log = get_logger("hook-dispatcher")
+_NAMESPACE: Final = uuid.UUID("6f1c3f0e-8d5a-4f63-9a57-3c1e2b0d9a11")
+_snapshot_decoder: Final = msgspec.json.Decoder(JobSnapshot)
+_triggers_decoder: Final = msgspec.json.Decoder(tuple[JobTrigger, ...])
+_encoder: Final = msgspec.json.Encoder()
+
+Delivery = tuple[str, str | None, str, str, str, str, int, bytes, datetime, datetime, datetime]
+
+
+def delivery_id(target: str, seq: int) -> str:
+    """The delivery's id (and ``webhook-id``): the same for the same target and event, always."""
+    return str(uuid.uuid5(_NAMESPACE, f"{target}:{seq}"))
+
+
+class _Job:
+    __slots__ = ("changed", "snap", "triggers", "version")
+
+    def __init__(self, snap: JobSnapshot | None, version: int, triggers: tuple[JobTrigger, ...]) -> None:
+        self.snap = snap
+        self.version = version
+        self.triggers = triggers
+        self.changed = False
+
+
+class EventsHandler:
+    """Folds a batch of ``EVENTS`` into the ``hooks`` schema; ``matched`` counts new deliveries
+    (the app wakes the delivery workers when it grows)."""
+
+    def __init__(self, *, schema: str, horizon_s: float) -> None:
+        self._s = schema
+        self._horizon = timedelta(seconds=horizon_s)
+        self.matched = 0
+
+    async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+        now = datetime.now(UTC)
+        job_ids = set()
+        for item in batch:
+            aggregate, ident = _split(item.subject)
+            if aggregate == "job":
+                job_ids.add(ident)
+        jobs = await self._load_jobs(conn, job_ids)
+        hooks: dict[tuple[str, str], list[Any]] = {}
+        out: list[Delivery] = []
+        for item in batch:
+            aggregate, ident = _split(item.subject)
+            try:
+                if aggregate == "hook":
+                    await self._apply_hook(conn, _hook_event(item), item.seq, now)
+                    hooks.clear()
+                elif aggregate == "job":
+                    await self._apply_job(conn, jobs, hooks, item, now, out)
+            except UnknownEventError as exc:
+                _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
+        await self._save_jobs(conn, jobs)
+        if out:
+            await conn.executemany(
+                f"INSERT INTO {self._s}.deliveries (id, hook_id, url, secret, event_type, job_id, stream_seq, body,"
+                " created_at, matched_at, expires_at, next_attempt_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10) ON CONFLICT (id) DO NOTHING",
+                out,
+            )
+            self.matched += len(out)
+
+    async def _load_jobs(self, conn: DbConnection, ids: set[str]) -> dict[str, _Job]:
+        jobs = {i: _Job(None, 0, ()) for i in ids}
+        if ids:
+            rows = await conn.fetch(
+                f"SELECT job_id::text, doc::text, version, triggers::text FROM {self._s}.jobs"
+                " WHERE job_id = ANY($1::uuid[])",
+                list(ids),
+            )
+            for r in rows:
+                jobs[r[0]] = _Job(_snapshot_decoder.decode(r[1]), r[2], _triggers_decoder.decode(r[3]))
+        return jobs
+
+    async def _save_jobs(self, conn: DbConnection, jobs: dict[str, _Job]) -> None:
+        rows = [
+            (i, _encoder.encode(j.snap).decode(), j.version, _encoder.encode(j.triggers).decode())
+            for i, j in jobs.items()
+            if j.changed and j.snap is not None
+        ]
+        if rows:
+            await conn.executemany(
+                f"INSERT INTO {self._s}.jobs (job_id, doc, version, triggers) VALUES ($1, $2::jsonb, $3, $4::jsonb)"
+                " ON CONFLICT (job_id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version,"
+                " triggers = EXCLUDED.triggers",
+                rows,
+            )
+
+    async def _apply_job(
+        self,
+        conn: DbConnection,
+        jobs: dict[str, _Job],
+        hooks: dict[tuple[str, str], list[Any]],
+        item: StreamEvent,
+        now: datetime,
+        out: list[Delivery],
+    ) -> None:
+        event = decode_job_event(item.data)
+        job = jobs[event.job_id]
+        if isinstance(event, JobSubmitted):
+            job.triggers = event.triggers
+        job.snap = evolve(job.snap, event)
+        job.version += 1
+        job.changed = True
+        if job.snap is None:
+            return
+        tag = event_tag(event)
+        key = (job.snap.owner, job.snap.project)
+        if key not in hooks:
+            hooks[key] = list(
+                await conn.fetch(
+                    f"SELECT id::text, event_types FROM {self._s}.hooks WHERE NOT deleted AND is_active"
+                    " AND ((project = '' AND owner = $1) OR (project <> '' AND project = $2))",
+                    *key,
+                )
+            )
+        targets: list[tuple[str | None, str, str]] = [(h[0], "", "") for h in hooks[key] if subscribed(h[1], tag)]
+        targets += [(None, t.url, t.secret) for t in job.triggers if trigger_fires(t, tag)]
+        if not targets:
+            return
+        body = payload_body(tag, event.occurred_at, job.snap, job.version, item.seq)
+        expires = now + self._horizon
+        for hook_id, url, secret in targets:
+            ident = delivery_id(hook_id or url, item.seq)
+            out.append(
+                (ident, hook_id, url, secret, tag, event.job_id, item.seq, body, event.occurred_at, now, expires)
+            )
+
+    async def _apply_hook(self, conn: DbConnection, event: HookEvent, seq: int, now: datetime) -> None:
+        s = self._s
+        match event:
+            case HookCreated():
+                await conn.execute(
+                    f"INSERT INTO {s}.hooks (id, owner, project, url, event_types, description, secret, is_active,"
+                    " created_at, updated_at, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    event.hook_id,
+                    event.owner,
+                    event.project,
+                    event.url,
+                    list(event.event_types),
+                    event.description,
+                    event.secret,
+                    event.is_active,
+                    event.occurred_at,
+                    seq,
+                )
+                return
+            case HookUpdated():
+                await conn.execute(
+                    f"UPDATE {s}.hooks SET url = coalesce($2, url), event_types = coalesce($3, event_types),"
+                    " description = coalesce($4, description), is_active = coalesce($5, is_active)"
+                    + (
+                        ", disabled_reason = NULL, disabled_at = NULL, failures = 0, failing_since = NULL,"
+                        " disable_sent = false"
+                        if event.is_active
+                        else ""
+                    )
+                    + " WHERE id = $1",
+                    event.hook_id,
+                    event.url,
+                    None if event.event_types is None else list(event.event_types),
+                    event.description,
+                    event.is_active,
+                )
+            case HookDeleted():
+                await conn.execute(
+                    f"UPDATE {s}.hooks SET deleted = true, is_active = false WHERE id = $1", event.hook_id
+                )
+                await conn.execute(
+                    f"UPDATE {s}.deliveries SET status = 'cancelled' WHERE hook_id = $1 AND status = 'pending'",
+                    event.hook_id,
+                )
+            case HookDisabled():
+                await conn.execute(
+                    f"UPDATE {s}.hooks SET is_active = false, disabled_reason = $2, disabled_at = $3 WHERE id = $1",
+                    event.hook_id,
+                    event.reason,
+                    event.occurred_at,
+                )
+            case HookRedeliveryRequested():
+                await conn.execute(
+                    f"UPDATE {s}.deliveries SET status = 'pending', next_attempt_at = $3, expires_at = $4"
+                    " WHERE id = $1 AND hook_id = $2",
+                    event.delivery_id,
+                    event.hook_id,
+                    now,
+                    now + self._horizon,
+                )
+                self.matched += 1
+            case _:
+                return
+        await conn.execute(
+            f"UPDATE {s}.hooks SET updated_at = $2, last_seq = $3 WHERE id = $1", event.hook_id, event.occurred_at, seq
+        )
+
+
+def _split(subject: str) -> tuple[str, str]:
+    try:
+        return aggregate_of(subject)
+    except ValueError:
+        return "", ""
+
+
+def _hook_event(item: StreamEvent) -> HookEvent:
+    event = decode_event(item.subject, item.data)
+    if not isinstance(event, HookCreated | HookUpdated | HookDeleted | HookDisabled | HookRedeliveryRequested):
+        raise UnknownEventError(f"not a hook event: {type(event).__name__}")
+    return event
