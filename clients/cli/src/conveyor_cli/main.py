@@ -8,11 +8,11 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import admin, dev, jobs, logs, submit, worker, workers
+from . import admin, dev, hooks, jobs, logs, submit, worker, workers
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
-_COMMAND_GROUPS: tuple[CommandGroup, ...] = (submit, jobs, logs, workers, worker, dev, admin)
+_COMMAND_GROUPS: tuple[CommandGroup, ...] = (submit, jobs, logs, workers, hooks, worker, dev, admin)
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."
 _EPILOG = """\

@@ -10,7 +10,7 @@ from .leaf import add_leaf
 from .render import ago, print_fields, print_json, print_table, shown, styled
 
 ACTIONS = {
-    "pause": "pause a worker: it gets nothing new (runs it holds go on)",
+    "pause": "pause a worker: it gets nothing new, and the runs it holds go back to the queue",
     "resume": "let a paused or draining worker take jobs again",
     "drain": "let a worker finish what it holds, then give it nothing new",
 }

@@ -18,7 +18,7 @@ from .errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from .models import Job, Lease, Worker
+from .models import Delivery, Hook, Job, Lease, Worker
 from .worker_api import WorkerApi
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "ConflictError",
     "ConnectionFailedError",
     "ConveyorError",
+    "Delivery",
+    "Hook",
     "InvalidRequestError",
     "Job",
     "Lease",

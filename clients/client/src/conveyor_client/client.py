@@ -11,7 +11,21 @@ import msgspec
 
 from .config import ClientConfig
 from .errors import connection_error, error_from_response
-from .models import Accepted, Explanation, Job, JobPage, LogEnd, LogText, Worker, WorkerCredentials, WorkerPage
+from .models import (
+    Accepted,
+    DeliveryPage,
+    Explanation,
+    Hook,
+    HookPage,
+    Job,
+    JobPage,
+    LogEnd,
+    LogText,
+    Redelivery,
+    Worker,
+    WorkerCredentials,
+    WorkerPage,
+)
 from .sse import parse_sse
 
 T = TypeVar("T")
@@ -193,3 +207,41 @@ class Client:
     def worker_action(self, worker_id: str, action: str) -> Worker:
         """``pause``, ``resume`` or ``drain`` a worker; the worker after it."""
         return self._post(f"/v1/workers/{quote(worker_id, safe='')}/{action}", Worker)
+
+    # Webhooks
+
+    def create_hook(self, url: str, events: list[str], *, project: str | None = None, description: str = "") -> Hook:
+        """Create a hook of the caller's jobs (or of ``project``'s); its ``secret`` is shown only now."""
+        body = _drop_none({"url": url, "events": events, "project": project, "description": description})
+        response = self.request("POST", "/v1/hooks", json=body)
+        if response.status_code == 202:  # stored; the dispatcher has not folded it yet
+            accepted = msgspec.json.decode(response.content, type=dict[str, str])
+            return Hook(id=accepted["id"], secret=accepted["secret"], url=url, events=events, project=project,
+                        description=description)  # fmt: skip
+        return msgspec.json.decode(response.content, type=Hook)
+
+    def hooks(self) -> HookPage:
+        """The hooks the caller may manage."""
+        return self._get("/v1/hooks", HookPage)
+
+    def hook(self, hook_id: str) -> Hook:
+        """Read a hook."""
+        return self._get(f"/v1/hooks/{quote(hook_id, safe='')}", Hook)
+
+    def update_hook(self, hook_id: str, changes: Mapping[str, Any]) -> Hook:
+        """Change a hook (``url``, ``events``, ``active``, ``description``); ``active: true`` re-enables it."""
+        response = self.request("PATCH", f"/v1/hooks/{quote(hook_id, safe='')}", json=dict(changes))
+        return msgspec.json.decode(response.content, type=Hook)
+
+    def delete_hook(self, hook_id: str) -> None:
+        """Delete a hook; its pending deliveries are cancelled."""
+        self.request("DELETE", f"/v1/hooks/{quote(hook_id, safe='')}")
+
+    def deliveries(self, hook_id: str, *, limit: int | None = None, cursor: str | None = None) -> DeliveryPage:
+        """A hook's deliveries, newest first, each with its attempts."""
+        return self._get(f"/v1/hooks/{quote(hook_id, safe='')}/deliveries", DeliveryPage, limit=limit, cursor=cursor)
+
+    def redeliver(self, hook_id: str, delivery_id: str) -> Redelivery:
+        """Send a past delivery again (same ``webhook-id``)."""
+        path = f"/v1/hooks/{quote(hook_id, safe='')}/deliveries/{quote(delivery_id, safe='')}/redeliver"
+        return self._post(path, Redelivery)

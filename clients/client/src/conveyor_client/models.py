@@ -222,3 +222,65 @@ class LogEnd(msgspec.Struct, kw_only=True):
     state: str
     size: int = 0
     truncated: bool = False
+
+
+class Hook(msgspec.Struct, kw_only=True):
+    """A webhook as ``GET /v1/hooks/{id}`` shows it; ``secret`` only when it was just created."""
+
+    id: str
+    url: str
+    events: list[str]
+    owner: str = ""
+    project: str | None = None
+    description: str = ""
+    active: bool = True
+    consecutive_failures: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+    secret: str | None = None
+
+
+class HookPage(msgspec.Struct, kw_only=True):
+    """The hooks the caller may manage."""
+
+    items: list[Hook]
+
+
+class DeliveryAttempt(msgspec.Struct, kw_only=True):
+    """One attempt of a webhook delivery."""
+
+    attempt: int
+    attempted_at: datetime
+    status: int | None = None
+    latency_ms: float = 0.0
+    error: str = ""
+    response: str = ""
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    """A webhook delivery (its id is the ``webhook-id`` header) and its attempts."""
+
+    id: str
+    event_type: str
+    status: str
+    job_id: str | None = None
+    stream_seq: int = 0
+    attempts: list[DeliveryAttempt] = msgspec.field(default_factory=list)
+    created_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+class DeliveryPage(msgspec.Struct, kw_only=True):
+    """One page of a hook's deliveries, newest first."""
+
+    items: list[Delivery]
+    next_cursor: str | None = None
+
+
+class Redelivery(msgspec.Struct, kw_only=True):
+    """A past delivery queued to be sent again."""
+
+    id: str
+    status: str
