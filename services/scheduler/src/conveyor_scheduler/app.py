@@ -198,7 +198,12 @@ async def _lead(
     # previous leader are known and not answered with "lease lost".
     await projector.catch_up((await js.stream_info(EVENTS_STREAM)).state.last_seq)
     async with pool.acquire() as conn:
-        observe(await table.live_jobs(conn), await table.all_workers(conn))
+        observe([], await table.all_workers(conn))
+        # A slice at a time, yielding between slices: with a million jobs queued, loading them in
+        # one go would block the loop past the leader key's TTL, and the leader would lose it.
+        async for jobs in table.live_job_batches(conn):
+            observe(jobs, [])
+            await asyncio.sleep(0)
     _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
     calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
     try:

@@ -1,6 +1,6 @@
 """The jobs projection: SQL that stores job states, committed with the checkpoint."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -198,9 +198,19 @@ class JobTable:
         if workers:
             await conn.executemany(self._save_worker, [_worker_row(w) for w in workers])
 
-    async def live_jobs(self, conn: DbConnection) -> list[JobState]:
-        """Jobs the engine must know at start: queued (to hand out) and leased (to watch)."""
-        return [_decoder.decode(r[0]) for r in await conn.fetch(self._live_jobs)]
+    async def live_job_batches(self, conn: DbConnection, size: int = 2000) -> AsyncIterator[list[JobState]]:
+        """The jobs the engine must know at start (queued, to hand out; leased, to watch), a slice
+        at a time through a cursor: a million queued jobs never sit in memory as rows at once, and
+        the caller can yield to its event loop between slices."""
+        async with conn.transaction():
+            batch: list[JobState] = []
+            async for row in conn.cursor(self._live_jobs, prefetch=size):
+                batch.append(_decoder.decode(row[0]))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
 
     async def truncate(self, conn: DbConnection) -> None:
         await conn.execute(self._truncate)
