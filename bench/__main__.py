@@ -22,7 +22,7 @@ from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
 
 RESULTS = Path(__file__).parent / "results"
-PEERS = {
+ORIENTATION = {  # DESIGN §8 figures, for orientation only (the ceilings are measured: `raw`)
     "POST /v1/jobs": "orientation (DESIGN §8): HTTP + a JetStream ack ~4.6k req/s per process",
     "catch-up": "orientation: a batched projector 20k+ events/s",
 }
@@ -70,13 +70,13 @@ async def run(
             )
             print("Submit throughput (keep-alive clients, read-your-writes):")
             print_table(results["submit"])
-            print(f"  ({PEERS['POST /v1/jobs']})")
+            print(f"  ({ORIENTATION['POST /v1/jobs']})")
     if "projection" in only:
         with BenchStack() as stack:
             results["projection"] = await catch_up(stack, events=projection_events)
             print(f"Projection catch-up and rebuild ({projection_events * 4:,} events):")
             print_table(results["projection"])
-            print(f"  ({PEERS['catch-up']})")
+            print(f"  ({ORIENTATION['catch-up']})")
     if only & {"end_to_end", "latency"}:
         with BenchStack() as stack:
             stack.start("scheduler")

@@ -144,7 +144,9 @@ async def artifacts(api: httpx.AsyncClient, megabytes: int) -> dict[str, Any]:
 async def output_figures(stack: BenchStack, *, smoke: bool) -> list[dict[str, Any]]:
     """Every output figure, on a stack whose scheduler, gateway and collector run."""
     base = f"http://127.0.0.1:{stack.ports['gateway']}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as api:
+    # Every API call needs a token (issue 7); a worker's own calls override it with Basic auth.
+    token = {"Authorization": f"Bearer {os.environ['CONVEYOR_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=token) as api:
         return [
             await ingest(api, 8 if smoke else 256, 1024),
             await ingest(api, 2 if smoke else 16, 4),
