@@ -73,7 +73,7 @@ async def run(
             print(f"  ({ORIENTATION['POST /v1/jobs']})")
     if "projection" in only:
         with BenchStack() as stack:
-            results["projection"] = await catch_up(stack, events=projection_events)
+            results["projection"] = await catch_up(stack, events=projection_events, profile_dir=profile_dir)
             print(f"Projection catch-up and rebuild ({projection_events * 4:,} events):")
             print_table(results["projection"])
             print(f"  ({ORIENTATION['catch-up']})")
@@ -196,7 +196,7 @@ def main() -> None:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="py-spy the scheduler and gateway for 8 s of the end-to-end run (raw collapsed stacks into DIR)",
+        help="py-spy the scheduler and gateway for 8 s of the end-to-end run, and the rebuild (raw stacks into DIR)",
     )
     parser.add_argument(
         "--latency-samples", type=Path, metavar="FILE", help="write each latency job's timestamps to FILE (JSON)"

@@ -8,10 +8,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+CONVEYOR, OTHER = "#2b6cb0", "#a0aec0"
 
-def _bars(path: Path, title: str, unit: str, labels: list[str], values: list[float]) -> Path:
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(labels) + 1.5))
-    bars = ax.barh(labels, values, color=["#2b6cb0"] + ["#a0aec0"] * (len(values) - 1))
+
+def _bars(
+    path: Path, title: str, unit: str, labels: list[str], values: list[float], colors: list[str] | None = None
+) -> Path:
+    """Horizontal bars; Conveyor's in blue, the rest (peers, ceilings) in grey unless ``colors``."""
+    fig, ax = plt.subplots(figsize=(11, 0.6 * len(labels) + 1.5))
+    bars = ax.barh(labels, values, color=colors or [CONVEYOR] + [OTHER] * (len(values) - 1))
+    ax.margins(x=0.15)
     ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= 100 else f"{v:,.1f}" for v in values], padding=3)
     ax.invert_yaxis()
     ax.set_xlabel(unit)
@@ -86,10 +92,11 @@ def write_charts(results: dict[str, Any], out_dir: Path, prefix: str) -> list[Pa
         written.append(
             _bars(
                 out_dir / f"{prefix}-ceilings.png",
-                "Figures beside the raw ceilings",
+                "Conveyor's figures (blue) beside the raw ceilings (grey)",
                 "per second",
                 [r["scenario"] for r in ceilings],
                 [r["per_s"] for r in ceilings],
+                [CONVEYOR if "target" in r else OTHER for r in ceilings],  # grey: a raw ceiling
             )
         )
     if results.get("backlog"):
