@@ -40,10 +40,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 async def run(
-    smoke: bool, only: set[str], profile_dir: Path | None, samples_out: Path | None, rates: list[float]
+    smoke: bool,
+    only: set[str],
+    profile_dir: Path | None,
+    samples_out: Path | None,
+    rates: list[float],
+    sizes: dict[str, int],
 ) -> dict[str, Any]:
     # catch_up appends 2 x projection_events jobs, the scheduler queues each: 4 x events in the stream
     requests, projection_events = (200, 1_000) if smoke else (20_000, 250_000)
+    projection_events = sizes.get("projection_events", projection_events)
     e2e_jobs, warmup = (200, 20) if smoke else (10_000, 200)
     bulk_jobs, raw_n = (2_000, 5_000) if smoke else (100_000, 200_000)
     results: dict[str, Any] = {}
@@ -219,7 +225,8 @@ def main() -> None:
     print(f"machine CPU busy before the run: {background:.0f} % of one core ({psutil.cpu_count()} cores)")
     print("load average before the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_before))
     rates = args.latency_rate or [200.0]
-    results = uvloop.run(run(args.smoke, only, args.profile, args.latency_samples, rates))
+    sizes = {"projection_events": args.projection_jobs // 2} if args.projection_jobs else {}
+    results = uvloop.run(run(args.smoke, only, args.profile, args.latency_samples, rates, sizes))
     results["meta"] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": platform.platform(),
