@@ -215,6 +215,12 @@ def main() -> None:
         help="open-loop rate(s) of the latency scenario (repeatable; default 200)",
     )
     parser.add_argument(
+        "--projection-jobs",
+        type=int,
+        metavar="N",
+        help="jobs in the projection backlog (default 500,000: 1M events once queued)",
+    )
+    parser.add_argument(
         "--save", action="store_true", help="with --only: save to bench/results/partial.json (+ charts)"
     )
     args = parser.parse_args()
