@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,7 @@ async def run(
     if "backlog" in only:
         with BenchStack() as stack:
             levels = (100, 1_000) if smoke else LEVELS
+            levels = tuple(n for n in levels if n <= sizes.get("backlog_max", n))
             results["backlog"] = await backlog_scaling(stack, levels=levels, probes=20 if smoke else 200)
             print("Backlog scaling (lease and submit latency, RSS in MiB; targets: lease at the largest <= 2x the")
             print("smallest, scheduler RSS at 1M < 1.5 GiB):")
@@ -215,6 +217,9 @@ def main() -> None:
         help="open-loop rate(s) of the latency scenario (repeatable; default 200)",
     )
     parser.add_argument(
+        "--backlog-max", type=int, metavar="N", help="skip the backlog levels above N jobs (1k, 100k, 1M)"
+    )
+    parser.add_argument(
         "--projection-jobs",
         type=int,
         metavar="N",
@@ -232,6 +237,8 @@ def main() -> None:
     print("load average before the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_before))
     rates = args.latency_rate or [200.0]
     sizes = {"projection_events": args.projection_jobs // 2} if args.projection_jobs else {}
+    if args.backlog_max:
+        sizes["backlog_max"] = args.backlog_max
     results = uvloop.run(run(args.smoke, only, args.profile, args.latency_samples, rates, sizes))
     results["meta"] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -241,7 +248,7 @@ def main() -> None:
         "loadavg_before": load_before,
         "loadavg_after": os.getloadavg(),
         "cpu_count": psutil.cpu_count(),
-        "command": "make bench",
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
     }
     print(
         "load average after the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in results["meta"]["loadavg_after"])

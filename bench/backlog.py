@@ -28,7 +28,7 @@ from conveyor_runtime import connect_nats
 from .end_to_end import NOOP
 from .http_load import Connection, basic_auth, closed_loop, percentile
 from .scenarios import _append_backlog, _checkpoint
-from .stack import BenchStack
+from .stack import LARGE_BACKLOG_SCHEDULER_ENV, BenchStack
 
 LEVELS: Final = (1_000, 100_000, 1_000_000)
 FINISH: Final = msgspec.json.encode({"result": "succeeded", "exit_code": 0})
@@ -123,7 +123,7 @@ def _rss_mb() -> dict[str, float]:
 async def backlog_scaling(
     stack: BenchStack, *, levels: tuple[int, ...] = LEVELS, probes: int = 200
 ) -> list[dict[str, Any]]:
-    stack.start("scheduler")
+    stack.start("scheduler", **LARGE_BACKLOG_SCHEDULER_ENV)
     port = stack.start("gateway")
     nc = await connect_nats(stack.nats.url, name="bench-backlog-append")
     appender = EventAppender(nc)

@@ -26,7 +26,7 @@ from conveyor_events import (
 from conveyor_runtime import connect_nats
 
 from .http_load import closed_loop
-from .stack import BenchStack
+from .stack import LARGE_BACKLOG_SCHEDULER_ENV, BenchStack
 
 BODY = msgspec.json.encode({"project": "bench", "title": "noop", "command": "true"})
 
@@ -95,7 +95,7 @@ async def catch_up(stack: BenchStack, *, events: int, profile_dir: Path | None =
     backlog = events * 2
     pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
     started = time.perf_counter()
-    stack.start("scheduler")
+    stack.start("scheduler", **LARGE_BACKLOG_SCHEDULER_ENV)
     while True:
         last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
         if last >= backlog * 2 and await _checkpoint(pool) >= last:

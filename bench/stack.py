@@ -17,6 +17,11 @@ from conveyor_events import ensure_streams, events_stream_config
 from conveyor_identity import provision_admin_token
 from conveyor_runtime import connect_nats, create_pool
 
+# A scheduler that folds a large backlog blocks its event loop long enough (a synchronous pass
+# over every live job when it takes the lead) to miss renewing its leader key at the default
+# 5 s TTL: it steps down, is elected again and starts over, forever. The backlog scenarios give
+# it a TTL long enough to get through; see docs/benchmarks.md (backlog scaling).
+LARGE_BACKLOG_SCHEDULER_ENV = {"CONVEYOR_LEADER_TTL_S": "600"}
 SERVICES = {"scheduler": "conveyor_scheduler", "gateway": "conveyor_gateway", "collector": "conveyor_logs"}
 
 
