@@ -41,6 +41,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 async def run(
+    results: dict[str, Any],
     smoke: bool,
     only: set[str],
     profile_dir: Path | None,
@@ -53,7 +54,6 @@ async def run(
     projection_events = sizes.get("projection_events", projection_events)
     e2e_jobs, warmup = (200, 20) if smoke else (10_000, 200)
     bulk_jobs, raw_n = (2_000, 5_000) if smoke else (100_000, 200_000)
-    results: dict[str, Any] = {}
     if "raw" in only:
         with BenchStack() as stack:
             results["raw"] = await ceilings(stack, messages=raw_n, rows=raw_n)
@@ -239,7 +239,13 @@ def main() -> None:
     sizes = {"projection_events": args.projection_jobs // 2} if args.projection_jobs else {}
     if args.backlog_max:
         sizes["backlog_max"] = args.backlog_max
-    results = uvloop.run(run(args.smoke, only, args.profile, args.latency_samples, rates, sizes))
+    results: dict[str, Any] = {}
+    failed: BaseException | None = None
+    try:
+        uvloop.run(run(results, args.smoke, only, args.profile, args.latency_samples, rates, sizes))
+    except Exception as e:  # keep what was measured before the failure, then fail
+        failed = e
+    results["ceilings"] = figures_beside_ceilings(results)
     results["meta"] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": platform.platform(),
@@ -254,6 +260,8 @@ def main() -> None:
         "load average after the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in results["meta"]["loadavg_after"])
     )
     if args.only and not args.save:
+        if failed is not None:
+            raise failed
         return
     RESULTS.mkdir(exist_ok=True)
     name = "smoke" if args.smoke else ("partial" if args.only else "foundation")
@@ -261,6 +269,8 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2))
     charts = write_charts(results, RESULTS, name)
     print(f"results: {out}" + "".join(f"\ncharts: {c}" for c in charts))
+    if failed is not None:
+        raise failed
 
 
 main()
