@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+# The one smoke run (every scenario at tiny sizes, the peers included) takes ~2 minutes on the
+# shared 2-core machine: more than the suite's default per-test timeout, which it runs inside.
+pytestmark = pytest.mark.timeout(600)
 ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "bench" / "results"
 
