@@ -2,7 +2,9 @@
 
 import argparse
 import json
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -10,20 +12,24 @@ from typing import Any
 import psutil
 import uvloop
 
-from .end_to_end import LATENCY_TARGET_P99_MS, end_to_end_throughput, submit_to_lease_latency
+from .backlog import LEVELS, backlog_scaling
+from .charts import write_charts
+from .compare import peers_end_to_end, peers_latency
+from .end_to_end import LATENCY_TARGET_P99_MS, _submit_bulk, end_to_end_throughput, submit_to_lease_latency
 from .failover import failover
 from .hooks import ALLOW as HOOKS_ALLOW
 from .hooks import hook_figures
 from .logs import output_figures
+from .raw import ceilings
 from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
 
 RESULTS = Path(__file__).parent / "results"
-PEERS = {
+ORIENTATION = {  # DESIGN §8 figures, for orientation only (the ceilings are measured: `raw`)
     "POST /v1/jobs": "orientation (DESIGN §8): HTTP + a JetStream ack ~4.6k req/s per process",
     "catch-up": "orientation: a batched projector 20k+ events/s",
 }
-SCENARIOS = ("submit", "projection", "end_to_end", "latency", "logs", "failover", "hooks")
+SCENARIOS = ("raw", "submit", "projection", "end_to_end", "latency", "backlog", "logs", "failover", "hooks")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -37,23 +43,49 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 async def run(
-    smoke: bool, only: set[str], profile_dir: Path | None, samples_out: Path | None, rates: list[float]
+    results: dict[str, Any],
+    smoke: bool,
+    only: set[str],
+    profile_dir: Path | None,
+    samples_out: Path | None,
+    rates: list[float],
+    sizes: dict[str, int],
 ) -> dict[str, Any]:
-    requests, events = (200, 2_000) if smoke else (20_000, 100_000)
+    # catch_up appends 2 x projection_events jobs, the scheduler queues each: 4 x events in the stream
+    requests, projection_events = (200, 1_000) if smoke else (20_000, 250_000)
+    projection_events = sizes.get("projection_events", projection_events)
     e2e_jobs, warmup = (200, 20) if smoke else (10_000, 200)
-    results: dict[str, Any] = {}
+    bulk_jobs, raw_n = (2_000, 5_000) if smoke else (100_000, 200_000)
+    if "raw" in only:
+        with BenchStack() as stack:
+            results["raw"] = await ceilings(stack, messages=raw_n, rows=raw_n)
+            print("Raw ceilings of this machine (same run):")
+            print_table(results["raw"])
     if "submit" in only:
         with BenchStack() as stack:
             results["submit"] = await submit_throughput(stack, requests=requests)
+            stack.start("scheduler")
+            bulk = await _submit_bulk(stack.start("gateway"), bulk_jobs)
+            if bulk is None:
+                raise RuntimeError("the gateway has no POST /v1/jobs/bulk")
+            results["submit"].append(
+                {
+                    "scenario": f"POST /v1/jobs/bulk, {bulk_jobs:,} jobs, 1000 per request, 2 clients, respond-async",
+                    "jobs": bulk_jobs,
+                    "jobs_per_s": bulk["req_per_s"],
+                    "seconds": bulk["seconds"],
+                    "ok": bulk["ok"],
+                }
+            )
             print("Submit throughput (keep-alive clients, read-your-writes):")
             print_table(results["submit"])
-            print(f"  ({PEERS['POST /v1/jobs']})")
+            print(f"  ({ORIENTATION['POST /v1/jobs']})")
     if "projection" in only:
         with BenchStack() as stack:
-            results["projection"] = await catch_up(stack, events=events)
-            print(f"Projection catch-up ({events:,} submitted jobs backlog):")
+            results["projection"] = await catch_up(stack, events=projection_events, profile_dir=profile_dir)
+            print(f"Projection catch-up and rebuild ({projection_events * 4:,} events):")
             print_table(results["projection"])
-            print(f"  ({PEERS['catch-up']})")
+            print(f"  ({ORIENTATION['catch-up']})")
     if only & {"end_to_end", "latency"}:
         with BenchStack() as stack:
             stack.start("scheduler")
@@ -63,6 +95,7 @@ async def run(
                 results["end_to_end"], results["end_to_end_cpu"] = rows, cpu
                 print(f"End to end: {e2e_jobs:,} no-op jobs, submit to succeeded, 2 worker processes:")
                 print_table(rows)
+                conveyor_e2e = rows[0]
                 print("  CPU during it, % of one core (2 cores = 200 %):")
                 print("    " + ", ".join(f"{name} {pct:.0f}" for name, pct in cpu.items()))
                 per_job = rows[0]["cpu_ms_per_job"]
@@ -79,6 +112,36 @@ async def run(
                     print_table(latency)
                     cpu = latency[0]["cpu_pct"]
                     print("  CPU while sending, % of one core: " + ", ".join(f"{n} {p:.0f}" for n, p in cpu.items()))
+            # The peers get the machine to themselves: Conveyor's services stop first.
+            stack.stop("gateway")
+            stack.stop("scheduler")
+            if "end_to_end" in only:
+                results["end_to_end_peers"] = await peers_end_to_end(stack, conveyor_e2e, jobs=e2e_jobs, warmup=warmup)
+                print(
+                    f"End to end beside the peers ({e2e_jobs:,} no-op jobs, 2 worker processes; target >= 2x Celery):"
+                )
+                print_table(results["end_to_end_peers"])
+            if "latency" in only:
+                results["latency_peers"] = []
+                for row in results["latency"]:
+                    if not row["scenario"].startswith("submit to lease received"):
+                        continue
+                    rate, jobs = float(row["scenario"].split("open loop ")[1].split(" ")[0]), int(row["jobs"])
+                    table = await peers_latency(stack, row, jobs=jobs, rate=rate)
+                    results["latency_peers"] += table
+                    print(f"Submit-to-start latency beside the peers, {rate:g} jobs/s (target p99 <= Celery's):")
+                    print_table(table)
+    if "backlog" in only:
+        with BenchStack() as stack:
+            levels = (100, 1_000) if smoke else LEVELS
+            levels = tuple(n for n in levels if n <= sizes.get("backlog_max", n))
+            results["backlog"] = await backlog_scaling(stack, levels=levels, probes=20 if smoke else 200)
+            print("Backlog scaling (lease and submit latency, RSS in MiB; targets: lease at the largest <= 2x the")
+            print("smallest, scheduler RSS at 1M < 1.5 GiB):")
+            print_table(results["backlog"])
+            for row in results["backlog"]:
+                rss = ", ".join(f"{n} {mb:,.0f}" for n, mb in row["rss_mb"].items())
+                print(f"    RSS MiB at {row['queued']:,}: {rss}")
     if "logs" in only:
         with BenchStack() as stack:
             for name in ("scheduler", "gateway", "collector"):
@@ -100,7 +163,45 @@ async def run(
             print("Scheduler failover: ms from losing the leader to the standby holding the key, and to")
             print("its first decision on a job submitted at that moment:")
             print_table(results["failover"])
+    results["ceilings"] = figures_beside_ceilings(results)
+    if results["ceilings"]:
+        print("Figures beside their ceilings (targets: bulk >= 1/2 raw publish, rebuild >= 1/2 raw pull-consume):")
+        print_table(results["ceilings"])
     return results
+
+
+def figures_beside_ceilings(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each figure next to the raw rate that bounds it, with the ratio and the issue's target."""
+    raw = {r["scenario"].split(" (")[0]: r for r in results.get("raw", [])}
+    rows: list[dict[str, Any]] = []
+    publish = raw.get("raw JetStream pipelined publish")
+    consume = raw.get("raw JetStream pull-consume")
+    bulk = next((r for r in results.get("submit", []) if "bulk" in r["scenario"]), None)
+    rebuild = next((r for r in results.get("projection", []) if "rebuild" in r["scenario"]), None)
+    if publish is not None:
+        rows.append({"scenario": "raw JetStream pipelined publish, msgs/s", "per_s": publish["msgs_per_s"]})
+        if bulk is not None:
+            ratio = bulk["jobs_per_s"] / publish["msgs_per_s"]
+            rows.append({"scenario": "bulk submit, jobs/s", "per_s": bulk["jobs_per_s"], "ratio": ratio, "target": 0.5})
+    if consume is not None:
+        rows.append({"scenario": "raw JetStream pull-consume, msgs/s", "per_s": consume["msgs_per_s"]})
+        if rebuild is not None:
+            ratio = rebuild["events_per_s"] / consume["msgs_per_s"]
+            rows.append(
+                {
+                    "scenario": "projection rebuild, events/s",
+                    "per_s": rebuild["events_per_s"],
+                    "ratio": ratio,
+                    "target": 0.5,
+                }
+            )
+    for r in results.get("raw", []):
+        if "rows_per_s" in r:
+            rows.append({"scenario": r["scenario"].replace("raw ", "") + ", rows/s", "per_s": r["rows_per_s"]})
+    for row in rows:
+        if "target" in row:
+            row["target_met"] = row["ratio"] >= row["target"]
+    return rows
 
 
 def main() -> None:
@@ -113,7 +214,7 @@ def main() -> None:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="py-spy the scheduler and gateway for 8 s of the end-to-end run (raw collapsed stacks into DIR)",
+        help="py-spy the scheduler and gateway for 8 s of the end-to-end run, and the rebuild (raw stacks into DIR)",
     )
     parser.add_argument(
         "--latency-samples", type=Path, metavar="FILE", help="write each latency job's timestamps to FILE (JSON)"
@@ -125,26 +226,61 @@ def main() -> None:
         metavar="JOBS_PER_S",
         help="open-loop rate(s) of the latency scenario (repeatable; default 200)",
     )
+    parser.add_argument(
+        "--backlog-max", type=int, metavar="N", help="skip the backlog levels above N jobs (1k, 100k, 1M)"
+    )
+    parser.add_argument(
+        "--projection-jobs",
+        type=int,
+        metavar="N",
+        help="jobs in the projection backlog (default 500,000: 1M events once queued)",
+    )
+    parser.add_argument(
+        "--save", action="store_true", help="with --only: save to bench/results/partial.json (+ charts)"
+    )
     args = parser.parse_args()
     only = set(args.only or SCENARIOS)
     # Other work on the machine skews every figure: say how busy it was before the run.
     background = psutil.cpu_percent(interval=1.0) * psutil.cpu_count()
+    load_before = os.getloadavg()
     print(f"machine CPU busy before the run: {background:.0f} % of one core ({psutil.cpu_count()} cores)")
+    print("load average before the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_before))
     rates = args.latency_rate or [200.0]
-    results = uvloop.run(run(args.smoke, only, args.profile, args.latency_samples, rates))
+    sizes = {"projection_events": args.projection_jobs // 2} if args.projection_jobs else {}
+    if args.backlog_max:
+        sizes["backlog_max"] = args.backlog_max
+    results: dict[str, Any] = {}
+    failed: BaseException | None = None
+    try:
+        uvloop.run(run(results, args.smoke, only, args.profile, args.latency_samples, rates, sizes))
+    except Exception as e:  # keep what was measured before the failure, then fail
+        failed = e
+    results["ceilings"] = figures_beside_ceilings(results)
     results["meta"] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": platform.platform(),
         "smoke": args.smoke,
         "background_cpu_pct_of_one_core": background,
-        "command": "make bench",
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "cpu_count": psutil.cpu_count(),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
     }
-    if args.only:
+    print(
+        "load average after the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in results["meta"]["loadavg_after"])
+    )
+    if args.only and not args.save:
+        if failed is not None:
+            raise failed
         return
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("smoke.json" if args.smoke else "foundation.json")
+    name = "smoke" if args.smoke else ("partial" if args.only else "foundation")
+    out = RESULTS / f"{name}.json"
     out.write_text(json.dumps(results, indent=2))
-    print(f"results: {out}")
+    charts = write_charts(results, RESULTS, name)
+    print(f"results: {out}" + "".join(f"\ncharts: {c}" for c in charts))
+    if failed is not None:
+        raise failed
 
 
 main()

@@ -26,8 +26,6 @@ from .stack import BenchStack
 NOOP: Final = msgspec.json.encode({"project": "bench", "title": "noop", "command": "true"})
 BULK_CHUNK: Final = 1000
 SUCCEEDED_SQL: Final = "SELECT count(*) FROM scheduler.jobs WHERE state = 'succeeded'"
-# DESIGN §8: 10k no-op tasks, 2 worker processes, end to end, on these machines.
-PEERS: Final = {"Celery + Redis": 770.0, "Procrastinate (PostgreSQL)": 360.0}
 LATENCY_TARGET_P99_MS: Final = 10.0
 Pool = asyncpg.Pool
 
@@ -157,7 +155,7 @@ async def end_to_end_throughput(
         await pool.close()
     elapsed = finished - started
     counts = merge_counts(reports)
-    rows: list[dict[str, Any]] = [
+    rows: list[dict[str, Any]] = [  # the peers' rows: compare.peers_end_to_end, measured in the same run
         {
             "scenario": f"no-op jobs, submit to succeeded, {processes} workers x {concurrency} slots",
             "jobs": jobs,
@@ -173,10 +171,6 @@ async def end_to_end_throughput(
             "worker_mean_ms": mean_timings_ms(reports),
             "cpu_ms_per_job": {name: pct / 100 * elapsed * 1000 / jobs for name, pct in cpu.items()},
         },
-        *(
-            {"scenario": f"{name}, same test (DESIGN §8; reference, not measured in this run)", "jobs_per_s": rate}
-            for name, rate in PEERS.items()
-        ),
     ]
     return rows, cpu
 

@@ -19,10 +19,21 @@ TAIL_TARGET_P99_MS: Final = 250.0
 
 
 class _Run:
-    def __init__(self, api: httpx.AsyncClient, auth: httpx.BasicAuth, job_id: str, lease_id: str) -> None:
+    """One leased, started job; ``log`` renews the lease every 10 s, as a worker's heartbeat does
+    (a slow ingest on a busy machine outlives the lease otherwise)."""
+
+    def __init__(
+        self, api: httpx.AsyncClient, auth: httpx.BasicAuth, worker_id: str, job_id: str, lease_id: str
+    ) -> None:
         self.api, self.auth, self.job_id, self.lease_id = api, auth, job_id, lease_id
+        self.worker_id = worker_id
+        self.renewed = time.monotonic()
 
     async def log(self, offset: int, data: bytes) -> None:
+        if time.monotonic() - self.renewed > 10:
+            self.renewed = time.monotonic()
+            beat = {"leases": [self.lease_id]}
+            await self.api.post(f"/v1/workers/{self.worker_id}/heartbeat", json=beat, auth=self.auth)
         response = await self.api.post(
             f"/v1/leases/{self.lease_id}/log", params={"offset": offset}, content=data, auth=self.auth
         )
@@ -37,7 +48,7 @@ async def _start_run(api: httpx.AsyncClient) -> _Run:
     leased = await api.post(f"/v1/workers/{worker['id']}/lease", json={"max": 1, "wait_s": 10}, auth=auth)
     [lease] = leased.json()["leases"]
     await api.post(f"/v1/leases/{lease['lease_id']}/start", auth=auth)
-    return _Run(api, auth, job["id"], lease["lease_id"])
+    return _Run(api, auth, worker["id"], job["id"], lease["lease_id"])
 
 
 async def _stored(api: httpx.AsyncClient, job_id: str) -> int:
@@ -144,9 +155,9 @@ async def artifacts(api: httpx.AsyncClient, megabytes: int) -> dict[str, Any]:
 async def output_figures(stack: BenchStack, *, smoke: bool) -> list[dict[str, Any]]:
     """Every output figure, on a stack whose scheduler, gateway and collector run."""
     base = f"http://127.0.0.1:{stack.ports['gateway']}"
-    token = os.environ.get("CONVEYOR_TOKEN")  # provisioned by BenchStack (issue 7)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=base, timeout=30, headers=headers) as api:
+    # Every API call needs a token (issue 7); a worker's own calls override it with Basic auth.
+    token = {"Authorization": f"Bearer {os.environ['CONVEYOR_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=token) as api:
         return [
             await ingest(api, 8 if smoke else 256, 1024),
             await ingest(api, 2 if smoke else 16, 4),

@@ -1,9 +1,12 @@
 """The foundation's figures: submit throughput, projection catch-up and the raw append ceiling."""
 
 import asyncio
+import os
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,7 +26,7 @@ from conveyor_events import (
 from conveyor_runtime import connect_nats
 
 from .http_load import closed_loop
-from .stack import BenchStack
+from .stack import LARGE_BACKLOG_SCHEDULER_ENV, BenchStack
 
 BODY = msgspec.json.encode({"project": "bench", "title": "noop", "command": "true"})
 
@@ -77,7 +80,7 @@ async def _checkpoint(pool: "asyncpg.Pool[Any]") -> int:
         return 0
 
 
-async def catch_up(stack: BenchStack, *, events: int) -> list[dict[str, Any]]:
+async def catch_up(stack: BenchStack, *, events: int, profile_dir: Path | None = None) -> list[dict[str, Any]]:
     """Append a backlog with the scheduler stopped, then time the scheduler catching up.
 
     Catching up means folding every ``JobSubmitted``, deciding and appending a ``JobQueued`` for
@@ -92,7 +95,7 @@ async def catch_up(stack: BenchStack, *, events: int) -> list[dict[str, Any]]:
     backlog = events * 2
     pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
     started = time.perf_counter()
-    stack.start("scheduler")
+    stack.start("scheduler", **LARGE_BACKLOG_SCHEDULER_ENV)
     while True:
         last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
         if last >= backlog * 2 and await _checkpoint(pool) >= last:
@@ -100,7 +103,7 @@ async def catch_up(stack: BenchStack, *, events: int) -> list[dict[str, Any]]:
         await asyncio.sleep(0.05)
     live_s = time.perf_counter() - started
     stack.stop("scheduler")
-    rebuild_s = await _time_rebuild(stack)
+    rebuild_s = await _time_rebuild(stack, profile_dir)
     await pool.close()
     await appender.close()
     await nc.close()
@@ -118,15 +121,21 @@ async def catch_up(stack: BenchStack, *, events: int) -> list[dict[str, Any]]:
     ]
 
 
-async def _time_rebuild(stack: BenchStack) -> float:
-    """Time ``conveyor-scheduler rebuild --into`` in-process work only (start-up excluded)."""
+async def _time_rebuild(stack: BenchStack, profile_dir: Path | None = None) -> float:
+    """Time ``conveyor-scheduler rebuild --into`` in-process work only (start-up excluded).
+
+    With ``profile_dir``, py-spy records the whole rebuild there (``rebuild.txt``, raw collapsed stacks).
+    """
+    command = [sys.executable, "-m", "conveyor_scheduler", "rebuild", "--into", "bench_rebuild"]
+    if profile_dir is not None:
+        py_spy = os.environ.get("PY_SPY") or shutil.which("py-spy")
+        if py_spy is None:
+            raise RuntimeError("--profile needs py-spy on PATH or in $PY_SPY")
+        await asyncio.to_thread(profile_dir.mkdir, parents=True, exist_ok=True)
+        profile = str(profile_dir / "rebuild.txt")
+        command = [py_spy, "record", "-f", "raw", "--nonblocking", "-o", profile, "--", *command]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "conveyor_scheduler",
-        "rebuild",
-        "--into",
-        "bench_rebuild",
+        *command,
         env=stack.env(0),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -17,6 +17,10 @@ from conveyor_events import ensure_streams, events_stream_config
 from conveyor_identity import provision_admin_token
 from conveyor_runtime import connect_nats, create_pool
 
+# The backlog scenarios queue up to a million jobs; a scheduler taking the lead over them loads
+# them a slice at a time now, but a long TTL keeps a slow machine from flapping the lead while
+# it catches up (see docs/benchmarks.md, backlog scaling).
+LARGE_BACKLOG_SCHEDULER_ENV = {"CONVEYOR_LEADER_TTL_S": "600"}
 SERVICES = {
     "scheduler": "conveyor_scheduler",
     "gateway": "conveyor_gateway",

@@ -1,28 +1,49 @@
-"""The benchmark harness runs end to end at tiny sizes (a check that it works, not of speed)."""
+"""The benchmark harness runs end to end at tiny sizes (a check that it works, not of speed).
+
+One smoke run (``python -m bench --smoke``) feeds every test here: Conveyor's scenarios, the raw
+ceilings, the backlog scaling, the peers (Celery + Redis, Procrastinate, installed by the bench
+into ``.bench-peers/``) and the charts.
+"""
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+# The one smoke run (every scenario at tiny sizes, the peers included) takes ~2 minutes on the
+# shared 2-core machine: more than the suite's default per-test timeout, which it runs inside.
+pytestmark = pytest.mark.timeout(600)
 ROOT = Path(__file__).resolve().parents[3]
+RESULTS = ROOT / "bench" / "results"
 
 
-@pytest.mark.timeout(300)  # six stacks start one after another: past the default per-test limit on a busy machine
-def test_bench_smoke_run_prints_and_records_every_figure() -> None:
+@pytest.fixture(scope="module")
+def smoke() -> tuple[str, dict[str, Any]]:
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bench", "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "POST /v1/jobs, 64 client(s)" in result.stdout
-    assert "projection rebuild" in result.stdout
-    data = json.loads((ROOT / "bench" / "results" / "smoke.json").read_text())
+    return result.stdout, json.loads((RESULTS / "smoke.json").read_text())
+
+
+def test_bench_smoke_run_prints_and_records_every_figure(smoke: tuple[str, dict[str, Any]]) -> None:
+    stdout, data = smoke
+    assert "POST /v1/jobs, 64 client(s)" in stdout
+    assert "projection rebuild" in stdout
     assert data["meta"]["smoke"] is True
+    assert len(data["meta"]["loadavg_before"]) == 3
     for row in data["submit"]:
-        assert row["ok"] == row["requests"] > 0  # every request succeeded
-        assert row["req_per_s"] > 0
+        if "bulk" in row["scenario"]:
+            assert row["ok"] == row["jobs"] > 0
+            assert row["jobs_per_s"] > 0
+        else:
+            assert row["ok"] == row["requests"] > 0  # every request succeeded
+            assert row["req_per_s"] > 0
+    assert any("bulk" in row["scenario"] for row in data["submit"])
     assert all(row["events_per_s"] > 0 for row in data["projection"])
     logs = {row["scenario"].split(",")[0]: row for row in data["logs"]}
     assert logs["log ingest"]["collected_mb_per_s"] > 0
@@ -32,6 +53,62 @@ def test_bench_smoke_run_prints_and_records_every_figure() -> None:
     hooks = {row["scenario"].split(",")[0]: row for row in data["hooks"]}
     assert 0 < hooks["event to first attempt"]["p50_ms"] <= hooks["event to first attempt"]["p99_ms"]
     assert hooks["deliveries to a fast receiver"]["deliveries_per_s"] > 0
-    assert "standby takes over after SIGKILL" in result.stdout
+    assert "standby takes over after SIGKILL" in stdout
     for row in data["failover"]:
         assert 0 < row["key_ms_median"] <= row["first_decision_ms_median"]
+
+
+def test_raw_ceilings_stand_beside_the_figures_they_bound(smoke: tuple[str, dict[str, Any]]) -> None:
+    _, data = smoke
+    raw = {row["scenario"].split(" (")[0]: row for row in data["raw"]}
+    assert raw["raw JetStream pipelined publish"]["msgs_per_s"] > 0
+    assert raw["raw JetStream pull-consume"]["msgs_per_s"] > 0
+    assert raw["raw PostgreSQL batched insert"]["rows_per_s"] > 0
+    ceilings = {row["scenario"]: row for row in data["ceilings"]}
+    bulk = ceilings["bulk submit, jobs/s"]
+    assert bulk["ratio"] == pytest.approx(bulk["per_s"] / raw["raw JetStream pipelined publish"]["msgs_per_s"])
+    assert isinstance(bulk["target_met"], bool)
+    rebuild = ceilings["projection rebuild, events/s"]
+    assert rebuild["ratio"] == pytest.approx(rebuild["per_s"] / raw["raw JetStream pull-consume"]["msgs_per_s"])
+
+
+def test_backlog_scaling_measures_latency_and_memory_per_level(smoke: tuple[str, dict[str, Any]]) -> None:
+    _, data = smoke
+    levels = [row["queued"] for row in data["backlog"]]
+    assert levels == sorted(levels) and len(levels) >= 2
+    for row in data["backlog"]:
+        assert row["lease_empty"] == 0  # the backlog was there: every probe got a job
+        assert 0 < row["lease_p50_ms"] <= row["lease_p99_ms"]
+        assert 0 < row["submit_p50_ms"] <= row["submit_p99_ms"]
+        assert set(row["rss_mb"]) >= {"scheduler", "gateway", "nats-server", "PostgreSQL (PSS, all processes)"}
+        assert all(mb > 0 for mb in row["rss_mb"].values())
+    last = data["backlog"][-1]
+    assert last["lease_p50_vs_smallest"] == pytest.approx(last["lease_p50_ms"] / data["backlog"][0]["lease_p50_ms"])
+
+
+def test_peers_run_the_same_scenarios_in_the_same_run(smoke: tuple[str, dict[str, Any]]) -> None:
+    _, data = smoke
+    rows = data["end_to_end_peers"] + data["latency_peers"]
+    skipped = [row["skipped"] for row in rows if "skipped" in row]
+    if skipped:
+        pytest.skip(f"a peer could not be installed here: {skipped[0]}")
+    conveyor, celery, procrastinate = data["end_to_end_peers"]
+    assert conveyor["jobs_per_s"] == data["end_to_end"][0]["jobs_per_s"]
+    for peer in (celery, procrastinate):
+        assert peer["details"]["jobs"] == data["end_to_end"][0]["jobs"]
+        assert peer["details"]["processes"] == 2
+        assert peer["ratio_conveyor_over_peer"] == pytest.approx(conveyor["jobs_per_s"] / peer["jobs_per_s"])
+    assert celery["scenario"].startswith("Celery + Redis")
+    assert procrastinate["scenario"].startswith("Procrastinate")
+    assert isinstance(conveyor["target_met"], bool)
+    c_lat, *peers = data["latency_peers"]
+    assert c_lat["p99_ms"] == data["latency"][0]["p99_ms"]
+    for peer in peers:
+        assert peer["details"]["samples"] == peer["details"]["jobs"]  # every job started and was timed
+        assert 0 < peer["p50_ms"] <= peer["p99_ms"] <= peer["max_ms"]
+        assert math.isclose(peer["details"]["rate"], 200.0)
+
+
+def test_charts_are_written_as_png(smoke: tuple[str, dict[str, Any]]) -> None:
+    for name in ("end-to-end", "latency", "ceilings", "backlog"):
+        assert (RESULTS / f"smoke-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
