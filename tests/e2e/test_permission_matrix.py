@@ -99,3 +99,16 @@ async def test_every_caller_gets_the_expected_status_and_nothing_leaks(
         assert [lease["job"]["id"] for lease in leased] == [runnable["id"]]
         assert (await api.get(f"/v1/workers/{with_access.id}/projects", auth=without.auth)).status_code == 403
         assert "vault" not in (await api.get(f"/v1/workers/{without.id}/projects", auth=without.auth)).text
+
+        # workers submitting with their own credentials: only with submit access granted
+        submission = {"project": "matrix", "command": "x", "execute": False}
+        for worker in (with_access, without):  # assign access alone, and nothing
+            assert (await api.post("/v1/jobs", json=submission, auth=worker.auth)).status_code == 403
+        hidden = await api.post("/v1/jobs", json={**submission, "project": "vault"}, auth=without.auth)
+        absent = await api.post("/v1/jobs", json={**submission, "project": "nowhere"}, auth=without.auth)
+        assert hidden.json()["detail"].replace("'vault'", "'nowhere'") == absent.json()["detail"]
+        grant = {"status": "granted", "assign": True, "submit": True}
+        assert (await owner.put(f"/v1/projects/matrix/workers/{with_access.id}", json=grant)).status_code == 200
+        mine = await api.post("/v1/jobs", json=submission, auth=with_access.auth)
+        assert (mine.status_code, mine.json()["owner"]) == (201, f"worker:{with_access.id}")
+        assert (await api.post("/v1/jobs/bulk", json={"jobs": [submission]}, auth=without.auth)).status_code == 403

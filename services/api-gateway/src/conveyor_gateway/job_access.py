@@ -16,6 +16,7 @@ from .errors import ForbiddenError, JobNotFoundError, ValidationFailedError
 from .project_access import can_read_job, can_submit, can_write_job, effective_roles
 from .project_reader import ProjectReader
 from .token_auth import Principal
+from .worker_submit import check_worker_parent, check_worker_submit
 
 
 async def check_job_access(request: Request, principal: Principal, *, write: bool) -> None:
@@ -39,6 +40,9 @@ async def check_parent_access(request: Request, principal: Principal, parent: st
         ForbiddenError: It may see the parent but not change it.
     """
     if parent is None:
+        return
+    if principal.worker_id is not None:
+        await check_worker_parent(request.scope["state"]["projects"].pool, principal.worker_id, parent, at)
         return
     try:
         await check_access_to(request, principal, parent, write=True)
@@ -65,7 +69,8 @@ async def check_access_to(request: Request, principal: Principal, job_id: str, *
 
 
 async def check_submit_access(request: Request, principal: Principal, project_names: Iterable[str]) -> None:
-    """Refuse a submission into a project the caller holds no ``edit`` role on.
+    """Refuse a submission into a project the caller holds no ``edit`` role on (a worker: no
+    granted ``submit`` access, see ``worker_submit``).
 
     Raises:
         ForbiddenError: For the first such project.
@@ -73,6 +78,9 @@ async def check_submit_access(request: Request, principal: Principal, project_na
     if principal.has_scope("admin"):
         return
     projects: ProjectReader = request.scope["state"]["projects"]
+    if principal.worker_id is not None:
+        await check_worker_submit(projects.pool, principal.worker_id, project_names)
+        return
     for name in dict.fromkeys(project_names):
         project, granted = await projects.with_roles(name, principal.user_id)
         roles = effective_roles(principal, project, granted) if project is not None else frozenset[str]()
