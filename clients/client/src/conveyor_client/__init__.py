@@ -18,7 +18,7 @@ from .errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from .models import Job, Lease, Worker
+from .models import IssuedToken, Job, Lease, Project, Token, Worker
 from .worker_api import WorkerApi
 
 __all__ = [
@@ -31,10 +31,13 @@ __all__ = [
     "ConnectionFailedError",
     "ConveyorError",
     "InvalidRequestError",
+    "IssuedToken",
     "Job",
     "Lease",
     "NotFoundError",
     "PermissionDeniedError",
+    "Project",
+    "Token",
     "UnavailableError",
     "Worker",
     "WorkerApi",
