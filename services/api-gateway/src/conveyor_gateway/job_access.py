@@ -42,7 +42,7 @@ async def check_parent_access(request: Request, principal: Principal, parent: st
     if parent is None:
         return
     if principal.worker_id is not None:
-        await check_worker_parent(request.scope["state"]["projects"].pool, principal.worker_id, parent, at)
+        await check_worker_parent(request.scope["state"], principal.worker_id, parent, at)
         return
     try:
         await check_access_to(request, principal, parent, write=True)

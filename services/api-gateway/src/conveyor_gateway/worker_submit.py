@@ -21,6 +21,8 @@ from typing import Any, Final
 
 import asyncpg
 
+from conveyor_events import EVENTS_STREAM
+
 from .bodies import FieldError
 from .errors import ForbiddenError, ValidationFailedError
 from .reader import fetch_projection
@@ -69,23 +71,29 @@ async def check_worker_submit(pool: "asyncpg.Pool[Any]", worker_id: str, project
         )
 
 
-async def check_worker_parent(pool: "asyncpg.Pool[Any]", worker_id: str, parent: str | None, at: str) -> None:
+_PARENT_SQL: Final = (
+    "SELECT 1 FROM scheduler.jobs j WHERE j.id = $1::uuid AND NOT j.deleted AND ("
+    " (j.doc->>'worker_id' = $2 AND j.state = ANY($3::text[])) OR EXISTS ("
+    "  SELECT 1 FROM identity.projects p JOIN identity.worker_access w ON w.project_id = p.id"
+    "  WHERE p.name = j.project AND w.worker_id = $2::uuid AND w.status = 'granted' AND w.submit))"
+)
+
+
+async def check_worker_parent(state: Any, worker_id: str, parent: str | None, at: str) -> None:
     """A worker's child goes under a job it holds a live lease on, or one of a project it may submit to.
+
+    The scheduler's projection may not show a lease granted a moment ago yet: before refusing,
+    the check waits (up to the write wait) until it has folded everything appended so far.
 
     Raises:
         ValidationFailedError: Any other parent, answered as a missing one (pointer ``at``).
     """
     if parent is None:
         return
-    rows = await fetch_projection(
-        pool,
-        "SELECT 1 FROM scheduler.jobs j WHERE j.id = $1::uuid AND NOT j.deleted AND ("
-        " (j.doc->>'worker_id' = $2 AND j.state = ANY($3::text[])) OR EXISTS ("
-        "  SELECT 1 FROM identity.projects p JOIN identity.worker_access w ON w.project_id = p.id"
-        "  WHERE p.name = j.project AND w.worker_id = $2::uuid AND w.status = 'granted' AND w.submit))",
-        parent,
-        worker_id,
-        _LIVE,
-    )
-    if not rows:
+    pool = state["reader"].pool
+    if await fetch_projection(pool, _PARENT_SQL, parent, worker_id, _LIVE):
+        return
+    info = await state["js"].stream_info(EVENTS_STREAM)
+    await state["watcher"].wait_for(info.state.last_seq, state["write_wait_s"])
+    if not await fetch_projection(pool, _PARENT_SQL, parent, worker_id, _LIVE):
         raise ValidationFailedError("unknown parent", errors=[FieldError(pointer=at, detail=f"no job {parent}")])
