@@ -125,7 +125,7 @@ async def test_configuration_flags_beat_environment_beat_the_file(
 
 async def test_help_is_complete(conveyor: Conveyor) -> None:
     top = await conveyor("--help")
-    for command in ("submit", "jobs", "logs", "workers", "hooks", "worker", "dev"):
+    for command in ("submit", "jobs", "logs", "workers", "projects", "hooks", "tokens", "worker", "dev"):
         assert command in top.stdout
     for command in (("submit",), ("jobs", "ls"), ("jobs", "cancel"), ("logs",), ("workers", "drain"), ("worker",)):
         shown = await conveyor(*command, "--help")

@@ -97,6 +97,21 @@ async def test_explain_no_matching_worker_registered_offline_or_paused(api: http
     assert paused["reasons"][0]["data"]["paused"] == 1
 
 
+async def test_explain_no_worker_access_to_a_private_project(api: httpx.AsyncClient) -> None:
+    assert (await api.post("/v1/projects", json={"name": "closed"})).status_code == 201  # private by default
+    job_id = await submit(api, labels=["render"], project="closed")
+    worker = await online_worker(api, name="renderer", labels=["render"])
+    closed = await explain(api, job_id)
+    assert codes(closed) == ["no_worker_access"]
+    assert closed["reasons"][0]["data"] == {"project": "closed", "matching": 1, "granted": 0}
+    assert "none of the 1 worker with labels render has assign access" in closed["summary"]
+    grant = {"status": "granted", "assign": True}
+    assert (await api.put(f"/v1/projects/closed/workers/{worker.id}", json=grant)).status_code == 200
+    assert codes(await explain(api, job_id)) == ["ready"]
+    public = await submit(api, labels=["render"], project="open-to-all")  # no such project: any worker
+    assert codes(await explain(api, public)) == ["behind_higher_priority"]  # the closed job is first
+
+
 async def test_explain_workers_busy_then_assigned_and_running(api: httpx.AsyncClient) -> None:
     worker = await online_worker(api, labels=["linux"], capacity=1)
     first = await submit(api, labels=["linux"])

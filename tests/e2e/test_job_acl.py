@@ -9,7 +9,7 @@ async def test_access_lists_grant_reads_and_writes_to_named_users(api: httpx.Asy
     alice, bob = await as_user(api, "alice"), await as_user(api, "bob")
     carol, dave = await as_user(api, "carol"), await as_user(api, "dave")
     async with alice, bob, carol, dave:
-        body = {"command": "make", "project": "scratch", "read_access": [bob.user_id], "write_access": [carol.user_id]}
+        body = {"command": "make", "project": "default", "read_access": [bob.user_id], "write_access": [carol.user_id]}
         job = (await alice.post("/v1/jobs", json=body)).json()
         path = f"/v1/jobs/{job['id']}"
         assert (await bob.get(path)).status_code == 200

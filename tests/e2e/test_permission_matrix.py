@@ -30,6 +30,8 @@ MATRIX: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/v1/projects/matrix/workers", None, (401, 403, 403, 403, 200, 200)),
     ("POST", "/v1/projects/matrix/maintenance/reset-failed", None, (401, 403, 403, 403, 200, 200)),
     ("GET", "/v1/projects/vault", None, (401, 404, 404, 404, 200, 200)),
+    ("POST", "/v1/jobs", {"project": "vault", "command": "x", "execute": False}, (401, 403, 403, 403, 201, 201)),
+    ("POST", "/v1/jobs", {"project": "nowhere", "command": "x", "execute": False}, (401, 403, 403, 403, 403, 201)),
     ("GET", "/v1/users", None, (401, 403, 403, 403, 403, 200)),
     ("GET", "/v1/workers", None, (401, 403, 403, 403, 403, 200)),
     ("POST", "/v1/workers", {"name": "w"}, (401, 403, 403, 403, 403, 201)),
@@ -83,6 +85,15 @@ async def test_every_caller_gets_the_expected_status_and_nothing_leaks(
         assert (foreign.status_code, foreign.json()["errors"][0]["pointer"]) == (422, "/parent")
         nothing = (await other.post("/v1/jobs", json={"command": "x", "parent": NOBODY})).json()
         assert (nothing["type"], nothing["detail"]) == (foreign.json()["type"], foreign.json()["detail"])
+        # submitting: a hidden project one cannot read refuses exactly as a missing one does
+        into_hidden = await other.post("/v1/jobs", json={"project": "vault", "command": "x"})
+        into_missing = await other.post("/v1/jobs", json={"project": "nowhere", "command": "x"})
+        assert into_hidden.status_code == into_missing.status_code == 403
+        assert into_hidden.json()["type"] == into_missing.json()["type"]
+        assert into_hidden.json()["detail"].replace("'vault'", "'nowhere'") == into_missing.json()["detail"]
+        bulk_hidden = await other.post("/v1/jobs/bulk", json={"jobs": [{"project": "vault", "command": "x"}]})
+        assert bulk_hidden.json()["detail"] == into_hidden.json()["detail"]
+        assert (await other.post("/v1/jobs", json={"command": "x", "execute": False})).status_code == 201  # default
         # secrets only for holders of the secret role
         for caller in ("other", "reader", "writer"):
             assert "secret" not in (await clients[caller].get("/v1/projects/matrix")).json()
@@ -99,3 +110,16 @@ async def test_every_caller_gets_the_expected_status_and_nothing_leaks(
         assert [lease["job"]["id"] for lease in leased] == [runnable["id"]]
         assert (await api.get(f"/v1/workers/{with_access.id}/projects", auth=without.auth)).status_code == 403
         assert "vault" not in (await api.get(f"/v1/workers/{without.id}/projects", auth=without.auth)).text
+
+        # workers submitting with their own credentials: only with submit access granted
+        submission = {"project": "matrix", "command": "x", "execute": False}
+        for worker in (with_access, without):  # assign access alone, and nothing
+            assert (await api.post("/v1/jobs", json=submission, auth=worker.auth)).status_code == 403
+        hidden = await api.post("/v1/jobs", json={**submission, "project": "vault"}, auth=without.auth)
+        absent = await api.post("/v1/jobs", json={**submission, "project": "nowhere"}, auth=without.auth)
+        assert hidden.json()["detail"].replace("'vault'", "'nowhere'") == absent.json()["detail"]
+        grant = {"status": "granted", "assign": True, "submit": True}
+        assert (await owner.put(f"/v1/projects/matrix/workers/{with_access.id}", json=grant)).status_code == 200
+        mine = await api.post("/v1/jobs", json=submission, auth=with_access.auth)
+        assert (mine.status_code, mine.json()["owner"]) == (201, f"worker:{with_access.id}")
+        assert (await api.post("/v1/jobs/bulk", json={"jobs": [submission]}, auth=without.auth)).status_code == 403

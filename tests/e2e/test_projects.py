@@ -54,7 +54,7 @@ async def test_job_access_follows_ownership_and_project_roles(api: httpx.AsyncCl
         assert (await alice.post("/v1/projects", json={"name": "open", "visibility": "public"})).status_code == 201
         job = (await alice.post("/v1/jobs", json={"project": "team", "command": "true"})).json()
         public_job = (await alice.post("/v1/jobs", json={"project": "open", "command": "true"})).json()
-        own = (await bob.post("/v1/jobs", json={"project": "scratch", "command": "true"})).json()
+        own = (await bob.post("/v1/jobs", json={"project": "default", "command": "true"})).json()
         assert job["owner"] == alice.user_id
         # bob: no role on "team": the job does not exist for him, in reads, lists and commands
         assert (await bob.get(f"/v1/jobs/{job['id']}")).status_code == 404

@@ -176,7 +176,11 @@ async def test_a_recipe_job_posts_its_follow_up_jobs(
         "jobs = [{'title': f'part {i}', 'command': 'true'} for i in range(recipe['parts'])]\n"
         "print(json.dumps({'result': 'succeeded', 'verification': 'abc123', 'log': ['done'], 'jobs': jobs}))\n"
     )
-    await start_worker("--recipe-handler", f"{sys.executable} {handler}")
+    worker = await start_worker("--recipe-handler", f"{sys.executable} {handler}")
+    # the worker submits the follow-ups as itself: the project must grant it submit access
+    assert (await api.post("/v1/projects", json={"name": "drones"})).status_code == 201
+    grant = {"status": "granted", "assign": True, "submit": True}
+    assert (await api.put(f"/v1/projects/drones/workers/{await worker.registered()}", json=grant)).status_code == 200
     job_id = await submit(api, project="drones", recipe={"name": "tile", "parts": 2})
     await wait_for_state(api, job_id, "succeeded")
     children: list[dict[str, Any]] = []
@@ -190,6 +194,7 @@ async def test_a_recipe_job_posts_its_follow_up_jobs(
             break
         await asyncio.sleep(0.1)
     assert sorted(child["title"] for child in children) == ["part 0", "part 1"]
+    assert {child["owner"] for child in children} == {f"worker:{await worker.registered()}"}
     for child in children:
         await wait_for_state(api, child["id"], "succeeded")
 

@@ -105,3 +105,23 @@ async def test_a_fast_writer_is_slowed_down_rather_than_losing_output(
     await wait_for_state(api, job_id, "succeeded")
     log = await read_log(api, job_id, 4_000_000)
     assert log == (b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n" * 70_000)[:4_000_000]
+
+
+async def test_a_follow_up_the_project_refuses_fails_the_recipe_job_and_says_why(
+    api: httpx.AsyncClient, start_worker: StartWorker, tmp_path: Any
+) -> None:
+    handler = tmp_path / "handler.py"
+    handler.write_text("import json\nprint(json.dumps({'result': 'succeeded', 'jobs': [{'command': 'true'}]}))\n")
+    await start_worker("--recipe-handler", f"{sys.executable} {handler}")
+    # the worker holds no submit access to "drones" (a name no project claims): refused
+    job_id = await submit(api, project="drones", recipe={"n": 1}, max_retries=0)
+    assert (await wait_for_state(api, job_id, "failed"))["state"] == "failed"
+    log = await read_log(api, job_id, 1)
+    for _ in range(50):
+        if b"access-requests" in log:
+            break
+        await asyncio.sleep(0.1)
+        log = await read_log(api, job_id, 1)
+    assert b"follow-up job refused" in log and b"submit access" in log, log
+    children = (await api.get("/v1/jobs", params={"parent": job_id})).json()["items"]
+    assert children == []

@@ -5,7 +5,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_gateway.access import PUBLIC, ROUTE_ACCESS, RULE_BY_TEMPLATE, SIGNED, WORKER, secure_routes
+from conveyor_gateway.access import (
+    PUBLIC,
+    ROUTE_ACCESS,
+    RULE_BY_TEMPLATE,
+    SIGNED,
+    WORKER,
+    WORKER_MAY_CALL,
+    secure_routes,
+)
 from conveyor_gateway.app import create_app
 from conveyor_gateway.openapi import build_openapi
 from conveyor_gateway.settings import Settings
@@ -58,6 +66,13 @@ def test_the_openapi_document_has_every_endpoint_with_its_security() -> None:
         if rule in (PUBLIC, WORKER, SIGNED):
             continue
         op = paths[path][method.lower()]
-        assert op["security"] == [{"apiToken": [] if rule == "authenticated" else [rule]}], (method, path)
+        token = {"apiToken": [] if rule == "authenticated" else [rule]}
+        worker = [{"workerBasic": []}] if (method, path) in WORKER_MAY_CALL else []
+        assert op["security"] == [token, *worker], (method, path)
         assert "401" in op["responses"]
         assert op["parameters"][0]["name"] == "Authorization"  # so the /docs page's "Try it" can send it
+
+
+def test_workers_may_call_only_the_submit_endpoints() -> None:
+    assert {("POST", "/v1/jobs"), ("POST", "/v1/jobs/bulk")} == WORKER_MAY_CALL
+    assert all(ROUTE_ACCESS[k] == "jobs:write" for k in WORKER_MAY_CALL)

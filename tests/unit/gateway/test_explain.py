@@ -285,3 +285,25 @@ def test_an_assignment_rate_paces_but_does_not_hold_a_job() -> None:
     assert [r.code for r in explained.reasons] == ["rate_limited", "ready"]
     assert explained.reasons[0].data == {"project": facts().job.project, "assign_rate_per_s": 0.5}
     assert "30 jobs a minute" in explained.reasons[0].detail
+
+
+def test_a_private_project_no_matching_worker_may_serve_says_so() -> None:
+    w1, w2 = worker("w1"), worker("w2")
+    explained = explain(facts(matching=(w1, w2), assigners=frozenset()))
+    assert [r.code for r in explained.reasons] == ["no_worker_access"]
+    reason = explained.reasons[0]
+    assert reason.data == {"project": "demo", "matching": 2, "granted": 0}
+    assert "none of the 2 workers with labels linux has assign access" in reason.detail
+    assert "access-requests" in reason.detail and "PUT /v1/projects/demo/workers/" in reason.detail
+    # a grant to a worker without the job's labels does not help
+    other = worker("w3", labels=("mac",))
+    assert codes(facts(matching=(w1,), assigners=frozenset({other.id}))) == ["no_worker_access"]
+
+
+def test_with_a_granted_worker_only_the_granted_ones_count() -> None:
+    granted, busy = worker("w1", held=2), worker("w2")
+    assert codes(facts(matching=(granted, busy), assigners=frozenset({granted.id}))) == ["workers_busy"]
+    assert codes(facts(matching=(granted, busy), assigners=frozenset({busy.id}))) == ["ready"]
+    assert codes(facts(matching=(granted, busy))) == ["ready"]  # public: any worker
+    # no worker with the labels at all: that is the reason, not the access
+    assert codes(facts(matching=(), assigners=frozenset())) == ["no_matching_worker"]

@@ -61,9 +61,12 @@ def test_job_writes_and_submissions() -> None:
     assert not can_write_job(me, "them", project("public"), frozenset({"read"}))
     assert can_write_job(me, "them", project(), frozenset({"edit"}))
     assert can_write_job(me, "them", None, frozenset(), write=("me",))
-    assert can_submit(me, None, frozenset())  # a name no project claims
-    assert not can_submit(me, project("public"), frozenset({"read"}))
-    assert can_submit(me, project(), frozenset({"edit"}))
+    assert can_submit(me, "default", None, frozenset())  # the one open name while no project claims it
+    assert not can_submit(me, "nowhere", None, frozenset())  # any other unclaimed name: as a hidden one
+    assert not can_submit(me, "secret", project("hidden"), frozenset())
+    assert not can_submit(me, "default", project(), frozenset())  # once claimed, "default" is a project
+    assert not can_submit(me, "p", project("public"), frozenset({"read"}))
+    assert can_submit(me, "p", project(), frozenset({"edit"}))
 
 
 def test_push_signatures_from_github_and_gogs() -> None:

@@ -8,11 +8,13 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import admin, dev, hooks, jobs, logs, submit, worker, workers
+from . import admin, dev, hooks, jobs, logs, projects, submit, tokens, worker, workers
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
-_COMMAND_GROUPS: tuple[CommandGroup, ...] = (submit, jobs, logs, workers, hooks, worker, dev, admin)
+_COMMAND_GROUPS: tuple[CommandGroup, ...] = (
+    submit, jobs, logs, workers, projects, hooks, tokens, worker, dev, admin,
+)  # fmt: skip
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."
 _EPILOG = """\
@@ -22,6 +24,7 @@ Start here:
   conveyor submit -- echo hello      submit a job (--follow to watch it)
   conveyor jobs ls                   list jobs; `conveyor logs -f JOB` follows one
   conveyor worker --label linux      run jobs on this machine
+  conveyor projects ls               list projects; `conveyor tokens ls` lists your tokens
 
 Connection: --url/--token, else CONVEYOR_URL/CONVEYOR_TOKEN, else `url`/`token` in
 ~/.config/conveyor/config.toml (or $CONVEYOR_CONFIG), else http://127.0.0.1:8080.

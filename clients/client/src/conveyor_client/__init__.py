@@ -18,7 +18,7 @@ from .errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from .models import Delivery, Hook, Job, Lease, Worker
+from .models import Delivery, Hook, IssuedToken, Job, Lease, Project, Token, Worker
 from .worker_api import WorkerApi
 
 __all__ = [
@@ -33,10 +33,13 @@ __all__ = [
     "Delivery",
     "Hook",
     "InvalidRequestError",
+    "IssuedToken",
     "Job",
     "Lease",
     "NotFoundError",
     "PermissionDeniedError",
+    "Project",
+    "Token",
     "UnavailableError",
     "Worker",
     "WorkerApi",

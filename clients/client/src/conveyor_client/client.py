@@ -1,7 +1,7 @@
-"""`Client`: the user's side of the API (jobs, workers, logs), synchronous, over one httpx connection pool."""
+"""`Client`: the user's side of the API (jobs, workers, logs, projects, tokens), synchronous."""
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -10,18 +10,22 @@ import httpx
 import msgspec
 
 from .config import ClientConfig
-from .errors import connection_error, error_from_response
+from .errors import NotFoundError, connection_error, error_from_response
 from .models import (
     Accepted,
     DeliveryPage,
     Explanation,
     Hook,
     HookPage,
+    IssuedToken,
     Job,
     JobPage,
     LogEnd,
     LogText,
+    Project,
+    ProjectPage,
     Redelivery,
+    TokenPage,
     Worker,
     WorkerCredentials,
     WorkerPage,
@@ -245,3 +249,49 @@ class Client:
         """Send a past delivery again (same ``webhook-id``)."""
         path = f"/v1/hooks/{quote(hook_id, safe='')}/deliveries/{quote(delivery_id, safe='')}/redeliver"
         return self._post(path, Redelivery)
+
+    # Projects
+
+    def projects(self) -> ProjectPage:
+        """The projects the caller may see, by name."""
+        return self._get("/v1/projects", ProjectPage)
+
+    def project(self, name: str) -> Project:
+        """Read a project (a hidden one only with the ``read`` role: else 404, as if missing)."""
+        return self._get(f"/v1/projects/{quote(name, safe='')}", Project)
+
+    def create_project(self, body: Mapping[str, Any]) -> Project:
+        """Create a project (the body of ``POST /v1/projects``); the caller becomes its owner."""
+        content = msgspec.json.encode(body)
+        response = self.request("POST", "/v1/projects", content=content, headers={"content-type": "application/json"})
+        if response.status_code == 202:  # stored, not yet visible: read it back once it is
+            for _ in range(20):
+                try:
+                    return self.project(str(body["name"]))
+                except NotFoundError:
+                    time.sleep(0.1)
+        return msgspec.json.decode(response.content, type=Project)
+
+    def update_project(self, name: str, changes: Mapping[str, Any]) -> Project:
+        """Change a project's fields (the body of ``PATCH /v1/projects/{name}``); the project after it."""
+        content = msgspec.json.encode(changes)
+        path = f"/v1/projects/{quote(name, safe='')}"
+        response = self.request("PATCH", path, content=content, headers={"content-type": "application/json"})
+        return msgspec.json.decode(response.content, type=Project)
+
+    # Tokens
+
+    def tokens(self) -> TokenPage:
+        """The caller's API tokens, newest first (never the tokens themselves)."""
+        return self._get("/v1/tokens", TokenPage)
+
+    def create_token(self, name: str, scopes: Sequence[str], expires_in_s: int | None = None) -> IssuedToken:
+        """A new token for the caller, with at most the calling token's scopes; shown only now."""
+        body: dict[str, Any] = {"name": name, "scopes": list(scopes)}
+        if expires_in_s is not None:
+            body["expires_in_s"] = expires_in_s
+        return self._post("/v1/tokens", IssuedToken, body)
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke one of the caller's tokens (an admin: anyone's)."""
+        self.request("DELETE", f"/v1/tokens/{quote(token_id, safe='')}")

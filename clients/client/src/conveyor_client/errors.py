@@ -79,6 +79,8 @@ class UnavailableError(ApiError):
 _HINTS: dict[str, str] = {
     "job_not_found": "check the job id (`conveyor jobs ls` lists jobs)",
     "worker_not_found": "check the worker id (`conveyor workers ls` lists workers)",
+    "project_not_found": "check the project name (`conveyor projects ls` lists those you may see)",
+    "token_not_found": "check the token id (`conveyor tokens ls` lists your tokens)",
     "route_not_found": "this endpoint does not exist: is the URL the Conveyor API (e.g. http://127.0.0.1:8080)?",
     "unauthorized": "set a valid token with --token, CONVEYOR_TOKEN or `token` in the config file",
     "forbidden": "the token is valid but lacks the permission for this; ask an admin for a token with it",

@@ -284,3 +284,62 @@ class Redelivery(msgspec.Struct, kw_only=True):
 
     id: str
     status: str
+
+
+class Project(msgspec.Struct, kw_only=True):
+    """A project as ``GET /v1/projects/{name}`` shows it; the secrets only to holders of the ``secret`` role."""
+
+    id: str
+    name: str
+    owner: str
+    priority: int = 0
+    visibility: str = "private"
+    paused: bool = False
+    motd: str = ""
+    version: str = ""
+    clone_url: str = ""
+    chain_target: str = ""
+    submit_rate: float = 0.0
+    submit_burst: int = 0
+    assign_rate: float = 0.0
+    assign_burst: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    your_roles: list[str] = msgspec.field(default_factory=list)
+    secret: str | None = None
+    webhook_secret: str | None = None
+
+
+class ProjectPage(msgspec.Struct, kw_only=True):
+    """``GET /v1/projects``: the projects the caller may see, by name."""
+
+    items: list[Project]
+
+
+class Token(msgspec.Struct, kw_only=True):
+    """One of the caller's API tokens as listed (never the token itself)."""
+
+    id: str
+    user_id: str
+    name: str
+    scopes: list[str]
+    issued_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class TokenPage(msgspec.Struct, kw_only=True):
+    """``GET /v1/tokens``: the caller's tokens, newest first."""
+
+    items: list[Token]
+
+
+class IssuedToken(msgspec.Struct, kw_only=True):
+    """A new token: ``token`` is shown only here."""
+
+    id: str
+    user_id: str
+    name: str
+    scopes: list[str]
+    token: str
+    expires_at: datetime | None = None

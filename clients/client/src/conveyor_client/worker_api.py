@@ -28,8 +28,8 @@ _JSON = {"content-type": "application/json"}
 class WorkerApi:
     """The calls a worker makes, authenticated as the worker (HTTP Basic: id and secret).
 
-    ``token`` (a user token) is sent on the calls a worker makes for someone else: registration and
-    follow-up job submission.
+    ``token`` (a user token) is sent only to register the worker; everything else, follow-up jobs
+    included, goes with the worker's own credentials.
     """
 
     def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
@@ -155,8 +155,10 @@ class WorkerApi:
         await self._send("POST", path, content=msgspec.json.encode(body), headers=_JSON)
 
     async def submit(self, job: Mapping[str, Any]) -> Job | Accepted:
-        """Submit a job (a recipe's follow-up) with the user token, if one is configured."""
-        response = await self._send("POST", "/v1/jobs", as_user=True, content=msgspec.json.encode(job), headers=_JSON)
+        """Submit a job (a recipe's follow-up) as this worker: its project must have granted the
+        worker ``submit`` access, and a ``parent`` must be a job it holds a lease on (or one of a
+        project it may submit to). The job's owner is ``worker:<worker id>``."""
+        response = await self._send("POST", "/v1/jobs", content=msgspec.json.encode(job), headers=_JSON)
         if response.status_code == 202:
             return msgspec.json.decode(response.content, type=Accepted)
         return msgspec.json.decode(response.content, type=Job)

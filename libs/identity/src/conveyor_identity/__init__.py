@@ -5,6 +5,7 @@ from .job_access import ACCESS_CONSUMER, ACCESS_FILTER, access_projector, apply_
 from .projection import CONSUMER, MIGRATIONS, SCHEMA, USER_FILTER, apply_user_events, identity_projector
 from .projects import PROJECT_FILTER, PROJECTS_CONSUMER, apply_project_events, projects_projector
 from .ratelimit import RATE_MIGRATIONS, RATE_SCHEMA, burst_of, refill, retry_after_s, take_token
+from .rebuild import IDENTITY_PROJECTIONS, rebuild_identity, shadow_schema
 from .tokens import SCOPES, TOKEN_PREFIX, hash_token, new_token, unknown_scopes
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ACCESS_FILTER",
     "BOOTSTRAP_ADMIN_ID",
     "CONSUMER",
+    "IDENTITY_PROJECTIONS",
     "MIGRATIONS",
     "PROJECTS_CONSUMER",
     "PROJECT_FILTER",
@@ -34,8 +36,10 @@ __all__ = [
     "new_token",
     "projects_projector",
     "provision_admin_token",
+    "rebuild_identity",
     "refill",
     "retry_after_s",
+    "shadow_schema",
     "take_token",
     "unknown_scopes",
 ]

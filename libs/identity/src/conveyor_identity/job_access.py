@@ -10,7 +10,7 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 
 from conveyor_events import EVENTS_STREAM, JobAccessSet, UnknownEventError, decode_event
-from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger
+from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger, quote_schema
 from conveyor_runtime.positions import announce_position
 
 from .projection import SCHEMA
@@ -23,16 +23,21 @@ ACCESS_CONSUMER: Final = "job_access"
 ACCESS_FILTER: Final = "conveyor.ev.access.>"
 """The subjects it folds."""
 
+ACCESS_TABLES: Final = ("job_access",)
+"""The tables the job access-list projection owns (emptied by a rebuild)."""
+
 _log = get_logger("job_access")
 
 
-async def apply_access_events(conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+async def apply_access_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
     """Fold a batch of access events (the projector's handler; inside its transaction).
 
     Args:
         conn: The projector's connection, inside its transaction.
         batch: Events read from the stream.
+        schema: Where the table is (another than ``identity`` for a shadow rebuild).
     """
+    q = quote_schema(schema)
     for item in batch:
         try:
             event = decode_event(item.subject, item.data)
@@ -41,9 +46,9 @@ async def apply_access_events(conn: DbConnection, batch: Sequence[StreamEvent]) 
             continue
         if isinstance(event, JobAccessSet):
             await conn.execute(
-                f"INSERT INTO {SCHEMA}.job_access (job_id, read, write, last_seq) VALUES ($1, $2, $3, $4)"
+                f"INSERT INTO {q}.job_access (job_id, read, write, last_seq) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (job_id) DO UPDATE SET read = $2, write = $3, last_seq = $4"
-                f" WHERE {SCHEMA}.job_access.last_seq < $4",
+                f" WHERE {q}.job_access.last_seq < $4",
                 event.job_id,
                 list(event.read),
                 list(event.write),

@@ -19,7 +19,15 @@ from conveyor_events import (
     UserTokenRevoked,
     decode_event,
 )
-from conveyor_runtime import CHECKPOINT_MIGRATION, DbConnection, Migration, Projector, StreamEvent, get_logger
+from conveyor_runtime import (
+    CHECKPOINT_MIGRATION,
+    DbConnection,
+    Migration,
+    Projector,
+    StreamEvent,
+    get_logger,
+    quote_schema,
+)
 from conveyor_runtime.positions import announce_position
 
 __all__ = ["CONSUMER", "MIGRATIONS", "SCHEMA", "USER_FILTER", "apply_user_events", "identity_projector"]
@@ -83,6 +91,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 
+USER_TABLES: Final = ("users", "tokens")
+"""The tables the users projection owns (emptied by a rebuild)."""
+
 _log = get_logger("identity")
 
 
@@ -99,7 +110,7 @@ def _decode(batch: Sequence[StreamEvent]) -> list[UserEvent]:
     return events
 
 
-async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
     """Fold a batch of user events (the projector's handler; runs inside its transaction).
 
     Every statement is idempotent, so a rebuild or a redelivered batch leaves the same rows.
@@ -107,12 +118,14 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent]) ->
     Args:
         conn: The projector's connection, inside its transaction.
         batch: Events read from the stream.
+        schema: Where the tables are (another than ``identity`` for a shadow rebuild).
     """
+    q = quote_schema(schema)
     for event in _decode(batch):
         match event:
             case UserCreated():
                 await conn.execute(
-                    f"INSERT INTO {SCHEMA}.users (id, name, is_admin, created_by, created_at)"
+                    f"INSERT INTO {q}.users (id, name, is_admin, created_by, created_at)"
                     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
                     event.user_id,
                     event.name,
@@ -122,7 +135,7 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent]) ->
                 )
             case UserTokenIssued():
                 await conn.execute(
-                    f"INSERT INTO {SCHEMA}.tokens (id, user_id, token_hash, name, scopes, expires_at, issued_at)"
+                    f"INSERT INTO {q}.tokens (id, user_id, token_hash, name, scopes, expires_at, issued_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                     event.token_id,
                     event.user_id,
@@ -134,7 +147,7 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent]) ->
                 )
             case UserTokenRevoked():
                 await conn.execute(
-                    f"UPDATE {SCHEMA}.tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                    f"UPDATE {q}.tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
                     event.token_id,
                     event.user_id,
                     event.occurred_at,

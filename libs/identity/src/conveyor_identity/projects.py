@@ -21,7 +21,7 @@ from conveyor_events import (
     UnknownEventError,
     decode_event,
 )
-from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger
+from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger, quote_schema
 from conveyor_runtime.positions import announce_position
 
 from .projection import SCHEMA
@@ -50,12 +50,15 @@ _UPDATABLE: Final = (
     "assign_rate",
     "assign_burst",
 )
+PROJECT_TABLES: Final = ("projects", "project_roles", "worker_access")
+"""The tables the projects projection owns (emptied by a rebuild)."""
+
 _log = get_logger("projects")
 
 
-async def _created(conn: DbConnection, seq: int, e: ProjectCreated) -> None:
+async def _created(conn: DbConnection, q: str, seq: int, e: ProjectCreated) -> None:
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.projects (id, name, owner, priority, visibility, paused, motd, version, clone_url,"
+        f"INSERT INTO {q}.projects (id, name, owner, priority, visibility, paused, motd, version, clone_url,"
         " chain_target, secret, webhook_secret, created_at, updated_at, last_seq,"
         " submit_rate, submit_burst, assign_rate, assign_burst)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)"
@@ -64,16 +67,15 @@ async def _created(conn: DbConnection, seq: int, e: ProjectCreated) -> None:
         *(e.clone_url, e.chain_target, e.secret, e.webhook_secret, e.occurred_at, seq),
         *(e.submit_rate, e.submit_burst, e.assign_rate, e.assign_burst),
     )
-    await _roles(conn, e.project_id, e.owner, PROJECT_ROLES)
+    await _roles(conn, q, e.project_id, e.owner, PROJECT_ROLES)
 
 
-async def _updated(conn: DbConnection, seq: int, e: ProjectUpdated) -> None:
+async def _updated(conn: DbConnection, q: str, seq: int, e: ProjectUpdated) -> None:
     values = [getattr(e, name) for name in _UPDATABLE]
     sets = ", ".join(f"{name} = COALESCE(${i + 2}, {name})" for i, name in enumerate(_UPDATABLE))
     n = len(_UPDATABLE) + 2
     await conn.execute(
-        f"UPDATE {SCHEMA}.projects SET {sets}, updated_at = ${n}, last_seq = ${n + 1}"
-        f" WHERE id = $1 AND last_seq < ${n + 1}",
+        f"UPDATE {q}.projects SET {sets}, updated_at = ${n}, last_seq = ${n + 1} WHERE id = $1 AND last_seq < ${n + 1}",
         e.project_id,
         *values,
         e.occurred_at,
@@ -81,14 +83,12 @@ async def _updated(conn: DbConnection, seq: int, e: ProjectUpdated) -> None:
     )
 
 
-async def _roles(conn: DbConnection, project_id: str, user_id: str, roles: Sequence[str]) -> None:
+async def _roles(conn: DbConnection, q: str, project_id: str, user_id: str, roles: Sequence[str]) -> None:
     if not roles:
-        await conn.execute(
-            f"DELETE FROM {SCHEMA}.project_roles WHERE project_id = $1 AND user_id = $2", project_id, user_id
-        )
+        await conn.execute(f"DELETE FROM {q}.project_roles WHERE project_id = $1 AND user_id = $2", project_id, user_id)
         return
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.project_roles (project_id, user_id, roles) VALUES ($1, $2, $3)"
+        f"INSERT INTO {q}.project_roles (project_id, user_id, roles) VALUES ($1, $2, $3)"
         " ON CONFLICT (project_id, user_id) DO UPDATE SET roles = EXCLUDED.roles",
         project_id,
         user_id,
@@ -96,13 +96,15 @@ async def _roles(conn: DbConnection, project_id: str, user_id: str, roles: Seque
     )
 
 
-async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
     """Fold a batch of project events (the projector's handler; inside its transaction).
 
     Args:
         conn: The projector's connection, inside its transaction.
         batch: Events read from the stream.
+        schema: Where the tables are (another than ``identity`` for a shadow rebuild).
     """
+    q = quote_schema(schema)
     for item in batch:
         try:
             event = decode_event(item.subject, item.data)
@@ -111,19 +113,19 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent])
             continue
         match event:
             case ProjectCreated():
-                await _created(conn, item.seq, event)
+                await _created(conn, q, item.seq, event)
             case ProjectUpdated():
-                await _updated(conn, item.seq, event)
+                await _updated(conn, q, item.seq, event)
             case ProjectRolesSet():
-                await _roles(conn, event.project_id, event.user_id, event.roles)
+                await _roles(conn, q, event.project_id, event.user_id, event.roles)
                 await conn.execute(
-                    f"UPDATE {SCHEMA}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
+                    f"UPDATE {q}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
                     event.project_id,
                     item.seq,
                 )
             case ProjectAccessRequested():
                 await conn.execute(
-                    f"INSERT INTO {SCHEMA}.worker_access (project_id, worker_id, status, assign, submit,"
+                    f"INSERT INTO {q}.worker_access (project_id, worker_id, status, assign, submit,"
                     " requested_assign, requested_submit, updated_at)"
                     " VALUES ($1, $2, 'requested', false, false, $3, $4, $5)"
                     " ON CONFLICT (project_id, worker_id) DO UPDATE SET requested_assign = $3,"
@@ -137,7 +139,7 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent])
                 )
             case ProjectWorkerAccessSet():
                 await conn.execute(
-                    f"INSERT INTO {SCHEMA}.worker_access (project_id, worker_id, status, assign, submit, updated_at)"
+                    f"INSERT INTO {q}.worker_access (project_id, worker_id, status, assign, submit, updated_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, worker_id) DO UPDATE"
                     " SET status = $3, assign = $4, submit = $5, updated_at = $6",
                     event.project_id,

@@ -12,6 +12,10 @@ row to ``ROUTE_ACCESS``:
 - ``SIGNED``: an HMAC signature over the body, checked by the handler (inbound push hooks);
 - ``PUBLIC``: no credentials (health, docs, problem pages, the OpenAPI document).
 
+The rows in ``WORKER_MAY_CALL`` (submitting jobs) also take a worker's HTTP Basic credentials
+instead of a token: the handler then sees ``worker_submit.worker_principal`` and applies the
+worker's rules (``worker_submit``).
+
 A route under ``/v1/jobs/{job_id}`` with ``jobs:read`` or ``jobs:write`` also gets the job's
 access check (``job_access``): logs, artifacts and events of a job are protected by adding
 their rows with the right scope, nothing else.
@@ -32,6 +36,7 @@ from .job_access import check_job_access
 from .signed_requests import HEADER as SIGNED_HEADER
 from .signed_requests import authenticate_signed
 from .token_auth import Principal
+from .worker_submit import worker_principal
 
 PUBLIC: Final = "public"
 WORKER: Final = "worker"
@@ -112,6 +117,9 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
 }
 """The access rule of every endpoint (see the module docstring)."""
 
+WORKER_MAY_CALL: Final = frozenset({("POST", "/v1/jobs"), ("POST", "/v1/jobs/bulk")})
+"""Token-protected rows a worker may also call with its own credentials (``worker_submit``)."""
+
 # The same table keyed by OpenAPI path templates: Starlette's ``{path:path}`` is ``{path}`` there.
 RULE_BY_TEMPLATE: Final = {(m, re.sub(r"\{(\w+):\w+\}", r"{\1}", p)): rule for (m, p), rule in ROUTE_ACCESS.items()}
 
@@ -128,6 +136,25 @@ def caller(request: Request) -> Principal:
 def caller_id(request: Request) -> str:
     """The user id recorded as owner or requester of what this request does."""
     return caller(request).user_id
+
+
+def _is_basic(authorization: str | None) -> bool:
+    return authorization is not None and authorization.strip()[:6].lower() == "basic "
+
+
+async def authenticate_worker(request: Request) -> Principal:
+    """The worker whose Basic credentials ``request`` carries, as the caller of a submit endpoint.
+
+    Raises:
+        UnauthenticatedError: Wrong worker id or secret (logged without the credential).
+    """
+    try:
+        worker_id = await request.scope["state"]["auth"].authenticate(request.headers.get("authorization"))
+    except UnauthenticatedError as exc:
+        client = request.client.host if request.client else ""
+        _log.warning("worker_authentication_failed", path=request.url.path, reason=exc.detail, client=client)
+        raise
+    return worker_principal(worker_id)
 
 
 async def authenticate(request: Request, rule: str) -> Principal:
@@ -153,15 +180,19 @@ async def authenticate(request: Request, rule: str) -> Principal:
     return principal
 
 
-def guard(endpoint: Endpoint, rule: str, path: str = "") -> Endpoint:
+def guard(endpoint: Endpoint, rule: str, path: str = "", *, worker_may: bool = False) -> Endpoint:
     """``endpoint`` behind the check ``rule`` names; under ``/v1/jobs/{job_id}`` also the job's access
-    (read for ``jobs:read``, write for ``jobs:write``), so every job endpoint gets it from its row."""
+    (read for ``jobs:read``, write for ``jobs:write``), so every job endpoint gets it from its row.
+    With ``worker_may``, Basic credentials are checked as a worker's instead of a token."""
     if rule in (PUBLIC, WORKER, SIGNED):
         return endpoint
     job_check = "{job_id}" in path and rule in ("jobs:read", "jobs:write")
 
     async def guarded(request: Request) -> Response:
-        principal = await authenticate(request, rule)
+        if worker_may and _is_basic(request.headers.get("authorization")):
+            principal = await authenticate_worker(request)
+        else:
+            principal = await authenticate(request, rule)
         request.scope["principal"] = principal
         if job_check:
             await check_job_access(request, principal, write=rule == "jobs:write")
@@ -192,5 +223,7 @@ def secure_routes(routes: Iterable[BaseRoute], table: dict[tuple[str, str], str]
         rule = _rule_of(route, table)
         endpoint: Any = route.endpoint
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
-        secured.append(Route(route.path, guard(endpoint, rule, route.path), methods=methods, name=route.name))
+        worker_may = all((m, route.path) in WORKER_MAY_CALL for m in methods)
+        guarded = guard(endpoint, rule, route.path, worker_may=worker_may)
+        secured.append(Route(route.path, guarded, methods=methods, name=route.name))
     return secured

@@ -445,6 +445,7 @@ ReasonCode = Literal[
     "awaiting_verification",
     "project_paused",
     "rate_limited",
+    "no_worker_access",
 ]
 
 

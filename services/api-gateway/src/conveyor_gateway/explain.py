@@ -45,6 +45,9 @@ class ExplainFacts(msgspec.Struct, frozen=True, kw_only=True):
     dependency_states: dict[str, str] = msgspec.field(default_factory=dict)  # id -> state; absent: no such job
     project_paused: bool = False
     assign_rate: float = 0.0  # the project's assignment rate limit per second (0: none)
+    # Workers granted assign access to the job's project; None when any worker may take its jobs
+    # (a public project, or a name no project claims).
+    assigners: frozenset[str] | None = None
 
 
 class WorkerCounts(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,6 +117,7 @@ def reasons_for(facts: ExplainFacts) -> list[ExplainReason]:
             _retry_backoff,
             _dependencies,
             _blocked,
+            _worker_access,
             _workers,
             _behind,
             _rate_limited,
@@ -334,9 +338,37 @@ def _blocked(facts: ExplainFacts) -> ExplainReason | None:
     return _reason("blocked", detail)
 
 
+def allowed_workers(facts: ExplainFacts) -> tuple[WorkerFact, ...]:
+    """The matching workers that may take jobs of the job's project (all of them for a public one)."""
+    if facts.assigners is None:
+        return facts.matching
+    return tuple(w for w in facts.matching if w.id in facts.assigners)
+
+
+def _worker_access(facts: ExplainFacts) -> ExplainReason | None:
+    """Workers have the job's labels, but its project is private or hidden and none of them was
+    granted assign access to it."""
+    if facts.assigners is None or not facts.matching or allowed_workers(facts):
+        return None
+    project = facts.job.project
+    having = f" with labels {_labels(facts.job.labels)}" if facts.job.labels else ""
+    detail = (
+        f"Its project {project!r} is not public, and none of the {_plural(len(facts.matching), 'worker')}{having} "
+        "has assign access to it: a worker asks with POST /v1/workers/{id}/access-requests, and a manager grants "
+        f"it with PUT /v1/projects/{project}/workers/{{worker_id}}."
+    )
+    return _reason(
+        "no_worker_access", detail, project=project, matching=len(facts.matching), granted=len(facts.assigners)
+    )
+
+
 def _workers(facts: ExplainFacts) -> ExplainReason | None:
-    """No worker can take the job (none has its labels, or none is online and active), or every one that can is full."""
-    counts = count_workers(facts.matching, facts.now)
+    """No worker can take the job (none has its labels, or none is online and active), or every one that can is full.
+    Of a private or hidden project, only the workers granted assign access count (``_worker_access``
+    speaks when there are none)."""
+    if facts.matching and not allowed_workers(facts):
+        return None
+    counts = count_workers(allowed_workers(facts), facts.now)
     labels = list(facts.job.labels)
     if counts.matching == 0:
         has = f"has labels {_labels(labels)}" if labels else "is registered"
@@ -372,7 +404,7 @@ def _behind(facts: ExplainFacts) -> ExplainReason | None:
 
 
 def _ready(facts: ExplainFacts) -> ExplainReason:
-    counts = count_workers(facts.matching, facts.now)
+    counts = count_workers(allowed_workers(facts), facts.now)
     detail = (
         "The job is queued and nothing blocks it: it will start as soon as a matching worker asks for work "
         f"({_plural(counts.free, 'free slot')} on {_plural(counts.available, 'available worker')})."

@@ -46,16 +46,18 @@ async def gather_facts(state: State, job_id: str, now: datetime) -> ExplainFacts
     workers, registered = await reader.matching_workers(job.labels)
     statuses = await state["statuses"].get_many([w.id for w in workers])
     matching = tuple(replace(w, last_seen_at=statuses[w.id].last_seen_at) if w.id in statuses else w for w in workers)
+    project = await state["projects"].by_name(job.project)
+    assigners = await _assigners(state, project.id) if project is not None and project.visibility != "public" else None
     ahead = 0
     if job.state == "queued":
         # A worker that can run this job can run any job whose labels are a subset of its own;
         # with no such worker registered, one with exactly the job's labels stands in.
-        label_sets = [w.labels for w in matching] or [tuple(job.labels)]
+        allowed = [w for w in matching if assigners is None or w.id in assigners]
+        label_sets = [w.labels for w in allowed] or [tuple(job.labels)]
         ahead = await reader.count_ahead(
             priority=job.priority, submitted_seq=submitted_seq, label_sets=label_sets, now=now, limit=AHEAD_LIMIT + 1
         )
     dependency_states = await reader.job_states(job.depends_on) if job.depends_on else {}
-    project = await state["projects"].by_name(job.project)
     return ExplainFacts(
         job=job,
         now=now,
@@ -65,7 +67,19 @@ async def gather_facts(state: State, job_id: str, now: datetime) -> ExplainFacts
         dependency_states=dependency_states,
         project_paused=project is not None and project.paused,
         assign_rate=project.assign_rate if project is not None else 0.0,
+        assigners=assigners,
     )
+
+
+async def _assigners(state: State, project_id: str) -> frozenset[str]:
+    """The workers granted assign access to a project (as the scheduler's assignment policy reads them)."""
+    async with state["projects"].pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT worker_id::text FROM identity.worker_access"
+            " WHERE project_id = $1::uuid AND status = 'granted' AND assign",
+            project_id,
+        )
+    return frozenset(r[0] for r in rows)
 
 
 async def explain_job(request: Request) -> Response:

@@ -13,9 +13,10 @@ from conveyor_events import parse_uuid
 
 from .bodies import FieldError
 from .errors import ForbiddenError, JobNotFoundError, ValidationFailedError
-from .project_access import can_read_job, can_submit, can_write_job, effective_roles
+from .project_access import OPEN_PROJECT, can_read_job, can_submit, can_write_job, effective_roles
 from .project_reader import ProjectReader
 from .token_auth import Principal
+from .worker_submit import check_worker_parent, check_worker_submit
 
 
 async def check_job_access(request: Request, principal: Principal, *, write: bool) -> None:
@@ -39,6 +40,9 @@ async def check_parent_access(request: Request, principal: Principal, parent: st
         ForbiddenError: It may see the parent but not change it.
     """
     if parent is None:
+        return
+    if principal.worker_id is not None:
+        await check_worker_parent(request.scope["state"], principal.worker_id, parent, at)
         return
     try:
         await check_access_to(request, principal, parent, write=True)
@@ -64,17 +68,30 @@ async def check_access_to(request: Request, principal: Principal, job_id: str, *
         raise ForbiddenError("you may read this job but not change it: that needs the edit role on its project")
 
 
+def submit_refused(name: str) -> str:
+    """The one refusal for a project one may not submit to, whether it exists, is hidden or not."""
+    return (
+        f"you may not submit to project {name!r}: that needs the edit role on an existing project"
+        f" (create one with POST /v1/projects; {OPEN_PROJECT!r} takes jobs while no project claims it)"
+    )
+
+
 async def check_submit_access(request: Request, principal: Principal, project_names: Iterable[str]) -> None:
-    """Refuse a submission into a project the caller holds no ``edit`` role on.
+    """Refuse a submission into a project the caller holds no ``edit`` role on, or a name no
+    project claims other than ``default`` (a worker: no granted ``submit`` access, see
+    ``worker_submit``).
 
     Raises:
-        ForbiddenError: For the first such project.
+        ForbiddenError: For the first such project; the same answer whether it exists or not.
     """
     if principal.has_scope("admin"):
         return
     projects: ProjectReader = request.scope["state"]["projects"]
+    if principal.worker_id is not None:
+        await check_worker_submit(projects.pool, principal.worker_id, project_names)
+        return
     for name in dict.fromkeys(project_names):
         project, granted = await projects.with_roles(name, principal.user_id)
         roles = effective_roles(principal, project, granted) if project is not None else frozenset[str]()
-        if not can_submit(principal, project, roles):
-            raise ForbiddenError(f"submitting to project {name!r} needs the edit role on it")
+        if not can_submit(principal, name, project, roles):
+            raise ForbiddenError(submit_refused(name))

@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-from .access import AUTHENTICATED, PUBLIC, RULE_BY_TEMPLATE, SIGNED, WORKER
+from .access import AUTHENTICATED, PUBLIC, RULE_BY_TEMPLATE, SIGNED, WORKER, WORKER_MAY_CALL
 from .identity_bodies import Me, TokenCreated, TokenRequest, UserRequest
 from .identity_reader import TokenView, UserView
 from .openapi_blocks import BAD_BODY, json_content, path_id, problem
@@ -126,6 +126,12 @@ def secure_paths(paths: dict[str, Any]) -> dict[str, Any]:
             op["security"] = [{"apiToken": [] if rule == AUTHENTICATED else [rule]}]
             op["parameters"] = [_AUTH_HEADER, *op.get("parameters", [])]
             needs = "any valid token" if rule == AUTHENTICATED else f"a token with the `{rule}` scope"
+            if (method.upper(), path) in WORKER_MAY_CALL:
+                op["security"].append({"workerBasic": []})
+                needs += (
+                    ", or a worker's Basic credentials with `submit` access granted on each job's project"
+                    " (the job's owner is then `worker:<worker id>`)"
+                )
             op["description"] = (op.get("description", "") + f"\n\nNeeds {needs}.").strip()
             op["responses"] = {
                 **op["responses"],

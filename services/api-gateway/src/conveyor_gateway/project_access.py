@@ -8,6 +8,9 @@
   list names (``*``: everyone) and, in a ``public`` project, by everyone; writable by its
   owner, ``edit`` holders and the users its write list names. A job whose project was
   never created belongs to its owner alone.
+- Submitting needs ``edit`` on an existing project; of the names no project claims only
+  ``default`` is open (admins may use any), so submitting into a hidden project one cannot read
+  answers exactly as submitting into a missing one.
 """
 
 from datetime import datetime
@@ -82,6 +85,15 @@ def can_write_job(
     return project is not None and "edit" in roles
 
 
-def can_submit(principal: Principal, project: ProjectDoc | None, roles: frozenset[str]) -> bool:
-    """Submitting into a project needs ``edit`` on it; a name no project claims is free to use."""
-    return project is None or principal.has_scope("admin") or "edit" in roles
+OPEN_PROJECT: Final = "default"
+"""The one name anyone may submit to while no project claims it (the default of a submission)."""
+
+
+def can_submit(principal: Principal, name: str, project: ProjectDoc | None, roles: frozenset[str]) -> bool:
+    """Submitting into a project needs ``edit`` on it. Of the names no project claims, only
+    ``default`` takes jobs (admins: any), so a hidden project refuses exactly as a missing one."""
+    if principal.has_scope("admin"):
+        return True
+    if project is None:
+        return name == OPEN_PROJECT
+    return "edit" in roles

@@ -23,13 +23,15 @@ _REFUSED: Final = "the token is unknown, revoked or expired"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is calling: a user through one of their tokens."""
+    """Who is calling: a user through one of their tokens, or (on the submit endpoints) a worker
+    through its credentials: then ``worker_id`` is set and ``user_id`` is ``worker:<id>``."""
 
     user_id: str
     name: str
     is_admin: bool
     scopes: frozenset[str]
     token_id: str
+    worker_id: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         """Whether the token allows ``scope``; an admin user's token with ``admin`` allows everything.

@@ -31,6 +31,7 @@ from conveyor_identity import (
     access_projector,
     identity_projector,
     projects_projector,
+    rebuild_identity,
 )
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
@@ -238,7 +239,9 @@ async def _refresh_rules(rules: ProjectRules, engine: Engine, stop: asyncio.Even
 
 
 async def rebuild(settings: Settings, into: str | None) -> int:
-    """Replay the stream from sequence 1 into the projection (or into a shadow schema).
+    """Replay the stream from sequence 1 into the projection (or into a shadow schema), then the
+    identity projections (users and tokens, projects, job access lists; ``rebuild_identity``):
+    in place into ``identity``, or with ``into`` into ``<into>_identity``.
 
     Returns:
         The stream sequence the rebuilt projection reached.
@@ -266,14 +269,20 @@ async def rebuild(settings: Settings, into: str | None) -> int:
                 await _replay(projector, table, last)
             finally:
                 await js.delete_consumer(EVENTS_STREAM, projector.name)
+            await rebuild_identity(js, pool, into)
             return projector.position
+
+        async def replay_all() -> None:
+            await _replay(projector, table, last)
+            await rebuild_identity(js, pool)
+
         # In place: hold the leader key for the whole replay, so no scheduler starts meanwhile.
         elector = _elector(settings, nc)
         if await elector.try_acquire() is None:
             held = await current_holder(js)
             who = f" ({held[0].host}, pid {held[0].pid}, term {held[1]})" if held else ""
             raise SchedulerBusyError(f"a scheduler holds the leader key{who}: stop it first, or rebuild --into SCHEMA")
-        if await elector.hold(lambda: _replay(projector, table, last)):
+        if await elector.hold(replay_all):
             raise SchedulerBusyError("the leader key was lost during the rebuild: run it again")
         return projector.position
 
@@ -292,8 +301,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="conveyor-scheduler", description="Conveyor scheduler")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the scheduler service (the default)")
-    rb = sub.add_parser("rebuild", help="drop the jobs projection and replay the EVENTS stream")
-    rb.add_argument("--into", metavar="SCHEMA", help="build a shadow copy in SCHEMA; the live one is untouched")
+    rb = sub.add_parser("rebuild", help="drop the jobs and identity projections and replay the EVENTS stream into them")
+    rb.add_argument(
+        "--into",
+        metavar="SCHEMA",
+        help="build a shadow copy in SCHEMA (identity tables in SCHEMA_identity); the live ones are untouched",
+    )
     args = parser.parse_args(argv)
     settings = load_settings(Settings)
     configure_logging(settings.log_level, settings.log_json)
