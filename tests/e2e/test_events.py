@@ -52,7 +52,10 @@ async def test_events_show_only_what_the_caller_may_read(api: httpx.AsyncClient)
         assert worker.status_code == 201
         secret = "whsec_" + "c2VjcmV0LXRyaWdnZXI="
         trigger = [{"on": "always", "url": "https://example.com/hook", "secret": secret}]
-        bobs = (await bob.post("/v1/jobs", json={"project": "b", "command": "true", "triggers": trigger})).json()
+        # non-admins submit into projects they may edit, or into the unclaimed "default" (issue 7)
+        bob_job = {"project": "default", "command": "true", "triggers": trigger}
+        bobs = (await bob.post("/v1/jobs", json=bob_job)).json()
+        assert (await alice.post("/v1/projects", json={"name": "a"})).status_code == 201
         alices = (await alice.post("/v1/jobs", json={"project": "a", "command": "true"})).json()
 
         seen_by_alice = await _all(alice)
