@@ -360,17 +360,15 @@ def test_report_start_with_a_lease_the_job_does_not_hold_is_refused(history: tup
 # decide: ReportFinish
 
 
+def succeeded_on(state: JobState) -> JobSucceeded:
+    """What ``report_finish("succeeded")`` decides on ``state``."""
+    eid = decision_event_id(JOB, state.version, "job.succeeded")
+    return JobSucceeded(event_id=eid, job_id=JOB, occurred_at=at(10), lease_id=L1, exit_code=0)
+
+
 def test_report_finish_succeeded_ends_the_job() -> None:
     state = given_events(*RUNNING)
-    assert decide(report_finish("succeeded"), state) == [
-        JobSucceeded(
-            event_id=decision_event_id(JOB, state.version, "job.succeeded"),
-            job_id=JOB,
-            occurred_at=at(10),
-            lease_id=L1,
-            exit_code=0,
-        )
-    ]
+    assert decide(report_finish("succeeded"), state) == [succeeded_on(state)]
 
 
 @pytest.mark.parametrize(
@@ -389,13 +387,7 @@ def test_a_finish_without_a_start_records_both(reported: float | None, recorded:
             occurred_at=at(recorded),
             lease_id=L1,
         ),
-        JobSucceeded(
-            event_id=decision_event_id(JOB, state.version, "job.succeeded"),
-            job_id=JOB,
-            occurred_at=at(10),
-            lease_id=L1,
-            exit_code=0,
-        ),
+        succeeded_on(state),
     ]
     done = given_events(*ASSIGNED, *events)
     assert (done.state, done.started_at, done.finished_at) == ("succeeded", at(recorded), at(10))
