@@ -51,8 +51,8 @@ async def run(
     rates: list[float],
     sizes: dict[str, int],
 ) -> dict[str, Any]:
-    # catch_up appends 2 x projection_events jobs, the scheduler queues each: 4 x events in the stream
-    requests, projection_events = (200, 1_000) if smoke else (20_000, 250_000)
+    # catch_up appends 2 x projection_events jobs, one event each: a 1M-event stream at full size
+    requests, projection_events = (200, 1_000) if smoke else (20_000, 500_000)
     projection_events = sizes.get("projection_events", projection_events)
     e2e_jobs, warmup = (200, 20) if smoke else (10_000, 200)
     bulk_jobs, raw_n = (2_000, 5_000) if smoke else (100_000, 200_000)
@@ -83,7 +83,7 @@ async def run(
     if "projection" in only:
         with BenchStack() as stack:
             results["projection"] = await catch_up(stack, events=projection_events, profile_dir=profile_dir)
-            print(f"Projection catch-up and rebuild ({projection_events * 4:,} events):")
+            print(f"Projection catch-up and rebuild ({projection_events * 2:,} events):")
             print_table(results["projection"])
             print(f"  ({ORIENTATION['catch-up']})")
     if only & {"end_to_end", "latency"}:
@@ -233,7 +233,7 @@ def main() -> None:
         "--projection-jobs",
         type=int,
         metavar="N",
-        help="jobs in the projection backlog (default 500,000: 1M events once queued)",
+        help="jobs in the projection backlog, one event each (default 1,000,000)",
     )
     parser.add_argument(
         "--save", action="store_true", help="with --only: save to bench/results/partial.json (+ charts)"

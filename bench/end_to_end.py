@@ -183,9 +183,11 @@ class _EventTimes(msgspec.Struct):
 
 _STAGES: Final = (
     ("client send -> JobSubmitted stored (gateway, append)", "sent", "submitted_stored"),
-    ("-> JobQueued decided (scheduler fetch, fold, decide)", "submitted_stored", "queued_decided"),
-    ("-> JobQueued stored (append ack)", "queued_decided", "queued_stored"),
-    ("-> JobAssigned decided (commit, engine wakes a lease call)", "queued_stored", "assigned_decided"),
+    (
+        "-> JobAssigned decided (scheduler fetch, fold, commit, engine wakes a lease call)",
+        "submitted_stored",
+        "assigned_decided",
+    ),
     ("-> JobAssigned stored (append ack)", "assigned_decided", "assigned_stored"),
     ("-> lease received by the worker (NATS reply, gateway, HTTP)", "assigned_stored", "leased"),
 )
@@ -197,7 +199,7 @@ async def _stage_times(stack: BenchStack, after_seq: int) -> dict[str, dict[str,
     js = nc.jetstream()
     last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
     times: dict[str, dict[str, float]] = {}
-    names = {"job.submitted": "submitted", "job.queued": "queued", "job.assigned": "assigned"}
+    names = {"job.submitted": "submitted", "job.assigned": "assigned"}
     if last > after_seq:
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_seq + 1)
         sub = await js.subscribe(EVENTS_FILTER, ordered_consumer=True, config=config)

@@ -24,7 +24,7 @@ async def create_hook(api: httpx.AsyncClient, url: str, events: list[str], **ext
 async def test_a_hook_delivers_signed_payloads_of_its_event_types(
     hooks_api: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    hook = await create_hook(hooks_api, receiver.url(), ["job.submitted"])
     assert hook["secret"].startswith("whsec_") and hook["active"] is True
     read = await hooks_api.get(f"/v1/hooks/{hook['id']}")
     assert read.status_code == 200 and "secret" not in read.json()
@@ -36,10 +36,10 @@ async def test_a_hook_delivers_signed_payloads_of_its_event_types(
     with pytest.raises(WebhookVerificationError):
         got.verify("whsec_" + "QUJD" * 11)  # another secret does not verify
     payload = got.json()
-    assert payload["type"] == "job.queued"
+    assert payload["type"] == "job.submitted"
     data: Any = payload["data"]
     assert data["job"]["id"] == job["id"] and data["job"]["state"] == "queued" and data["job"]["title"] == "t1"
-    assert data["version"] == 2 and data["stream_seq"] > 0  # submitted, then queued
+    assert data["version"] == 1 and data["stream_seq"] > 0  # queued by its submission alone
     items = await wait_until(lambda: _delivered(hooks_api, hook["id"]))
     assert items[0]["id"] == got.webhook_id and items[0]["attempts"][0]["status"] == 200
     assert items[0]["attempts"][0]["response"] == "ok from receiver"
@@ -52,7 +52,7 @@ async def _delivered(api: httpx.AsyncClient, hook_id: str) -> list[dict[str, Any
 
 async def test_receiver_down_then_up_is_delivered_after_a_retry(hooks_api: httpx.AsyncClient) -> None:
     receiver = Receiver()  # not started: connections are refused
-    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    hook = await create_hook(hooks_api, receiver.url(), ["job.submitted"])
     await hooks_api.post("/v1/jobs", json={"command": "make"})
 
     async def failed_once() -> bool:
@@ -75,7 +75,7 @@ async def test_receiver_down_then_up_is_delivered_after_a_retry(hooks_api: httpx
 
 async def test_retry_after_is_honoured(hooks_api: httpx.AsyncClient, receiver: Receiver) -> None:
     receiver.answers = [(503, {"Retry-After": "2"})]
-    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    hook = await create_hook(hooks_api, receiver.url(), ["job.submitted"])
     await hooks_api.post("/v1/jobs", json={"command": "make"})
     first, second = await receiver.wait_for(lambda r: len(r) >= 2)
     assert first.webhook_id == second.webhook_id
@@ -91,7 +91,7 @@ async def test_410_stops_and_disables_the_hook_until_re_enabled(
     hooks_api: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     receiver.default = 410
-    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    hook = await create_hook(hooks_api, receiver.url(), ["job.submitted"])
     await hooks_api.post("/v1/jobs", json={"command": "make"})
     await receiver.wait_for(lambda r: len(r) >= 1)
 
@@ -118,7 +118,7 @@ async def test_sustained_failure_disables_and_re_enabling_resumes(
 ) -> None:
     start_dispatcher(hook_disable_after_failures=3, hook_disable_after_s=0.0)
     receiver.default = 500
-    hook = await create_hook(api, receiver.url(), ["job.queued"])
+    hook = await create_hook(api, receiver.url(), ["job.submitted"])
     await api.post("/v1/jobs", json={"command": "make"})
 
     async def disabled() -> dict[str, Any] | None:
@@ -137,7 +137,7 @@ async def test_sustained_failure_disables_and_re_enabling_resumes(
 
 
 async def test_redelivery_sends_the_same_message_again(hooks_api: httpx.AsyncClient, receiver: Receiver) -> None:
-    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    hook = await create_hook(hooks_api, receiver.url(), ["job.submitted"])
     await hooks_api.post("/v1/jobs", json={"command": "make"})
     [first] = await receiver.wait_for(lambda r: len(r) >= 1)
     [done] = await wait_until(lambda: _delivered(hooks_api, hook["id"]))
@@ -173,7 +173,7 @@ async def test_job_triggers_fire_on_the_matching_end(hooks_api: httpx.AsyncClien
 
 async def test_redirects_are_not_followed(hooks_api: httpx.AsyncClient, receiver: Receiver) -> None:
     receiver.answers = [(302, {"Location": receiver.url("/elsewhere")})]
-    hook = await create_hook(hooks_api, receiver.url(), ["job.queued"])
+    hook = await create_hook(hooks_api, receiver.url(), ["job.submitted"])
     await hooks_api.post("/v1/jobs", json={"command": "make"})
     [done] = await wait_until(lambda: _delivered(hooks_api, hook["id"]))
     assert [a["status"] for a in done["attempts"]] == [302, 200]  # a redirect is a failed attempt

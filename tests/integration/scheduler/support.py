@@ -31,6 +31,12 @@ def submitted(job_id: str | None = None, **kw: Any) -> JobSubmitted:
     )
 
 
+def gate() -> JobSubmitted:
+    """A held job for others to depend on: each job behind it needs exactly one scheduler
+    decision (``job.blocked``), where a job with nothing to wait on is queued by its submission."""
+    return submitted(execute=False)
+
+
 def cancel_requested(job_id: str) -> JobCancelRequested:
     return JobCancelRequested(event_id=new_uuid7(), job_id=job_id, occurred_at=datetime.now(UTC), reason="test")
 
@@ -53,7 +59,7 @@ def decisions_per_job(events: list[tuple[int, Any]]) -> Counter[tuple[str, str]]
     counts: Counter[tuple[str, str]] = Counter()
     for _, event in events:
         tag = type(event).__struct_config__.tag
-        if tag in ("job.queued", "job.cancelled"):
+        if tag in ("job.queued", "job.blocked", "job.cancelled"):
             counts[(event.job_id, tag)] += 1
     return counts
 

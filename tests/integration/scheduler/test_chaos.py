@@ -20,7 +20,7 @@ from conveyor_scheduler.app import rebuild
 from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
-from .support import cancel_requested, decisions_per_job, read_stream, submitted, table_rows
+from .support import cancel_requested, decisions_per_job, gate, read_stream, submitted, table_rows
 from .test_projection import scheduler_checkpoint, wait_quiet
 
 JOBS = 3000
@@ -101,14 +101,16 @@ async def kill_the_leader(
 
 
 async def submit_all(appender: EventAppender, submitted_ids: list[str], milestones: dict[int, asyncio.Event]) -> None:
+    held = gate()  # every job waits on it: each needs one decision (blocked), which must not double
+    await appender.append(job_subject(held.job_id), held, expected_last_subject_seq=0)
     for start in range(0, JOBS, BURST):
-        events = [submitted() for _ in range(BURST)]
+        events = [submitted(depends_on=(held.job_id,)) for _ in range(BURST)]
         await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in events])
         submitted_ids.extend(e.job_id for e in events)
         for count, reached in milestones.items():
             if len(submitted_ids) >= count:
                 reached.set()
-        if start % (BURST * 5) == 0:  # some cancels race with the queueing decisions
+        if start % (BURST * 5) == 0:  # some cancels race with the blocking decisions
             victims = [e.job_id for e in events[::7]]
             await appender.append_batch([PendingAppend(job_subject(j), cancel_requested(j)) for j in victims])
         await asyncio.sleep(0.03)
@@ -179,15 +181,15 @@ async def test_sigkill_while_events_flow_loses_and_doubles_nothing(
     assert len(starts) >= 3  # a standby may also take over while the test stops the leader
     assert [cp for cp in starts if 0 < cp < last], starts
     counts = decisions_per_job(events)
-    # Every job was decided, and no decision was ever made twice (a queued job may later be
+    # Every job was decided, and no decision was ever made twice (a blocked job may later be
     # cancelled: that is a second, different decision).
     assert {job for job, _ in counts} == set(ids)
     assert set(counts.values()) == {1}
     cancelled = {job for job, tag in counts if tag == "job.cancelled"}
     states = dict(await pool.fetch("SELECT id::text, state FROM scheduler.jobs"))
-    assert len(states) == JOBS
+    assert len(states) == JOBS + 1  # and the held gate
     assert {j for j, st in states.items() if st == "cancelled"} == cancelled
-    assert {j for j, st in states.items() if st == "queued"} == set(ids) - cancelled
+    assert {j for j, st in states.items() if st == "blocked"} == set(ids) - cancelled
     assert cancelled  # the cancels really raced with the scheduler
     # The projection built through crashes equals a clean replay.
     await rebuild(scheduler_settings, into="replayed")

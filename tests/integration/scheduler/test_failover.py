@@ -20,7 +20,7 @@ from conveyor_scheduler.app import serve
 from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
-from .support import decisions_per_job, read_stream, submitted
+from .support import decisions_per_job, gate, read_stream, submitted
 from .test_chaos import SchedulerProcess, the_leader, wait_until_applying
 from .test_leases import Cluster
 from .test_projection import wait_quiet
@@ -130,19 +130,20 @@ async def test_a_checkpoint_moved_under_the_leader_ends_its_term_not_the_process
     task = asyncio.create_task(serve(scheduler_settings, stop))
     try:
         appender = EventAppender(nc)
-        jobs = [submitted() for _ in range(50)]
-        await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in jobs])
+        held = gate()
+        jobs = [submitted(depends_on=(held.job_id,)) for _ in range(50)]
+        await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in [held, *jobs]])
         await wait_quiet(js, pool)
         # A deposed leader's transaction commits late and writes its own position.
         await pool.execute("UPDATE scheduler.checkpoints SET stream_seq = stream_seq - 1 WHERE consumer = 'scheduler'")
-        late = submitted()
+        late = submitted(depends_on=(held.job_id,))
         await appender.append(job_subject(late.job_id), late, expected_last_subject_seq=0)
         for _ in range(300):
-            if await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", late.job_id) == "queued":
+            if await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", late.job_id) == "blocked":
                 break
             await asyncio.sleep(0.05)
         assert not task.done(), "the scheduler process ended"
-        assert await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", late.job_id) == "queued"
+        assert await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", late.job_id) == "blocked"
         await wait_quiet(js, pool)
     finally:
         stop.set()

@@ -8,7 +8,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from conveyor_events import EVENTS_STREAM, EventAppender, job_subject
+from conveyor_events import EVENTS_STREAM, EventAppender, job_subject, new_uuid7
 from conveyor_runtime import connect_nats
 from conveyor_scheduler.app import serve
 from conveyor_scheduler.leadership import (
@@ -149,7 +149,7 @@ async def test_the_schedulers_decisions_carry_its_term(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(scheduler_settings, stop))
     try:
-        job = submitted()
+        job = submitted(depends_on=(new_uuid7(),))  # a decision to make: it fails, its dependency unknown
         stored = await EventAppender(nc).append(job_subject(job.job_id), job, expected_last_subject_seq=0)
         last = await wait_quiet(js, pool)
         held = await current_holder(js)

@@ -13,7 +13,7 @@ from conveyor_scheduler.app import SchedulerBusyError, rebuild, serve
 from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
-from .support import cancel_requested, decisions_per_job, read_stream, submitted, table_rows
+from .support import cancel_requested, decisions_per_job, gate, read_stream, submitted, table_rows
 
 
 async def wait_quiet(js: JetStreamContext, pool: "asyncpg.Pool[Any]", timeout_s: float = 30) -> int:
@@ -49,21 +49,23 @@ async def running_scheduler(scheduler_settings: Settings) -> Any:
     await asyncio.wait_for(task, 15)
 
 
-async def test_submitted_jobs_are_queued_exactly_once(
+async def test_jobs_are_queued_by_their_submission_or_decided_exactly_once(
     nc: NatsClient, js: JetStreamContext, pool: "asyncpg.Pool[Any]", running_scheduler: Any
 ) -> None:
     appender = EventAppender(nc)
-    jobs = [submitted() for _ in range(400)]
-    held = submitted(execute=False)
-    await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in [*jobs, held]])
+    held = gate()
+    waiting = [submitted(depends_on=(held.job_id,)) for _ in range(300)]
+    plain = [submitted() for _ in range(100)]
+    await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0) for e in [held, *waiting, *plain]])
     await wait_quiet(js, pool)
     states = dict(await pool.fetch("SELECT id::text, state FROM scheduler.jobs"))
     assert len(states) == 401
-    assert {states[e.job_id] for e in jobs} == {"queued"}
+    assert {states[e.job_id] for e in waiting} == {"blocked"}
+    assert {states[e.job_id] for e in plain} == {"queued"}
     assert states[held.job_id] == "pending"
     counts = decisions_per_job(await read_stream(js))
     assert set(counts.values()) == {1}
-    assert len(counts) == 400
+    assert set(counts) == {(e.job_id, "job.blocked") for e in waiting}  # plain jobs needed no decision
 
 
 async def test_cancel_requests_cancel_jobs_that_have_not_started(

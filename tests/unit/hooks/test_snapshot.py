@@ -24,14 +24,15 @@ J = "01a20000-0000-7000-8000-000000000001"
 def test_the_snapshot_follows_the_job() -> None:
     snap = evolve(None, JobQueued(event_id="e0", job_id=J, occurred_at=T))
     assert snap is None  # nothing before the submission
-    snap = evolve(
-        None,
-        JobSubmitted(
-            event_id="e1", job_id=J, occurred_at=T, project="p", owner="u", payload=CommandPayload(command="x")
-        ),
+    submitted = JobSubmitted(
+        event_id="e1", job_id=J, occurred_at=T, project="p", owner="u", payload=CommandPayload(command="x")
     )
-    assert snap is not None and snap.state == "submitted" and snap.owner == "u"
+    plain = evolve(None, submitted)  # nothing to wait on: queued by its submission alone
+    assert plain is not None and plain.state == "queued" and plain.owner == "u"
+    snap = evolve(None, msgspec.structs.replace(submitted, depends_on=("other",)))
+    assert snap is not None and snap.state == "submitted"  # the scheduler decides after the dependency
     snap = evolve(snap, JobQueued(event_id="e2", job_id=J, occurred_at=T))
+    assert snap is not None and snap.state == "queued"
     snap = evolve(
         snap, JobAssigned(event_id="e3", job_id=J, occurred_at=T, lease_id="l", worker_id="w", attempt=1, lease_s=60)
     )

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,8 +23,12 @@ T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 JOB = "0190c5a8-7b1e-7000-8000-000000000001"
 
 
-def submitted(*, execute: bool = True) -> JobSubmitted:
+DEP = "0190c5a8-7b1e-7000-8000-0000000000de"
+
+
+def submitted(*, execute: bool = True, depends_on: tuple[str, ...] = ()) -> JobSubmitted:
     return JobSubmitted(
+        depends_on=depends_on,
         event_id="e1",
         job_id=JOB,
         occurred_at=T0,
@@ -59,13 +64,21 @@ def advance() -> Advance:
 # evolve
 
 
-def test_submitted_job_waits_for_a_decision() -> None:
+def test_a_job_with_nothing_to_wait_on_is_queued_by_its_submission() -> None:
     state = given_events(submitted())
-    assert state.state == "submitted"
+    assert state.state == "queued"
     assert (state.project, state.owner, state.priority, state.tags) == ("demo", "alice", 3, ("a",))
     assert state.created_at == T0
+    assert state.updated_at == T0
     assert state.version == 1
     assert state.submitted_seq == 1
+    assert decide(advance(), state) == []  # nothing left to decide
+
+
+def test_a_job_with_dependencies_waits_for_a_decision() -> None:
+    state = given_events(submitted(depends_on=(DEP,)))
+    assert state.state == "submitted"
+    assert state.depends_on == (DEP,)
 
 
 def test_held_job_is_pending() -> None:
@@ -74,11 +87,20 @@ def test_held_job_is_pending() -> None:
 
 def test_queued_moves_submitted_to_queued_and_stamps_update() -> None:
     later = T0 + timedelta(seconds=5)
-    state = given_events(submitted(), queued(later))
+    state = given_events(submitted(depends_on=(DEP,)), queued(later))
     assert state.state == "queued"
     assert state.updated_at == later
     assert state.version == 2
     assert state.submitted_seq == 1
+
+
+def test_a_stream_written_before_queueing_on_submit_replays_to_the_same_job() -> None:
+    """Streams from before this rule hold a ``JobQueued`` after every submission: it changes
+    nothing but the version, so every later event folds as it did."""
+    old = given_events(submitted(), queued(T0 + timedelta(seconds=5)))
+    new = given_events(submitted())
+    assert old.state == new.state == "queued"
+    assert msgspec.structs.replace(old, version=new.version) == new
 
 
 def test_second_submission_of_the_same_id_changes_nothing() -> None:
@@ -111,12 +133,14 @@ def test_cancelled_is_terminal_and_absorbs() -> None:
 
 
 def test_decide_queues_a_submitted_job_with_a_deterministic_id() -> None:
-    state = given_events(submitted())
-    [event] = decide(advance(), state)
+    state = given_events(submitted(depends_on=(DEP,)))
+    deps = {DEP: "succeeded"}
+    [event] = decide(Advance(job_id=JOB, issued_at=T0 + timedelta(seconds=1), dependencies=deps), state)
     assert isinstance(event, JobQueued)
     assert event.event_id == decision_event_id(JOB, state.version, "job.queued")
     assert event.occurred_at == T0 + timedelta(seconds=1)
-    assert decide(advance(), state) == [event]  # same state, same decision, same id
+    again = decide(Advance(job_id=JOB, issued_at=T0 + timedelta(seconds=1), dependencies=deps), state)
+    assert again == [event]  # same state, same decision, same id
 
 
 def test_decide_leaves_pending_and_queued_jobs_alone() -> None:

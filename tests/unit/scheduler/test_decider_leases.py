@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -63,8 +64,9 @@ def at(seconds: float) -> datetime:
 # events
 
 
-def submitted(*, max_retries: int = 2, execute: bool = True) -> JobSubmitted:
+def submitted(*, max_retries: int = 2, execute: bool = True, depends_on: tuple[str, ...] = ()) -> JobSubmitted:
     return JobSubmitted(
+        depends_on=depends_on,
         event_id="e-submitted",
         job_id=JOB,
         occurred_at=T0,
@@ -75,6 +77,9 @@ def submitted(*, max_retries: int = 2, execute: bool = True) -> JobSubmitted:
         lease_s=30,
         execute=execute,
     )
+
+
+DEP = "0190c5a8-7b1e-7000-8000-0000000000de"
 
 
 def queued(when: float = 1) -> JobQueued:
@@ -246,7 +251,7 @@ def test_assign_numbers_the_attempt_after_the_earlier_ones() -> None:
     "history",
     [
         (),
-        (submitted(),),
+        (submitted(depends_on=(DEP,)),),  # the scheduler has not decided on its dependency yet
         (submitted(execute=False),),
         ASSIGNED,
         RUNNING,
@@ -355,18 +360,42 @@ def test_report_start_with_a_lease_the_job_does_not_hold_is_refused(history: tup
 # decide: ReportFinish
 
 
-@pytest.mark.parametrize("history", [RUNNING, ASSIGNED], ids=["running", "never-started"])
-def test_report_finish_succeeded_ends_the_job(history: tuple[JobEvent, ...]) -> None:
-    state = given_events(*history)
-    assert decide(report_finish("succeeded"), state) == [
-        JobSucceeded(
-            event_id=decision_event_id(JOB, state.version, "job.succeeded"),
+def succeeded_on(state: JobState) -> JobSucceeded:
+    """What ``report_finish("succeeded")`` decides on ``state``."""
+    eid = decision_event_id(JOB, state.version, "job.succeeded")
+    return JobSucceeded(event_id=eid, job_id=JOB, occurred_at=at(10), lease_id=L1, exit_code=0)
+
+
+def test_report_finish_succeeded_ends_the_job() -> None:
+    state = given_events(*RUNNING)
+    assert decide(report_finish("succeeded"), state) == [succeeded_on(state)]
+
+
+@pytest.mark.parametrize(
+    ("reported", "recorded"),
+    [(None, 10), (5, 5), (1, 2), (11, 10)],  # no start time: the finish's; kept between assignment and finish
+    ids=["unsaid", "as-said", "before-assignment", "after-finish"],
+)
+def test_a_finish_without_a_start_records_both(reported: float | None, recorded: float) -> None:
+    state = given_events(*ASSIGNED)
+    command = msgspec.structs.replace(report_finish("succeeded"), started_at=None if reported is None else at(reported))
+    events = decide(command, state)
+    assert events == [
+        JobStarted(
+            event_id=decision_event_id(JOB, state.version, "job.started"),
             job_id=JOB,
-            occurred_at=at(10),
+            occurred_at=at(recorded),
             lease_id=L1,
-            exit_code=0,
-        )
+        ),
+        succeeded_on(state),
     ]
+    done = given_events(*ASSIGNED, *events)
+    assert (done.state, done.started_at, done.finished_at) == ("succeeded", at(recorded), at(10))
+
+
+def test_a_failed_finish_without_a_start_records_the_start_and_the_retry() -> None:
+    events = decide(report_finish("failed", exit_code=2), given_events(*ASSIGNED))
+    assert [type(e) for e in events] == [JobStarted, JobRetryScheduled]
 
 
 def test_report_finish_skipped_gives_the_job_back() -> None:
@@ -603,7 +632,9 @@ def test_assigned_again_clears_the_retry_time_and_counts_the_attempt() -> None:
     assert state.retry_at is None
 
 
-@pytest.mark.parametrize("history", [(submitted(),), ASSIGNED, RUNNING], ids=["submitted", "assigned", "running"])
+@pytest.mark.parametrize(
+    "history", [(submitted(depends_on=(DEP,)),), ASSIGNED, RUNNING], ids=["submitted", "assigned", "running"]
+)
 def test_assigned_is_ignored_unless_queued(history: tuple[JobEvent, ...]) -> None:
     state = given_events(*history)
     assert evolve(state, assigned(L2, attempt=2, worker=W2, when=50)) == state

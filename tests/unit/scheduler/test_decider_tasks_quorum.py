@@ -57,6 +57,15 @@ def finish(lease: str, digest: str | None, result: str = "succeeded") -> ReportF
     return ReportFinish(job_id=JOB, lease_id=lease, result=result, exit_code=0, issued_at=T0, verification=digest)  # type: ignore[arg-type]
 
 
+def report(state: JobState, command: ReportFinish) -> tuple[JobState, JobEvent]:
+    """Decide a finish and fold what it decided; return the new state and the run's outcome event
+    (a run whose start was not reported gets its ``JobStarted`` first)."""
+    events = decide(command, state)
+    for event in events:
+        state = evolve(state, event)
+    return state, events[-1]
+
+
 # tasks
 
 
@@ -108,18 +117,17 @@ def test_a_reset_sets_every_task_back_to_pending() -> None:
 
 def test_a_quorum_job_waits_for_agreeing_results_from_different_workers() -> None:
     state = state_of(submitted(verification=2), queued(), assigned("l1", "w1", 1))
-    [vote] = decide(finish("l1", "h"), state)
+    state, vote = report(state, finish("l1", "h"))
     assert isinstance(vote, JobVerificationRecorded)
     assert (vote.worker_id, vote.hash) == ("w1", "h")
-    state = evolve(state, vote)
     assert (state.state, state.lease_id, state.attempts) == ("awaiting_verification", None, 1)
     assert decide(Assign(job_id=JOB, lease_id="l2", worker_id="w1", issued_at=T0), state) == []  # not w1 again
     [again] = decide(Assign(job_id=JOB, lease_id="l2", worker_id="w2", issued_at=T0), state)
     state = evolve(state, again)
-    [done] = decide(finish("l2", "h"), state)
+    state, done = report(state, finish("l2", "h"))
     assert isinstance(done, JobSucceeded)
     assert done.verification == "h"
-    assert evolve(state, done).verified == "h"
+    assert state.verified == "h"
 
 
 def test_a_disagreeing_result_is_a_vote_too_and_a_quorum_job_without_a_hash_is_refused() -> None:
@@ -127,28 +135,27 @@ def test_a_disagreeing_result_is_a_vote_too_and_a_quorum_job_without_a_hash_is_r
     with pytest.raises(ReportRejectedError) as missing:
         decide(finish("l1", None), state)
     assert missing.value.code == "verification_required"
-    state = evolve(state, decide(finish("l1", "h1"), state)[0])
+    state, _ = report(state, finish("l1", "h1"))
     state = evolve(state, decide(Assign(job_id=JOB, lease_id="l2", worker_id="w2", issued_at=T0), state)[0])
-    [vote] = decide(finish("l2", "h2"), state)
+    state, vote = report(state, finish("l2", "h2"))
     assert isinstance(vote, JobVerificationRecorded)
-    assert [v.hash for v in evolve(state, vote).votes] == ["h1", "h2"]
+    assert [v.hash for v in state.votes] == ["h1", "h2"]
 
 
 def test_a_quorum_that_cannot_form_within_the_runs_allowed_fails() -> None:
     state = state_of(submitted(verification=2, max_retries=0), queued(), assigned("l1", "w1", 1))
-    state = evolve(state, decide(finish("l1", "h1"), state)[0])
+    state, _ = report(state, finish("l1", "h1"))
     state = evolve(state, decide(Assign(job_id=JOB, lease_id="l2", worker_id="w2", issued_at=T0), state)[0])
-    [failed] = decide(finish("l2", "h2"), state)
+    _, failed = report(state, finish("l2", "h2"))
     assert isinstance(failed, JobFailed)
     assert failed.reason.startswith("no verification quorum")
 
 
 def test_a_failed_run_of_a_quorum_job_goes_back_to_waiting_for_votes() -> None:
     state = state_of(submitted(verification=2, max_retries=2), queued(), assigned("l1", "w1", 1))
-    state = evolve(state, decide(finish("l1", "h1"), state)[0])
+    state, _ = report(state, finish("l1", "h1"))
     state = evolve(state, decide(Assign(job_id=JOB, lease_id="l2", worker_id="w2", issued_at=T0), state)[0])
-    retry = decide(finish("l2", None, result="failed"), state)
-    state = evolve(state, retry[0])
+    state, _ = report(state, finish("l2", None, result="failed"))
     assert (state.state, state.failures) == ("awaiting_verification", 1)
     assert state.retry_at is not None and state.retry_at > T0
     later = T0 + timedelta(hours=1)

@@ -1,6 +1,7 @@
 """`WorkerApi`: the worker's side of the API (lease protocol, logs, artifacts), asynchronous."""
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -115,11 +116,17 @@ class WorkerApi:
         exit_code: int | None = None,
         verification: str | None = None,
         tasks: Sequence[TaskResult] = (),
+        started_at: datetime | None = None,
     ) -> RunReported:
-        """Report how the run ended: ``succeeded``, ``failed``, or ``skipped`` (give the job back)."""
+        """Report how the run ended: ``succeeded``, ``failed``, or ``skipped`` (give the job back).
+
+        ``started_at``: when the run began, if its start was not reported with ``start``.
+        """
         body: dict[str, Any] = {"result": result, "exit_code": exit_code}
         if verification is not None:
             body["verification"] = verification
+        if started_at is not None:
+            body["started_at"] = started_at.isoformat()
         if tasks:
             body["tasks"] = [msgspec.to_builtins(task) for task in tasks]
         return await self._json(f"/v1/leases/{lease_id}/finish", RunReported, body)

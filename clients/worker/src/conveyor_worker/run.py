@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +40,7 @@ class RunContext:
     kill_grace_s: float = 5.0
     output_buffer_bytes: int = 8 * 1024 * 1024
     tools_dir: Path | None = None  # holds `complete-build`, put on every manifest task's PATH
+    start_report_after_s: float = 0.25  # a shorter run reports its start with its finish
 
 
 def install_tools(work_root: Path) -> Path:
@@ -73,6 +75,7 @@ class JobRun:
         self.sender = LogSender(ctx.api, lease.lease_id, OutputBuffer(capacity=ctx.output_buffer_bytes))
         self.job_dir = ctx.work_root / f"{lease.job.id}-{lease.attempt}"
         self._tasks_supported = True
+        self.started_at = datetime.now(UTC)  # when the lease was taken up: the run's start
 
     def stop(self, reason: str) -> None:
         """Stop the run: kills its process tree; the first reason wins."""
@@ -84,34 +87,50 @@ class JobRun:
         self._stopped.set()
 
     async def execute(self) -> None:
-        """Run the job and report it, whatever happens to the gateway meanwhile."""
+        """Run the job and report it, whatever happens to the gateway meanwhile.
+
+        The start is reported once the run has lasted ``start_report_after_s``; a shorter run
+        reports its start time with its finish, which saves a round trip per job.
+        """
         job_id = self.lease.job.id
         sending = asyncio.create_task(self.sender.run())
+        starting = asyncio.create_task(self._report_start())
         try:
-            verdict, _, error = await call_until_done(
-                "start", lambda: self.ctx.api.start(self.lease_id), give_up=self._stopped
-            )
-            if verdict != "ok":
-                _log.warning("run_not_started", job_id=job_id, verdict=verdict, error=str(error))
-                self.stop("lease_lost" if verdict == "lease_lost" else "start_failed")
-                return
-            _log.info("run_started", job_id=job_id, lease_id=self.lease_id, attempt=self.lease.attempt)
             try:
                 outcome = await self._run_plan()
             except OSError as exc:  # e.g. the work directory cannot be made: the job fails, the worker goes on
                 _log.exception("run_failed_locally", job_id=job_id)
                 self.sender.write(f"conveyor worker: the run failed on this worker: {exc}\n".encode())
                 outcome = _Outcome(result="failed")
+            if not starting.done():
+                starting.cancel()  # the finish carries the start: a start already sent is harmless
             await self._flush_output(sending)
             await self._report(outcome)
             await self._tell_operators()
         finally:
+            if not starting.done():
+                starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
             self.sender.close()
             if not sending.done():
                 sending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sending
             shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    async def _report_start(self) -> None:
+        """Report the start of a run still going after ``start_report_after_s``; a refused lease stops it."""
+        await asyncio.sleep(self.ctx.start_report_after_s)
+        job_id = self.lease.job.id
+        verdict, _, error = await call_until_done(
+            "start", lambda: self.ctx.api.start(self.lease_id), give_up=self._stopped
+        )
+        if verdict == "ok":
+            _log.info("run_started", job_id=job_id, lease_id=self.lease_id, attempt=self.lease.attempt)
+        elif verdict == "lease_lost":
+            _log.warning("run_not_started", job_id=job_id, verdict=verdict, error=str(error))
+            self.stop("lease_lost")
 
     async def _tell_operators(self) -> None:
         """What an operator should know about this run goes to the worker's own log (best effort)."""
@@ -279,8 +298,9 @@ class JobRun:
 
         async def finish() -> object:
             return await api.finish(
-                lease_id, result, exit_code=outcome.exit_code, verification=outcome.verification, tasks=tasks
-            )
+                lease_id, result, exit_code=outcome.exit_code, verification=outcome.verification, tasks=tasks,
+                started_at=self.started_at,
+            )  # fmt: skip
 
         # Retried while the gateway is away, until the lease is known to be gone (heartbeats failed
         # past it): then the scheduler has given the job to someone else.

@@ -5,6 +5,8 @@ scheduler (what the system decided). Fields are deliberately loose (plain ``str`
 the gateway validates input, and an event that was valid once must decode forever.
 """
 
+from typing import Literal
+
 import msgspec
 
 from .fields import UtcDatetime
@@ -122,9 +124,25 @@ class JobSubmitted(JobEventBase, frozen=True, kw_only=True, tag="job.submitted")
     chain_depth: int = 0  # how many chain links led here (a loop of chain targets stops)
     triggers: tuple[JobTrigger, ...] = ()  # read by the hook dispatcher only
 
+    @property
+    def initial_state(self) -> Literal["pending", "submitted", "queued"]:
+        """The state the submission alone puts the job in.
+
+        A job with nothing to wait on (it runs now, has a payload, no dependencies) is queued by
+        its submission: no scheduler decision stands between it and a worker, which saves an
+        event, a fold and an append per job. ``submitted`` leaves the decision to the scheduler
+        (dependencies to check, a group's children to follow); ``pending`` is held.
+        """
+        if not self.execute:
+            return "pending"
+        if self.payload is None or self.depends_on:
+            return "submitted"
+        return "queued"
+
 
 class JobQueued(JobEventBase, frozen=True, kw_only=True, tag="job.queued"):
-    """The scheduler made the job eligible to run (decision event)."""
+    """The scheduler made the job eligible to run (decision event): after its dependencies,
+    a hold, a reset. A job with nothing to wait on is queued by its ``JobSubmitted`` alone."""
 
     reason: str = ""
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 import msgspec
 
+from .fields import UtcDatetime
 from .job import TaskReport
 
 __all__ = [
@@ -83,13 +84,15 @@ class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FinishRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """The run under ``lease_id`` ended with ``result``."""
+    """The run under ``lease_id`` ended with ``result``; ``started_at``: when it began, for a run
+    whose start was not reported on its own."""
 
     worker_id: str
     lease_id: str
     result: ReportResult
     exit_code: int | None = None
     verification: str | None = None
+    started_at: UtcDatetime | None = None
 
 
 class TaskRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -389,11 +389,16 @@ class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class RunFinish(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/leases/{lease_id}/finish``: how the run ended. ``skipped`` gives the job back unrun."""
+    """``POST /v1/leases/{lease_id}/finish``: how the run ended. ``skipped`` gives the job back unrun.
+
+    ``started_at``: when the run began, for a run whose ``/start`` was not sent (a short run's
+    start travels with its finish); the job is recorded as started then, then ended.
+    """
 
     result: Literal["succeeded", "failed", "skipped"]
     exit_code: ExitCode | None = None
     verification: VerificationHash | None = None
+    started_at: UtcDatetime | None = None
     tasks: Annotated[list[TaskReportBody], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
 
 

@@ -181,6 +181,7 @@ async def finish_run(request: Request) -> Response:
         result=done.result,
         exit_code=done.exit_code,
         verification=done.verification,
+        started_at=done.started_at,
     )
     for task in done.tasks:  # the tasks' last states first: they belong to the run being closed
         await _report_task(state, worker_id, lease_id, TaskReport(name=task.name, state=task.state,

@@ -64,6 +64,7 @@ def evolve(snap: JobSnapshot | None, event: JobEvent) -> JobSnapshot | None:
             title=event.title,
             tags=event.tags,
             url=event.url,
+            state=event.initial_state,
             submitted_at=event.occurred_at,
             updated_at=event.occurred_at,
         )

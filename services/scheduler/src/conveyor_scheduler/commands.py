@@ -76,6 +76,8 @@ class ReportFinish(msgspec.Struct, frozen=True, kw_only=True):
     """The lease holder's run ended. ``jitter`` in [0, 1) comes from the caller (no randomness here).
 
     ``verification`` is the run's result hash, which a job needing a quorum requires.
+    ``started_at``: when the run began, for a run whose start was never reported (a worker
+    reports the start of a short run with its finish, saving a round trip).
     """
 
     job_id: str
@@ -84,6 +86,7 @@ class ReportFinish(msgspec.Struct, frozen=True, kw_only=True):
     exit_code: int | None
     issued_at: UtcDatetime
     verification: str | None = None
+    started_at: UtcDatetime | None = None
     jitter: float = 0.5
     policy: RetryPolicy = RetryPolicy()
 

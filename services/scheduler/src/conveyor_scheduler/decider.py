@@ -218,11 +218,16 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
             _require_lease(state, lease_id)
             if state.state == "running":
                 return []  # a retried report
-            return [JobStarted(event_id=_eid(state, "job.started"), job_id=state.id, occurred_at=at, lease_id=lease_id)]
+            return [_started(state, lease_id, at)]
         case ReportTask():
             return _report_task(state, command)
         case ReportFinish():
             _require_lease(state, command.lease_id)
+            if state.state == "assigned":
+                # The start came with the finish: the run is recorded as started, then ended.
+                started = _started(state, command.lease_id, _start_time(state, command))
+                ended = _finish(evolve(state, started), command)
+                return [started, *ended] if ended else []
             return _finish(state, command)
         case ExpireLease(lease_id=lease_id, issued_at=at, jitter=jitter, policy=policy):
             _require_lease(state, lease_id)
@@ -239,6 +244,18 @@ def decide(command: Command, state: JobState) -> list[JobEvent]:
             return [JobTimedOut(event_id=eid, job_id=state.id, occurred_at=at, lease_id=lease_id)]
         case _:
             assert_never(command)
+
+
+def _started(state: JobState, lease_id: str, at: datetime) -> JobStarted:
+    return JobStarted(event_id=_eid(state, "job.started"), job_id=state.id, occurred_at=at, lease_id=lease_id)
+
+
+def _start_time(state: JobState, c: ReportFinish) -> datetime:
+    """When a run reported with its finish began: the worker's word, kept between the assignment
+    and the finish (a worker's clock may be off; the record must stay in order)."""
+    if c.started_at is None:
+        return c.issued_at
+    return min(max(c.started_at, state.updated_at), c.issued_at)
 
 
 def _assign(state: JobState, lease_id: str, worker_id: str, at: datetime) -> list[JobEvent]:
@@ -589,7 +606,7 @@ def _tasks_of(payload: Payload | None) -> tuple[TaskState, ...]:
 def _submitted(e: JobSubmitted) -> JobState:
     return JobState(
         id=e.job_id,
-        state="submitted" if e.execute else "pending",
+        state=e.initial_state,
         project=e.project,
         owner=e.owner,
         title=e.title,

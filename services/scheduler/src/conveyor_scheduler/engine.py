@@ -325,7 +325,7 @@ class Engine:
     async def finish(self, req: FinishRequest) -> ReportReply:
         return await self._report(req.worker_id, req.lease_id, lambda job, at: ReportFinish(
             job_id=job.id, lease_id=req.lease_id, result=req.result, exit_code=req.exit_code, issued_at=at,
-            verification=req.verification, jitter=self._jitter(), policy=self._policy,
+            verification=req.verification, jitter=self._jitter(), policy=self._policy, started_at=req.started_at,
         ))  # fmt: skip
 
     async def _report(
@@ -344,10 +344,16 @@ class Engine:
                 return ReportReply(error=exc.code, detail=exc.detail)
             if not events:
                 return ReportReply(state=job.state)
-            [(_, outcome)] = await self._append([(job, events[0])])
-            if outcome is not None:
-                return ReportReply(state=outcome.state)
-            await self._await_change(job.id, 2.0)  # overtaken: decide again on the newer state
+            current = job
+            for event in events:  # in order, each on the version the one before reached
+                [(_, outcome)] = await self._append([(current, event)])
+                if outcome is None:
+                    break
+                current = outcome
+            else:
+                return ReportReply(state=current.state)
+            if current is job:
+                await self._await_change(job.id, 2.0)  # overtaken: decide again on the newer state
         return ReportReply(error="busy")
 
     async def _await_change(self, job_id: str, timeout_s: float) -> None:
