@@ -12,6 +12,9 @@ so priority decides among equals, a job that has waited long enough outranks fre
 share over an exponentially decayed count of assignments, as multifactor schedulers do): a
 flood of high-priority jobs from one project cannot starve another. Removal is lazy:
 an entry whose job left the queue is skipped when it reaches a head.
+
+Memory (a million may be queued): a job is one tuple, the same object in its heap and in the
+membership map, and its heap key is shared with every job of the same labels and project.
 """
 
 import heapq
@@ -21,8 +24,10 @@ from datetime import UTC, datetime
 
 import msgspec
 
-_Entry = tuple[int, int, str]  # (-priority, submitted_seq, job_id)
 _Key = tuple[frozenset[str], str, frozenset[str]]  # (labels, project, workers it may not go to)
+# (-priority, submitted_seq, job_id, key, owner, queued_at): ordered by the first three (job ids
+# are unique within a heap but for a stale entry of the same job, so the rest rarely compares).
+_Entry = tuple[int, int, str, _Key, str, datetime]
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -33,20 +38,14 @@ class FairShare(msgspec.Struct, frozen=True, kw_only=True):
     share_cost: float = 10.0  # priority points per recent assignment
 
 
-class _Member(msgspec.Struct):
-    key: _Key
-    entry: _Entry
-    owner: str
-    queued_at: datetime
-
-
 class ReadyQueue:
     """The queued jobs a worker may be handed now."""
 
     def __init__(self, fair: FairShare | None = None) -> None:
         self._fair = fair or FairShare()
         self._heaps: dict[_Key, list[_Entry]] = {}
-        self._members: dict[str, _Member] = {}
+        self._keys: dict[_Key, _Key] = {}  # one shared object per key in use
+        self._members: dict[str, _Entry] = {}  # job id -> its current entry (the one in its heap)
 
     def __len__(self) -> int:
         return len(self._members)
@@ -70,8 +69,9 @@ class ReadyQueue:
         workers that may not be handed it (they already ran it for a verification quorum)."""
         self.remove(job_id)
         key = (frozenset(labels), project, excluded)
-        entry = (-priority, seq, job_id)
-        self._members[job_id] = _Member(key=key, entry=entry, owner=owner, queued_at=queued_at or _NEVER)
+        key = self._keys.setdefault(key, key)
+        entry = (-priority, seq, job_id, key, owner, queued_at or _NEVER)
+        self._members[job_id] = entry
         heapq.heappush(self._heaps.setdefault(key, []), entry)
 
     def remove(self, job_id: str) -> None:
@@ -82,17 +82,17 @@ class ReadyQueue:
         heap = self._heaps[key]
         while heap:
             entry = heap[0]
-            member = self._members.get(entry[2])
-            if member is not None and member.entry == entry and member.key == key:
+            if self._members.get(entry[2]) is entry:
                 return entry
             heapq.heappop(heap)
         del self._heaps[key]
+        del self._keys[key]
         return None
 
     def _score(self, entry: _Entry, now: datetime | None, held: Callable[[str, str], tuple[float, float]]) -> float:
-        member = self._members[entry[2]]
-        waited = 0.0 if now is None or member.queued_at > now else (now - member.queued_at).total_seconds()
-        by_project, by_owner = held(member.key[1], member.owner)
+        queued_at = entry[5]
+        waited = 0.0 if now is None or queued_at > now else (now - queued_at).total_seconds()
+        by_project, by_owner = held(entry[3][1], entry[4])
         return -entry[0] + self._fair.aging_per_s * waited - self._fair.share_cost * (by_project + by_owner)
 
     def take(
