@@ -12,6 +12,7 @@ let go and the ones that still repeat come back at their next sight.
 """
 
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Final
 
 import msgspec
@@ -39,6 +40,8 @@ _SHARED_FIELDS: Final = (
     "created_at",
     "updated_at",
 )
+_shared_values: Final = attrgetter(*_SHARED_FIELDS)
+_NOTHING: Final = (None,) * len(_SHARED_FIELDS)
 _PAYLOAD_KEY_MAX: Final = 4096  # bytes of a payload's encoding; larger ones are kept as they are
 _encoder: Final = msgspec.json.Encoder()
 
@@ -75,18 +78,14 @@ class Compactor:
         """``state`` with shared values; ``previous``: the job's state held so far, whose values
         are reused when equal (cheaper than a cache look-up, and the usual case)."""
         changes: dict[str, object] = {}
-        for name in _SHARED_FIELDS:
-            value = getattr(state, name)
-            if value is None or value == "" or value == ():
-                continue  # one object already
-            if previous is not None:
-                old = getattr(previous, name)
-                if old is value:
-                    continue
-                if _same(old, value):
-                    changes[name] = old
-                    continue
-            if _shareable(value):
+        values = _shared_values(state)
+        olds = _NOTHING if previous is None else _shared_values(previous)
+        for name, value, old in zip(_SHARED_FIELDS, values, olds, strict=True):
+            if not value or old is value:
+                continue  # None, "" and () are one object already (a datetime is never false)
+            if _same(old, value):
+                changes[name] = old
+            elif _shareable(value):
                 shared = self._share(value)
                 if shared is not value:
                     changes[name] = shared
