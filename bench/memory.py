@@ -139,20 +139,27 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--child", choices=("fold", "load"))
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON list")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.jobs, args.trace, args.top)))
         return
+    rows = []
     for mode in ("fold", "load"):
         rss = _child(mode, args.jobs, False, args.top)
         traced = _child(mode, args.jobs, True, args.top)
-        per_job = rss["rss_bytes_per_job"]
+        rows.append({**rss, **traced})
+    if args.json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        per_job = row["rss_bytes_per_job"]
         print(
-            f"{mode}: {args.jobs:,} queued jobs: tracemalloc {traced['traced_bytes_per_job']:,.0f} B/job,"
+            f"{row['mode']}: {args.jobs:,} queued jobs: tracemalloc {row['traced_bytes_per_job']:,.0f} B/job,"
             f" RSS growth {per_job:,.0f} B/job (projected at 1M: {per_job * 1e6 / 2**20:,.0f} MiB"
             " over the process's base)"
         )
-        for line in traced["top"]:
+        for line in row["top"]:
             print(f"    {line}")
 
 
