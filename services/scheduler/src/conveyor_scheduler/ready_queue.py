@@ -13,8 +13,9 @@ share over an exponentially decayed count of assignments, as multifactor schedul
 flood of high-priority jobs from one project cannot starve another. Removal is lazy:
 an entry whose job left the queue is skipped when it reaches a head.
 
-Memory (a million may be queued): a job is one tuple, the same object in its heap and in the
-membership map, and its heap key is shared with every job of the same labels and project.
+Memory (a million may be queued): a job is one small record without a collector header, the same
+object in its heap and in the membership map, and its heap key is shared with every job of the
+same labels and project.
 """
 
 import heapq
@@ -25,10 +26,20 @@ from datetime import UTC, datetime
 import msgspec
 
 _Key = tuple[frozenset[str], str, frozenset[str]]  # (labels, project, workers it may not go to)
-# (-priority, submitted_seq, job_id, key, owner, queued_at): ordered by the first three (job ids
-# are unique within a heap but for a stale entry of the same job, so the rest rarely compares).
-_Entry = tuple[int, int, str, _Key, str, datetime]
 _NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class _Entry(msgspec.Struct, order=True, gc=False):
+    """A queued job. Ordered as a tuple of its fields, so by rank: job ids are unique within a
+    heap but for a stale entry of the same job, so the fields after ``job_id`` rarely compare.
+    ``gc=False``: it refers to strings, a datetime and a key of frozensets, never to itself."""
+
+    neg_priority: int
+    seq: int
+    job_id: str
+    key: _Key
+    owner: str
+    queued_at: datetime
 
 
 class FairShare(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,7 +81,7 @@ class ReadyQueue:
         self.remove(job_id)
         key = (frozenset(labels), project, excluded)
         key = self._keys.setdefault(key, key)
-        entry = (-priority, seq, job_id, key, owner, queued_at or _NEVER)
+        entry = _Entry(-priority, seq, job_id, key, owner, queued_at or _NEVER)
         self._members[job_id] = entry
         heapq.heappush(self._heaps.setdefault(key, []), entry)
 
@@ -82,7 +93,7 @@ class ReadyQueue:
         heap = self._heaps[key]
         while heap:
             entry = heap[0]
-            if self._members.get(entry[2]) is entry:
+            if self._members.get(entry.job_id) is entry:
                 return entry
             heapq.heappop(heap)
         del self._heaps[key]
@@ -90,10 +101,10 @@ class ReadyQueue:
         return None
 
     def _score(self, entry: _Entry, now: datetime | None, held: Callable[[str, str], tuple[float, float]]) -> float:
-        queued_at = entry[5]
+        queued_at = entry.queued_at
         waited = 0.0 if now is None or queued_at > now else (now - queued_at).total_seconds()
-        by_project, by_owner = held(entry[3][1], entry[4])
-        return -entry[0] + self._fair.aging_per_s * waited - self._fair.share_cost * (by_project + by_owner)
+        by_project, by_owner = held(entry.key[1], entry.owner)
+        return -entry.neg_priority + self._fair.aging_per_s * waited - self._fair.share_cost * (by_project + by_owner)
 
     def take(
         self,
@@ -129,14 +140,14 @@ class ReadyQueue:
                 if head is None:
                     continue
                 score = self._score(head, now, counts)
-                if best is None or (score, -head[1]) > (best[0], -best[1][1]):
+                if best is None or (score, -head.seq) > (best[0], -best[1].seq):
                     best = (score, head, key)
             if best is None:
                 break
             _, entry, key = best
             heapq.heappop(self._heaps[key])
-            self._members.pop(entry[2], None)
-            taken.append(entry[2])
+            self._members.pop(entry.job_id, None)
+            taken.append(entry.job_id)
         return taken
 
 
