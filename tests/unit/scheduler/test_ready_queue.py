@@ -118,6 +118,18 @@ def test_a_removed_and_added_again_job_is_handed_out_once() -> None:
     assert queue.take([], 10) == []
 
 
+def test_a_job_added_again_as_another_owner_or_time_is_handed_out_once() -> None:
+    """A stale entry equal in rank to the current one is told apart by identity, and the two
+    compare (in the heap) on their owner and queue time without error."""
+    queue = ReadyQueue()
+    queue.add("a", [], 0, 1)  # no queue time
+    queue.add("a", [], 0, 1, owner="x", queued_at=T0)
+    queue.add("a", [], 0, 1, owner="y", queued_at=at(5))
+    queue.add("b", [], 0, 2, owner="y", queued_at=at(1))
+    assert queue.take([], 10, now=at(10)) == ["a", "b"]
+    assert queue.take([], 10) == []
+
+
 def test_adding_a_present_job_again_re_ranks_it() -> None:
     queue = ReadyQueue()
     queue.add("a", [], 0, 1)

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import reduce
-from typing import Final, Literal, assert_never
+from typing import Final, Literal, NoReturn, assert_never
 
 import msgspec
 from msgspec.structs import replace
@@ -117,8 +117,27 @@ class Vote(msgspec.Struct, frozen=True, kw_only=True):
     hash: str
 
 
-class JobState(msgspec.Struct, frozen=True, kw_only=True):
-    """A job as the scheduler knows it: its spec, where it is in its life, and its version."""
+class _NoChildren(dict[str, int]):
+    """Read-only and empty: the one ``children`` map shared by every job that has no children
+    (a million queued jobs would otherwise hold a million empty dicts). Changes make a new dict."""
+
+    def _read_only(self, *_args: object, **_kwargs: object) -> NoReturn:
+        raise TypeError("the shared empty children map is read-only: build a new dict")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    setdefault = update = pop = popitem = clear = _read_only
+
+
+NO_CHILDREN: Final[dict[str, int]] = _NoChildren()
+
+
+class JobState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A job as the scheduler knows it: its spec, where it is in its life, and its version.
+
+    ``gc=False`` (no collector header: the scheduler may hold a million): a state refers to
+    strings, numbers, datetimes, tuples, its payload and counters, never back to a state, so it
+    can be part of no reference cycle.
+    """
 
     id: str = ""
     state: Status = "new"
@@ -157,7 +176,7 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     tasks: tuple[TaskState, ...] = ()
     votes: tuple[Vote, ...] = ()
     verified: str | None = None
-    children: dict[str, int] = msgspec.field(default_factory=dict)
+    children: dict[str, int] = msgspec.field(default_factory=lambda: NO_CHILDREN)
     created_at: UtcDatetime = _EPOCH
     updated_at: UtcDatetime = _EPOCH
     submitted_seq: int = 0

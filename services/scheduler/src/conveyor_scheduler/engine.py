@@ -32,6 +32,7 @@ from conveyor_events.scheduler_api import (
 )
 from conveyor_runtime import get_logger
 
+from .compact import Compactor
 from .decider import (
     LEASED,
     READY,
@@ -58,6 +59,7 @@ _encoder: Final = msgspec.json.Encoder()
 _ENDED_MEMORY: Final = 10_000
 _GONE_MEMORY: Final = 200_000  # far more jobs than end while the fold loop lags a few seconds
 _LIVE: Final = READY | LEASED
+_NOBODY: Final[frozenset[str]] = frozenset()  # shared: most jobs exclude no worker
 WORKER_PAUSED: Final = "worker_paused"
 _END_REASONS: Final = {
     "cancelled": "cancelled",
@@ -129,6 +131,7 @@ class Engine:
         self._changed: dict[str, asyncio.Event] = {}
         self._closing = False
         self._projects = projects  # paused projects and assignment rates (issue 7)
+        self._compact = Compactor()
 
     # --- what the fold loop reports -------------------------------------------------------
 
@@ -156,6 +159,7 @@ class Engine:
         self.queue.remove(job_id)
         self._delayed.remove(job_id)
         if state.state in _LIVE and not state.deleted:
+            state = self._compact(state, previous)  # a million may be queued: share what repeats
             self.jobs[job_id] = state
             self._gone.pop(job_id, None)
         else:
@@ -179,7 +183,7 @@ class Engine:
                     project=state.project,
                     owner=state.owner,
                     queued_at=state.updated_at,
-                    excluded=frozenset(v.worker_id for v in state.votes),
+                    excluded=frozenset(v.worker_id for v in state.votes) if state.votes else _NOBODY,
                 )
                 self._wake()
         changed = self._changed.pop(job_id, None)

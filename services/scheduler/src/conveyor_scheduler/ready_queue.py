@@ -12,6 +12,10 @@ so priority decides among equals, a job that has waited long enough outranks fre
 share over an exponentially decayed count of assignments, as multifactor schedulers do): a
 flood of high-priority jobs from one project cannot starve another. Removal is lazy:
 an entry whose job left the queue is skipped when it reaches a head.
+
+Memory (a million may be queued): a job is one small record without a collector header, the same
+object in its heap and in the membership map, and its heap key is shared with every job of the
+same labels and project.
 """
 
 import heapq
@@ -21,9 +25,21 @@ from datetime import UTC, datetime
 
 import msgspec
 
-_Entry = tuple[int, int, str]  # (-priority, submitted_seq, job_id)
 _Key = tuple[frozenset[str], str, frozenset[str]]  # (labels, project, workers it may not go to)
 _NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class _Entry(msgspec.Struct, order=True, gc=False):
+    """A queued job. Ordered as a tuple of its fields, so by rank: job ids are unique within a
+    heap but for a stale entry of the same job, so the fields after ``job_id`` rarely compare.
+    ``gc=False``: it refers to strings, a datetime and a key of frozensets, never to itself."""
+
+    neg_priority: int
+    seq: int
+    job_id: str
+    key: _Key
+    owner: str
+    queued_at: datetime
 
 
 class FairShare(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,20 +49,14 @@ class FairShare(msgspec.Struct, frozen=True, kw_only=True):
     share_cost: float = 10.0  # priority points per recent assignment
 
 
-class _Member(msgspec.Struct):
-    key: _Key
-    entry: _Entry
-    owner: str
-    queued_at: datetime
-
-
 class ReadyQueue:
     """The queued jobs a worker may be handed now."""
 
     def __init__(self, fair: FairShare | None = None) -> None:
         self._fair = fair or FairShare()
         self._heaps: dict[_Key, list[_Entry]] = {}
-        self._members: dict[str, _Member] = {}
+        self._keys: dict[_Key, _Key] = {}  # one shared object per key in use
+        self._members: dict[str, _Entry] = {}  # job id -> its current entry (the one in its heap)
 
     def __len__(self) -> int:
         return len(self._members)
@@ -70,8 +80,9 @@ class ReadyQueue:
         workers that may not be handed it (they already ran it for a verification quorum)."""
         self.remove(job_id)
         key = (frozenset(labels), project, excluded)
-        entry = (-priority, seq, job_id)
-        self._members[job_id] = _Member(key=key, entry=entry, owner=owner, queued_at=queued_at or _NEVER)
+        key = self._keys.setdefault(key, key)
+        entry = _Entry(-priority, seq, job_id, key, owner, queued_at or _NEVER)
+        self._members[job_id] = entry
         heapq.heappush(self._heaps.setdefault(key, []), entry)
 
     def remove(self, job_id: str) -> None:
@@ -82,18 +93,18 @@ class ReadyQueue:
         heap = self._heaps[key]
         while heap:
             entry = heap[0]
-            member = self._members.get(entry[2])
-            if member is not None and member.entry == entry and member.key == key:
+            if self._members.get(entry.job_id) is entry:
                 return entry
             heapq.heappop(heap)
         del self._heaps[key]
+        del self._keys[key]
         return None
 
     def _score(self, entry: _Entry, now: datetime | None, held: Callable[[str, str], tuple[float, float]]) -> float:
-        member = self._members[entry[2]]
-        waited = 0.0 if now is None or member.queued_at > now else (now - member.queued_at).total_seconds()
-        by_project, by_owner = held(member.key[1], member.owner)
-        return -entry[0] + self._fair.aging_per_s * waited - self._fair.share_cost * (by_project + by_owner)
+        queued_at = entry.queued_at
+        waited = 0.0 if now is None or queued_at > now else (now - queued_at).total_seconds()
+        by_project, by_owner = held(entry.key[1], entry.owner)
+        return -entry.neg_priority + self._fair.aging_per_s * waited - self._fair.share_cost * (by_project + by_owner)
 
     def take(
         self,
@@ -129,14 +140,14 @@ class ReadyQueue:
                 if head is None:
                     continue
                 score = self._score(head, now, counts)
-                if best is None or (score, -head[1]) > (best[0], -best[1][1]):
+                if best is None or (score, -head.seq) > (best[0], -best[1].seq):
                     best = (score, head, key)
             if best is None:
                 break
             _, entry, key = best
             heapq.heappop(self._heaps[key])
-            self._members.pop(entry[2], None)
-            taken.append(entry[2])
+            self._members.pop(entry.job_id, None)
+            taken.append(entry.job_id)
         return taken
 
 
