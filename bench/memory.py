@@ -4,9 +4,9 @@ Builds N queued jobs in an ``Engine`` the two ways a scheduler gets them, each i
 process so one cannot leave memory to the other:
 
 - ``fold``: as the fold loop does while jobs are submitted: a ``JobSubmitted`` is decoded from
-  its JSON bytes, folded (``apply``), decided on (``Advance`` -> ``JobQueued``, one clock reading
-  per batch of 2,000 as ``decide_and_append`` does), folded again, encoded as the projection row's
-  document (as ``JobTable.save`` does) and handed to ``Engine.observe_job``;
+  its JSON bytes and folded (``apply``; a job with nothing to wait on is queued by its
+  submission, so the decider has nothing to add), encoded as the projection row's document (as
+  ``JobTable.save`` does) and handed to ``Engine.observe_job``;
 - ``load``: as a new leader does at start: each job's projection document is decoded
   (``live_job_batches``' decoder) and handed to ``Engine.observe_job``.
 
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
@@ -66,20 +66,12 @@ def _submitted_bytes(n: int) -> Iterator[bytes]:
 
 
 def _queued_states(data: list[bytes]) -> Iterator[JobState]:
-    """Each submission folded, queued by the decider and folded again, as the fold loop does."""
-    seq = 0
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    for start in range(0, len(data), BATCH):
-        now += timedelta(milliseconds=50)
-        for raw in data[start : start + BATCH]:
-            event = decode_job_event(raw)
-            seq += 1
-            state = apply(JobState(), event, seq)
-            [queued] = decide(Advance(job_id=state.id, issued_at=now, dependencies={}, children=None), state)
-            seq += 1
-            state = apply(state, queued, seq)
-            _doc_encoder.encode(state)  # the projection row's document
-            yield state
+    """Each submission folded as the fold loop does (queued by the submission itself)."""
+    for seq, raw in enumerate(data, start=1):
+        state = apply(JobState(), decode_job_event(raw), seq)
+        assert state.state == "queued" and not decide(Advance(job_id=state.id, issued_at=state.updated_at), state)
+        _doc_encoder.encode(state)  # the projection row's document
+        yield state
 
 
 def _fold(engine: Engine, data: list[bytes]) -> None:
