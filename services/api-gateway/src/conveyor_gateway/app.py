@@ -70,6 +70,7 @@ from .project_reader import ProjectReader
 from .project_routes import PROJECT_ROUTES
 from .push_hook import PUSH_HOOK_ROUTES
 from .reader import JobReader
+from .requester import Requester
 from .route_index import IndexedRouter
 from .routes import ROUTES, State
 from .settings import Settings
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
         appender = EventAppender(nc)
         await appender.start()
+        requester = Requester(nc)
+        await requester.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
         collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
@@ -145,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield State(
                 nc=nc,
                 js=js,
+                requester=requester,
                 appender=appender,
                 reader=reader,
                 workers=workers,
@@ -180,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await identity_watcher.stop()
             await projects_watcher.stop()
             await access_watcher.stop()
+            await requester.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
