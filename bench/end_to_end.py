@@ -49,12 +49,16 @@ async def _wait_succeeded(pool: Pool, target: int, timeout_s: float) -> float:
         await asyncio.sleep(0.1)
 
 
-async def _sample_fold_lag(stack: BenchStack, pool: Pool, samples: list[int]) -> None:
-    """Every 100 ms: how many events the scheduler's fold loop is behind the stream's end."""
+async def _sample_fold_lag(stack: BenchStack, pool: Pool, samples: list[int], stop: asyncio.Event) -> None:
+    """Every 100 ms until ``stop``: how many events the scheduler's fold loop is behind the stream's end.
+
+    Stopped by an event, not by cancelling: on Python 3.11 ``asyncio.wait_for`` (inside nats-py's
+    request) can swallow a cancellation that lands as its reply arrives, and the loop went on.
+    """
     nc = await connect_nats(stack.nats.url, name="bench-lag")
     js = nc.jetstream()
     try:
-        while True:
+        while not stop.is_set():
             last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
             done = await pool.fetchval("SELECT stream_seq FROM scheduler.checkpoints WHERE consumer = 'scheduler'")
             samples.append(max(0, last - int(done or 0)))
@@ -128,6 +132,7 @@ async def end_to_end_throughput(
     pool = await asyncpg.create_pool(stack.database_url, min_size=1, max_size=2)
     lag: list[int] = []
     lagging: asyncio.Task[None] | None = None
+    stop_lagging = asyncio.Event()
     try:
         await fleet.start()
         bulk = await _has_bulk(port)
@@ -138,7 +143,7 @@ async def end_to_end_throughput(
         meter = CpuMeter(stack_groups(stack, fleet))
         meter.start()
         started = time.perf_counter()
-        lagging = asyncio.create_task(_sample_fold_lag(stack, pool, lag))
+        lagging = asyncio.create_task(_sample_fold_lag(stack, pool, lag, stop_lagging))
         submitting = asyncio.create_task(_submit(port, jobs, bulk))
         waiting = asyncio.create_task(_wait_succeeded(pool, base + jobs, 60 + jobs / 20))
         how, submitted = await submitting
@@ -149,7 +154,7 @@ async def end_to_end_throughput(
         await asyncio.gather(*profiles)
     finally:
         if lagging is not None:
-            lagging.cancel()
+            stop_lagging.set()
             await asyncio.gather(lagging, return_exceptions=True)
         reports = await fleet.stop()
         await pool.close()

@@ -3,6 +3,8 @@
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conveyor_events import (
     artifact_subject,
@@ -16,6 +18,7 @@ from conveyor_events import (
     progress_subject,
     worker_log_subject,
 )
+from conveyor_events.ids import _canonical
 from conveyor_events.subjects import aggregate_of, event_subject
 
 
@@ -59,6 +62,13 @@ def test_uuid7_layout_and_order() -> None:
     assert first.int >> 80 == 1_700_000_000_000
     assert str(first) < str(second)
     assert len({new_uuid7() for _ in range(1000)}) == 1000
+
+
+@given(st.integers(min_value=0, max_value=(1 << 128) - 1))
+def test_canonical_formatting_is_the_uuid_modules(value: int) -> None:
+    assert _canonical(value) == str(uuid.UUID(int=value))
+    assert parse_uuid(_canonical(value)) == str(uuid.UUID(int=value))
+    assert parse_uuid(_canonical(value).upper()) == str(uuid.UUID(int=value))
 
 
 def test_dedupe_ids_are_stable_and_scoped_by_project() -> None:

@@ -169,3 +169,42 @@ async def test_misses_are_not_cached() -> None:
         await auth.authenticate(header)
     source.secrets[WORKER_ID] = stored()  # the projection applied the registration meanwhile
     assert await auth.authenticate(header) == WORKER_ID
+
+
+async def test_an_accepted_header_is_recognised_until_the_ttl_then_checked_again() -> None:
+    source, clock = FakeSecrets({WORKER_ID: stored()}), Clock()
+    auth = WorkerAuthenticator(source, ttl_s=5.0, clock=clock)
+    header = basic(f"{WORKER_ID}:{SECRET}")
+    assert await auth.authenticate(header) == WORKER_ID
+    source.secrets[WORKER_ID] = stored("rotated")  # the stored hash changes under the cache
+    clock.now += 4.9
+    assert await auth.authenticate(header) == WORKER_ID  # within the ttl, as before
+    clock.now += 0.2
+    with pytest.raises(UnauthenticatedError):
+        await auth.authenticate(header)
+    assert source.lookups == 2
+
+
+async def test_a_wrong_secret_is_refused_while_the_right_one_is_cached() -> None:
+    auth = WorkerAuthenticator(FakeSecrets({WORKER_ID: stored()}), clock=Clock())
+    assert await auth.authenticate(basic(f"{WORKER_ID}:{SECRET}")) == WORKER_ID
+    for header in (basic(f"{WORKER_ID}:{SECRET}x"), basic(f"{WORKER_ID}:"), "", None):
+        with pytest.raises(UnauthenticatedError):
+            await auth.authenticate(header)
+
+
+async def test_forget_drops_the_accepted_header_too() -> None:
+    source = FakeSecrets({WORKER_ID: stored()})
+    auth = WorkerAuthenticator(source, ttl_s=60.0, clock=Clock())
+    header = basic(f"{WORKER_ID}:{SECRET}")
+    await auth.authenticate(header)
+    source.secrets[WORKER_ID] = stored(is_deleted=True)
+    auth.forget(WORKER_ID)
+    with pytest.raises(UnauthenticatedError):
+        await auth.authenticate(header)
+
+
+async def test_the_accepted_headers_hold_no_secret() -> None:
+    auth = WorkerAuthenticator(FakeSecrets({WORKER_ID: stored()}), clock=Clock())
+    await auth.authenticate(basic(f"{WORKER_ID}:{SECRET}"))
+    assert all(SECRET.encode() not in key and len(key) == 32 for key in auth._accepted)

@@ -70,6 +70,8 @@ from .project_reader import ProjectReader
 from .project_routes import PROJECT_ROUTES
 from .push_hook import PUSH_HOOK_ROUTES
 from .reader import JobReader
+from .requester import Requester
+from .route_index import IndexedRouter
 from .routes import ROUTES, State
 from .settings import Settings
 from .submit_limits import SubmitLimiter
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
         appender = EventAppender(nc)
         await appender.start()
+        requester = Requester(nc)
+        await requester.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
         collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield State(
                 nc=nc,
                 js=js,
+                requester=requester,
                 appender=appender,
                 reader=reader,
                 workers=workers,
@@ -179,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await identity_watcher.stop()
             await projects_watcher.stop()
             await access_watcher.stop()
+            await requester.stop()
             await appender.close()
             await nc.drain()
             await pool.close()
@@ -222,8 +228,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *EVENT_ROUTES,
         ]
     )
-    return Starlette(
-        routes=routes,
+    app = Starlette(
         lifespan=lifespan,
         middleware=[Middleware(RequestContext)],
         exception_handlers={
@@ -232,6 +237,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: unexpected_problem,
         },
     )
+    app.router = IndexedRouter(routes, lifespan=lifespan)  # Starlette's matching, over fewer routes
+    return app
 
 
 def main() -> None:

@@ -80,13 +80,13 @@ async def _call(state: State, call: str, ask: msgspec.Struct, reply_type: type[R
     payload = _encoder.encode(ask)
     while True:
         try:
-            msg = await state["nc"].request(scheduler_subject(call), payload, timeout=max(0.01, deadline - loop.time()))
+            msg = await state["requester"].request(scheduler_subject(call), payload, max(0.01, deadline - loop.time()))
         except NoRespondersError:
             if deadline - loop.time() <= NO_RESPONDERS_RETRY_S:
                 raise SchedulerUnavailableError("no scheduler is running; retry shortly") from None
             await asyncio.sleep(NO_RESPONDERS_RETRY_S)
             continue
-        except TimeoutError:  # nats.errors.TimeoutError is an asyncio (hence builtin) TimeoutError
+        except TimeoutError:
             raise SchedulerUnavailableError(f"the scheduler did not answer within {timeout_s:g} s") from None
         return msgspec.json.decode(msg.data, type=reply_type)
 

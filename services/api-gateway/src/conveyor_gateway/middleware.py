@@ -1,7 +1,7 @@
 """ASGI middleware: request id, one canonical log line and metrics per request."""
 
 import time
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,6 +11,24 @@ from conveyor_runtime import get_logger
 from conveyor_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 _log = get_logger("http")
+_MAX_SERIES: Final = 4096
+
+
+class _Series:
+    """The metric children per label set, looked up once: ``labels()`` costs more than the count."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def record(self, method: str, template: str, status: int, elapsed: float) -> None:
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (HTTP_REQUESTS.labels(method, template, str(status)), HTTP_SECONDS.labels(method, template))
+            if len(self._children) < _MAX_SERIES:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
 
 class RequestContext:
@@ -18,6 +36,7 @@ class RequestContext:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._series = _Series()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,8 +63,7 @@ class RequestContext:
             route: Any = scope.get("route")
             template = getattr(route, "path", "unmatched")
             method = scope["method"]
-            HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_SECONDS.labels(method, template).observe(elapsed)
+            self._series.record(method, template, status, elapsed)
             _log.info(
                 "http_request",
                 method=method,

@@ -50,6 +50,7 @@ from .log_store import LogStore
 from .log_writer import LogWriter
 from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
+from .requester import Requester
 from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
 from .validation import decode_body
@@ -69,6 +70,7 @@ class State(TypedDict):
 
     nc: NatsClient
     js: JetStreamContext
+    requester: Requester
     appender: EventAppender
     reader: JobReader
     workers: WorkerReader

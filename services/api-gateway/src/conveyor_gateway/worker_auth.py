@@ -1,9 +1,12 @@
 """Worker credentials: HTTP Basic ``worker_id:secret`` checked against the stored secret hash.
 
 Parsing and comparison are pure functions; ``WorkerAuthenticator`` adds the lookup and a short
-cache so that leases and heartbeats do not each cost a database round trip. A deleted worker
-stops authenticating once its cache entry expires (``ttl_s``), at once on the gateway that
-deleted it. Secrets are never logged, echoed or kept: only their SHA-256 is compared.
+cache so that leases and heartbeats do not each cost a database round trip. A header it has
+accepted is recognised by its SHA-256 until the worker's cache entry expires, so the calls a
+worker makes for every job (lease, start, finish) skip the parsing and checking too. A deleted
+worker stops authenticating once its cache entry expires (``ttl_s``), at once on the gateway that
+deleted it. Secrets are never logged, echoed or kept: only their SHA-256 (and that of the
+accepted header) is compared.
 """
 
 import base64
@@ -117,6 +120,8 @@ class WorkerAuthenticator:
         self._max_entries = max_entries
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
+        # SHA-256 of an accepted Authorization header -> (worker id, expiry of its cache entry)
+        self._accepted: dict[bytes, tuple[str, float]] = {}
 
     async def authenticate(self, authorization: str | None) -> str:
         """The worker id the ``Authorization`` header proves.
@@ -125,15 +130,25 @@ class WorkerAuthenticator:
             UnauthenticatedError: Missing or malformed credentials, unknown or deleted worker,
                 or a wrong secret (one message for the last three).
         """
+        key = hashlib.sha256(authorization.encode()).digest() if authorization else b""
+        accepted = self._accepted.get(key)
+        if accepted is not None and accepted[1] > self._clock():
+            return accepted[0]
         credentials = parse_basic(authorization)
         stored = await self._stored(credentials.worker_id)
         if not secret_matches(credentials.secret, stored):
             raise UnauthenticatedError(_REFUSED)
+        cached = self._cache.get(credentials.worker_id)
+        if cached is not None:  # never trusted longer than the stored hash it was checked against
+            if len(self._accepted) >= self._max_entries:
+                self._accepted.clear()
+            self._accepted[key] = (credentials.worker_id, cached.expires_at)
         return credentials.worker_id
 
     def forget(self, worker_id: str) -> None:
         """Drop a cached entry (the worker was deleted, or the scheduler no longer knows it)."""
         self._cache.pop(worker_id, None)
+        self._accepted = {k: v for k, v in self._accepted.items() if v[0] != worker_id}
 
     async def _stored(self, worker_id: str) -> StoredSecret | None:
         now = self._clock()
