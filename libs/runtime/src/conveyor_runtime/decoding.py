@@ -8,12 +8,12 @@ event, or garbage) log it and go on, so that the checkpoint still advances past 
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from conveyor_events import UnknownEventError
+from conveyor_events import Event, UnknownEventError, decode_event
 
 from .logging import get_logger
 from .projector import StreamEvent
 
-__all__ = ["decode_batch"]
+__all__ = ["decode_batch", "decode_stream_event"]
 
 T = TypeVar("T")
 
@@ -41,3 +41,18 @@ def decode_batch(batch: Iterable[StreamEvent], decode: Callable[[StreamEvent], T
         if value is not None:
             decoded.append((item.seq, value))
     return decoded
+
+
+def decode_stream_event(item: StreamEvent) -> Event:
+    """Decode any event of ``EVENTS`` by its subject (``decode_batch``'s usual ``decode``).
+
+    Args:
+        item: An event read from the stream.
+
+    Returns:
+        The event.
+
+    Raises:
+        UnknownEventError: For an unknown aggregate, tag or a malformed payload.
+    """
+    return decode_event(item.subject, item.data)
