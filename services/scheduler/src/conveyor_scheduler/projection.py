@@ -217,9 +217,13 @@ class JobTable:
 
     async def update_bulk(self, conn: DbConnection, states: Sequence[JobState]) -> None:
         """Update existing rows as ``save`` would (same columns, only to a newer version), set-based:
-        ``COPY`` into the staging table, then one ``UPDATE ... FROM`` (call ``prepare_bulk`` first)."""
+        ``COPY`` into the staging table, then one ``UPDATE ... FROM`` (inside a transaction; call
+        ``prepare_bulk`` first)."""
         if states:
             await conn.copy_records_to_table(_STAGING, columns=_COLUMNS, records=[_row(s) for s in states])
+            # Probe the primary key per staged row: left to itself the planner hashes the staging
+            # table (no statistics) against a scan of all of ``jobs``, every flush (EXPLAINed).
+            await conn.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
             await conn.execute(self._update_from_staging)
 
     async def needing_decision(self, conn: DbConnection) -> list[JobState]:
