@@ -9,8 +9,16 @@ from typing import Any, Final
 import asyncpg
 from nats.aio.client import Client as NatsClient
 
-from conveyor_events import EVENTS_STREAM, JobAccessSet, UnknownEventError, decode_event
-from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger, quote_schema
+from conveyor_events import EVENTS_STREAM, JobAccessSet
+from conveyor_runtime import (
+    DbConnection,
+    Projector,
+    StreamEvent,
+    decode_batch,
+    decode_stream_event,
+    get_logger,
+    quote_schema,
+)
 from conveyor_runtime.positions import announce_position
 
 from .projection import SCHEMA
@@ -38,12 +46,7 @@ async def apply_access_events(conn: DbConnection, batch: Sequence[StreamEvent], 
         schema: Where the table is (another than ``identity`` for a shadow rebuild).
     """
     q = quote_schema(schema)
-    for item in batch:
-        try:
-            event = decode_event(item.subject, item.data)
-        except UnknownEventError as exc:
-            _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
-            continue
+    for seq, event in decode_batch(batch, decode_stream_event):
         if isinstance(event, JobAccessSet):
             await conn.execute(
                 f"INSERT INTO {q}.job_access (job_id, read, write, last_seq) VALUES ($1, $2, $3, $4)"
@@ -52,7 +55,7 @@ async def apply_access_events(conn: DbConnection, batch: Sequence[StreamEvent], 
                 event.job_id,
                 list(event.read),
                 list(event.write),
-                item.seq,
+                seq,
             )
 
 

@@ -12,7 +12,6 @@ from nats.aio.client import Client as NatsClient
 
 from conveyor_events import (
     EVENTS_STREAM,
-    UnknownEventError,
     UserCreated,
     UserEvent,
     UserTokenIssued,
@@ -25,6 +24,7 @@ from conveyor_runtime import (
     Migration,
     Projector,
     StreamEvent,
+    decode_batch,
     get_logger,
     quote_schema,
 )
@@ -98,16 +98,13 @@ _log = get_logger("identity")
 
 
 def _decode(batch: Sequence[StreamEvent]) -> list[UserEvent]:
-    events: list[UserEvent] = []
-    for item in batch:
-        try:
-            event = decode_event(item.subject, item.data)
-        except UnknownEventError as exc:
-            _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
-            continue
-        if isinstance(event, UserCreated | UserTokenIssued | UserTokenRevoked):
-            events.append(event)
-    return events
+    decoded: list[tuple[int, UserEvent]] = decode_batch(batch, _user_event)
+    return [event for _, event in decoded]
+
+
+def _user_event(item: StreamEvent) -> UserEvent | None:
+    event = decode_event(item.subject, item.data)
+    return event if isinstance(event, UserCreated | UserTokenIssued | UserTokenRevoked) else None
 
 
 async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:

@@ -18,10 +18,16 @@ from conveyor_events import (
     ProjectRolesSet,
     ProjectUpdated,
     ProjectWorkerAccessSet,
-    UnknownEventError,
-    decode_event,
 )
-from conveyor_runtime import DbConnection, Projector, StreamEvent, get_logger, quote_schema
+from conveyor_runtime import (
+    DbConnection,
+    Projector,
+    StreamEvent,
+    decode_batch,
+    decode_stream_event,
+    get_logger,
+    quote_schema,
+)
 from conveyor_runtime.positions import announce_position
 
 from .projection import SCHEMA
@@ -105,23 +111,18 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent],
         schema: Where the tables are (another than ``identity`` for a shadow rebuild).
     """
     q = quote_schema(schema)
-    for item in batch:
-        try:
-            event = decode_event(item.subject, item.data)
-        except UnknownEventError as exc:
-            _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
-            continue
+    for seq, event in decode_batch(batch, decode_stream_event):
         match event:
             case ProjectCreated():
-                await _created(conn, q, item.seq, event)
+                await _created(conn, q, seq, event)
             case ProjectUpdated():
-                await _updated(conn, q, item.seq, event)
+                await _updated(conn, q, seq, event)
             case ProjectRolesSet():
                 await _roles(conn, q, event.project_id, event.user_id, event.roles)
                 await conn.execute(
                     f"UPDATE {q}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
                     event.project_id,
-                    item.seq,
+                    seq,
                 )
             case ProjectAccessRequested():
                 await conn.execute(

@@ -3,6 +3,7 @@ checkpointed projector, read-your-writes positions, health/metrics endpoints and
 
 from .connections import ConnectError, connect_nats, create_pool, retry_until
 from .db import DbConnection, DbPool
+from .decoding import decode_batch, decode_stream_event
 from .http import ReadinessCheck, health_routes, nats_check, postgres_check, serve_http
 from .lifecycle import run_service
 from .logging import configure_logging, get_logger
@@ -38,6 +39,8 @@ __all__ = [
     "connect_nats",
     "consumer_main",
     "create_pool",
+    "decode_batch",
+    "decode_stream_event",
     "get_logger",
     "health_routes",
     "load_settings",

@@ -16,12 +16,33 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-__all__ = ["ConsumerFeed"]
+__all__ = ["ConsumerFeed", "stream_seq"]
 
 _STATUS: Final = "Status"
 _PENDING: Final = "Nats-Pending-Messages"
 _NS: Final = 1_000_000_000
 _FILL_WAIT_S: Final = 0.005
+_V1_TOKENS: Final = 9  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>
+_V1_STREAM_SEQ: Final = 5
+_V2_STREAM_SEQ: Final = Msg.Ack.StreamSeq  # the form with domain and account hash
+
+
+def stream_seq(msg: Msg) -> int:
+    """The stream sequence of a message delivered by a JetStream consumer.
+
+    Read straight from the reply subject: ``msg.metadata`` parses every field and builds a
+    timestamp, which a catching-up projector paid for on each of a million messages (profiled).
+
+    Args:
+        msg: A message from a pull consumer.
+
+    Returns:
+        Its stream sequence.
+    """
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == _V1_TOKENS and tokens[0] == "$JS":
+        return int(tokens[_V1_STREAM_SEQ])
+    return msg.metadata.sequence.stream  # any other form: let nats-py parse (and validate) it
 
 
 class ConsumerFeed:

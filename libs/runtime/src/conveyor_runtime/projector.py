@@ -26,7 +26,7 @@ from nats.js.errors import NotFoundError
 from conveyor_events import AppendError
 
 from .db import DbConnection
-from .feed import ConsumerFeed
+from .feed import ConsumerFeed, stream_seq
 from .logging import get_logger
 from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION
 from .migrations import Migration, quote_schema
@@ -190,24 +190,14 @@ class Projector:
                 the same name is running, or the projection was reset.
         """
         started = time.perf_counter()
-        events = [StreamEvent(m.metadata.sequence.stream, m.subject, m.data) for m in msgs]
+        events = [StreamEvent(stream_seq(m), m.subject, m.data) for m in msgs]
         fresh = [e for e in events if e.seq > self.position]
         if not fresh:
             return 0
         needed = [e for e in fresh if not (self._is_applied and self._is_applied(e))]
         if needed:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await self._handler(conn, needed)
-                status = await conn.execute(
-                    f"UPDATE {self._table} SET stream_seq = $2, updated_at = now()"
-                    " WHERE consumer = $1 AND stream_seq = $3",
-                    self.name,
-                    fresh[-1].seq,
-                    self._stored,
-                )
-                if status != "UPDATE 1":
-                    raise ProjectorFencedError(f"{self.name}: checkpoint is no longer {self._stored}")
-            self._stored = fresh[-1].seq
+            async with self._pool.acquire() as conn:
+                await self.commit_batch(conn, fresh[-1].seq, lambda c: self._handler(c, needed))
             if self._on_applied is not None:
                 self._on_applied()
         self.position = fresh[-1].seq
@@ -215,6 +205,35 @@ class Projector:
         PROJECTOR_POSITION.labels(self.name).set(self.position)
         PROJECTOR_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         return len(needed)
+
+    async def commit_batch(
+        self, conn: DbConnection, seq: int, write: Callable[[DbConnection], Awaitable[None]]
+    ) -> None:
+        """Run ``write`` and store ``seq`` as the checkpoint, in one transaction on ``conn``.
+
+        ``apply`` commits through it; a caller that folds in its own way (the scheduler's
+        rebuild, which writes a batch while it reads the next) uses it directly, then ``ack``.
+
+        Args:
+            conn: A connection outside any transaction.
+            seq: The last stream sequence the write covers (not below the position).
+            write: Writes the batch's effects inside the transaction.
+
+        Raises:
+            ProjectorFencedError: The stored checkpoint moved under us.
+        """
+        async with conn.transaction():
+            await write(conn)
+            status = await conn.execute(
+                f"UPDATE {self._table} SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq = $3",
+                self.name,
+                seq,
+                self._stored,
+            )
+            if status != "UPDATE 1":
+                raise ProjectorFencedError(f"{self.name}: checkpoint is no longer {self._stored}")
+        self._stored = seq
+        self.position = max(self.position, seq)
 
     async def flush_position(self) -> None:
         """Store the in-memory position if it ran ahead of the stored checkpoint."""
@@ -247,7 +266,7 @@ class Projector:
             await self.flush_position()  # idle: store what echo-only batches moved in memory
             return 0
         before = self.position
-        first = msgs[0].metadata.sequence.stream
+        first = stream_seq(msgs[0])
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(consumer=self.name, stream_seq=first, batch=len(msgs))
         applied = await self._apply_with_retry(msgs)

@@ -21,18 +21,19 @@ from conveyor_events import (
     HookEvent,
     HookRedeliveryRequested,
     HookUpdated,
+    JobEvent,
     JobSubmitted,
     JobTrigger,
     UnknownEventError,
     decode_event,
     decode_job_event,
 )
+from conveyor_events.job import JobEventBase
 from conveyor_events.subjects import aggregate_of
-from conveyor_runtime import DbConnection, StreamEvent, get_logger
+from conveyor_runtime import DbConnection, StreamEvent, decode_batch
 
 from .snapshot import JobSnapshot, event_tag, evolve, payload_body, subscribed, trigger_fires
 
-_log = get_logger("hook-dispatcher")
 _NAMESPACE: Final = uuid.UUID("6f1c3f0e-8d5a-4f63-9a57-3c1e2b0d9a11")
 _snapshot_decoder: Final = msgspec.json.Decoder(JobSnapshot)
 _triggers_decoder: Final = msgspec.json.Decoder(tuple[JobTrigger, ...])
@@ -75,16 +76,13 @@ class EventsHandler:
         jobs = await self._load_jobs(conn, job_ids)
         hooks: dict[tuple[str, str], list[Any]] = {}
         out: list[Delivery] = []
-        for item in batch:
-            aggregate, ident = _split(item.subject)
-            try:
-                if aggregate == "hook":
-                    await self._apply_hook(conn, _hook_event(item), item.seq, now)
-                    hooks.clear()
-                elif aggregate == "job":
-                    await self._apply_job(conn, jobs, hooks, item, now, out)
-            except UnknownEventError as exc:
-                _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
+        decoded: list[tuple[int, HookEvent | JobEvent]] = decode_batch(batch, _hook_or_job_event)
+        for seq, event in decoded:
+            if isinstance(event, JobEventBase):
+                await self._apply_job(conn, jobs, hooks, seq, event, now, out)
+            else:
+                await self._apply_hook(conn, event, seq, now)
+                hooks.clear()
         await self._save_jobs(conn, jobs)
         if out:
             await conn.executemany(
@@ -126,11 +124,11 @@ class EventsHandler:
         conn: DbConnection,
         jobs: dict[str, _Job],
         hooks: dict[tuple[str, str], list[Any]],
-        item: StreamEvent,
+        seq: int,
+        event: JobEvent,
         now: datetime,
         out: list[Delivery],
     ) -> None:
-        event = decode_job_event(item.data)
         job = jobs[event.job_id]
         if isinstance(event, JobSubmitted):
             job.triggers = event.triggers
@@ -153,13 +151,11 @@ class EventsHandler:
         targets += [(None, t.url, t.secret) for t in job.triggers if trigger_fires(t, tag)]
         if not targets:
             return
-        body = payload_body(tag, event.occurred_at, job.snap, job.version, item.seq)
+        body = payload_body(tag, event.occurred_at, job.snap, job.version, seq)
         expires = now + self._horizon
         for hook_id, url, secret in targets:
-            ident = delivery_id(hook_id or url, item.seq)
-            out.append(
-                (ident, hook_id, url, secret, tag, event.job_id, item.seq, body, event.occurred_at, now, expires)
-            )
+            ident = delivery_id(hook_id or url, seq)
+            out.append((ident, hook_id, url, secret, tag, event.job_id, seq, body, event.occurred_at, now, expires))
 
     async def _apply_hook(self, conn: DbConnection, event: HookEvent, seq: int, now: datetime) -> None:
         s = self._s
@@ -237,7 +233,13 @@ def _split(subject: str) -> tuple[str, str]:
         return "", ""
 
 
-def _hook_event(item: StreamEvent) -> HookEvent:
+def _hook_or_job_event(item: StreamEvent) -> HookEvent | JobEvent | None:
+    """The event of a hook or a job; ``None`` for other aggregates (not the dispatcher's)."""
+    aggregate, _ = _split(item.subject)
+    if aggregate == "job":
+        return decode_job_event(item.data)
+    if aggregate != "hook":
+        return None
     event = decode_event(item.subject, item.data)
     if not isinstance(event, HookCreated | HookUpdated | HookDeleted | HookDisabled | HookRedeliveryRequested):
         raise UnknownEventError(f"not a hook event: {type(event).__name__}")

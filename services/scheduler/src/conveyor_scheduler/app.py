@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
+import uvloop
 from nats.aio.client import Client as NatsClient
 from starlette.applications import Starlette
 
@@ -35,6 +36,7 @@ from conveyor_identity import (
 )
 from conveyor_identity import SCHEMA as IDENTITY_SCHEMA
 from conveyor_runtime import (
+    DbConnection,
     Projector,
     ReadinessCheck,
     announce_position,
@@ -60,10 +62,12 @@ from .handlers import JobFolder
 from .leadership import LeaderElector, current_holder
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
+from .replay import CACHE_JOBS, FLUSH_EVENTS, replay_jobs
 from .settings import Settings
 from .workers import WorkerState
 
 CONSUMER: Final = "scheduler"
+REPLAY_BATCH: Final = 2000  # messages per fetch while rebuilding: fewer, fuller round trips
 _log = get_logger("scheduler")
 
 
@@ -193,6 +197,7 @@ async def _lead(
     access = access_projector(nc, pool)
     await access.prepare()
     async with pool.acquire() as conn, conn.transaction():
+        await table.restore_indexes(conn)  # left behind by a rebuild that died (none otherwise)
         decided = await folder.reconcile(conn)
     folder.trust_commit()
     # Fold to the stream's current end before serving workers, so that leases granted by a
@@ -238,10 +243,14 @@ async def _refresh_rules(rules: ProjectRules, engine: Engine, stop: asyncio.Even
             engine.wake_lease_calls()
 
 
-async def rebuild(settings: Settings, into: str | None) -> int:
+async def rebuild(
+    settings: Settings, into: str | None, *, cache_jobs: int = CACHE_JOBS, flush_events: int = FLUSH_EVENTS
+) -> int:
     """Replay the stream from sequence 1 into the projection (or into a shadow schema), then the
     identity projections (users and tokens, projects, job access lists; ``rebuild_identity``):
     in place into ``identity``, or with ``into`` into ``<into>_identity``.
+
+    ``cache_jobs`` and ``flush_events`` size the jobs replay (``replay.replay_jobs``).
 
     Returns:
         The stream sequence the rebuilt projection reached.
@@ -261,19 +270,19 @@ async def rebuild(settings: Settings, into: str | None) -> int:
             pool=pool,
             stream=EVENTS_STREAM,
             filter_subject=EVENTS_FILTER,
-            handler=JobFolder(table, None, _now),
-            batch_size=settings.batch_size,
+            handler=JobFolder(table, None, _now),  # unused: ``replay_jobs`` folds and writes in bulk
+            batch_size=max(settings.batch_size, REPLAY_BATCH),
         )
         if into is not None:
             try:
-                await _replay(projector, table, last)
+                await _replay(projector, pool, table, last, cache_jobs, flush_events)
             finally:
                 await js.delete_consumer(EVENTS_STREAM, projector.name)
             await rebuild_identity(js, pool, into)
             return projector.position
 
         async def replay_all() -> None:
-            await _replay(projector, table, last)
+            await _replay(projector, pool, table, last, cache_jobs, flush_events)
             await rebuild_identity(js, pool)
 
         # In place: hold the leader key for the whole replay, so no scheduler starts meanwhile.
@@ -287,12 +296,24 @@ async def rebuild(settings: Settings, into: str | None) -> int:
         return projector.position
 
 
-async def _replay(projector: Projector, table: JobTable, last: int) -> None:
+async def _replay(
+    projector: Projector, pool: "asyncpg.Pool[Any]", table: JobTable, last: int, cache_jobs: int, flush_events: int
+) -> None:
+    async def empty(conn: DbConnection) -> None:
+        await table.truncate(conn)
+        await table.defer_indexes(conn)  # built once at the end, not row by row
+
     try:
-        await projector.reset(table.truncate)
+        await projector.reset(empty)
         await projector.prepare()
-        await projector.catch_up(last)
+        started = time.perf_counter()
+        await replay_jobs(projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events)
+        _log.info(
+            "jobs_replayed", schema=table.schema, position=projector.position, seconds=time.perf_counter() - started
+        )
     finally:
+        async with pool.acquire() as conn, conn.transaction():
+            await table.restore_indexes(conn)
         await projector.close()
 
 
@@ -313,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "rebuild":
         started = time.perf_counter()
         try:
-            seq = asyncio.run(rebuild(settings, args.into))
+            seq = uvloop.run(rebuild(settings, args.into))
         except SchedulerBusyError as exc:
             print(f"conveyor-scheduler: {exc}", file=sys.stderr)  # noqa: T201 - CLI output
             raise SystemExit(2) from exc

@@ -13,7 +13,6 @@ from conveyor_events import (
     JobSubmitted,
     JobSucceeded,
     PendingAppend,
-    UnknownEventError,
     WorkerEvent,
     decode_event,
     job_subject,
@@ -21,7 +20,7 @@ from conveyor_events import (
 from conveyor_events.job import JobEventBase
 from conveyor_events.subjects import EVENTS_PREFIX
 from conveyor_events.worker import WorkerEventBase
-from conveyor_runtime import DbConnection, StreamEvent, get_logger
+from conveyor_runtime import DbConnection, StreamEvent, decode_batch, get_logger
 
 from .chaining import chained_copy
 from .decider import Advance, JobState, apply, decide
@@ -87,7 +86,7 @@ class JobFolder:
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
         self._uncommitted.clear()  # a retried batch starts over
-        job_events, worker_events = _decode(batch)
+        job_events, worker_events = decode_jobs_and_workers(batch)
         jobs = await self._fold_jobs(conn, job_events)
         workers = await self._fold_workers(conn, worker_events)
         self._unobserved = (jobs, workers)
@@ -291,20 +290,22 @@ def _advance(job: JobState, now: datetime, deps: dict[str, str]) -> Advance:
     return Advance(job_id=job.id, issued_at=now, dependencies={d: deps.get(d, "unknown") for d in job.depends_on})
 
 
-def _decode(batch: Sequence[StreamEvent]) -> tuple[list[tuple[int, JobEvent]], list[tuple[int, WorkerEvent]]]:
+def decode_jobs_and_workers(
+    batch: Sequence[StreamEvent],
+) -> tuple[list[tuple[int, JobEvent]], list[tuple[int, WorkerEvent]]]:
+    """The batch's job and worker events, in stream order (unknown ones skipped with a warning)."""
     jobs: list[tuple[int, JobEvent]] = []
     workers: list[tuple[int, WorkerEvent]] = []
-    for item in batch:
-        if not item.subject.startswith(_OURS):
-            continue  # another aggregate's event (progress, identities, ...): not the scheduler's
-        try:
-            event: Event = decode_event(item.subject, item.data)
-        except UnknownEventError as exc:
-            # A newer producer's event, or garbage: skip it, the checkpoint still advances.
-            _log.warning("event_skipped", stream_seq=item.seq, subject=item.subject, error=str(exc))
-            continue
+    decoded: list[tuple[int, Event]] = decode_batch(batch, _decode_ours)
+    for seq, event in decoded:
         if isinstance(event, JobEventBase):
-            jobs.append((item.seq, event))
+            jobs.append((seq, event))
         elif isinstance(event, WorkerEventBase):  # users and projects are folded by conveyor_identity
-            workers.append((item.seq, event))
+            workers.append((seq, event))
     return jobs, workers
+
+
+def _decode_ours(item: StreamEvent) -> Event | None:
+    if not item.subject.startswith(_OURS):
+        return None  # another aggregate's event (progress, identities, ...): not the scheduler's
+    return decode_event(item.subject, item.data)
