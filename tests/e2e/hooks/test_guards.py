@@ -62,7 +62,9 @@ async def test_a_loopback_target_is_refused_at_delivery_when_not_allowed(
     # The gateway (test settings) allows loopback, this dispatcher does not: the name resolves to
     # 127.0.0.1 and the request is never sent.
     start_dispatcher(hook_allow_nets="")
-    created = await api.post("/v1/hooks", json={"url": f"http://localhost:{receiver.port}/", "events": ["job.queued"]})
+    created = await api.post(
+        "/v1/hooks", json={"url": f"http://localhost:{receiver.port}/", "events": ["job.submitted"]}
+    )
     assert created.status_code == 201, created.text
     await api.post("/v1/jobs", json={"command": "make"})
 
