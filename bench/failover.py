@@ -10,17 +10,16 @@ import asyncio
 import signal
 import statistics
 import time
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
 from nats.js import JetStreamContext
 
-from conveyor_events import EventAppender, JobSubmitted, PendingAppend, job_subject, new_uuid7
-from conveyor_events.job import CommandPayload
+from conveyor_events import EventAppender, PendingAppend, job_subject
 from conveyor_runtime import connect_nats
 from conveyor_scheduler.leadership import current_holder
 
+from .scenarios import noop_submitted
 from .stack import BenchStack
 
 TTL_S: Final = 5
@@ -49,14 +48,7 @@ async def _one(
     [leader] = [n for n in SCHEDULERS if stack.procs[n].pid == leader_pid]
     [standby] = [n for n in SCHEDULERS if n != leader]
     standby_pid = stack.procs[standby].pid
-    job = JobSubmitted(
-        event_id=new_uuid7(),
-        job_id=new_uuid7(),
-        occurred_at=datetime.now(UTC),
-        project="bench",
-        owner="bench",
-        payload=CommandPayload(command="true"),
-    )
+    job = noop_submitted()
     gone = time.monotonic()
     stack.procs[leader].send_signal(sig)
     await appender.append_batch([PendingAppend(job_subject(job.job_id), job, 0)])

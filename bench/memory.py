@@ -29,10 +29,12 @@ from typing import Any, cast
 import msgspec
 import psutil
 
-from conveyor_events import CommandPayload, EventAppender, JobSubmitted, decode_job_event, encode_event, new_uuid7
+from conveyor_events import EventAppender, decode_job_event, encode_event, new_uuid7
 from conveyor_scheduler.commands import RetryPolicy
 from conveyor_scheduler.decider import Advance, JobState, apply, decide
 from conveyor_scheduler.engine import Engine
+
+from .scenarios import noop_submitted
 
 BATCH = 2000
 _doc_decoder = msgspec.json.Decoder(JobState)
@@ -53,16 +55,7 @@ def _engine() -> Engine:
 def _submitted_bytes(n: int) -> Iterator[bytes]:
     """The backlog benchmark's ``JobSubmitted`` (bench/scenarios.py), encoded as on the stream."""
     for _ in range(n):
-        yield encode_event(
-            JobSubmitted(
-                event_id=new_uuid7(),
-                job_id=new_uuid7(),
-                occurred_at=datetime.now(UTC),
-                project="bench",
-                owner="bench",
-                payload=CommandPayload(command="true"),
-            )
-        )
+        yield encode_event(noop_submitted())
 
 
 def _queued_states(data: list[bytes]) -> Iterator[JobState]:

@@ -19,7 +19,7 @@ from conveyor_events import new_uuid7
 from conveyor_runtime import connect_nats
 from conveyor_runtime.feed import ConsumerFeed
 
-from .scenarios import _submitted
+from .scenarios import noop_submitted
 from .stack import BenchStack
 
 RAW_STREAM: Final = "BENCH_RAW"
@@ -29,7 +29,7 @@ async def jetstream_ceilings(stack: BenchStack, *, messages: int) -> list[dict[s
     nc = await connect_nats(stack.nats.url, name="bench-raw")
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=RAW_STREAM, subjects=["bench.raw.>"], storage=StorageType.FILE))
-    payload = msgspec.json.encode(_submitted())
+    payload = msgspec.json.encode(noop_submitted())
     try:
         started = time.perf_counter()
         pending = []

@@ -51,7 +51,8 @@ async def submit_throughput(stack: BenchStack, *, requests: int) -> list[dict[st
     return rows
 
 
-def _submitted() -> JobSubmitted:
+def noop_submitted() -> JobSubmitted:
+    """A no-op job's submission in project ``bench``, as the backlog scenarios append it."""
     job_id = new_uuid7()
     return JobSubmitted(
         event_id=new_uuid7(),
@@ -66,7 +67,7 @@ def _submitted() -> JobSubmitted:
 async def _append_backlog(appender: EventAppender, n: int, *, guarded: bool) -> float:
     started = time.perf_counter()
     for start in range(0, n, 2000):
-        batch = [_submitted() for _ in range(min(2000, n - start))]
+        batch = [noop_submitted() for _ in range(min(2000, n - start))]
         await appender.append_batch([PendingAppend(job_subject(e.job_id), e, 0 if guarded else None) for e in batch])
     return time.perf_counter() - started
 
