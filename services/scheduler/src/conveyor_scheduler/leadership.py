@@ -283,6 +283,11 @@ class LeaderElector:
                 break
             if renewed is lease:  # outcome unknown: retry soon, within the deadline
                 await asyncio.sleep(min(self._poll_s, max(0.0, lease.deadline - self._clock())))
+            if self.lease is not lease:
+                # Resigned (or stepped down) while the renewal was in flight. Python 3.11's
+                # wait_for can swallow the cancel of this task when the renewal lands at the
+                # same moment: a late renewal must never bring a given-up lease back.
+                return
             self.lease = renewed
         if self.lease is not None:
             _log.warning("leadership_lost", term=self.lease.term, reason=reason)
