@@ -8,6 +8,7 @@ __all__ = [
     "CONTENT_TYPE_LATEST",
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
+    "JOBS_READY",
     "PROJECTOR_APPLIED",
     "PROJECTOR_BATCH_SECONDS",
     "PROJECTOR_POSITION",
@@ -26,6 +27,9 @@ PROJECTOR_BATCH_SECONDS: Final = Histogram(
     ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+# Read at scrape time from the leading scheduler's ready queue (a standby reports 0): what a
+# worker autoscaler (the KEDA ScaledObject in deploy/k8s/overlays/ha) scales on.
+JOBS_READY: Final = Gauge("conveyor_jobs_ready", "Jobs ready to run and waiting for a worker (leader only)")
 HTTP_REQUESTS: Final = Counter("conveyor_http_requests_total", "HTTP requests served", ["method", "route", "status"])
 HTTP_SECONDS: Final = Histogram(
     "conveyor_http_request_seconds",

@@ -52,6 +52,7 @@ from conveyor_runtime import (
     run_service,
     serve_http,
 )
+from conveyor_runtime.metrics import JOBS_READY
 from conveyor_runtime.projector import ProjectorFencedError
 
 from .calls import SchedulerCalls
@@ -212,6 +213,7 @@ async def _lead(
             await asyncio.sleep(0)
     _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
     calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
+    JOBS_READY.set_function(lambda: len(engine.queue))
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(projector.run(stop))
@@ -221,6 +223,7 @@ async def _lead(
             tasks.create_task(access.run(stop))
             tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
+        JOBS_READY.set_function(lambda: 0)  # a standby hands out nothing
         await identity.close()
         await projects.close()
         await access.close()
