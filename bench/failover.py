@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 
 from conveyor_events import EventAppender, PendingAppend, job_subject
 from conveyor_runtime import connect_nats
-from conveyor_scheduler.leadership import current_holder
+from conveyor_runtime.leadership import current_holder
 
 from .scenarios import noop_submitted
 from .stack import BenchStack

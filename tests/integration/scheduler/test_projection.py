@@ -9,8 +9,8 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from conveyor_events import EVENTS_STREAM, EventAppender, PendingAppend, job_subject
+from conveyor_runtime.leadership import current_holder
 from conveyor_scheduler.app import SchedulerBusyError, rebuild, serve
-from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
 from .support import cancel_requested, decisions_per_job, gate, read_stream, submitted, table_rows

@@ -52,6 +52,7 @@ from conveyor_runtime import (
     run_service,
     serve_http,
 )
+from conveyor_runtime.leadership import LeaderElector, current_holder
 from conveyor_runtime.metrics import JOBS_READY
 from conveyor_runtime.projector import ProjectorFencedError
 
@@ -60,7 +61,6 @@ from .decider import JobState, RetryPolicy
 from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
-from .leadership import LeaderElector, current_holder
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .replay import CACHE_JOBS, FLUSH_EVENTS, replay_jobs

@@ -38,7 +38,8 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 
 from conveyor_events import AppendFencedError, new_uuid7
-from conveyor_runtime import get_logger
+
+from .logging import get_logger
 
 __all__ = [
     "LEADER_BUCKET",
