@@ -5,7 +5,7 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -52,9 +52,8 @@ from conveyor_runtime import (
     run_service,
     serve_http,
 )
-from conveyor_runtime.leadership import LeaderElector, current_holder
+from conveyor_runtime.leadership import LeaderElector, current_holder, lead_when_elected
 from conveyor_runtime.metrics import JOBS_READY
-from conveyor_runtime.projector import ProjectorFencedError
 
 from .calls import SchedulerCalls
 from .decider import JobState, RetryPolicy
@@ -111,26 +110,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         elector = _elector(settings, nc)
         try:
-            while await elector.campaign(stop) is not None:
-                if not await _term(elector, lambda: _lead(settings, nc, pool, stop, elector.fence)):
-                    break
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence))
         finally:
             stop.set()
             await http
-
-
-async def _term(elector: LeaderElector, lead: Callable[[], Coroutine[Any, Any, None]]) -> bool:
-    """Lead one term; True when the scheduler should campaign again.
-
-    The projection's checkpoint moving under the leader (a deposed leader's transaction that
-    committed late) ends the term too: the key is released, and the next term starts over from
-    the stored checkpoint instead of crashing the process.
-    """
-    try:
-        return await elector.hold(lead)
-    except* ProjectorFencedError as group:
-        _log.warning("checkpoint_moved_under_the_leader", error=str(group.exceptions[0]))
-    return True
 
 
 def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
