@@ -224,10 +224,11 @@ def test_every_service_and_a_worker_is_deployed(rendered: list[Obj]) -> None:
     assert set(READS) <= commands
 
 
-def test_ha_runs_three_nats_nodes_and_a_scheduler_standby() -> None:
+def test_ha_runs_three_nats_nodes_and_a_standby_of_each_leading_service() -> None:
     objects = render(K8S / "overlays" / "ha")
     assert _find(objects, "StatefulSet", "nats")["spec"]["replicas"] == 3
-    assert _find(objects, "Deployment", "scheduler")["spec"]["replicas"] == 2
+    for leading in ("scheduler", "log-collector", "hook-dispatcher"):  # a leader and a standby
+        assert _find(objects, "Deployment", leading)["spec"]["replicas"] == 2
     assert _find(objects, "ConfigMap", "conveyor-config")["data"]["CONVEYOR_EVENTS_REPLICAS"] == "3"
     single = render(K8S / "overlays" / "single")
     assert _find(single, "ConfigMap", "conveyor-config")["data"]["CONVEYOR_EVENTS_REPLICAS"] == "1"
