@@ -6,33 +6,7 @@ import msgspec
 
 from conveyor_events import UtcDatetime
 from conveyor_events.fields import Identifier, JobId, Tag
-
-JOB_STATES: Final = (
-    "submitted",
-    "pending",
-    "blocked",
-    "queued",
-    "awaiting_verification",
-    "assigned",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-)
-JobStateName = Literal[
-    "submitted",
-    "pending",
-    "blocked",
-    "queued",
-    "awaiting_verification",
-    "assigned",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-]
+from conveyor_events.states import JobStateName
 
 EnvName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = Annotated[str, msgspec.Meta(max_length=32_768)]

@@ -9,16 +9,13 @@ from typing import Any, Final
 
 import msgspec
 
+from conveyor_events.states import DEPENDENCY_FAILED, LEASED, TERMINAL
+
 from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode, WorkerMode
 from .worker_status import OFFLINE_AFTER
 
-TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
-LEASED: Final = frozenset({"assigned", "running"})
 AHEAD_LIMIT: Final = 10_000  # counting stops here: past it the exact figure tells nobody anything
 LISTED_DEPENDENCIES: Final = 20  # at most this many waiting dependencies are named in ``data``
-# Dependency states that make the scheduler fail the dependent without running it ("unknown": no
-# such job); the same policy as the scheduler's decider.
-DEPENDENCY_FAILED: Final = frozenset({"failed", "timed_out", "cancelled", "deleted", "unknown"})
 
 
 class WorkerFact(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import reduce
-from typing import Final, Literal, NoReturn, assert_never
+from typing import Final, NoReturn, assert_never
 
 import msgspec
 from msgspec.structs import replace
@@ -37,6 +37,7 @@ from conveyor_events import (
     Payload,
     UtcDatetime,
 )
+from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TERMINAL, JobStatus
 
 from .commands import (
     Advance,
@@ -79,23 +80,7 @@ __all__ = [
     "replay",
 ]
 
-Status = Literal[
-    "new",  # no event yet: the job does not exist
-    "submitted",  # transient: accepted, the scheduler has not decided yet
-    "pending",  # held (execute=false) until started
-    "blocked",
-    "queued",
-    "awaiting_verification",  # a run agreed with too few others: waits for another worker's run
-    "assigned",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-]
-TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
-LEASED: Final = frozenset({"assigned", "running"})
-READY: Final = frozenset({"queued", "awaiting_verification"})  # a worker may be handed it
+Status = JobStatus
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DECISION_NS: Final = uuid.UUID("0b6c9a8e-2d7f-4f5e-b1a3-5c4d3e2f1a09")
 TASK_STATES: Final = frozenset({"pending", "running", "succeeded", "failed", "skipped"})
@@ -298,7 +283,6 @@ def _assign(state: JobState, lease_id: str, worker_id: str, at: datetime) -> lis
 
 
 _WAITING: Final = frozenset({"submitted", "blocked", "queued"})
-DEPENDENCY_FAILED: Final = frozenset({"failed", "timed_out", "cancelled", "deleted", "unknown"})
 
 
 def _advance(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEvent]:
