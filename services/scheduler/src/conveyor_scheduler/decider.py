@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import reduce
 from typing import Final, NoReturn, assert_never
 
@@ -35,8 +35,8 @@ from conveyor_events import (
     JobVerificationRecorded,
     ManifestPayload,
     Payload,
-    UtcDatetime,
 )
+from conveyor_events.job_document import JobDocument, TaskState, Vote
 from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TERMINAL, JobStatus
 
 from .commands import (
@@ -81,25 +81,8 @@ __all__ = [
 ]
 
 Status = JobStatus
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DECISION_NS: Final = uuid.UUID("0b6c9a8e-2d7f-4f5e-b1a3-5c4d3e2f1a09")
 TASK_STATES: Final = frozenset({"pending", "running", "succeeded", "failed", "skipped"})
-
-
-class TaskState(msgspec.Struct, frozen=True, kw_only=True):
-    """A manifest task's state as its worker last reported it."""
-
-    name: str
-    state: str = "pending"
-    exit_code: int | None = None
-    updated_at: UtcDatetime | None = None
-
-
-class Vote(msgspec.Struct, frozen=True, kw_only=True):
-    """One successful run of a job that needs a verification quorum: who ran it, what it hashed."""
-
-    worker_id: str
-    hash: str
 
 
 class _NoChildren(dict[str, int]):
@@ -116,56 +99,14 @@ class _NoChildren(dict[str, int]):
 NO_CHILDREN: Final[dict[str, int]] = _NoChildren()
 
 
-class JobState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A job as the scheduler knows it: its spec, where it is in its life, and its version.
+class JobState(JobDocument, frozen=True, kw_only=True, gc=False):
+    """A job as the scheduler knows it: the shared job document (``conveyor_events.job_document``,
+    whose fields this adds none to) with the aggregate's rules on top.
 
-    ``gc=False`` (no collector header: the scheduler may hold a million): a state refers to
-    strings, numbers, datetimes, tuples, its payload and counters, never back to a state, so it
-    can be part of no reference cycle.
+    ``children`` defaults to the one shared empty map, not to a new dict per job.
     """
 
-    id: str = ""
-    state: Status = "new"
-    project: str = ""
-    owner: str = ""
-    title: str = ""
-    note: str = ""
-    tags: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    priority: int = 0
-    payload: Payload | None = None
-    parent_id: str | None = None
-    depends_on: tuple[str, ...] = ()
-    max_retries: int = 0
-    timeout_s: int | None = None
-    lease_s: int = 60
-    dedupe_key: str | None = None
-    execute: bool = True
-    progress_pattern: str | None = None
-    url: str | None = None
-    verification: int = 1
-    chained_from: str | None = None
-    chain_depth: int = 0
-    paused: bool = False
-    cancel_requested: bool = False
-    deleted: bool = False
-    attempts: int = 0
-    progress: float | None = None
-    reason: str = ""
-    lease_id: str | None = None
-    worker_id: str | None = None
-    retry_at: UtcDatetime | None = None
-    started_at: UtcDatetime | None = None
-    finished_at: UtcDatetime | None = None
-    exit_code: int | None = None
-    tasks: tuple[TaskState, ...] = ()
-    votes: tuple[Vote, ...] = ()
-    verified: str | None = None
     children: dict[str, int] = msgspec.field(default_factory=lambda: NO_CHILDREN)
-    created_at: UtcDatetime = _EPOCH
-    updated_at: UtcDatetime = _EPOCH
-    submitted_seq: int = 0
-    version: int = 0
 
     @property
     def is_terminal(self) -> bool:
