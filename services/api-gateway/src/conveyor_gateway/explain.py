@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import msgspec
 
-from conveyor_events.states import DEPENDENCY_FAILED, LEASED, TERMINAL
+from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TERMINAL
 
 from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode, WorkerMode
 from .worker_status import OFFLINE_AFTER
@@ -289,7 +289,7 @@ def _cancel_requested(facts: ExplainFacts) -> ExplainReason | None:
 
 def _retry_backoff(facts: ExplainFacts) -> ExplainReason | None:
     job, now = facts.job, facts.now
-    if job.state not in ("queued", "awaiting_verification") or job.retry_at is None or job.retry_at <= now:
+    if job.state not in READY or job.retry_at is None or job.retry_at <= now:
         return None
     attempts = job.max_retries + 1
     detail = (
