@@ -15,10 +15,13 @@ __all__ = [
     "LEASED",
     "RAN",
     "READY",
+    "TASK_STATES",
     "TERMINAL",
     "TERMINAL_EVENT_TYPES",
     "JobStateName",
     "JobStatus",
+    "ReportedTaskState",
+    "TaskStateName",
 ]
 
 JobStateName = Literal[
@@ -67,3 +70,12 @@ TERMINAL_EVENT_TYPES: Final[frozenset[str]] = frozenset(f"job.{state}" for state
 
 FAILED_EVENT_TYPES: Final[frozenset[str]] = frozenset(f"job.{state}" for state in FAILED)
 """The wire tags of the events that end a job without success."""
+
+ReportedTaskState = Literal["running", "succeeded", "failed", "skipped"]
+"""A state a worker may report a manifest task in."""
+
+TaskStateName = Literal["pending"] | ReportedTaskState
+"""A manifest task's state: ``pending`` until its worker reports one."""
+
+TASK_STATES: Final[frozenset[TaskStateName]] = frozenset({"pending", *get_args(ReportedTaskState)})
+"""Every state a manifest task can be in."""

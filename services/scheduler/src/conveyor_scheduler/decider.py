@@ -24,7 +24,7 @@ from conveyor_events import (
     JobTimedOut,
     JobVerificationRecorded,
 )
-from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TERMINAL
+from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TASK_STATES, TERMINAL
 
 from .commands import (
     Advance,
@@ -70,7 +70,6 @@ __all__ = [
 ]
 
 _DECISION_NS: Final = uuid.UUID("0b6c9a8e-2d7f-4f5e-b1a3-5c4d3e2f1a09")
-TASK_STATES: Final = frozenset({"pending", "running", "succeeded", "failed", "skipped"})
 
 
 def decision_event_id(job_id: str, version: int, tag: str) -> str:
