@@ -133,7 +133,7 @@ async def run(
                     print_table(table)
     if "backlog" in only:
         with BenchStack() as stack:
-            levels = (100, 1_000) if smoke else LEVELS
+            levels: tuple[int, ...] = (100, 1_000) if smoke else LEVELS
             levels = tuple(n for n in levels if n <= sizes.get("backlog_max", n))
             results["backlog"] = await backlog_scaling(stack, levels=levels, probes=20 if smoke else 200)
             print("Backlog scaling (lease and submit latency, RSS in MiB; targets: lease at the largest <= 2x the")

@@ -76,7 +76,7 @@ async def _registered_id(api: httpx.AsyncClient, name: str, known: set[str]) -> 
 
 def _cpu_s(proc: psutil.Process) -> float:
     times = proc.cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
+    return float(times.user + times.system + times.children_user + times.children_system)
 
 
 async def overhead(api: httpx.AsyncClient, url: str, n: int, capacity: int, kind: str) -> dict[str, Any]:

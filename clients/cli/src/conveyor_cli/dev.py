@@ -1,18 +1,15 @@
 """``conveyor dev``: options, service table, environment contract and banner of the local stack.
 
-Everything here except `run` is pure, so it is unit-tested; `stack.LocalStack` does the work.
+Everything here is pure, so it is unit-tested; `stack.LocalStack` does the work and
+`dev_command` is the command that starts it.
 """
 
 import argparse
-import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor_devstack import PortInUseError, is_port_free, url_host
-
-from .commands import Subparsers
 
 INFRA_HOST = "127.0.0.1"  # NATS has no auth and PostgreSQL trusts everyone: loopback only
 DATABASE = "conveyor"
@@ -112,18 +109,8 @@ class PortClaim:
     setting: str
 
 
-def register(subparsers: Subparsers) -> None:
-    """Add ``conveyor dev`` to the parser."""
-    parser = subparsers.add_parser(
-        "dev",
-        help="run nats-server, PostgreSQL and every service on this machine",
-        description=(
-            "Start an embedded nats-server and PostgreSQL, then the scheduler, gateway, log-collector, "
-            "hook-dispatcher and one local worker, wait until each is ready and supervise them. "
-            "Ctrl-C stops everything. Data survives restarts. "
-            "Each option falls back to its environment variable, then its default."
-        ),
-    )
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add a flag for each option; one not given falls back to its variable, then its default."""
     for option in _OPTIONS:
         parser.add_argument(
             option.flag,
@@ -132,7 +119,6 @@ def register(subparsers: Subparsers) -> None:
             metavar=option.field.split("_")[-1].upper(),
             help=f"{option.help} (env {option.env}, default {option.default})",
         )
-    parser.set_defaults(handler=run)
 
 
 def _pick(option: _Option, args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -303,20 +289,3 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         "",
         "Press Ctrl-C to stop everything.",
     ])  # fmt: skip
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``conveyor dev``: check options and ports, then start and supervise the stack."""
-    from .stack import LocalStack  # imported late: `conveyor --help` need not load httpx
-
-    try:
-        options = resolve_options(args, os.environ, Path.cwd())
-        claims = port_claims(options)
-        duplicate = duplicate_port_message(claims)
-        if duplicate is not None:
-            raise OptionError(duplicate)
-        check_ports(claims)
-    except (OptionError, PortInUseError) as exc:
-        print(f"conveyor dev: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return LocalStack(options).run()

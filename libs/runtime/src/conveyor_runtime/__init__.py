@@ -1,5 +1,8 @@
-"""Plumbing every Conveyor service shares: settings, logging, connections, migrations, the
-checkpointed projector, read-your-writes positions, health/metrics endpoints and lifecycle."""
+"""Plumbing every Conveyor service shares.
+
+Settings, logging, connections, migrations, the checkpointed projector, read-your-writes
+positions, health/metrics endpoints and lifecycle.
+"""
 
 from .connections import ConnectError, connect_nats, create_pool, retry_until
 from .db import DbConnection, DbPool

@@ -78,6 +78,7 @@ class Holder(msgspec.Struct, frozen=True, kw_only=True):
 
     @staticmethod
     def of_this_process() -> "Holder":
+        """This process, with a fresh nonce."""
         return Holder(host=socket.gethostname(), pid=os.getpid(), nonce=new_uuid7())
 
 
@@ -85,8 +86,10 @@ _holder_decoder: Final = msgspec.json.Decoder(Holder)
 
 
 def safety_margin_s(ttl_s: float) -> float:
-    """How long before the server could expire the key a leader stops: a fifth of the TTL, at
-    least 0.25 s (scheduling delays, a publish still in the socket buffer)."""
+    """How long before the server could expire the key a leader stops.
+
+    A fifth of the TTL, at least 0.25 s (scheduling delays, a publish still in the socket buffer).
+    """
     return max(0.25, ttl_s / 5)
 
 
@@ -113,19 +116,25 @@ class Lease(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def renew_at(self) -> float:
-        """When to renew: a third of the TTL after the latest write, so two attempts fit before
-        the deadline."""
+        """When to renew: a third of the TTL after the latest write.
+
+        So two attempts fit before the deadline.
+        """
         return self.sent_at + self.ttl_s / 3
 
     def valid_at(self, now: float) -> bool:
+        """Whether the holder may still act at ``now``."""
         return now < self.deadline
 
     def renewed(self, revision: int, sent_at: float) -> "Lease":
+        """The lease after a renewal written at ``revision`` and sent at ``sent_at``."""
         return msgspec.structs.replace(self, revision=revision, sent_at=sent_at)
 
     def adopted(self, revision: int) -> "Lease":
-        """Our own renewal landed although we never saw its acknowledgement: take its revision
-        but keep the deadline (we do not know when it landed, only that it was not earlier)."""
+        """Our own renewal landed although we never saw its acknowledgement: take its revision.
+
+        Keep the deadline: we do not know when it landed, only that it was not earlier.
+        """
         return msgspec.structs.replace(self, revision=revision)
 
 
@@ -189,6 +198,7 @@ class LeaderElector:
 
     @property
     def holder(self) -> Holder:
+        """Who this process campaigns as."""
         return self._holder
 
     def fence(self) -> Mapping[str, str]:
@@ -247,8 +257,11 @@ class LeaderElector:
         return int(ack.seq)
 
     async def _renew_once(self, lease: Lease) -> Lease | None:
-        """One renewal. Returns the renewed lease, the same lease (outcome unknown: try again),
-        or ``None`` when someone else's write is on the key (we are deposed)."""
+        """One renewal.
+
+        Returns the renewed lease, the same lease (outcome unknown: try again), or ``None`` when
+        someone else's write is on the key (we are deposed).
+        """
         sent_at = self._clock()
         try:
             return lease.renewed(await self._write(lease), sent_at)
@@ -275,8 +288,11 @@ class LeaderElector:
         return None
 
     async def keep(self) -> None:
-        """Renew the lease until it is lost: someone else's revision is on the key, or the
-        deadline passed (renewals failing or hanging, e.g. cut off from the server)."""
+        """Renew the lease until it is lost.
+
+        Lost: someone else's revision is on the key, or the deadline passed (renewals failing or
+        hanging, e.g. cut off from the server).
+        """
         reason = "deadline_passed"
         while (lease := self.lease) is not None:
             await asyncio.sleep(max(0.0, min(lease.renew_at, lease.deadline) - self._clock()))
@@ -369,8 +385,9 @@ def _is_fenced(error: object) -> bool:
 async def lead_when_elected(
     elector: LeaderElector, stop: asyncio.Event, lead: Callable[[], Coroutine[Any, Any, None]]
 ) -> None:
-    """Stand by, lead while the key is held, stand by again when it is lost; until ``stop`` is set
-    or ``lead`` ends on its own.
+    """Stand by, lead while the key is held, stand by again when it is lost.
+
+    Until ``stop`` is set or ``lead`` ends on its own.
 
     A projection checkpoint moving under the leader (a deposed leader's transaction that
     committed late) ends the term too: the key is released, and the next term starts over from

@@ -4,6 +4,8 @@ from typing import Any, Final
 
 import asyncpg
 
+from conveyor_events.states import TERMINAL
+
 from .bodies import FieldError
 from .errors import ParentFinishedError, RejectedError, ValidationFailedError
 
@@ -19,7 +21,6 @@ SELECT EXISTS (SELECT 1 FROM reach WHERE id = $2::uuid)
 
 
 _PARENT: Final = "SELECT state FROM scheduler.jobs WHERE id = $1::uuid AND NOT deleted"
-_FINISHED: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 
 
 class DependencyCycleError(RejectedError):
@@ -74,5 +75,5 @@ async def check_parent(pool: "asyncpg.Pool[Any]", parent: str | None, at: str) -
             state = None
     if state is None:
         raise ValidationFailedError("unknown parent", errors=[FieldError(pointer=at, detail=f"no job {parent}")])
-    if state in _FINISHED:
+    if state in TERMINAL:
         raise ParentFinishedError(f"parent {parent} is already {state}; a finished tree takes no new children")

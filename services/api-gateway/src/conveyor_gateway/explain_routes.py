@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from conveyor_events.states import LEASED, TERMINAL
+
 from .errors import JobNotFoundError
-from .explain import AHEAD_LIMIT, LEASED, TERMINAL, ExplainFacts, WorkerFact, explain
+from .explain import AHEAD_LIMIT, ExplainFacts, WorkerFact, explain
 from .routes import State, json_response, path_id
 
 

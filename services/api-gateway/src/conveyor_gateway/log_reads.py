@@ -12,13 +12,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from conveyor_events import LOGS_STREAM, WORKER_LOG_LEVELS, log_appended_subject
+from conveyor_events.states import TERMINAL
 
 from .bodies import FieldError
 from .byte_ranges import parse_range
 from .log_params import check_params, int_param, raise_if, task_param, time_param
 from .log_store import LogInfo, WorkerLogEntry
 from .read_access import readable_job
-from .routes import TERMINAL_STATES, State, json_response, path_id
+from .routes import State, json_response, path_id
 
 COLLECTOR: Final = "log-collector"  # the collector's consumer (checkpoint) name
 _LOG_PARAMS: Final = frozenset({"task", "attempt"})
@@ -136,7 +137,7 @@ async def _tail(state: State, job_id: str, task: str, attempt: int | None, start
                     yield b": keepalive\n\n"
             if target is None:
                 job = await state["reader"].get(job_id)
-                if job is None or job.state in TERMINAL_STATES:
+                if job is None or job.state in TERMINAL:
                     final_state = job.state if job is not None else "deleted"
                     # Everything the worker sent went out before its finish: once the collector
                     # passes the stream's current end, the log is complete.

@@ -4,8 +4,9 @@ from typing import Any, Final
 
 import msgspec
 
+from conveyor_events.states import JOB_STATES
+
 from .bodies import (
-    JOB_STATES,
     CancelRequest,
     Heartbeat,
     HeartbeatAnswer,

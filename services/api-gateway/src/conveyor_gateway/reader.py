@@ -8,6 +8,8 @@ from typing import Any, Final
 import asyncpg
 import msgspec
 
+from conveyor_events.states import RAN
+
 from .bodies import JobView
 from .errors import InvalidQueryError
 from .log_store import LogStore
@@ -23,9 +25,6 @@ async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> l
             return list(await conn.fetch(sql, *args))
         except asyncpg.UndefinedTableError:
             return []
-
-
-_RAN: Final = frozenset({"assigned", "running", "succeeded", "failed", "timed_out", "cancelled"})
 
 
 class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -165,7 +164,7 @@ class JobReader:
 
         Only a job that has run can have any: a fresh submission (the hot path) skips the query.
         """
-        ran = [j for j in jobs if j.attempts > 0 or j.state in _RAN]
+        ran = [j for j in jobs if j.attempts > 0 or j.state in RAN]
         if self._logs is None or not ran:
             return
         progress = await self._logs.progress_of([j.id for j in ran])

@@ -28,11 +28,12 @@ from conveyor_events import (
     new_uuid7,
     parse_uuid,
 )
+from conveyor_events.states import JOB_STATES
 from conveyor_runtime import IPNetwork, PositionWatcher
 
 from .access import caller, caller_id
 from .acl_append import append_lists
-from .bodies import JOB_STATES, FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
+from .bodies import FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
 from .dependency_check import check_dependencies, check_parent
 from .errors import (
     InvalidIdError,
@@ -59,7 +60,6 @@ from .worker_reader import WorkerReader
 from .worker_status import StatusBoard
 
 ANONYMOUS: Final = "anonymous"
-TERMINAL_STATES: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 _encoder: Final = msgspec.json.Encoder()
 _LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "parent", "limit", "cursor"})
 T = TypeVar("T")

@@ -30,12 +30,11 @@ from conveyor_events.scheduler_api import (
     StopOrder,
     TaskRequest,
 )
+from conveyor_events.states import LEASED, READY
 from conveyor_runtime import get_logger
 
 from .compact import Compactor
 from .decider import (
-    LEASED,
-    READY,
     Assign,
     Command,
     ExpireLease,
