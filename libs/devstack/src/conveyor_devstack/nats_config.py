@@ -1,5 +1,8 @@
-"""The embedded nats-server's configuration file: users with their permissions, the JetStream
-sync policy and the payload limit (what has no command-line flag)."""
+"""The embedded nats-server's configuration file.
+
+Users with their permissions, the JetStream sync policy and the payload limit: what has no
+command-line flag.
+"""
 
 import json
 from collections.abc import Sequence
