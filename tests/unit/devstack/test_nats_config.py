@@ -1,8 +1,8 @@
-"""The embedded nats-server's config file: users, the sync policy, the payload limit."""
+"""The embedded nats-server's config file: users, the sync policy, the payload limit, cluster routes."""
 
 import json
 
-from conveyor_devstack import NatsUser, render_config
+from conveyor_devstack import ClusterRoutes, NatsUser, render_config
 
 
 def test_nothing_to_configure_writes_nothing() -> None:
@@ -27,4 +27,15 @@ def test_users_carry_their_permissions() -> None:
                 "permissions": {"publish": {"allow": ["a.>"], "deny": ["a.b"]}, "subscribe": {"allow": ["_INBOX.>"]}},
             }
         ]
+    }
+
+
+def test_cluster_routes() -> None:
+    routes = ClusterRoutes(name="c", listen="127.0.0.1:6222", routes=("nats-route://127.0.0.1:6223",))
+    text = render_config(cluster=routes)
+    assert text.startswith("cluster ")
+    assert json.loads(text.removeprefix("cluster ")) == {
+        "name": "c",
+        "listen": "127.0.0.1:6222",
+        "routes": ["nats-route://127.0.0.1:6223"],
     }

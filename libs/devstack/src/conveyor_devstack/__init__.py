@@ -6,7 +6,8 @@ process on local directories, plus the port checks the dev runner does before st
 
 from .errors import DevstackError, ServerStartError
 from .nats import NatsServer, NatsServerMissingError, find_nats_server
-from .nats_config import NatsUser, render_config
+from .nats_cluster import NatsCluster
+from .nats_config import ClusterRoutes, NatsUser, render_config
 from .pg_install import PostgresBinaries, PostgresMissingError, find_postgres_binaries
 from .pg_owner import OsUser, blocking_parent, resolve_pg_data_dir, server_user, temp_pg_data_dir
 from .ports import PortInUseError, connect_host, ensure_port_free, free_port, is_port_free, url_host
@@ -14,7 +15,9 @@ from .postgres import Postgres
 from .process import log_tail, signal_group, stop_process
 
 __all__ = [
+    "ClusterRoutes",
     "DevstackError",
+    "NatsCluster",
     "NatsServer",
     "NatsServerMissingError",
     "NatsUser",

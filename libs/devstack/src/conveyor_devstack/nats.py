@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Self
 
 from .errors import DevstackError, ServerStartError
-from .nats_config import NatsUser, render_config
+from .nats_config import ClusterRoutes, NatsUser, render_config
 from .ports import connect_host, ensure_port_free, url_host
 from .process import is_running_with, log_tail, read_pid_file, stop_process, wait_until_ready
 
@@ -72,6 +72,7 @@ class NatsServer:
         server_name: str = "conveyor",
         users: Sequence[NatsUser] = (),
         sync_interval: str | None = None,
+        cluster: ClusterRoutes | None = None,
     ) -> None:
         """Describe the server; nothing starts until `start`.
 
@@ -85,6 +86,8 @@ class NatsServer:
             users: When given, only these users may connect, each with its own permissions.
             sync_interval: JetStream's fsync policy (``"always"`` or an interval like ``"2s"``);
                 the server's default (every 2 minutes) when omitted.
+            cluster: When given, the node's cluster name, route listener and peers (its
+                ``server_name`` must then differ from every peer's).
         """
         self.store_dir = store_dir
         self.host = host
@@ -93,6 +96,7 @@ class NatsServer:
         self.server_name = server_name
         self.users = tuple(users)
         self.sync_interval = sync_interval
+        self.cluster = cluster
         self._port = port
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_start = 0
@@ -201,8 +205,10 @@ class NatsServer:
             "-m", "0", "-n", self.server_name,
             "-P", str(self.store_dir / _PID_FILE), "--ports_file_dir", str(self.store_dir),
         ]  # fmt: skip
-        # Users, the sync policy and max_payload have no command-line flags; flags win over the file.
-        text = render_config(users=self.users, sync_interval=self.sync_interval, max_payload=self.max_payload)
+        # Users, the sync policy, max_payload and routes have no command-line flags; flags win over the file.
+        text = render_config(
+            users=self.users, sync_interval=self.sync_interval, max_payload=self.max_payload, cluster=self.cluster
+        )
         if text:
             config = self.store_dir / _CONFIG_FILE
             config.touch(mode=0o600)

@@ -1,14 +1,14 @@
 """The embedded nats-server's configuration file.
 
-Users with their permissions, the JetStream sync policy and the payload limit: what has no
-command-line flag.
+Users with their permissions, the JetStream sync policy, the payload limit and cluster routes:
+what has no command-line flag.
 """
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["NatsUser", "render_config"]
+__all__ = ["ClusterRoutes", "NatsUser", "render_config"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +30,21 @@ class NatsUser:
     deny_publish: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClusterRoutes:
+    """This server's place in a NATS cluster: where it listens for routes and which peers it dials.
+
+    Attributes:
+        name: The cluster's name (the same on every node).
+        listen: ``host:port`` this node accepts routes on.
+        routes: The other nodes' route URLs, ``nats-route://host:port``.
+    """
+
+    name: str
+    listen: str
+    routes: tuple[str, ...]
+
+
 def _user(user: NatsUser) -> dict[str, object]:
     publish: dict[str, list[str]] = {"allow": list(user.publish)}
     if user.deny_publish:
@@ -42,7 +57,11 @@ def _user(user: NatsUser) -> dict[str, object]:
 
 
 def render_config(
-    *, users: Sequence[NatsUser] = (), sync_interval: str | None = None, max_payload: int | None = None
+    *,
+    users: Sequence[NatsUser] = (),
+    sync_interval: str | None = None,
+    max_payload: int | None = None,
+    cluster: ClusterRoutes | None = None,
 ) -> str:
     """The text of a nats-server config file (its JSON-compatible syntax).
 
@@ -51,6 +70,7 @@ def render_config(
         sync_interval: JetStream's fsync policy: ``"always"`` (fsync before every acknowledgement)
             or an interval such as ``"2s"``; the server's default (2 minutes) when omitted.
         max_payload: The largest message in bytes.
+        cluster: When given, the node joins this cluster (JetStream then replicates across it).
 
     Returns:
         The file's text; empty when there is nothing to configure.
@@ -60,6 +80,9 @@ def render_config(
         lines.append(f"max_payload: {max_payload}")
     if sync_interval is not None:
         lines.append(f"jetstream {{ sync_interval: {json.dumps(sync_interval)} }}")
+    if cluster is not None:
+        routes = {"name": cluster.name, "listen": cluster.listen, "routes": list(cluster.routes)}
+        lines.append("cluster " + json.dumps(routes))
     if users:
         lines.append("authorization " + json.dumps({"users": [_user(u) for u in users]}, indent=2))
     return "\n".join(lines) + ("\n" if lines else "")
