@@ -31,6 +31,7 @@ __all__ = [
 _EXPECTED_LAST_SUBJECT_SEQ: Final = "Nats-Expected-Last-Subject-Sequence"
 _MSG_ID: Final = "Nats-Msg-Id"
 _WRONG_LAST_SEQUENCE: Final = 10071
+_ELECTION_RETRY_S: Final = 0.1
 
 
 class AppendError(Exception):
@@ -132,7 +133,7 @@ class EventAppender:
         if fut is None or fut.done():
             return
         if msg.headers and msg.headers.get("Status") == "503":
-            fut.set_exception(AppendError("no stream listens on this subject (is EVENTS created?)"))
+            fut.set_exception(_NoStreamError("no stream listens on this subject (is EVENTS created?)"))
             return
         try:
             reply = _reply_decoder.decode(msg.data)
@@ -213,12 +214,23 @@ class EventAppender:
             AppendFencedError: The fence refused an append; those before it may have been
                 published (each with its own expected sequence, so each stands on its own).
         """
-        futures = [await self._send(i.subject, i.event, i.expected_last_subject_seq) for i in items]
-        _, waiting = await asyncio.wait(futures, timeout=ack_timeout_s)
-        for fut in waiting:
-            fut.cancel()
-        if waiting:
-            raise AppendError(f"{len(waiting)} of {len(items)} appends unacknowledged after {ack_timeout_s}s")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ack_timeout_s
+        while True:
+            futures = [await self._send(i.subject, i.event, i.expected_last_subject_seq) for i in items]
+            _, waiting = await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
+            for fut in waiting:
+                fut.cancel()
+            if waiting:
+                raise AppendError(f"{len(waiting)} of {len(items)} appends unacknowledged after {ack_timeout_s}s")
+            # On a cluster, a stream whose leader died answers "no responders" until the others
+            # have elected a new one (seconds). When no event of the batch was stored, send the
+            # batch again, in order and with the same message ids, until the deadline.
+            if not all(isinstance(f.exception(), _NoStreamError) for f in futures):
+                break
+            if loop.time() + _ELECTION_RETRY_S >= deadline:
+                break
+            await asyncio.sleep(_ELECTION_RETRY_S)
         outcomes: list[Appended | AppendConflictError] = []
         for item, fut in zip(items, futures, strict=True):
             exc = fut.exception()
@@ -231,6 +243,10 @@ class EventAppender:
             else:
                 raise exc
         return outcomes
+
+
+class _NoStreamError(AppendError):
+    """Nothing listened on the subject: no stream, or a replicated stream between two leaders."""
 
 
 class _ReplyError(Exception):
