@@ -96,6 +96,7 @@ class Stream:
         self.jobs: dict[str, JobState] = {}
         self.history: dict[str, list[JobState]] = {}
         self.on_conflict: Callable[[str], None] = lambda _job_id: None
+        self.meanwhile: list[Callable[[], None]] = []  # what lands while a call awaits its round trip
 
     def record(self, event: JobEvent) -> JobState:
         self.seq += 1
@@ -106,6 +107,7 @@ class Stream:
 
     async def append_batch(self, items: list[PendingAppend]) -> list[Appended | AppendConflictError]:
         await asyncio.sleep(0)  # the round trip: other tasks (the fold loop) may run meanwhile
+        _run_all(self.meanwhile)
         outcomes: list[Appended | AppendConflictError] = []
         for item in items:
             event = item.event
@@ -121,6 +123,28 @@ class Stream:
         return outcomes
 
 
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    while callbacks:
+        callbacks.pop(0)()
+
+
+class Rates:
+    """Projects' assignment rates: jobs of the ``limited`` project go out only while its bucket
+    has tokens. Taking a token is a round trip to PostgreSQL, so the fold loop may run meanwhile."""
+
+    def __init__(self, meanwhile: list[Callable[[], None]]) -> None:
+        self.has_tokens = True
+        self.meanwhile = meanwhile
+
+    def may_assign(self, worker_id: str, project: str) -> bool:
+        return True
+
+    async def admit(self, project: str, now: datetime) -> bool:
+        await asyncio.sleep(0)
+        _run_all(self.meanwhile)
+        return self.has_tokens or project != "limited"
+
+
 class EngineLeases(RuleBasedStateMachine):
     """Workers, operators, the fold loop and the timer, interleaved against one engine."""
 
@@ -129,6 +153,7 @@ class EngineLeases(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.now = T0
         self.stream = Stream()
+        self.rates = Rates(self.stream.meanwhile)
         self.ids = 0
         self.engine = Engine(
             cast(EventAppender, self.stream),
@@ -136,6 +161,7 @@ class EngineLeases(RuleBasedStateMachine):
             jitter=lambda: 0.5,
             new_id=self._new_lease_id,
             policy=RetryPolicy(base_s=2.0, cap_s=60.0),
+            projects=self.rates,
         )
         self.stream.on_conflict = lambda job_id: self.engine.observe_job(self.stream.jobs[job_id])
         self.job_ids: list[str] = []
@@ -204,8 +230,11 @@ class EngineLeases(RuleBasedStateMachine):
         retries=st.integers(0, 2),
         depends=st.booleans(),
         manifest=st.booleans(),
+        limited=st.booleans(),
     )
-    def submit(self, labels: int, quorum: int, retries: int, depends: bool, manifest: bool) -> None:
+    def submit(
+        self, labels: int, quorum: int, retries: int, depends: bool, manifest: bool, limited: bool = False
+    ) -> None:
         job_id = _job_id(len(self.job_ids) + 1)
         payload = (
             ManifestPayload(tasks=(ManifestTask(name="build", script="make"),))
@@ -217,7 +246,7 @@ class EngineLeases(RuleBasedStateMachine):
                 event_id=f"e-{job_id}",
                 job_id=job_id,
                 occurred_at=self.now,
-                project="demo",
+                project="limited" if limited else "demo",
                 owner="alice",
                 labels=LABELS[labels],
                 payload=payload,
@@ -280,6 +309,32 @@ class EngineLeases(RuleBasedStateMachine):
         self.engine.observe_job(history[max(0, len(history) - 1 - back)])
 
     # rules: workers and the timer (through the engine)
+
+    @rule(has_tokens=st.booleans())
+    def the_limited_projects_bucket_changes(self, has_tokens: bool) -> None:
+        self.rates.has_tokens = has_tokens
+
+    @rule(
+        index=indexes,
+        action=commands,
+        labels=st.integers(0, len(LABELS) - 1),
+        priority=st.integers(-5, 5),
+        worker_id=worker_ids,
+        n=st.integers(1, 3),
+    )
+    def a_command_lands_while_a_lease_call_is_in_flight(
+        self, index: int, action: str, labels: int, priority: int, worker_id: str, n: int
+    ) -> None:
+        """The lease call picked its jobs; while it awaits a token or its append, a command on
+        one of them is appended and folded (the call's decision on it is then refused)."""
+
+        def lands() -> None:
+            self.someone_asks(index, action, labels, priority)
+            self._fold(self._job(index))
+
+        self.stream.meanwhile.append(lands)
+        self.a_worker_leases(worker_id, n)
+        self.stream.meanwhile.clear()  # the call picked nothing and awaited nothing
 
     @rule(worker_id=worker_ids, n=st.integers(1, 3))
     def a_worker_leases(self, worker_id: str, n: int) -> None:
@@ -354,6 +409,7 @@ class EngineLeases(RuleBasedStateMachine):
     def an_idle_matching_worker_is_handed_every_ready_job(self, labels: int) -> None:
         """A new idle worker whose labels match is handed every ready job they match."""
         self._run(self.engine.tick())  # retries whose time came are released by the timer first
+        self.rates.has_tokens = True
         worker_id = f"w-new-{self.ids}-{labels}"
         self.ids += 1
         have = LABELS[labels]
@@ -418,3 +474,22 @@ class EngineLeases(RuleBasedStateMachine):
 
 EngineLeases.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestEngineLeases = EngineLeases.TestCase
+
+
+def test_a_job_edited_while_a_lease_call_awaits_a_token_is_not_handed_out_as_it_was() -> None:
+    """A lease call picks two jobs; while it takes the first one's token, the second is given a
+    label the worker lacks. The call must not hand out the second under its new spec."""
+    machine = EngineLeases()
+    try:
+        machine.first_job()
+        machine.submit(labels=0, quorum=1, retries=0, depends=False, manifest=False)
+        machine.the_fold_loop_catches_up()
+        machine.a_command_lands_while_a_lease_call_is_in_flight(
+            index=1, action="edit", labels=2, priority=0, worker_id="w-any", n=2
+        )
+        machine.the_engine_indexes_agree_with_the_states_it_holds()
+        machine.the_fold_loop_catches_up()
+        machine.once_caught_up_the_engine_holds_every_live_job_as_it_is()
+        machine.an_idle_matching_worker_is_handed_every_ready_job(labels=2)
+    finally:
+        machine.teardown()

@@ -284,13 +284,16 @@ class Engine:
         policy = self._projects
         allowed = None if policy is None else (lambda project: policy.may_assign(worker.id, project))
         picked = self.queue.take(worker.labels, n, now=now, held=self._recent_use, allowed=allowed, worker_id=worker.id)
+        # Decided on the states they had when picked, whatever the fold loop brings while this call
+        # awaits a project's token: a job edited (new labels), paused or deleted meanwhile has a
+        # newer version, so the stream refuses its assignment.
+        states = [job for job_id in picked if (job := self.jobs.get(job_id)) is not None]
         try:
             plans: list[tuple[JobState, JobEvent]] = []
-            for job_id in picked:
-                job = self.jobs.get(job_id)  # it may have left while an earlier pick awaited its project
-                if job is None or (policy is not None and not await policy.admit(job.project, now)):
+            for job in states:
+                if policy is not None and not await policy.admit(job.project, now):
                     continue
-                command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
+                command = Assign(job_id=job.id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
                 events = decide(command, job)
                 if events:
                     plans.append((job, events[0]))
