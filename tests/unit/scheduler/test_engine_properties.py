@@ -18,9 +18,10 @@ expected version against the job's history, as JetStream does). After every step
 """
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from conveyor_events import (
     AppendConflictError,
     Appended,
+    AppendError,
     CommandPayload,
     EventAppender,
     JobCancelRequested,
@@ -50,6 +52,7 @@ from conveyor_events.scheduler_api import (
     FinishRequest,
     HeartbeatRequest,
     LeaseRequest,
+    ReportReply,
     ReportResult,
     StartRequest,
     TaskRequest,
@@ -71,6 +74,7 @@ report_kinds = st.sampled_from(["start", "finish", "finish", "task", "heartbeat"
 lease_choices = st.sampled_from(["current", "current", "current", "old", "wrong_worker"])
 results: st.SearchStrategy[ReportResult] = st.sampled_from(["succeeded", "failed", "skipped"])
 task_states = st.sampled_from(["running", "succeeded", "failed", "skipped"])
+folds = st.sampled_from([True, True, False])  # the fold loop is usually quick to tell the engine
 time_steps = st.sampled_from([0, 1, 5, 30, 61, 400]).map(lambda s: timedelta(seconds=s))
 
 
@@ -97,6 +101,7 @@ class Stream:
         self.history: dict[str, list[JobState]] = {}
         self.on_conflict: Callable[[str], None] = lambda _job_id: None
         self.meanwhile: list[Callable[[], None]] = []  # what lands while a call awaits its round trip
+        self.fail_next: Literal["lost", "stored"] | None = None  # the next append's answer never comes
 
     def record(self, event: JobEvent) -> JobState:
         self.seq += 1
@@ -108,6 +113,9 @@ class Stream:
     async def append_batch(self, items: list[PendingAppend]) -> list[Appended | AppendConflictError]:
         await asyncio.sleep(0)  # the round trip: other tasks (the fold loop) may run meanwhile
         _run_all(self.meanwhile)
+        failure, self.fail_next = self.fail_next, None
+        if failure == "lost":
+            raise AppendError("unacknowledged: nothing stored")
         outcomes: list[Appended | AppendConflictError] = []
         for item in items:
             event = item.event
@@ -120,6 +128,8 @@ class Stream:
                 continue
             self.record(event)
             outcomes.append(Appended(self.seq))
+        if failure == "stored":
+            raise AppendError("unacknowledged: stored, but the acknowledgement was lost")
         return outcomes
 
 
@@ -168,7 +178,9 @@ class EngineLeases(RuleBasedStateMachine):
         self.labels = dict(WORKERS)  # worker id -> its labels
         self.issued: dict[str, tuple[str, str]] = {}  # lease id -> (job id, worker id)
         for n, (worker_id, labels) in enumerate(WORKERS.items(), start=1):
-            self.engine.observe_worker(WorkerState(id=worker_id, name=worker_id, labels=labels, capacity=2, version=n))
+            self.engine.observe_worker(
+                WorkerState(id=worker_id, name=worker_id, labels=labels, capacity=MAX_JOBS, version=n)
+            )
 
     def teardown(self) -> None:
         self.loop.close()
@@ -231,9 +243,17 @@ class EngineLeases(RuleBasedStateMachine):
         depends=st.booleans(),
         manifest=st.booleans(),
         limited=st.booleans(),
+        folded=folds,
     )
     def submit(
-        self, labels: int, quorum: int, retries: int, depends: bool, manifest: bool, limited: bool = False
+        self,
+        labels: int,
+        quorum: int,
+        retries: int,
+        depends: bool,
+        manifest: bool,
+        limited: bool = False,
+        folded: bool = False,
     ) -> None:
         job_id = _job_id(len(self.job_ids) + 1)
         payload = (
@@ -257,9 +277,17 @@ class EngineLeases(RuleBasedStateMachine):
             )
         )
         self.job_ids.append(job_id)
+        if folded:
+            self._fold(job_id)
 
-    @rule(index=indexes, action=commands, labels=st.integers(0, len(LABELS) - 1), priority=st.integers(-5, 5))
-    def someone_asks(self, index: int, action: str, labels: int, priority: int) -> None:
+    @rule(
+        index=indexes,
+        action=commands,
+        labels=st.integers(0, len(LABELS) - 1),
+        priority=st.integers(-5, 5),
+        folded=folds,
+    )
+    def someone_asks(self, index: int, action: str, labels: int, priority: int, folded: bool = False) -> None:
         """A client cancels, or an operator pauses, resumes, starts, edits (and restarts), resets or deletes."""
         job_id = self._job(index)
         eid, at = f"e-{action}-{self.stream.seq}", self.now
@@ -289,6 +317,8 @@ class EngineLeases(RuleBasedStateMachine):
                 events = [JobDeleteRequested(event_id=eid, job_id=job_id, occurred_at=at, requested_by="ops")]
         for event in events:
             self.stream.record(event)
+        if folded:
+            self._fold(job_id)
 
     # rules: the fold loop, late and out of date
 
@@ -338,7 +368,10 @@ class EngineLeases(RuleBasedStateMachine):
 
     @rule(worker_id=worker_ids, n=st.integers(1, 3))
     def a_worker_leases(self, worker_id: str, n: int) -> None:
-        reply = self._run(self.engine.lease(LeaseRequest(worker_id=worker_id, max=n)))
+        try:
+            reply = self._run(self.engine.lease(LeaseRequest(worker_id=worker_id, max=n)))
+        except AppendError:
+            return  # the worker's call fails (503); what the call picked is queued again
         assert reply.error is None
         for leased in reply.leases:
             state = self.stream.jobs[leased.job_id]
@@ -368,19 +401,33 @@ class EngineLeases(RuleBasedStateMachine):
             worker_id = next(w for w in sorted(WORKERS) if w != worker_id)
         lease = self.engine.leases.get(lease_id)
         holds = lease is not None and lease.worker_id == worker_id == self.issued[lease_id][1]
+        try:
+            reply = self._run(self._report(kind, worker_id, lease_id, result, task_state, early))
+        except AppendError:
+            return  # the report fails; the worker retries it
+        if reply is None:
+            return  # a heartbeat, checked on its own
+        assert reply.error in (None, "lease_not_current", "unknown_task"), reply
+        if not holds:
+            assert reply.error == "lease_not_current"  # the lease id is a fencing token
+        else:
+            assert reply.error != "lease_not_current" or self.stream.jobs[job_id].lease_id != lease_id
+
+    async def _report(
+        self, kind: str, worker_id: str, lease_id: str, result: ReportResult, task_state: str, early: bool
+    ) -> ReportReply | None:
         match kind:
             case "start":
-                reply = self._run(self.engine.start(StartRequest(worker_id=worker_id, lease_id=lease_id)))
+                return await self.engine.start(StartRequest(worker_id=worker_id, lease_id=lease_id))
             case "finish":
-                started = self.now if early else None
                 request = FinishRequest(
                     worker_id=worker_id, lease_id=lease_id, result=result, exit_code=0, verification="h1",
-                    started_at=started,
+                    started_at=self.now if early else None,
                 )  # fmt: skip
-                reply = self._run(self.engine.finish(request))
+                return await self.engine.finish(request)
             case "task":
                 report = TaskReport(name="build", state=task_state, exit_code=0)
-                reply = self._run(self.engine.task(TaskRequest(worker_id=worker_id, lease_id=lease_id, task=report)))
+                return await self.engine.task(TaskRequest(worker_id=worker_id, lease_id=lease_id, task=report))
             case _:
                 beat = self.engine.heartbeat(
                     HeartbeatRequest(worker_id=worker_id, leases=tuple(self._leases_of(worker_id)))
@@ -391,23 +438,25 @@ class EngineLeases(RuleBasedStateMachine):
                     job = self.engine.jobs.get(self.issued[held][0])
                     if job is not None and job.lease_id == held and not job.cancel_requested:
                         assert held not in stopped  # a lease the engine knows as current is renewed
-                return
-        assert reply.error in (None, "lease_not_current", "unknown_task"), reply
-        if not holds:
-            assert reply.error == "lease_not_current"  # the lease id is a fencing token
-        else:
-            assert reply.error != "lease_not_current" or self.stream.jobs[job_id].lease_id != lease_id
+                return None
 
     @rule(step=time_steps)
     def time_passes(self, step: timedelta) -> None:
         """The engine's timer: leases expire, runs time out, retries come due."""
         self.now += step
-        self._run(self.engine.tick())
+        with contextlib.suppress(AppendError):  # the timer tries again at its next tick
+            self._run(self.engine.tick())
+
+    @rule(how=st.sampled_from(["lost", "stored"]))
+    def the_next_append_is_not_acknowledged(self, how: Literal["lost", "stored"]) -> None:
+        """NATS does not answer the next append in time: the event was lost, or stored all the same."""
+        self.stream.fail_next = how
 
     @precondition(lambda self: self._caught_up())
     @rule(labels=st.integers(0, len(LABELS) - 1))
     def an_idle_matching_worker_is_handed_every_ready_job(self, labels: int) -> None:
         """A new idle worker whose labels match is handed every ready job they match."""
+        self.stream.fail_next = None
         self._run(self.engine.tick())  # retries whose time came are released by the timer first
         self.rates.has_tokens = True
         worker_id = f"w-new-{self.ids}-{labels}"
@@ -472,7 +521,7 @@ class EngineLeases(RuleBasedStateMachine):
                 assert job_id in self.engine.queue or job_id in self.engine._delayed
 
 
-EngineLeases.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+EngineLeases.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 TestEngineLeases = EngineLeases.TestCase
 
 
