@@ -51,6 +51,7 @@ from conveyor_events.job import JobEventBase
 from conveyor_events.scheduler_api import (
     FinishRequest,
     HeartbeatRequest,
+    LeaseReply,
     LeaseRequest,
     ReportReply,
     ReportResult,
@@ -372,12 +373,34 @@ class EngineLeases(RuleBasedStateMachine):
             reply = self._run(self.engine.lease(LeaseRequest(worker_id=worker_id, max=n)))
         except AppendError:
             return  # the worker's call fails (503); what the call picked is queued again
+        self._granted(worker_id, reply)
+
+    @rule(first=worker_ids, second=worker_ids, n=st.integers(1, 3), has_tokens=st.booleans())
+    def two_workers_lease_at_once(self, first: str, second: str, n: int, has_tokens: bool) -> None:
+        """Two lease calls interleave at each await (a token, an append): no job goes to both."""
+        self.rates.has_tokens = has_tokens
+
+        async def both() -> list[LeaseReply | BaseException]:
+            calls = [self.engine.lease(LeaseRequest(worker_id=w, max=n)) for w in (first, second)]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        granted: list[str] = []
+        for worker_id, reply in zip((first, second), self._run(both()), strict=True):
+            if isinstance(reply, AppendError):
+                continue
+            assert isinstance(reply, LeaseReply), reply
+            granted += self._granted(worker_id, reply)
+        assert len(granted) == len(set(granted))
+
+    def _granted(self, worker_id: str, reply: LeaseReply) -> list[str]:
+        """Check what a lease call handed out against the stream, and remember the leases."""
         assert reply.error is None
         for leased in reply.leases:
             state = self.stream.jobs[leased.job_id]
             assert (state.state, state.lease_id, state.worker_id) == ("assigned", leased.lease_id, worker_id)
             assert set(state.labels) <= set(self.labels[worker_id])
             self.issued[leased.lease_id] = (leased.job_id, worker_id)
+        return [leased.job_id for leased in reply.leases]
 
     @precondition(lambda self: self.issued)
     @rule(
