@@ -62,7 +62,7 @@ from .errors import SchedulerBusyError
 from .handlers import JobFolder
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
-from .replay import CACHE_JOBS, FLUSH_EVENTS, replay_jobs
+from .replay import CACHE_JOBS, FLUSH_EVENTS, Verdicts, replay_jobs
 from .settings import Settings
 from .workers import WorkerState
 
@@ -290,10 +290,14 @@ async def _replay(
         await table.defer_indexes(conn)  # built once at the end, not row by row
 
     try:
+        async with pool.acquire() as conn:  # what the live fold quarantined is decided the same way
+            verdicts = await Verdicts.read(conn, SCHEMA, CONSUMER)
         await projector.reset(empty)
         await projector.prepare()
         started = time.perf_counter()
-        await replay_jobs(projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events)
+        await replay_jobs(
+            projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events, verdicts=verdicts
+        )
         _log.info(
             "jobs_replayed", schema=table.schema, position=projector.position, seconds=time.perf_counter() - started
         )
