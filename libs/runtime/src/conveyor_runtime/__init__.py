@@ -14,6 +14,7 @@ from .projector import CHECKPOINT_MIGRATION, BatchHandler, Projector, StreamEven
 from .quarantine import QUARANTINE_SQL, quarantine_migration, sanitised
 from .service import ConsumerSpec, checkpoint_only, consumer_main, run_consumer_service
 from .settings import BaseSettings, SettingsError, load_settings
+from .stall import reporting_stalls, stall_checks
 
 __all__ = [
     "CHECKPOINT_MIGRATION",
@@ -51,10 +52,12 @@ __all__ = [
     "postgres_check",
     "quarantine_migration",
     "quote_schema",
+    "reporting_stalls",
     "resolve_checked",
     "retry_until",
     "run_consumer_service",
     "run_service",
     "sanitised",
     "serve_http",
+    "stall_checks",
 ]

@@ -121,6 +121,11 @@ class Projector:
         self._feed: ConsumerFeed | None = None
         self.position = 0
 
+    @property
+    def stream(self) -> str:
+        """The stream this projector consumes."""
+        return self._stream
+
     async def read_checkpoint(self) -> int:
         """Return the last applied stream sequence (0 when nothing was applied)."""
         async with self._pool.acquire() as conn:

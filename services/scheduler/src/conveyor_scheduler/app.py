@@ -49,6 +49,7 @@ from conveyor_runtime import (
     load_settings,
     nats_check,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
@@ -110,7 +111,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         elector = _elector(settings, nc)
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence))
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence, checks))
         finally:
             stop.set()
             await http
@@ -126,7 +127,12 @@ def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
 
 
 async def _lead(
-    settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event, fence: AppendFence
+    settings: Settings,
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    stop: asyncio.Event,
+    fence: AppendFence,
+    checks: dict[str, ReadinessCheck],
 ) -> None:
     js = nc.jetstream()
     table = JobTable()
@@ -198,13 +204,14 @@ async def _lead(
     calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
     JOBS_READY.set_function(lambda: len(engine.queue))
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(projector.run(stop))
-            tasks.create_task(calls.run(stop))
-            tasks.create_task(identity.run(stop))
-            tasks.create_task(projects.run(stop))
-            tasks.create_task(access.run(stop))
-            tasks.create_task(_refresh_rules(rules, engine, stop))
+        with reporting_stalls(checks, [projector, identity, projects, access], js, settings):
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(projector.run(stop))
+                tasks.create_task(calls.run(stop))
+                tasks.create_task(identity.run(stop))
+                tasks.create_task(projects.run(stop))
+                tasks.create_task(access.run(stop))
+                tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
         JOBS_READY.set_function(lambda: 0)  # a standby hands out nothing
         await identity.close()
