@@ -45,7 +45,8 @@ async def publish(js: JetStreamContext, *notes: Note) -> list[int]:
 
 
 def counted(outcome: str) -> float:
-    return PROJECTOR_QUARANTINED.labels("notes", outcome)._value.get()
+    value: float = PROJECTOR_QUARANTINED.labels("notes", outcome)._value.get()
+    return value
 
 
 async def test_the_poison_events_of_a_batch_are_quarantined_and_the_rest_applied(
