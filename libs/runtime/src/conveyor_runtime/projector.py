@@ -5,6 +5,11 @@ acknowledged. Events at or below the stored checkpoint are skipped, so redeliver
 between commit and ack, or an expired ack wait) never applies an event twice. At start the
 consumer is recreated at ``checkpoint + 1``: the database, not the consumer's ack state, is the
 source of truth, and a dropped projection rebuilds from sequence 1 (DESIGN §3).
+
+A batch that fails because of an event's content (``quarantine.is_poison``) is applied again
+one event at a time; the event that fails alone is applied with its text sanitised, or else set
+aside, and recorded in the ``quarantine`` table either way (``quarantine``): one event never
+stops the fold. A rebuild meets the same events and comes to the same outcome.
 """
 
 import asyncio
@@ -28,8 +33,9 @@ from conveyor_events import AppendError
 from .db import DbConnection
 from .feed import ConsumerFeed, stream_seq
 from .logging import get_logger
-from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION
+from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION, PROJECTOR_QUARANTINED
 from .migrations import Migration, quote_schema
+from .quarantine import SANITISED, SKIPPED, describe, is_poison, record_quarantine, sanitised
 
 __all__ = ["CHECKPOINT_MIGRATION", "BatchHandler", "Projector", "ProjectorFencedError", "StreamEvent"]
 
@@ -99,6 +105,7 @@ class Projector:
     ) -> None:
         self.name = name
         self._table = f"{quote_schema(schema)}.checkpoints"
+        self._quarantine_table = f"{quote_schema(schema)}.quarantine"
         self._js = js
         self._pool = pool
         self._stream = stream
@@ -113,6 +120,11 @@ class Projector:
         self._stored = 0  # the checkpoint as stored; ``position`` may run ahead of it
         self._feed: ConsumerFeed | None = None
         self.position = 0
+
+    @property
+    def stream(self) -> str:
+        """The stream this projector consumes."""
+        return self._stream
 
     async def read_checkpoint(self) -> int:
         """Return the last applied stream sequence (0 when nothing was applied)."""
@@ -280,11 +292,91 @@ class Projector:
         while True:
             try:
                 return await self.apply(msgs)
-            except (TimeoutError, asyncpg.PostgresError, OSError, AppendError, nats.errors.Error) as exc:
+            except Exception as exc:
+                if is_poison(exc):
+                    return await self._apply_one_by_one(msgs, exc)
+                if not isinstance(exc, (TimeoutError, asyncpg.PostgresError, OSError, AppendError, nats.errors.Error)):
+                    raise
                 # Never skip a batch: a projection with a hole is worse than a stalled one.
                 _log.error("projection_batch_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _apply_one_by_one(self, msgs: Sequence[Msg], exc: BaseException) -> int:
+        """Isolate what failed a batch: its events one at a time, each in its own transaction."""
+        _log.warning("projection_batch_isolating", consumer=self.name, events=len(msgs), error=str(exc))
+        applied = 0
+        for msg in msgs:
+            applied += await self._apply_alone(msg)
+        return applied
+
+    async def _apply_alone(self, msg: Msg) -> int:
+        delay = 0.1
+        while True:
+            try:
+                try:
+                    return await self.apply([msg])
+                except Exception as exc:
+                    if not is_poison(exc):
+                        raise
+                    return await self._quarantine(StreamEvent(stream_seq(msg), msg.subject, msg.data), exc)
+            except (TimeoutError, asyncpg.PostgresError, OSError, AppendError, nats.errors.Error) as exc:
+                _log.error("projection_event_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _quarantine(self, event: StreamEvent, exc: BaseException) -> int:
+        """Apply ``event`` with its text sanitised, or skip it; record it and move past it.
+
+        Returns:
+            1 when the sanitised event was applied, else 0.
+        """
+        error = f"{type(exc).__name__}: {exc}"
+        clean = sanitised(event.data)
+        outcome = SKIPPED
+        if clean is not None:
+            fixed = StreamEvent(event.seq, event.subject, clean)
+
+            async def apply_fixed(conn: DbConnection) -> None:
+                await self._handler(conn, [fixed])
+                await record_quarantine(
+                    conn, self._quarantine_table, self.name, event.seq, event.subject, event.data, SANITISED, error
+                )
+
+            try:
+                async with self._pool.acquire() as conn:
+                    await self.commit_batch(conn, event.seq, apply_fixed)
+                outcome = SANITISED
+                if self._on_applied is not None:
+                    self._on_applied()
+            except Exception as again:
+                if not is_poison(again):
+                    raise
+                error = f"{error}; sanitised: {type(again).__name__}: {again}"
+        if outcome == SKIPPED:
+
+            async def record(conn: DbConnection) -> None:
+                await record_quarantine(
+                    conn, self._quarantine_table, self.name, event.seq, event.subject, event.data, SKIPPED, error
+                )
+
+            async with self._pool.acquire() as conn:
+                await self.commit_batch(conn, event.seq, record)
+        event_type, job_id = describe(event.data)
+        PROJECTOR_QUARANTINED.labels(self.name, outcome).inc()
+        PROJECTOR_POSITION.labels(self.name).set(self.position)
+        _log.error(
+            "event_quarantined",
+            consumer=self.name,
+            stream_seq=event.seq,
+            subject=event.subject,
+            event_type=event_type,
+            job_id=job_id,
+            outcome=outcome,
+            error=error,
+            hint=f"SELECT * FROM {self._quarantine_table} WHERE consumer = '{self.name}'",
+        )
+        return 1 if outcome == SANITISED else 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Apply batches until ``stop`` is set; the batch in hand is finished first."""

@@ -69,6 +69,7 @@ from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_pr
 from .project_reader import ProjectReader
 from .project_routes import PROJECT_ROUTES
 from .push_hook import PUSH_HOOK_ROUTES
+from .query_guard import QueryTextGuard
 from .reader import JobReader
 from .requester import Requester
 from .route_index import IndexedRouter
@@ -230,7 +231,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app = Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext)],
+        middleware=[Middleware(RequestContext), Middleware(QueryTextGuard)],
         exception_handlers={
             GatewayError: gateway_problem,
             HTTPException: http_problem,

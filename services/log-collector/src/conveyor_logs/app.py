@@ -40,6 +40,7 @@ from conveyor_runtime import (
     load_settings,
     nats_check,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
@@ -121,7 +122,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop))
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop, checks))
         finally:
             stop.set()
             await http
@@ -131,7 +132,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _lead(
-    settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", bucket: ObjectStore, stop: asyncio.Event
+    settings: Settings,
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    bucket: ObjectStore,
+    stop: asyncio.Event,
+    checks: dict[str, ReadinessCheck],
 ) -> None:
     """One term as the active collector: both projectors from their stored checkpoints, progress
     and the retention sweep. Cancelled the moment the leader key is lost."""
@@ -166,10 +172,11 @@ async def _lead(
         await logs.prepare()
         await events.prepare()
         _log.info("service_started", service=LOGS_CONSUMER, checkpoint=logs.position)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(_run_logs(logs, nc, logs_handler, throttle, stop))
-            group.create_task(_run_events(events, stop))
-            group.create_task(_sweep(pool, settings, stop))
+        with reporting_stalls(checks, [logs, events], js, settings):
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_run_logs(logs, nc, logs_handler, throttle, stop))
+                group.create_task(_run_events(events, stop))
+                group.create_task(_sweep(pool, settings, stop))
     finally:
         await logs.close()
         await events.close()
