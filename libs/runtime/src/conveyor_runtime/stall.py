@@ -106,8 +106,10 @@ def reporting_stalls(
     js: JetStreamContext,
     settings: BaseSettings,
 ) -> Iterator[None]:
-    """Add the projectors' ``stall_checks`` to ``checks`` for the block (a leader's term: a
-    standby folds nothing, so it has nothing to report), with the bounds of ``settings``."""
+    """Add the projectors' ``stall_checks`` to ``checks`` for the block, with ``settings``' bounds.
+
+    The block is a leader's term: a standby folds nothing, so it has nothing to report.
+    """
     added = stall_checks(projectors, js, max_lag=settings.projector_max_lag, stall_s=settings.projector_stall_s)
     checks |= added
     try:
