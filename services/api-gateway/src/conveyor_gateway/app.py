@@ -65,6 +65,7 @@ from .log_writer import LogWriter
 from .maintenance import MAINTENANCE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
+from .outage import OUTAGE_HANDLERS
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
 from .project_reader import ProjectReader
 from .project_routes import PROJECT_ROUTES
@@ -235,6 +236,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             GatewayError: gateway_problem,
             HTTPException: http_problem,
+            **OUTAGE_HANDLERS,  # a dependency away: 503 + Retry-After (issue 13)
             Exception: unexpected_problem,
         },
     )
