@@ -57,6 +57,7 @@ from .identity_routes import IDENTITY_ROUTES
 from .job_acl import JOB_ACL_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .job_edit import EDIT_ROUTES
+from .leader_watch import LeaderWatch
 from .leases import LEASE_ROUTES
 from .log_reads import LOG_READ_ROUTES
 from .log_routes import LOG_WRITE_ROUTES
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await appender.start()
         requester = Requester(nc)
         await requester.start()
+        leader_watch = LeaderWatch(nc, requester)  # calls follow a new scheduler leader (issue 13)
+        await leader_watch.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
         collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
@@ -186,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await identity_watcher.stop()
             await projects_watcher.stop()
             await access_watcher.stop()
+            await leader_watch.stop()
             await requester.stop()
             await appender.close()
             await nc.drain()
