@@ -13,7 +13,7 @@ stops the fold. A rebuild meets the same events and comes to the same outcome.
 
 A projector rides through outages of its dependencies (issue 13): a batch that fails on
 PostgreSQL or NATS is retried with backoff, a consumer that vanished (or a JetStream that did not
-answer) is re-created from the stored checkpoint, and ``run`` never ends on such an error.
+answer) is re-created from the stored checkpoint, and ``step`` never raises for such an error.
 """
 
 import asyncio
@@ -55,6 +55,7 @@ CHECKPOINT_MIGRATION: Final[Migration] = (
 _log = get_logger("projector")
 _OUTAGE_ERRORS: Final = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, nats.errors.Error)
 """What a dependency that is away (restarting, unreachable) raises; retried, never fatal."""
+_FIRST_RETRY_S: Final = 0.1
 _RETRY_CAP_S: Final = 2.0
 
 
@@ -126,6 +127,7 @@ class Projector:
         self._on_applied = on_applied
         self._stored = 0  # the checkpoint as stored; ``position`` may run ahead of it
         self._feed: ConsumerFeed | None = None
+        self._outage_delay_s = _FIRST_RETRY_S
         self.position = 0
 
     @property
@@ -298,9 +300,25 @@ class Projector:
     async def step(self) -> int:
         """Fetch, apply, ack and announce one batch.
 
+        A dependency that is away (NATS or PostgreSQL restarting) makes the step wait with
+        backoff and apply nothing; the loop that calls it resumes by itself once it is back.
+
         Returns:
             How many events were applied.
         """
+        try:
+            applied = await self._step()
+        except _OUTAGE_ERRORS as exc:
+            _log.warning(
+                "projector_dependency_unavailable", consumer=self.name, error=repr(exc), retry_in_s=self._outage_delay_s
+            )
+            await asyncio.sleep(self._outage_delay_s)
+            self._outage_delay_s = min(self._outage_delay_s * 2, _RETRY_CAP_S)
+            return 0
+        self._outage_delay_s = _FIRST_RETRY_S
+        return applied
+
+    async def _step(self) -> int:
         msgs = await self.fetch()
         if not msgs:
             await self.flush_position()  # idle: store what echo-only batches moved in memory
@@ -407,21 +425,9 @@ class Projector:
         return 1 if outcome == SANITISED else 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Apply batches until ``stop`` is set; the batch in hand is finished first.
-
-        A dependency that is away (NATS or PostgreSQL restarting) pauses the loop with backoff;
-        it resumes by itself once the dependency is back.
-        """
-        delay = 0.1
+        """Apply batches until ``stop`` is set; the batch in hand is finished first."""
         while not stop.is_set():
-            try:
-                await self.step()
-                delay = 0.1
-            except _OUTAGE_ERRORS as exc:
-                _log.warning("projector_dependency_unavailable", consumer=self.name, error=repr(exc), retry_in_s=delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, _RETRY_CAP_S)
+            await self.step()
 
     async def catch_up(self, until_seq: int, *, timeout_s: float = 600.0) -> None:
         """Apply batches until the checkpoint reaches ``until_seq`` (used by rebuild and tests).
