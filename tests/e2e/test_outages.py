@@ -148,3 +148,25 @@ async def _readiness_is(trickle: Trickle, status: int) -> bool:
 
 async def _acknowledged_lately(trickle: Trickle) -> bool:
     return any(r.status_code in (201, 202) for r in trickle.answers[-3:])
+
+
+async def test_a_submission_nats_does_not_confirm_answers_503_with_the_id_it_may_have(
+    api: httpx.AsyncClient, nats_server: NatsServer
+) -> None:
+    await asyncio.to_thread(nats_server.kill)
+    try:
+        answer = await api.post("/v1/jobs", json={"command": "true", "labels": [LABEL]}, timeout=30)
+    finally:
+        await asyncio.to_thread(nats_server.start)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"].isdigit()
+    problem = answer.json()
+    assert (problem["dependency"], problem["stored"]) == ("nats", "unknown")
+    job_id = problem["id"]
+
+    async def answered() -> bool:  # readable or missing, never a server error
+        status = (await api.get(f"/v1/jobs/{job_id}")).status_code
+        assert status in (200, 404, 503)
+        return status != 503
+
+    await wait_until("the job's id answers", answered, SETTLE_S)

@@ -49,8 +49,13 @@ _encoder: Final = msgspec.json.Encoder()
 _log = get_logger("gateway")
 
 
-class DependencyProblem(msgspec.Struct, kw_only=True):
-    """RFC 9457 problem for a dependency outage; ``dependency`` says which one."""
+class DependencyProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem for a dependency outage; ``dependency`` says which one.
+
+    A submission whose append was not confirmed also carries the job's ``id`` and ``stored:
+    "unknown"``: the event may still be stored when NATS is back, so the client reads ``id``
+    (or resubmits with a ``dedupe_key``) rather than resubmitting blindly.
+    """
 
     type: str
     title: str
@@ -58,6 +63,8 @@ class DependencyProblem(msgspec.Struct, kw_only=True):
     detail: str
     instance: str
     dependency: str
+    id: str | None = None
+    stored: str | None = None
 
 
 def dependency_of(exc: BaseException) -> str:
@@ -120,6 +127,30 @@ def stored_anyway(job_id: str, exc: BaseException) -> Response:
         status_code=202,
         media_type="application/json",
         headers={"Location": f"/v1/jobs/{job_id}", "Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def unconfirmed_submission(job_id: str) -> Response:
+    """``503`` for a submission whose append NATS did not confirm in time (see `DependencyProblem`)."""
+    _log.warning("submission_unconfirmed", job_id=job_id)
+    problem = DependencyProblem(
+        type="/problems/dependency_unavailable",
+        title="Dependency unavailable",
+        status=503,
+        detail=(
+            "nats did not confirm the submission in time; it may still be stored: read GET /v1/jobs/{id} after "
+            f"{RETRY_AFTER_S} s before submitting again (a dedupe_key makes a retry safe)"
+        ),
+        instance="/v1/jobs",
+        dependency="nats",
+        id=job_id,
+        stored="unknown",
+    )
+    return Response(
+        _encoder.encode(problem),
+        status_code=503,
+        media_type="application/problem+json",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 
