@@ -58,8 +58,10 @@ async def test_the_projector_pulls_again_after_nats_restarts(
         await asyncio.to_thread(nats_server.kill)
         await asyncio.sleep(down_s)
         await asyncio.to_thread(nats_server.start)
+        back = time.monotonic()
         last = await publish_when_back(nc, 30)
         await reach(p, last, RESUME_BOUND_S)
+        print(f"nats down {down_s} s: checkpoint at the end {time.monotonic() - back:.2f} s after restart")  # noqa: T201
         assert set((await applied_counts(pool)).values()) == {1}  # nothing applied twice
     finally:
         stop.set()
@@ -103,9 +105,11 @@ async def test_the_projector_resumes_after_postgresql_restarts(
         await asyncio.sleep(1)
         assert not running.done()  # the outage did not end the loop
         await asyncio.to_thread(own_postgres.start)
+        back = time.monotonic()
         last = await publish(nc, 10)
         assert last > during
         await reach(p, last, RESUME_BOUND_S)
+        print(f"postgres down: checkpoint at the end {time.monotonic() - back:.2f} s after restart")  # noqa: T201
         assert set((await applied_counts(pool)).values()) == {1}
     finally:
         stop.set()
