@@ -24,7 +24,6 @@ from typing import Any, Final
 
 import asyncpg
 import msgspec
-import nats.errors
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -34,6 +33,7 @@ from nats.js.errors import NotFoundError
 
 from conveyor_events import AppendError
 
+from .connections import DEPENDENCY_ERRORS
 from .db import DbConnection
 from .feed import ConsumerFeed, stream_seq
 from .logging import get_logger
@@ -53,8 +53,6 @@ CHECKPOINT_MIGRATION: Final[Migration] = (
 """The checkpoint table every projecting service includes among its migrations."""
 
 _log = get_logger("projector")
-_OUTAGE_ERRORS: Final = (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, nats.errors.Error)
-"""What a dependency that is away (restarting, unreachable) raises; retried, never fatal."""
 _FIRST_RETRY_S: Final = 0.1
 _RETRY_CAP_S: Final = 2.0
 
@@ -308,7 +306,7 @@ class Projector:
         """
         try:
             applied = await self._step()
-        except _OUTAGE_ERRORS as exc:
+        except DEPENDENCY_ERRORS as exc:
             _log.warning(
                 "projector_dependency_unavailable", consumer=self.name, error=repr(exc), retry_in_s=self._outage_delay_s
             )
@@ -341,7 +339,7 @@ class Projector:
             except Exception as exc:
                 if is_poison(exc):
                     return await self._apply_one_by_one(msgs, exc)
-                if not isinstance(exc, (*_OUTAGE_ERRORS, AppendError)):
+                if not isinstance(exc, (*DEPENDENCY_ERRORS, AppendError)):
                     raise
                 # Never skip a batch: a projection with a hole is worse than a stalled one.
                 _log.error("projection_batch_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
@@ -366,7 +364,7 @@ class Projector:
                     if not is_poison(exc):
                         raise
                     return await self._quarantine(StreamEvent(stream_seq(msg), msg.subject, msg.data), exc)
-            except (TimeoutError, asyncpg.PostgresError, OSError, AppendError, nats.errors.Error) as exc:
+            except (*DEPENDENCY_ERRORS, AppendError) as exc:
                 _log.error("projection_event_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
