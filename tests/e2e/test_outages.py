@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
+import nats
 import pytest
 
 from conveyor_devstack import NatsServer, Postgres
@@ -177,3 +178,52 @@ async def test_a_submission_nats_does_not_confirm_answers_503_with_the_id_it_may
         return status != 503
 
     await wait_until("the job's id answers", answered, SETTLE_S)
+
+
+async def test_a_submission_postgresql_fails_after_storing_answers_202_with_its_id(
+    gateway: httpx.AsyncClient, own_postgres: Postgres, nats_url: str
+) -> None:
+    """No scheduler runs, so the gateway waits (2 s) for the job to be folded; PostgreSQL stops
+    after the event is stored and before the read that would follow. Was a 500, which a client
+    retries into a second job."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    try:
+        before = (await js.stream_info("EVENTS")).state.last_seq
+        submitting = asyncio.create_task(gateway.post("/v1/jobs", json={"command": "true"}, timeout=30))
+
+        async def stored() -> bool:
+            return (await js.stream_info("EVENTS")).state.last_seq > before
+
+        await wait_until("the submission stored", stored, 10)
+        await asyncio.to_thread(own_postgres.stop)
+        try:
+            answer = await submitting
+        finally:
+            await asyncio.to_thread(own_postgres.start)
+    finally:
+        await nc.close()
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    assert accepted["status"] == "accepted"
+    assert "stored" in accepted["detail"]
+    assert answer.headers["location"] == f"/v1/jobs/{accepted['id']}"
+
+
+async def test_a_submission_refused_before_storing_answers_503_and_stores_nothing(
+    api: httpx.AsyncClient, own_postgres: Postgres, nats_url: str
+) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        before = (await nc.jetstream().stream_info("EVENTS")).state.last_seq
+        await asyncio.to_thread(own_postgres.stop)
+        try:
+            answer = await api.post("/v1/jobs", json={"command": "true", "labels": [LABEL]}, timeout=30)
+            after = (await nc.jetstream().stream_info("EVENTS")).state.last_seq
+        finally:
+            await asyncio.to_thread(own_postgres.start)
+    finally:
+        await nc.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["dependency"] == "postgres"
+    assert after == before  # nothing stored: a retry makes exactly one job

@@ -11,7 +11,7 @@ from typing import Final
 import asyncpg
 import msgspec
 import nats.errors
-from nats.js.errors import ServiceUnavailableError
+from nats.js.errors import NoStreamResponseError, ServerError, ServiceUnavailableError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,12 +33,17 @@ POSTGRES_ERRORS: Final = (
 )
 NATS_ERRORS: Final = (
     nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
     nats.errors.NoServersError,
     nats.errors.TimeoutError,
+    nats.errors.FlushTimeoutError,
     nats.errors.NoRespondersError,
     nats.errors.OutboundBufferLimitError,
     nats.errors.StaleConnectionError,
+    nats.errors.UnexpectedEOF,
+    NoStreamResponseError,  # JetStream did not answer
     ServiceUnavailableError,  # JetStream not (yet) serving
+    ServerError,  # JetStream's 5xx
     AppendError,  # the stream did not confirm an append in time
 )
 OUTAGE_ERRORS: Final = (*POSTGRES_ERRORS, *NATS_ERRORS, OSError, TimeoutError)
