@@ -12,6 +12,7 @@ __all__ = [
     "PROJECTOR_APPLIED",
     "PROJECTOR_BATCH_SECONDS",
     "PROJECTOR_POSITION",
+    "PROJECTOR_QUARANTINED",
     "render_metrics",
 ]
 
@@ -20,6 +21,11 @@ PROJECTOR_APPLIED: Final = Counter(
 )
 PROJECTOR_POSITION: Final = Gauge(
     "conveyor_projector_position", "Last stream sequence applied by a projector", ["consumer"]
+)
+PROJECTOR_QUARANTINED: Final = Counter(
+    "conveyor_projector_quarantined_total",
+    "Events a projector could not apply as they were: sanitised, or skipped (see its quarantine table)",
+    ["consumer", "outcome"],
 )
 PROJECTOR_BATCH_SECONDS: Final = Histogram(
     "conveyor_projector_batch_seconds",

@@ -31,6 +31,7 @@ from conveyor_runtime import (
     nats_check,
     parse_nets,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
@@ -89,7 +90,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, sender, elector.fence, stop))
+            await lead_when_elected(
+                elector, stop, lambda: _lead(settings, nc, pool, sender, elector.fence, stop, checks)
+            )
         finally:
             stop.set()
             await http
@@ -106,6 +109,7 @@ async def _lead(
     sender: Sender,
     fence: AppendFence,
     stop: asyncio.Event,
+    checks: dict[str, ReadinessCheck],
 ) -> None:
     """One term as the active dispatcher: fold ``EVENTS`` from the stored checkpoint and deliver.
     Cancelled the moment the leader key is lost, before another copy can take it."""
@@ -132,9 +136,10 @@ async def _lead(
         await projector.prepare()
         deliverer = Deliverer(pool=pool, schema=SCHEMA, sender=sender, appender=appender, settings=settings)
         _log.info("service_started", service=CONSUMER, checkpoint=projector.position)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(_project(projector, handler, deliverer, stop))
-            group.create_task(deliverer.run(stop))
+        with reporting_stalls(checks, [projector], nc.jetstream(), settings):
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_project(projector, handler, deliverer, stop))
+                group.create_task(deliverer.run(stop))
     finally:
         await projector.close()
         await appender.close()

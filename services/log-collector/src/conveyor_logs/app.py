@@ -28,6 +28,7 @@ from conveyor_events import (
     progress_subject,
 )
 from conveyor_runtime import (
+    DEPENDENCY_ERRORS,
     Projector,
     ReadinessCheck,
     announce_position,
@@ -40,6 +41,7 @@ from conveyor_runtime import (
     load_settings,
     nats_check,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
@@ -86,13 +88,16 @@ async def _run_events(projector: Projector, stop: asyncio.Event) -> None:
 async def _sweep(pool: "asyncpg.Pool[Any]", settings: Settings, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = datetime.now(UTC)
-        async with pool.acquire() as conn, conn.transaction():
-            gone = await store.sweep(
-                conn,
-                now - timedelta(days=settings.log_retention_days),
-                now - timedelta(days=settings.artifact_retention_days),
-            )
-        _log.info("retention_swept", **gone)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                gone = await store.sweep(
+                    conn,
+                    now - timedelta(days=settings.log_retention_days),
+                    now - timedelta(days=settings.artifact_retention_days),
+                )
+            _log.info("retention_swept", **gone)
+        except DEPENDENCY_ERRORS as exc:  # PostgreSQL away: sweep next time, keep the service up
+            _log.warning("retention_sweep_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.retention_sweep_s)
 
@@ -121,7 +126,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop))
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop, checks))
         finally:
             stop.set()
             await http
@@ -131,7 +136,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _lead(
-    settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", bucket: ObjectStore, stop: asyncio.Event
+    settings: Settings,
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    bucket: ObjectStore,
+    stop: asyncio.Event,
+    checks: dict[str, ReadinessCheck],
 ) -> None:
     """One term as the active collector: both projectors from their stored checkpoints, progress
     and the retention sweep. Cancelled the moment the leader key is lost."""
@@ -166,10 +176,11 @@ async def _lead(
         await logs.prepare()
         await events.prepare()
         _log.info("service_started", service=LOGS_CONSUMER, checkpoint=logs.position)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(_run_logs(logs, nc, logs_handler, throttle, stop))
-            group.create_task(_run_events(events, stop))
-            group.create_task(_sweep(pool, settings, stop))
+        with reporting_stalls(checks, [logs, events], js, settings):
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_run_logs(logs, nc, logs_handler, throttle, stop))
+                group.create_task(_run_events(events, stop))
+                group.create_task(_sweep(pool, settings, stop))
     finally:
         await logs.close()
         await events.close()

@@ -49,6 +49,7 @@ from conveyor_runtime import (
     load_settings,
     nats_check,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
@@ -62,7 +63,7 @@ from .errors import SchedulerBusyError
 from .handlers import JobFolder
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
-from .replay import CACHE_JOBS, FLUSH_EVENTS, replay_jobs
+from .replay import CACHE_JOBS, FLUSH_EVENTS, Verdicts, replay_jobs
 from .settings import Settings
 from .workers import WorkerState
 
@@ -110,7 +111,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         elector = _elector(settings, nc)
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence))
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence, checks))
         finally:
             stop.set()
             await http
@@ -126,7 +127,12 @@ def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
 
 
 async def _lead(
-    settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event, fence: AppendFence
+    settings: Settings,
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    stop: asyncio.Event,
+    fence: AppendFence,
+    checks: dict[str, ReadinessCheck],
 ) -> None:
     js = nc.jetstream()
     table = JobTable()
@@ -198,13 +204,14 @@ async def _lead(
     calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
     JOBS_READY.set_function(lambda: len(engine.queue))
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(projector.run(stop))
-            tasks.create_task(calls.run(stop))
-            tasks.create_task(identity.run(stop))
-            tasks.create_task(projects.run(stop))
-            tasks.create_task(access.run(stop))
-            tasks.create_task(_refresh_rules(rules, engine, stop))
+        with reporting_stalls(checks, [projector, identity, projects, access], js, settings):
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(projector.run(stop))
+                tasks.create_task(calls.run(stop))
+                tasks.create_task(identity.run(stop))
+                tasks.create_task(projects.run(stop))
+                tasks.create_task(access.run(stop))
+                tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
         JOBS_READY.set_function(lambda: 0)  # a standby hands out nothing
         await identity.close()
@@ -290,10 +297,14 @@ async def _replay(
         await table.defer_indexes(conn)  # built once at the end, not row by row
 
     try:
+        async with pool.acquire() as conn:  # what the live fold quarantined is decided the same way
+            verdicts = await Verdicts.read(conn, SCHEMA, CONSUMER)
         await projector.reset(empty)
         await projector.prepare()
         started = time.perf_counter()
-        await replay_jobs(projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events)
+        await replay_jobs(
+            projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events, verdicts=verdicts
+        )
         _log.info(
             "jobs_replayed", schema=table.schema, position=projector.position, seconds=time.perf_counter() - started
         )
