@@ -2,6 +2,7 @@
 given all three NATS URLs and told to create the streams and buckets at R3."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,6 +31,7 @@ class ServiceProcess:
         self.env = {**env, "CONVEYOR_HTTP_PORT": str(self.port)}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self.killed = False  # by the drill, on purpose
 
     @property
     def url(self) -> str:
@@ -40,6 +42,7 @@ class ServiceProcess:
         return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
     def start(self) -> None:
+        self.killed = False
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", self.module], env=self.env, stdout=out, stderr=subprocess.STDOUT,
@@ -49,6 +52,7 @@ class ServiceProcess:
     def kill(self) -> None:
         """SIGKILL, as a crash would (no leader key given back, nothing flushed)."""
         assert self.proc is not None
+        self.killed = True
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(15)
 
@@ -89,6 +93,7 @@ class ClusterStack:
         logs.mkdir(parents=True, exist_ok=True)
         names = [f"{kind}-{n}" for kind in MODULES for n in ("a", "b")]
         self.services = {name: ServiceProcess(name, env, logs / f"{name}.log") for name in names}
+        self.unplanned_exits: list[str] = []
 
     def of(self, kind: str) -> list[ServiceProcess]:
         return [s for name, s in self.services.items() if name.startswith(kind + "-")]
@@ -105,6 +110,16 @@ class ClusterStack:
             for service in batch:
                 service.start()
             await asyncio.gather(*(s.ready() for s in batch))
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Restart a service that exits by itself, as an orchestrator would, and note it."""
+        while not stop.is_set():
+            for service in self.services.values():
+                if service.proc is not None and service.proc.poll() is not None and not service.killed:
+                    self.unplanned_exits.append(f"{service.name} exited {service.proc.returncode}")
+                    service.start()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
 
     def stop(self) -> None:
         for service in self.services.values():

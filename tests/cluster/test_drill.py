@@ -206,6 +206,7 @@ class Drill:
 
         took = await _until(moved, 60, f"no standby took {key}")
         self.faults.append({"fault": f"kill -9 the leading {kind} ({victim.name})", "at": at, "moved_s": took - at})
+        victim.start()  # the orchestrator brings the copy back: it stands by
 
 
 def _first_after(at: float, times: dict[str, float], sent_at: dict[str, float]) -> float | None:
@@ -260,6 +261,8 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
         started = time.time()
         submitter = Submitter(gateways, token)
         drill = Drill(cluster, stack, js, started)
+        stop_supervising = asyncio.Event()
+        supervisor = asyncio.create_task(stack.supervise(stop_supervising))
         await asyncio.gather(submitter.run(started), drill.run())
         acked = submitter.sent_at
 
@@ -285,7 +288,8 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
             except TimeoutError:
                 break  # counted below, where the table says what is missing
         stop_workers.set()
-        await asyncio.gather(*worker_tasks)
+        stop_supervising.set()
+        await asyncio.gather(*worker_tasks, supervisor)
         events = await _read_events(js)
     finally:
         await receiver.stop()
@@ -334,6 +338,7 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
         "webhook deliveries": len(receiver.received),
         "webhook-id duplicates": sum(n - 1 for n in hooked.values()),
         "submit to succeeded, median before faults (s)": round(statistics.median(before), 3) if before else None,
+        "unplanned process exits (restarted)": stack.unplanned_exits if stack is not None else None,
         "workers": [dict(w.counts) for w in workers],
         "load average (1, 5, 15 min)": os.getloadavg(),
         "cpus": os.cpu_count(),
@@ -351,3 +356,4 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
     assert set(ids_per_job) >= set(acked), f"webhooks missing for {sorted(set(acked) - set(ids_per_job))[:10]}\n{table}"
     assert all(len(ids) == 1 for ids in ids_per_job.values()), f"one job.succeeded event, two webhook-ids\n{table}"
     assert all(f["resumed_s"] is not None for f in drill.faults), table
+    assert stack is not None and stack.unplanned_exits == [], table  # no service died of a lost node
