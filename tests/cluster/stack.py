@@ -60,12 +60,20 @@ class ServiceProcess:
         if self.proc is not None:
             stop_process(self.proc, timeout_s=15)
 
-    async def ready(self, timeout_s: float = 120) -> None:
-        """Wait until ``/readyz`` answers 200 (a standby answers too: it is ready to take over)."""
+    async def ready(self, exits: list[str], timeout_s: float = 120) -> None:
+        """Wait until ``/readyz`` answers 200 (a standby answers too: it is ready to take over).
+
+        A copy that exits while starting is started again, twice at most, as an orchestrator would
+        (a JetStream call can time out while two cores start a cluster and eight services); each
+        exit is noted in ``exits``.
+        """
         async with httpx.AsyncClient(timeout=2) as client:
             for _ in range(int(timeout_s / 0.2)):
                 if self.proc is not None and self.proc.poll() is not None:
-                    break
+                    if len([e for e in exits if e.startswith(self.name + " ")]) >= 2:
+                        break
+                    exits.append(f"{self.name} exited {self.proc.returncode}")
+                    self.start()
                 try:
                     if (await client.get(f"{self.url}/readyz")).status_code == 200:
                         return
@@ -94,6 +102,7 @@ class ClusterStack:
         names = [f"{kind}-{n}" for kind in MODULES for n in ("a", "b")]
         self.services = {name: ServiceProcess(name, env, logs / f"{name}.log") for name in names}
         self.unplanned_exits: list[str] = []
+        self.startup_exits: list[str] = []
 
     def of(self, kind: str) -> list[ServiceProcess]:
         return [s for name, s in self.services.items() if name.startswith(kind + "-")]
@@ -109,7 +118,7 @@ class ClusterStack:
             batch = [s for name, s in self.services.items() if name.endswith("-" + copy)]
             for service in batch:
                 service.start()
-            await asyncio.gather(*(s.ready() for s in batch))
+            await asyncio.gather(*(s.ready(self.startup_exits) for s in batch))
 
     async def supervise(self, stop: asyncio.Event) -> None:
         """Restart a service that exits by itself, as an orchestrator would, and note it."""

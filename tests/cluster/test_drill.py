@@ -33,10 +33,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conveyor_devstack import NatsCluster
-from conveyor_events import EVENTS_FILTER, EVENTS_STREAM, decode_event, ensure_streams, events_stream_config
+from conveyor_events import (
+    EVENTS_FILTER,
+    EVENTS_STREAM,
+    decode_event,
+    ensure_artifact_bucket,
+    ensure_streams,
+    events_stream_config,
+    logs_stream_config,
+)
 from conveyor_identity import provision_admin_token
 from conveyor_runtime import connect_nats, create_pool
-from conveyor_runtime.leadership import current_holder
+from conveyor_runtime.leadership import current_holder, open_bucket
 
 from ..e2e.hooks.receiver import Receiver
 from .lean_worker import LeanWorker
@@ -76,16 +84,20 @@ async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: s
     raise TimeoutError(what)
 
 
-async def _streams_at_r3(cluster: NatsCluster) -> None:
-    """Wait for the cluster's meta leader, then create EVENTS at R3 (as the services will)."""
+async def _storage_at_r3(cluster: NatsCluster) -> None:
+    """Wait for the cluster's meta leader, then create the streams and buckets at R3, as an
+    operator would before the services start (each service creates them too, and finds them)."""
     nc = await connect_nats(cluster.urls, name="drill-setup", timeout_s=30)
     try:
+        js = nc.jetstream()
 
         async def created() -> bool:
-            await ensure_streams(nc.jetstream(), [events_stream_config(replicas=3)])
+            await ensure_streams(js, [events_stream_config(replicas=3), logs_stream_config(replicas=3)])
+            await open_bucket(js, replicas=3)
+            await ensure_artifact_bucket(js, replicas=3)
             return True
 
-        await _until(created, 60, "the cluster elected no JetStream meta leader", every_s=0.2)
+        await _until(created, 90, "the cluster did not create the streams at R3", every_s=0.2)
     finally:
         await nc.drain()
 
@@ -233,7 +245,7 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
     nc: NatsClient | None = None
     receiver = TimedReceiver()
     try:
-        await _streams_at_r3(cluster)
+        await _storage_at_r3(cluster)
         nc = await connect_nats(cluster.urls, name="drill", timeout_s=30)
         js = nc.jetstream()
         pool: asyncpg.Pool[Any] = await create_pool(database_url, timeout_s=30)
@@ -339,6 +351,7 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
         "webhook-id duplicates": sum(n - 1 for n in hooked.values()),
         "submit to succeeded, median before faults (s)": round(statistics.median(before), 3) if before else None,
         "unplanned process exits (restarted)": stack.unplanned_exits if stack is not None else None,
+        "exits at start-up (restarted)": stack.startup_exits if stack is not None else None,
         "workers": [dict(w.counts) for w in workers],
         "load average (1, 5, 15 min)": os.getloadavg(),
         "cpus": os.cpu_count(),

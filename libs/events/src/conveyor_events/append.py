@@ -31,6 +31,10 @@ __all__ = [
 _EXPECTED_LAST_SUBJECT_SEQ: Final = "Nats-Expected-Last-Subject-Sequence"
 _MSG_ID: Final = "Nats-Msg-Id"
 _WRONG_LAST_SEQUENCE: Final = 10071
+# A clustered stream's leader answers this one instead when another append to the subject is
+# still being replicated, so the expected sequence cannot be confirmed: a conflict all the same.
+_WRONG_LAST_SEQUENCE_IN_FLIGHT: Final = 10164
+_CONFLICT_CODES: Final = frozenset({_WRONG_LAST_SEQUENCE, _WRONG_LAST_SEQUENCE_IN_FLIGHT})
 _ELECTION_RETRY_S: Final = 0.1
 
 
@@ -236,7 +240,7 @@ class EventAppender:
             exc = fut.exception()
             if exc is None:
                 outcomes.append(fut.result())
-            elif isinstance(exc, _ReplyError) and exc.error.err_code == _WRONG_LAST_SEQUENCE:
+            elif isinstance(exc, _ReplyError) and exc.error.err_code in _CONFLICT_CODES:
                 outcomes.append(AppendConflictError(item.subject, item.expected_last_subject_seq or 0))
             elif isinstance(exc, _ReplyError):
                 raise AppendError(f"{item.subject}: {exc.error.description} ({exc.error.err_code})") from exc
