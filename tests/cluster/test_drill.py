@@ -34,18 +34,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conveyor_devstack import NatsCluster
-from conveyor_events import (
-    EVENTS_FILTER,
-    EVENTS_STREAM,
-    decode_event,
-    ensure_artifact_bucket,
-    ensure_streams,
-    events_stream_config,
-    logs_stream_config,
-)
+from conveyor_events import EVENTS_FILTER, EVENTS_STREAM, decode_event, ensure_streams, events_stream_config
 from conveyor_identity import provision_admin_token
 from conveyor_runtime import connect_nats, create_pool
-from conveyor_runtime.leadership import current_holder, open_bucket
+from conveyor_runtime.leadership import current_holder
 
 from ..e2e.hooks.receiver import Receiver
 from .lean_worker import LeanWorker
@@ -85,20 +77,20 @@ async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: s
     raise TimeoutError(what)
 
 
-async def _storage_at_r3(cluster: NatsCluster) -> None:
-    """Wait for the cluster's meta leader, then create the streams and buckets at R3, as an
-    operator would before the services start (each service creates them too, and finds them)."""
+async def _events_at_r3(cluster: NatsCluster) -> None:
+    """Wait for the cluster's meta leader, then create EVENTS at R3: the admin token is an event.
+
+    The services create the rest (LOGS, the buckets) from ``CONVEYOR_EVENTS_REPLICAS``, so the
+    drill checks that each honours it.
+    """
     nc = await connect_nats(cluster.urls, name="drill-setup", timeout_s=30)
     try:
-        js = nc.jetstream()
 
         async def created() -> bool:
-            await ensure_streams(js, [events_stream_config(replicas=3), logs_stream_config(replicas=3)])
-            await open_bucket(js, replicas=3)
-            await ensure_artifact_bucket(js, replicas=3)
+            await ensure_streams(nc.jetstream(), [events_stream_config(replicas=3)])
             return True
 
-        await _until(created, 90, "the cluster did not create the streams at R3", every_s=0.2)
+        await _until(created, 90, "the cluster did not create EVENTS at R3", every_s=0.2)
     finally:
         await nc.drain()
 
@@ -261,7 +253,7 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
     nc: NatsClient | None = None
     receiver = TimedReceiver()
     try:
-        await _storage_at_r3(cluster)
+        await _events_at_r3(cluster)
         nc = await connect_nats(cluster.urls, name="drill", timeout_s=30)
         js = nc.jetstream()
         pool: asyncpg.Pool[Any] = await create_pool(database_url, timeout_s=30)
@@ -274,7 +266,8 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
 
         # Every stream and bucket the services made is replicated on all three nodes.
         replicas = {info.config.name: info.config.num_replicas for info in await js.streams_info()}
-        assert {"EVENTS", "LOGS", "KV_conveyor_leader"} <= set(replicas), replicas
+        made = {"EVENTS", "LOGS", "KV_conveyor_leader", "KV_conveyor_worker_status", "OBJ_ARTIFACTS"}
+        assert made <= set(replicas), replicas
         assert set(replicas.values()) == {3}, replicas
 
         await receiver.start()
