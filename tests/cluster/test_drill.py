@@ -252,6 +252,7 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
     stack: ClusterStack | None = None
     nc: NatsClient | None = None
     receiver = TimedReceiver()
+    background: list[asyncio.Task[None]] = []  # workers and the supervisor: never left running
     try:
         await _events_at_r3(cluster)
         nc = await connect_nats(cluster.urls, name="drill", timeout_s=30)
@@ -279,11 +280,13 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
         stop_workers = asyncio.Event()
         workers = [LeanWorker(url, token, f"drill-{n}") for n, url in enumerate(gateways)]
         worker_tasks = [asyncio.create_task(w.run(stop_workers)) for w in workers]
+        background += worker_tasks
         started = time.time()
         submitter = Submitter(gateways, token)
         drill = Drill(cluster, stack, js, started)
         stop_supervising = asyncio.Event()
         supervisor = asyncio.create_task(stack.supervise(stop_supervising))
+        background.append(supervisor)
         await asyncio.gather(submitter.run(started), drill.run())
         acked = submitter.sent_at
 
@@ -313,6 +316,9 @@ async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_pa
         await asyncio.gather(*worker_tasks, supervisor)
         events = await _read_events(js)
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await receiver.stop()
         if nc is not None:
             await nc.close()
