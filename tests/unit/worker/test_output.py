@@ -4,11 +4,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conveyor_worker.output import (
-    FLUSH_INTERVAL_S,
+    FLUSH_DELAY_S,
     MAX_CHUNK_BYTES,
     OutputBuffer,
     dropped_marker,
     gap_means_accepted,
+    send_deadline,
     should_send,
 )
 
@@ -109,12 +110,16 @@ def test_whatever_fits_arrives_complete_and_in_order(writes: list[tuple[str | No
         assert offsets == sorted(offsets)
 
 
-def test_batching_waits_200_ms_unless_a_chunk_is_full_or_the_output_ended() -> None:
-    assert not should_send(pending=0, is_closed=True, now=10.0, last_sent_at=0.0)
-    assert not should_send(pending=10, is_closed=False, now=10.1, last_sent_at=10.0)
-    assert should_send(pending=10, is_closed=False, now=10.01 + FLUSH_INTERVAL_S, last_sent_at=10.0)
-    assert should_send(pending=MAX_CHUNK_BYTES, is_closed=False, now=10.0, last_sent_at=10.0)
-    assert should_send(pending=1, is_closed=True, now=10.0, last_sent_at=10.0)
+def test_output_waits_at_most_the_flush_delay_from_its_first_unsent_byte() -> None:
+    assert not should_send(pending=0, urgent=True, now=10.0, unsent_since=0.0)
+    assert not should_send(pending=10, urgent=False, now=10.05, unsent_since=10.0)
+    assert should_send(pending=10, urgent=False, now=10.01 + FLUSH_DELAY_S, unsent_since=10.0)
+    # The delay runs from the first unsent byte: a quiet spell before it does not hold it back longer.
+    assert should_send(pending=10, urgent=False, now=100.01 + FLUSH_DELAY_S, unsent_since=100.0)
+    assert should_send(pending=MAX_CHUNK_BYTES, urgent=False, now=10.0, unsent_since=10.0)
+    assert should_send(pending=1, urgent=True, now=10.0, unsent_since=10.0)
+    assert send_deadline(None) is None
+    assert send_deadline(10.0) == 10.0 + FLUSH_DELAY_S
 
 
 def test_a_gap_right_after_the_chunk_means_it_was_stored() -> None:

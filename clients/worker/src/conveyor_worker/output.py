@@ -7,7 +7,7 @@ line saying how much, never held without bound.
 
 from dataclasses import dataclass, field
 
-FLUSH_INTERVAL_S = 0.2
+FLUSH_DELAY_S = 0.1  # output goes out at most this long after its first unsent byte was written
 MAX_CHUNK_BYTES = 512 * 1024  # half the gateway's default body limit (1 MiB)
 DEFAULT_CAPACITY_BYTES = 8 * 1024 * 1024
 
@@ -129,11 +129,23 @@ class OutputBuffer:
         return self.is_closed and not self._data and not self._dropped
 
 
-def should_send(*, pending: int, is_closed: bool, now: float, last_sent_at: float) -> bool:
-    """Send when a full chunk is waiting, when the output ended, or once 200 ms passed since the last send."""
+def should_send(*, pending: int, urgent: bool, now: float, unsent_since: float | None) -> bool:
+    """Send when a full chunk is waiting, when it is urgent (the output ended, the writer waits for
+    room, a flush was asked for), or once the oldest unsent byte has waited ``FLUSH_DELAY_S``.
+
+    The delay runs from the first byte not yet sent, not from the last send: a line written after a
+    quiet minute goes out 100 ms later, and a burst within those 100 ms goes out as one chunk.
+    """
     if pending == 0:
         return False
-    return pending >= MAX_CHUNK_BYTES or is_closed or now - last_sent_at >= FLUSH_INTERVAL_S
+    if pending >= MAX_CHUNK_BYTES or urgent:
+        return True
+    return unsent_since is not None and now - unsent_since >= FLUSH_DELAY_S
+
+
+def send_deadline(unsent_since: float | None) -> float | None:
+    """When the oldest unsent byte must go out (None: nothing is waiting)."""
+    return None if unsent_since is None else unsent_since + FLUSH_DELAY_S
 
 
 def gap_means_accepted(*, offset: int, size: int, expected: int) -> bool:
