@@ -7,6 +7,7 @@ from conveyor_worker.output import (
     FLUSH_DELAY_S,
     MAX_CHUNK_BYTES,
     OutputBuffer,
+    WriteTimes,
     dropped_marker,
     gap_means_accepted,
     send_deadline,
@@ -125,3 +126,24 @@ def test_output_waits_at_most_the_flush_delay_from_its_first_unsent_byte() -> No
 def test_a_gap_right_after_the_chunk_means_it_was_stored() -> None:
     assert gap_means_accepted(offset=100, size=20, expected=120)
     assert not gap_means_accepted(offset=100, size=20, expected=90)
+
+
+def test_write_times_give_the_oldest_unsent_bytes_time_never_a_later_one() -> None:
+    times = WriteTimes(granularity_s=0.005)
+    assert times.written_at(0) is None
+    times.wrote(0, 1.0)
+    times.wrote(10, 1.002)  # within the granularity: counted as written at 1.0
+    times.wrote(20, 2.0)
+    assert times.written_at(0) == 1.0
+    assert times.written_at(15) == 1.0
+    assert times.written_at(20) == 2.0
+    assert times.written_at(25) == 2.0
+    times.wrote(30, 9.0)  # after a quiet spell
+    assert times.written_at(30) == 9.0
+
+
+def test_write_times_hold_a_bounded_number_of_marks() -> None:
+    times = WriteTimes(granularity_s=0.0, max_marks=3)
+    for n in range(10):
+        times.wrote(n, float(n))
+    assert times.written_at(9) == 2.0  # early, never late

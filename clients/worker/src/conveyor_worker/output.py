@@ -5,6 +5,7 @@ order; what does not fit while the gateway is unreachable is dropped and replace
 line saying how much, never held without bound.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 
 FLUSH_DELAY_S = 0.1  # output goes out at most this long after its first unsent byte was written
@@ -127,6 +128,33 @@ class OutputBuffer:
     def is_done(self) -> bool:
         """Closed and everything sent."""
         return self.is_closed and not self._data and not self._dropped
+
+
+@dataclass
+class WriteTimes:
+    """When output was written, coarsely: enough to tell how long the oldest unsent byte has waited.
+
+    Positions count every byte that entered the buffer (sent ones too). A mark ``(position, time)``
+    says the bytes from ``position`` on were written at ``time`` or later; marks closer than
+    ``granularity_s`` are not kept, so a byte's time may read a little early (it goes out a little
+    sooner), never late. At most ``max_marks`` are held (a writer that goes on during an outage).
+    """
+
+    granularity_s: float = 0.005
+    max_marks: int = 1024
+    _marks: deque[tuple[int, float]] = field(default_factory=deque)
+
+    def wrote(self, position: int, now: float) -> None:
+        """Output starting at ``position`` was written at ``now``."""
+        if self._marks and (now - self._marks[-1][1] < self.granularity_s or len(self._marks) >= self.max_marks):
+            return
+        self._marks.append((position, now))
+
+    def written_at(self, position: int) -> float | None:
+        """When the byte at ``position`` was written, at the earliest (None: nothing was written)."""
+        while len(self._marks) > 1 and self._marks[1][0] <= position:
+            self._marks.popleft()
+        return self._marks[0][1] if self._marks else None
 
 
 def should_send(*, pending: int, urgent: bool, now: float, unsent_since: float | None) -> bool:

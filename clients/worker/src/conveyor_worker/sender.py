@@ -12,7 +12,7 @@ from conveyor_client import ApiError, ConnectionFailedError, ConveyorError, Unav
 
 from .calls import DEFAULT_BACKOFF
 from .decisions import Backoff, classify
-from .output import MAX_CHUNK_BYTES, Chunk, OutputBuffer, gap_means_accepted, send_deadline, should_send
+from .output import MAX_CHUNK_BYTES, Chunk, OutputBuffer, WriteTimes, gap_means_accepted, send_deadline, should_send
 
 _log = structlog.get_logger("conveyor_worker.sender")
 
@@ -35,16 +35,16 @@ class LogSender:
         self.is_blocked = False  # the job's output waits for room in the buffer
         self.is_supported = True
         self.sent_bytes = 0
-        # When the oldest byte not in the chunk being sent was written (loop time); None: none waits.
-        self._unsent_since: float | None = None
+        self._written = WriteTimes()  # when each part of the output was written (loop time)
         self._flush_asked = False
 
     def write(self, data: bytes) -> None:
         """Queue output (called from the process pump in the event loop; never blocks)."""
         if data and self.is_supported and not self.lease_lost.is_set():
-            if self._unsent_since is None:
-                self._unsent_since = asyncio.get_running_loop().time()
-                self._wake.set()  # the sender starts this byte's flush deadline
+            position = self.sent_bytes + self.buffer.pending
+            self._written.wrote(position, asyncio.get_running_loop().time())
+            if not self.buffer.pending:
+                self._wake.set()  # the sender waits without a deadline: this byte starts one
             self.buffer.append(data)
             if self.buffer.pending >= MAX_CHUNK_BYTES:
                 self._wake.set()
@@ -87,32 +87,28 @@ class LogSender:
         failures = 0
         while not self.buffer.is_done and not self.lease_lost.is_set() and self.is_supported:
             now = loop.time()
-            if self.buffer.pending and self._unsent_since is None:
-                self._unsent_since = now  # not expected: output is never held without a deadline
+            # Nothing is in flight here: the oldest unsent byte is the first one not accepted yet.
+            unsent_since = self._written.written_at(self.sent_bytes) if self.buffer.pending else None
             if not should_send(
                 pending=self.buffer.pending,
                 urgent=self.buffer.is_closed or self.is_blocked or self._flush_asked,
                 now=now,
-                unsent_since=self._unsent_since,
+                unsent_since=unsent_since,
             ):
                 self._wake.clear()
-                deadline = send_deadline(self._unsent_since)
+                deadline = send_deadline(unsent_since)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), timeout=None if deadline is None else max(0.0, deadline - now)
                     )
                 continue
             chunk = self.buffer.take()
-            since = self._unsent_since
-            if self.buffer.pending == len(chunk.data):
-                self._unsent_since = None  # all of it is in flight: the next byte written starts a deadline
             error = await self._send(chunk)
             if error is None:
                 failures = 0
                 self.is_healthy = True
                 self._room.set()
                 continue
-            self._unsent_since = since  # the chunk is unsent again, and the oldest
             failures += 1
             if isinstance(error, ConnectionFailedError | UnavailableError):
                 self.is_healthy = False
