@@ -5,6 +5,7 @@ import hashlib
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -150,14 +151,19 @@ def first_line_time(text: bytes) -> float | None:
     return None
 
 
-async def test_output_is_readable_while_the_job_runs(
-    api: httpx.AsyncClient, start_worker: StartWorker, tmp_path: Any
-) -> None:
-    await start_worker()
+async def submit_print_wait_print(api: httpx.AsyncClient, tmp_path: Path) -> tuple[str, Path]:
+    """Submit the job that prints, waits for the gate file and prints again: its id and the gate."""
     gate = tmp_path / "gate"
     script = tmp_path / "print_wait_print.py"
     script.write_text(PRINT_WAIT_PRINT.format(gate=str(gate)))
-    job_id = await submit(api, command=f"{sys.executable} {script}")
+    return await submit(api, command=f"{sys.executable} {script}"), gate
+
+
+async def test_output_is_readable_while_the_job_runs(
+    api: httpx.AsyncClient, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    await start_worker()
+    job_id, gate = await submit_print_wait_print(api, tmp_path)
 
     async def follow() -> tuple[float, bytes]:
         """The first text the live tail (SSE) gives, and when it came."""
@@ -194,3 +200,47 @@ async def test_output_is_readable_while_the_job_runs(
     await wait_for_state(api, job_id, "succeeded")
     log = await read_log(api, job_id, 1)
     assert log.endswith(b"\nsecond\n") and log.startswith(b"first ")
+
+
+# For a follower that takes a while to start: "ready" first, then the timed line once `go` exists.
+READY_GO_PRINT_WAIT_PRINT = (
+    "import os, time\nprint('ready', flush=True)\nwhile not os.path.exists({go!r}): time.sleep(0.02)\n"
+)
+
+
+async def test_logs_follow_prints_output_while_the_job_runs(
+    api: httpx.AsyncClient, start_worker: StartWorker, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    await start_worker()
+    go, gate = tmp_path / "go", tmp_path / "gate"
+    script = tmp_path / "ready_go.py"
+    script.write_text(READY_GO_PRINT_WAIT_PRINT.format(go=str(go)) + PRINT_WAIT_PRINT.format(gate=str(gate)))
+    job_id = await submit(api, command=f"{sys.executable} {script}")
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "conveyor_cli", "logs", "-f", job_id, env=cli_env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert cli.stdout is not None
+    stdout = cli.stdout
+
+    async def next_line() -> bytes:
+        try:
+            return await asyncio.wait_for(stdout.readline(), 30)
+        except TimeoutError:
+            cli.kill()
+            _, err = await cli.communicate()
+            raise AssertionError(f"`conveyor logs -f` printed nothing while the job ran: {err.decode()}") from None
+
+    try:
+        assert await next_line() == b"ready\n"  # the follower is up and streaming
+        go.touch()
+        line = await next_line()
+        printed_at = time.time()
+        written_at = first_line_time(line)
+        assert written_at is not None, line
+        assert not gate.exists() and printed_at - written_at < LIVE_BOUND_S, printed_at - written_at
+    finally:
+        go.touch()
+        gate.touch()
+    out, err = await asyncio.wait_for(cli.communicate(), 30)
+    assert (cli.returncode, out) == (0, b"second\n"), err
