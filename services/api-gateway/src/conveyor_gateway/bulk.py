@@ -155,7 +155,7 @@ async def submit_jobs(request: Request) -> Response:
     await check_batch_dependencies(state, subs)
     for index, parent in enumerate(sub.parent for sub in subs):
         await check_parent_access(request, caller(request), parent, f"/jobs/{index}/parent")
-    ids = [new_job_id(sub) for sub in subs]
+    ids = [new_job_id(sub, caller_id(request)) for sub in subs]
     items = [
         PendingAppend(
             job_subject(job_id), submitted_event(sub, job_id, caller_id(request)), expected_last_subject_seq=0

@@ -222,9 +222,10 @@ def payload_of(sub: JobSubmission | JobEdit, given: list[str]) -> Payload:
     return RecipePayload(recipe=sub.recipe)
 
 
-def new_job_id(sub: JobSubmission) -> str:
-    """The id a submission gets: derived from its dedupe key, so a reused key finds the first job."""
-    return dedupe_job_id(sub.project, sub.dedupe_key) if sub.dedupe_key else new_uuid7()
+def new_job_id(sub: JobSubmission, owner: str) -> str:
+    """The id a submission gets: derived from its dedupe key and owner, so the owner's reused key
+    finds their first job, and another owner's same key makes a job of its own (issue 13)."""
+    return dedupe_job_id(sub.project, sub.dedupe_key, owner) if sub.dedupe_key else new_uuid7()
 
 
 def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
@@ -267,7 +268,7 @@ async def submit_job(request: Request) -> Response:
     await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
     await check_parent(state["reader"].pool, sub.parent, "/parent")
     await check_parent_access(request, caller(request), sub.parent, "/parent")
-    job_id = new_job_id(sub)
+    job_id = new_job_id(sub, caller_id(request))
     event = submitted_event(sub, job_id, caller_id(request))
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)

@@ -1,0 +1,48 @@
+"""Least power and no existence leaks (issue 13): what one user learns of another's jobs and
+workers through dedupe keys, dependencies, parents, the events query and worker commands."""
+
+import httpx
+
+from .test_projects import as_user
+
+NOBODY = "0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a"
+
+
+_SCOPES = ["jobs:read", "jobs:write", "projects", "workers"]
+
+
+async def _share(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
+    """alice owns project ``shared``; bob may submit to it (``edit``) but not read her jobs."""
+    assert (await alice.post("/v1/projects", json={"name": "shared", "visibility": "private"})).status_code == 201
+    granted = await alice.put(f"/v1/projects/shared/roles/{bob.user_id}", json={"roles": ["edit"]})  # type: ignore[attr-defined]
+    assert granted.status_code == 200, granted.text
+
+
+async def test_a_dedupe_key_is_per_owner_and_never_discloses_another_users_job(api: httpx.AsyncClient) -> None:
+    alice, bob = await as_user(api, "alice", _SCOPES), await as_user(api, "bob", _SCOPES)
+    async with alice, bob:
+        await _share(alice, bob)
+        job = {"project": "shared", "command": "deploy", "env": {"API_KEY": "s3cr3t"}, "execute": False}
+        first = await alice.post("/v1/jobs", json={**job, "dedupe_key": "nightly"})
+        assert first.status_code == 201, first.text
+        assert (await bob.get(f"/v1/jobs/{first.json()['id']}")).status_code == 404
+        reused = await bob.post("/v1/jobs", json={"project": "shared", "command": "x", "dedupe_key": "nightly"})
+        assert reused.status_code == 201, reused.text  # a job of bob's own, not alice's
+        assert reused.json()["id"] != first.json()["id"]
+        assert reused.json()["owner"] == bob.user_id  # type: ignore[attr-defined]
+        assert "s3cr3t" not in reused.text
+        again = await alice.post("/v1/jobs", json={**job, "dedupe_key": "nightly"})  # the owner's retry dedupes
+        assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+        # squatting a key first does not capture the other user's later submission
+        squat = await bob.post("/v1/jobs", json={"project": "shared", "command": "evil", "dedupe_key": "release"})
+        assert squat.status_code == 201
+        victim = await alice.post("/v1/jobs", json={**job, "dedupe_key": "release"})
+        assert victim.status_code == 201, victim.text
+        assert victim.json()["id"] != squat.json()["id"]
+        assert victim.json()["owner"] == alice.user_id  # type: ignore[attr-defined]
+        bulk = await bob.post(
+            "/v1/jobs/bulk", json={"jobs": [{"project": "shared", "command": "x", "dedupe_key": "nightly"}]}
+        )
+        assert bulk.status_code == 201, bulk.text
+        assert bulk.json()["jobs"] == [{"id": reused.json()["id"], "status": "existing"}]  # bob's own, not alice's
