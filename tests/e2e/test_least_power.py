@@ -46,3 +46,49 @@ async def test_a_dedupe_key_is_per_owner_and_never_discloses_another_users_job(a
         )
         assert bulk.status_code == 201, bulk.text
         assert bulk.json()["jobs"] == [{"id": reused.json()["id"], "status": "existing"}]  # bob's own, not alice's
+
+
+def _shape(answer: httpx.Response, hidden: str) -> tuple[int, str]:
+    """Status and body, with the id asked about replaced so a hidden and a missing job compare."""
+    return answer.status_code, answer.text.replace(hidden, NOBODY)
+
+
+async def test_an_unreadable_job_answers_exactly_as_a_missing_one(api: httpx.AsyncClient) -> None:
+    alice, bob = await as_user(api, "alice", _SCOPES), await as_user(api, "bob", _SCOPES)
+    async with alice, bob:
+        await _share(alice, bob)
+        hidden = (await alice.post("/v1/jobs", json={"project": "shared", "command": "x", "execute": False})).json()
+        ended = (await alice.post("/v1/jobs", json={"project": "shared", "command": "x", "execute": False})).json()
+        assert (await alice.post(f"/v1/jobs/{ended['id']}/cancel")).status_code == 200
+        mine = (await bob.post("/v1/jobs", json={"command": "x", "execute": False})).json()
+
+        for job in (hidden, ended):
+            for body in ({"command": "x", "depends_on": ["{}"]}, {"command": "x", "parent": "{}"}):
+
+                def ask(target: str, body: dict[str, object] = body) -> dict[str, object]:
+                    return {
+                        k: ([target] if k == "depends_on" else target if k == "parent" else v) for k, v in body.items()
+                    }
+
+                seen = await bob.post("/v1/jobs", json=ask(job["id"]))
+                missing = await bob.post("/v1/jobs", json=ask(NOBODY))
+                assert missing.status_code == 422
+                assert _shape(seen, job["id"]) == _shape(missing, NOBODY), body
+                seen = await bob.post("/v1/jobs/bulk", json={"jobs": [ask(job["id"])]})
+                missing = await bob.post("/v1/jobs/bulk", json={"jobs": [ask(NOBODY)]})
+                assert _shape(seen, job["id"]) == _shape(missing, NOBODY), body
+            seen = await bob.put(f"/v1/jobs/{mine['id']}/dependencies", json={"depends_on": [job["id"]]})
+            missing = await bob.put(f"/v1/jobs/{mine['id']}/dependencies", json={"depends_on": [NOBODY]})
+            assert missing.status_code == 422
+            assert _shape(seen, job["id"]) == _shape(missing, NOBODY)
+            seen = await bob.get("/v1/events", params={"job": job["id"]})
+            missing = await bob.get("/v1/events", params={"job": NOBODY})
+            assert missing.json() == {"items": [], "next_cursor": None, "more": False}
+            assert _shape(seen, job["id"]) == _shape(missing, NOBODY)
+        assert (await bob.get(f"/v1/jobs/{mine['id']}/explain")).status_code == 200
+        assert hidden["id"] not in (await bob.get(f"/v1/jobs/{mine['id']}/explain")).text
+        # the owner still gets everything
+        theirs = await alice.get("/v1/events", params={"job": hidden["id"]})
+        assert theirs.json()["items"] and theirs.json()["next_cursor"] is not None
+        depends = await alice.post("/v1/jobs", json={"project": "shared", "command": "x", "depends_on": [hidden["id"]]})
+        assert depends.status_code == 201, depends.text

@@ -33,7 +33,7 @@ from conveyor_runtime import IPNetwork, PositionWatcher
 from .access import caller, caller_id
 from .acl_append import append_lists
 from .bodies import JOB_STATES, FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
-from .dependency_check import check_dependencies, check_parent
+from .dependency_check import check_dependencies, check_parent, principal_viewer
 from .errors import (
     InvalidIdError,
     InvalidQueryError,
@@ -265,9 +265,11 @@ async def submit_job(request: Request) -> Response:
     sub = decode_body(body, JobSubmission)
     await check_submit_access(request, caller(request), [sub.project])
     await state["submit_limits"].admit([sub.project])
-    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
-    await check_parent(state["reader"].pool, sub.parent, "/parent")
+    viewer = principal_viewer(caller(request))
+    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on", viewer=viewer)
+    # Access first: a parent the caller may not see answers as a missing one, never with its state.
     await check_parent_access(request, caller(request), sub.parent, "/parent")
+    await check_parent(state["reader"].pool, sub.parent, "/parent")
     job_id = new_job_id(sub, caller_id(request))
     event = submitted_event(sub, job_id, caller_id(request))
     location = {"Location": f"/v1/jobs/{job_id}"}
