@@ -92,3 +92,22 @@ async def test_an_unreadable_job_answers_exactly_as_a_missing_one(api: httpx.Asy
         assert theirs.json()["items"] and theirs.json()["next_cursor"] is not None
         depends = await alice.post("/v1/jobs", json={"project": "shared", "command": "x", "depends_on": [hidden["id"]]})
         assert depends.status_code == 201, depends.text
+
+
+async def test_only_a_workers_owner_or_an_admin_may_pause_drain_or_delete_it(api: httpx.AsyncClient) -> None:
+    alice, bob = await as_user(api, "alice", _SCOPES), await as_user(api, "bob", _SCOPES)
+    async with alice, bob:
+        registered = await alice.post("/v1/workers", json={"name": "alices-box"})
+        assert registered.status_code == 201, registered.text
+        worker = registered.json()["id"]
+        for action in ("pause", "drain", "resume"):
+            refused = await bob.post(f"/v1/workers/{worker}/{action}")
+            assert refused.status_code == 403, (action, refused.text)
+        assert (await bob.delete(f"/v1/workers/{worker}")).status_code == 403
+        seen = await bob.get(f"/v1/workers/{worker}")  # every holder of the workers scope may read it
+        assert (seen.status_code, seen.json()["mode"]) == (200, "active")  # nothing changed
+        assert seen.json()["owner"] == alice.user_id  # type: ignore[attr-defined]
+        assert (await alice.post(f"/v1/workers/{worker}/pause")).json()["mode"] == "paused"
+        assert (await api.post(f"/v1/workers/{worker}/drain")).json()["mode"] == "draining"  # an admin may
+        assert (await alice.delete(f"/v1/workers/{worker}")).status_code == 204
+        assert (await bob.post(f"/v1/workers/{NOBODY}/pause")).status_code == 404
