@@ -36,6 +36,18 @@ class PlanError(ValueError):
     """The job cannot run here (for example a recipe with no handler configured)."""
 
 
+_HELD_BACK_PREFIXES = ("CONVEYOR_",)
+_HELD_BACK = frozenset({"DATABASE_URL", "NATS_URL", "PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE"})
+
+
+def inherited_env(worker_env: Mapping[str, str]) -> dict[str, str]:
+    """What a job inherits of the worker's own environment: everything but the worker's
+    configuration (``CONVEYOR_*``: an API token, the database and NATS URLs of a stack started
+    with the worker) and the usual places of database credentials. A job gets its
+    ``CONVEYOR_*`` from ``job_env`` only, so it never holds more than its run token (issue 13)."""
+    return {k: v for k, v in worker_env.items() if k not in _HELD_BACK and not k.startswith(_HELD_BACK_PREFIXES)}
+
+
 def job_env(lease: Lease, *, api_url: str, worker_id: str, workdir: Path) -> dict[str, str]:
     """The ``CONVEYOR_*`` variables every job process gets."""
     job = lease.job
@@ -76,7 +88,7 @@ def build_plan(
     """
     payload = lease.job.payload
     timeout = float(lease.job.timeout_s) if lease.job.timeout_s else None
-    env = dict(base_env)
+    env = inherited_env(base_env)
     if tools_dir is not None:  # where `complete-build` lives
         env["PATH"] = f"{tools_dir}:{env.get('PATH', '/usr/bin:/bin')}"
     match payload:
