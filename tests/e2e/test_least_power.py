@@ -1,9 +1,17 @@
 """Least power and no existence leaks (issue 13): what one user learns of another's jobs and
 workers through dedupe keys, dependencies, parents, the events query and worker commands."""
 
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 import httpx
 
+from .conftest import WorkerProcess
 from .test_projects import as_user
+from .test_worker_agent import wait_for_state
 
 NOBODY = "0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a"
 
@@ -111,3 +119,58 @@ async def test_only_a_workers_owner_or_an_admin_may_pause_drain_or_delete_it(api
         assert (await api.post(f"/v1/workers/{worker}/drain")).json()["mode"] == "draining"  # an admin may
         assert (await alice.delete(f"/v1/workers/{worker}")).status_code == 204
         assert (await bob.post(f"/v1/workers/{NOBODY}/pause")).status_code == 404
+
+
+def _written(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+async def _file(path: Path, timeout_s: float = 30) -> str:
+    for _ in range(int(timeout_s / 0.05)):
+        if text := _written(path):
+            return text
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} was never written")
+
+
+async def test_a_job_holds_a_run_token_that_only_submits_its_follow_ups_while_it_runs(
+    api: httpx.AsyncClient, start_worker: Callable[..., Awaitable[WorkerProcess]], tmp_path: Path
+) -> None:
+    await start_worker()
+    alice = await as_user(api, "alice", _SCOPES)
+    async with alice, httpx.AsyncClient(base_url=str(api.base_url), timeout=10) as anyone:
+        assert (await alice.post("/v1/projects", json={"name": "mine", "visibility": "public"})).status_code == 201
+        out, release = tmp_path / "env.json", tmp_path / "release"
+        part = f"{out}.part"
+        dump = f"import json, os; json.dump(dict(os.environ), open({part!r}, 'w')); os.replace({part!r}, {str(out)!r})"
+        command = f'{sys.executable} -c "{dump}"; while [ ! -e {release} ]; do sleep 0.05; done'
+        job = (await alice.post("/v1/jobs", json={"project": "mine", "command": command})).json()
+        env = json.loads(await _file(out))
+        run_token = env["CONVEYOR_RUN_TOKEN"]
+        assert env["CONVEYOR_TOKEN"] == run_token  # `conveyor submit` in the job uses it
+        assert run_token.startswith("cvr_") and "cvy_" not in json.dumps(env)
+        as_run = {"Authorization": f"Bearer {run_token}"}
+
+        follow = await anyone.post("/v1/jobs", json={"project": "mine", "command": "x"}, headers=as_run)
+        assert follow.status_code == 201, follow.text
+        assert (follow.json()["parent_id"], follow.json()["owner"]) == (job["id"], alice.user_id)  # type: ignore[attr-defined]
+        bulk = await anyone.post("/v1/jobs/bulk", json={"jobs": [{"project": "mine", "command": "y"}]}, headers=as_run)
+        assert bulk.status_code == 201, bulk.text
+        # nothing but follow-ups of its own job, in its project
+        elsewhere = await anyone.post("/v1/jobs", json={"command": "x", "parent": NOBODY}, headers=as_run)
+        assert elsewhere.status_code == 403
+        assert (
+            await anyone.post("/v1/jobs", json={"project": "other", "command": "x"}, headers=as_run)
+        ).status_code == 403
+        for method, path in (("GET", f"/v1/jobs/{job['id']}"), ("GET", "/v1/jobs"), ("GET", "/v1/workers"),
+                             ("POST", f"/v1/jobs/{job['id']}/cancel"), ("GET", "/v1/me")):  # fmt: skip
+            assert (await anyone.request(method, path, headers=as_run)).status_code == 401, (method, path)
+        forged = run_token[:-4] + ("0000" if not run_token.endswith("0000") else "1111")
+        assert (
+            await anyone.post("/v1/jobs", json={"command": "x"}, headers={"Authorization": f"Bearer {forged}"})
+        ).status_code == 401
+
+        release.touch()
+        await wait_for_state(alice, job["id"], "succeeded")
+        after = await anyone.post("/v1/jobs", json={"project": "mine", "command": "x"}, headers=as_run)
+        assert after.status_code == 401, after.text  # it died with the run

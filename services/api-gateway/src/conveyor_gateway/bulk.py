@@ -30,6 +30,7 @@ from .routes import (
     submitted_event,
     wait_applied,
 )
+from .run_tokens import follow_up
 from .validation import collect_errors, decode_body
 
 _log = get_logger("gateway")
@@ -151,6 +152,7 @@ async def submit_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
+    subs = [follow_up(caller(request), sub, f"/jobs/{i}/parent") for i, sub in enumerate(subs)]
     await check_submit_access(request, caller(request), [sub.project for sub in subs])
     await state["submit_limits"].admit(sub.project for sub in subs)
     # Parent access first: a parent the caller may not see answers as a missing one, never with its state.

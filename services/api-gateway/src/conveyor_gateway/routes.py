@@ -51,6 +51,7 @@ from .log_writer import LogWriter
 from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
 from .requester import Requester
+from .run_tokens import follow_up
 from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
 from .validation import decode_body
@@ -262,7 +263,7 @@ async def submit_job(request: Request) -> Response:
     when the client sent ``Prefer: respond-async``."""
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
-    sub = decode_body(body, JobSubmission)
+    sub = follow_up(caller(request), decode_body(body, JobSubmission), "/parent")
     await check_submit_access(request, caller(request), [sub.project])
     await state["submit_limits"].admit([sub.project])
     viewer = principal_viewer(caller(request))
