@@ -71,6 +71,13 @@ async def test_every_caller_gets_the_expected_status_and_nothing_leaks(
             missing.json()["type"],
             missing.json()["title"],
         )
+        # named anywhere else, a hidden job is a missing one too: dependencies, events, dedupe keys
+        for probe in (
+            lambda target: other.post("/v1/jobs", json={"command": "x", "depends_on": [target], "execute": False}),
+            lambda target: other.get("/v1/events", params={"job": target}),
+        ):
+            seen, absent = await probe(job["id"]), await probe(NOBODY)
+            assert (seen.status_code, seen.text.replace(job["id"], NOBODY)) == (absent.status_code, absent.text)
         # lists: the other user's page holds none of the project's jobs; the reader's holds all
         others = (await other.get("/v1/jobs", params={"limit": 500})).json()
         assert all(j["project"] != "matrix" for j in others["items"])
