@@ -12,6 +12,7 @@ import httpx
 from .conftest import WorkerProcess
 from .test_projects import as_user
 from .test_worker_agent import wait_for_state
+from .test_workers_api import register
 
 NOBODY = "0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a"
 
@@ -174,3 +175,22 @@ async def test_a_job_holds_a_run_token_that_only_submits_its_follow_ups_while_it
         await wait_for_state(alice, job["id"], "succeeded")
         after = await anyone.post("/v1/jobs", json={"project": "mine", "command": "x"}, headers=as_run)
         assert after.status_code == 401, after.text  # it died with the run
+
+
+async def test_a_worker_names_as_dependencies_only_jobs_it_could_parent(api: httpx.AsyncClient) -> None:
+    alice = await as_user(api, "alice", _SCOPES)
+    async with alice:
+        for name in ("farm", "vault"):
+            assert (await alice.post("/v1/projects", json={"name": name, "visibility": "private"})).status_code == 201
+        worker = await register(api)
+        grant = {"status": "granted", "assign": True, "submit": True}
+        assert (await alice.put(f"/v1/projects/farm/workers/{worker.id}", json=grant)).status_code == 200
+        in_farm = (await alice.post("/v1/jobs", json={"project": "farm", "command": "x", "execute": False})).json()
+        in_vault = (await alice.post("/v1/jobs", json={"project": "vault", "command": "x", "execute": False})).json()
+        job = {"project": "farm", "command": "x", "execute": False}
+        ok = await api.post("/v1/jobs", json={**job, "depends_on": [in_farm["id"]]}, auth=worker.auth)
+        assert ok.status_code == 201, ok.text
+        hidden = await api.post("/v1/jobs", json={**job, "depends_on": [in_vault["id"]]}, auth=worker.auth)
+        missing = await api.post("/v1/jobs", json={**job, "depends_on": [NOBODY]}, auth=worker.auth)
+        assert missing.status_code == 422
+        assert _shape(hidden, in_vault["id"]) == _shape(missing, NOBODY)

@@ -16,7 +16,7 @@ from conveyor_runtime import get_logger
 from .access import caller, caller_id
 from .acl_append import append_lists
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
-from .dependency_check import check_dependencies, check_parent, principal_viewer
+from .dependency_check import Viewer, check_dependencies, check_parent, principal_viewer
 from .errors import MalformedError, ParentFinishedError, ValidationFailedError
 from .job_access import check_parent_access, check_submit_access
 from .routes import (
@@ -102,7 +102,7 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
     return subs
 
 
-async def _dependency_errors(state: State, sub: JobSubmission, index: int, viewer: str | None) -> list[FieldError]:
+async def _dependency_errors(state: State, sub: JobSubmission, index: int, viewer: Viewer | None) -> list[FieldError]:
     try:
         await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on", viewer=viewer)
         await check_parent(state["reader"].pool, sub.parent, "/parent")
@@ -113,7 +113,7 @@ async def _dependency_errors(state: State, sub: JobSubmission, index: int, viewe
     return []
 
 
-async def check_batch_dependencies(state: State, subs: list[JobSubmission], viewer: str | None) -> None:
+async def check_batch_dependencies(state: State, subs: list[JobSubmission], viewer: Viewer | None) -> None:
     """Every dependency and parent of every job must exist (a parent must not have ended),
     checked as for one submission.
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .access import caller
-from .dependency_check import principal_viewer
+from .dependency_check import Viewer, principal_viewer
 from .errors import JobNotFoundError
 from .explain import AHEAD_LIMIT, LEASED, TERMINAL, ExplainFacts, WorkerFact, explain
 from .routes import State, json_response, path_id
@@ -34,7 +34,7 @@ async def _holder(state: State, worker_id: str | None) -> WorkerFact | None:
     )
 
 
-async def gather_facts(state: State, job_id: str, now: datetime, viewer: str | None = None) -> ExplainFacts | None:
+async def gather_facts(state: State, job_id: str, now: datetime, viewer: Viewer | None = None) -> ExplainFacts | None:
     """What the rules need about the job; None when there is no such job. A dependency ``viewer``
     may not read is left out of the states, so it reads as a missing one (None: an admin)."""
     reader = state["explainer"]
@@ -62,7 +62,7 @@ async def gather_facts(state: State, job_id: str, now: datetime, viewer: str | N
         )
     dependency_states = await reader.job_states(job.depends_on) if job.depends_on else {}
     if viewer is not None and dependency_states:
-        readable = await state["reader"].readable(set(dependency_states), viewer)
+        readable = await state["reader"].readable(set(dependency_states), viewer.user_id)
         dependency_states = {d: s for d, s in dependency_states.items() if d in readable or s == "deleted"}
     return ExplainFacts(
         job=job,
