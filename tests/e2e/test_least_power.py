@@ -194,3 +194,20 @@ async def test_a_worker_names_as_dependencies_only_jobs_it_could_parent(api: htt
         missing = await api.post("/v1/jobs", json={**job, "depends_on": [NOBODY]}, auth=worker.auth)
         assert missing.status_code == 422
         assert _shape(hidden, in_vault["id"]) == _shape(missing, NOBODY)
+
+
+async def test_explain_shows_no_state_of_a_dependency_that_became_unreadable(api: httpx.AsyncClient) -> None:
+    alice, bob = await as_user(api, "alice", _SCOPES), await as_user(api, "bob", _SCOPES)
+    async with alice, bob:
+        await _share(alice, bob)
+        roles = await alice.put(f"/v1/projects/shared/roles/{bob.user_id}", json={"roles": ["read"]})  # type: ignore[attr-defined]
+        assert roles.status_code == 200
+        theirs = (await alice.post("/v1/jobs", json={"project": "shared", "command": "x", "execute": False})).json()
+        mine = await bob.post("/v1/jobs", json={"command": "x", "depends_on": [theirs["id"]]})
+        assert mine.status_code == 201, mine.text
+        assert "pending" in (await bob.get(f"/v1/jobs/{mine.json()['id']}/explain")).text  # readable: its state
+        roles = await alice.put(f"/v1/projects/shared/roles/{bob.user_id}", json={"roles": []})  # type: ignore[attr-defined]
+        assert roles.status_code == 200
+        assert (await bob.get(f"/v1/jobs/{theirs['id']}")).status_code == 404
+        explained = (await bob.get(f"/v1/jobs/{mine.json()['id']}/explain")).text
+        assert "pending" not in explained, explained
