@@ -155,7 +155,7 @@ async def test_a_job_holds_a_run_token_that_only_submits_its_follow_ups_while_it
         follow = await anyone.post("/v1/jobs", json={"project": "mine", "command": "x"}, headers=as_run)
         assert follow.status_code == 201, follow.text
         assert (follow.json()["parent_id"], follow.json()["owner"]) == (job["id"], alice.user_id)  # type: ignore[attr-defined]
-        bulk = await anyone.post("/v1/jobs/bulk", json={"jobs": [{"project": "mine", "command": "y"}]}, headers=as_run)
+        bulk = await anyone.post("/v1/jobs/bulk", json={"jobs": [{"command": "y"}]}, headers=as_run)  # its project
         assert bulk.status_code == 201, bulk.text
         # nothing but follow-ups of its own job, in its project
         elsewhere = await anyone.post("/v1/jobs", json={"command": "x", "parent": NOBODY}, headers=as_run)

@@ -34,6 +34,8 @@ def test_a_run_token_submits_only_children_of_its_job_into_its_project() -> None
     run = Principal(user_id="u", name="u", is_admin=False, scopes=frozenset({"jobs:write"}), token_id="",
                     run_job_id=JOB, run_project="p")  # fmt: skip
     assert follow_up(run, JobSubmission(command="x"), "/parent").parent == JOB
+    assert follow_up(run, JobSubmission(command="x"), "/parent").project == "p"  # none given: the job's
+    assert follow_up(run, JobSubmission(command="x", project="q"), "/parent").project == "q"  # refused later
     assert follow_up(run, JobSubmission(command="x", parent=JOB), "/parent").parent == JOB
     with pytest.raises(ForbiddenError):
         follow_up(run, JobSubmission(command="x", parent=LEASE), "/parent")

@@ -27,6 +27,7 @@ from .reader import fetch_projection
 from .token_auth import Principal
 
 PREFIX: Final = "cvr_"
+_DEFAULT_PROJECT: Final = JobSubmission().project
 _SUBMIT: Final = frozenset({"jobs:write"})
 _REFUSED: Final = "the run token is malformed, or its run has ended"
 _LIVE: Final = ["assigned", "running"]
@@ -99,13 +100,16 @@ async def authenticate_run(state: Any, authorization: str) -> Principal:
 
 
 def follow_up(principal: Principal, sub: JobSubmission, at: str) -> JobSubmission:
-    """``sub`` as a run token may submit it: a child of the run's job (``parent`` set when absent).
+    """``sub`` as a run token may submit it: a child of the run's job (``parent`` set when absent),
+    in the job's project (also when none was given: ``default``, which a run token may not use).
 
     Raises:
         ForbiddenError: Another parent.
     """
     if principal.run_job_id is None:
         return sub
+    if sub.project == _DEFAULT_PROJECT and principal.run_project is not None:
+        sub = msgspec.structs.replace(sub, project=principal.run_project)
     if sub.parent is None:
         return msgspec.structs.replace(sub, parent=principal.run_job_id)
     if sub.parent != principal.run_job_id:
