@@ -1,6 +1,8 @@
 """`conveyor dev` (what `make run` starts) runs a local worker: a job submitted with the CLI runs on it."""
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -55,6 +57,32 @@ def test_the_dev_stack_runs_a_worker_that_runs_a_submitted_job() -> None:
         )  # fmt: skip
         assert submitted.returncode == 0, submitted.stderr
         assert submitted.stdout == "hello from the local worker\n"
+        # What a job sees of the machine holds no operator power (issue 13): not the admin token
+        # (or any token of a user), nor the URLs of the database and NATS.
+        printed = subprocess.run(
+            [sys.executable, "-m", "conveyor_cli", "submit", "--url", f"http://127.0.0.1:{api}", "--follow", "--",
+             "env"],
+            env={**env, "CONVEYOR_CONFIG": str(data_dir / "none.toml"), "CONVEYOR_TOKEN": token},
+            capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert printed.returncode == 0, printed.stderr
+        job_env = dict(line.split("=", 1) for line in printed.stdout.splitlines() if "=" in line)
+        assert job_env["CONVEYOR_URL"] == f"http://127.0.0.1:{api}"
+        assert token not in printed.stdout and "cvy_" not in printed.stdout
+        assert "postgresql://" not in printed.stdout and "nats://" not in printed.stdout
+        assert not {"CONVEYOR_DATABASE_URL", "CONVEYOR_NATS_URL"} & set(job_env)
+        # What it holds instead, its run token, submits a follow-up of it with the CLI as is.
+        nested = subprocess.run(
+            [sys.executable, "-m", "conveyor_cli", "submit", "--url", f"http://127.0.0.1:{api}", "--follow", "--json",
+             "--", f"{sys.executable} -m conveyor_cli submit --json -- echo child"],
+            env={**env, "CONVEYOR_CONFIG": str(data_dir / "none.toml"), "CONVEYOR_TOKEN": token},
+            capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert nested.returncode == 0, nested.stderr
+        parent_id = json.loads(nested.stdout)["id"]
+        assert re.search(rf'"parent_id":\s*"{parent_id}"', nested.stderr), nested.stderr
         credentials = data_dir / "worker" / "credentials.json"
         assert credentials.stat().st_mode & 0o077 == 0
     finally:

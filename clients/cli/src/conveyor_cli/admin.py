@@ -40,13 +40,6 @@ def bootstrap_token(nats_url: str) -> IssuedToken | None:
     return asyncio.run(_with_appender(nats_url, True, "bootstrap"))
 
 
-def worker_token(nats_url: str) -> str:
-    """A token for the local worker of ``conveyor dev`` to register with (on its first start only)."""
-    issued = asyncio.run(_with_appender(nats_url, False, "local-worker"))
-    assert issued is not None
-    return issued.token
-
-
 def _create_token(args: argparse.Namespace) -> int:
     try:
         issued = asyncio.run(_with_appender(args.nats_url, False, args.name))

@@ -90,9 +90,12 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(name="hook-dispatcher", module="conveyor_hooks", health_slot=2),
 )
 # One local worker with the labels of this machine; its credentials are saved in the data dir.
+LOCAL_WORKER_NAME = "local"
+LOCAL_WORKER_CAPACITY = 4
 WORKERS: tuple[ServiceSpec, ...] = (
     ServiceSpec(
-        name="worker", module="conveyor_cli", args=("worker", "--name", "local", "--capacity", "4"),
+        name="worker", module="conveyor_cli",
+        args=("worker", "--name", LOCAL_WORKER_NAME, "--capacity", str(LOCAL_WORKER_CAPACITY)),
         health_slot=3, is_worker=True,
     ),
 )  # fmt: skip
@@ -227,31 +230,38 @@ def service_env(
     nats_url: str,
     database_url: str,
     parent: Mapping[str, str],
-    token: str | None = None,
 ) -> dict[str, str]:
     """The environment of a service process: the parent's, overridden by the Conveyor contract.
 
-    ``token`` is what a worker registers with (only needed before it has credentials).
+    A worker gets only what a worker needs: the API's URL and where its credentials (saved by
+    the stack, see ``local_worker``) and work are. No ``CONVEYOR_*`` of the parent (a token, the
+    database or NATS URL) reaches it, since what a worker holds its jobs may read (issue 13).
     """
     env = {
         **parent,
         "PYTHONUNBUFFERED": "1",
-        "CONVEYOR_NATS_URL": nats_url,
-        "CONVEYOR_DATABASE_URL": database_url,
-        "CONVEYOR_BIND": options.bind,
-        "CONVEYOR_HTTP_PORT": str(http_port(spec, options)),
         "CONVEYOR_LOG_JSON": "1",
     }
     if spec.is_worker:
-        env |= {
+        return {k: v for k, v in env.items() if _worker_may_inherit(k)} | {
+            "CONVEYOR_LOG_JSON": "1",
             "CONVEYOR_URL": api_url(options),
             "CONVEYOR_WORKER_HEALTH_PORT": str(http_port(spec, options)),
             "CONVEYOR_WORKER_CREDENTIALS": str(worker_credentials(spec, options)),
             "CONVEYOR_WORKER_DIR": str(options.data_dir / spec.name / "work"),
         }
-        if token is not None:
-            env["CONVEYOR_TOKEN"] = token
-    return env
+    return env | {
+        "CONVEYOR_NATS_URL": nats_url,
+        "CONVEYOR_DATABASE_URL": database_url,
+        "CONVEYOR_BIND": options.bind,
+        "CONVEYOR_HTTP_PORT": str(http_port(spec, options)),
+    }
+
+
+def _worker_may_inherit(name: str) -> bool:
+    """The parent's variables a worker gets: all but ``CONVEYOR_*`` (a token, URLs of the
+    infrastructure), except the worker's own options (``CONVEYOR_WORKER_LABELS``, ...)."""
+    return not name.startswith("CONVEYOR_") or name.startswith("CONVEYOR_WORKER_") or name == "CONVEYOR_RECIPE_HANDLER"
 
 
 def worker_credentials(spec: ServiceSpec, options: DevOptions) -> Path:
