@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 
 from conveyor_cli.dev import (
+    NATS_SYNC_DEFAULT,
     SERVICES,
     STACK,
     DevOptions,
     OptionError,
     ServiceSpec,
+    add_option_arguments,
     banner,
     check_ports,
     duplicate_port_message,
@@ -191,3 +193,14 @@ def test_banner_says_where_relocated_postgres_data_lives() -> None:
 
     assert "/var/tmp/conveyor-pg-abc" in text
     assert "http://127.0.0.1:8080" in text
+
+
+def test_the_nats_sync_policy_is_always_an_interval_or_refused(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_option_arguments(parser)
+    for given, expected in ((None, NATS_SYNC_DEFAULT), ("always", "always"), ("500ms", "500ms"), ("2s", "2s")):
+        argv = [] if given is None else ["--nats-sync", given]
+        assert resolve_options(parser.parse_args(argv), {}, tmp_path).nats_sync == expected
+    with pytest.raises(OptionError, match="--nats-sync must be always or an interval"):
+        resolve_options(parser.parse_args(["--nats-sync", "sometimes"]), {}, tmp_path)
+    assert resolve_options(parser.parse_args([]), {"CONVEYOR_NATS_SYNC": "1s"}, tmp_path).nats_sync == "1s"

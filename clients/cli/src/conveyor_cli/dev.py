@@ -5,13 +5,16 @@ Everything here is pure, so it is unit-tested; `stack.LocalStack` does the work 
 """
 
 import argparse
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor_devstack import PortInUseError, is_port_free, url_host
 
-INFRA_HOST = "127.0.0.1"  # NATS has no auth and PostgreSQL trusts everyone: loopback only
+INFRA_HOST = "127.0.0.1"  # PostgreSQL trusts every local connection: loopback only
+# JetStream's fsync policy for the embedded server (docs/benchmarks.md has the measured cost).
+NATS_SYNC_DEFAULT = "always"
 DATABASE = "conveyor"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -31,6 +34,7 @@ class DevOptions:
     nats_port: int
     pg_port: int
     health_port_base: int
+    nats_sync: str = NATS_SYNC_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ _OPTIONS = (
     _Option(
         "health_port_base", "--health-port-base", "CONVEYOR_HEALTH_PORT_BASE", "8081",
         "first health port: scheduler, then log-collector, then hook-dispatcher, then the worker",
+    ),
+    _Option(
+        "nats_sync", "--nats-sync", "CONVEYOR_NATS_SYNC", NATS_SYNC_DEFAULT,
+        "JetStream fsync policy: always (before every acknowledgement) or an interval like 2s",
     ),
 )  # fmt: skip
 _OPTION = {option.field: option for option in _OPTIONS}
@@ -145,6 +153,12 @@ def _port(value: str, source: str, *, highest: int = 65535) -> int:
     return port
 
 
+def _sync_policy(value: str, source: str) -> str:
+    if value != "always" and not re.fullmatch(r"\d+(ms|s|m|h)", value):
+        raise OptionError(f"{source} must be always or an interval such as 2s or 500ms, got {value!r}")
+    return value
+
+
 def resolve_options(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path) -> DevOptions:
     """Resolve every option: flag, then environment variable, then default.
 
@@ -161,6 +175,7 @@ def resolve_options(args: argparse.Namespace, environ: Mapping[str, str], cwd: P
         nats_port=_port(*values["nats_port"]),
         pg_port=_port(*values["pg_port"]),
         health_port_base=_port(*values["health_port_base"], highest=65535 - last_slot),
+        nats_sync=_sync_policy(*values["nats_sync"]),
     )
 
 
@@ -287,6 +302,8 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         f"Conveyor is running. API: {api}   docs: {api}/docs",
         f"  data  {options.data_dir}{pg_note}",
         f"  logs  {logs}/<name>.log  ({names})",
+        f"  nats  nats://{INFRA_HOST}:{options.nats_port}, one user per process (passwords in"
+        f" {options.data_dir / 'nats-users.json'}; `subscriber` reads events only); fsync: {options.nats_sync}",
         "",
         "Submit a first job, then read it back with the id it returns (TOKEN: an API token, below on first start):",
         f"  curl -s -X POST {api}/v1/jobs {auth} -H 'content-type: application/json' -d '{body}'",
