@@ -4,7 +4,7 @@ Settings, logging, connections, migrations, the checkpointed projector, read-you
 positions, health/metrics endpoints and lifecycle.
 """
 
-from .connections import ConnectError, connect_nats, create_pool, retry_until
+from .connections import DEPENDENCY_ERRORS, ConnectError, connect_nats, create_pool, retry_until
 from .db import DbConnection, DbPool
 from .decoding import decode_batch, decode_stream_event
 from .http import ReadinessCheck, health_routes, nats_check, postgres_check, serve_http
@@ -21,6 +21,7 @@ from .stall import reporting_stalls, stall_checks
 
 __all__ = [
     "CHECKPOINT_MIGRATION",
+    "DEPENDENCY_ERRORS",
     "QUARANTINE_SQL",
     "BaseSettings",
     "BatchHandler",

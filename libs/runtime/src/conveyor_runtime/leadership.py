@@ -42,6 +42,7 @@ from nats.js.kv import KeyValue
 
 from conveyor_events import AppendFencedError, new_uuid7
 
+from .connections import DEPENDENCY_ERRORS
 from .logging import get_logger
 from .projector import ProjectorFencedError
 
@@ -63,6 +64,8 @@ LEADER_KEY: Final = "scheduler"  # the scheduler's key; other services pass thei
 TERM_HEADER: Final = "Conveyor-Leader-Term"
 _WRONG_LAST_SEQUENCE: Final = 10071
 _log = get_logger("leadership")
+OUTAGE_PAUSE_S: Final = 1.0
+"""How long a term ended by a NATS or PostgreSQL outage waits before campaigning again."""
 
 
 class NotLeaderError(AppendFencedError):
@@ -391,7 +394,8 @@ async def lead_when_elected(
 
     A projection checkpoint moving under the leader (a deposed leader's transaction that
     committed late) ends the term too: the key is released, and the next term starts over from
-    the stored checkpoint instead of crashing the process.
+    the stored checkpoint instead of crashing the process. So does an outage of NATS or
+    PostgreSQL that a term's start or end ran into (``DEPENDENCY_ERRORS``).
     """
     while await elector.campaign(stop) is not None:
         try:
@@ -399,3 +403,9 @@ async def lead_when_elected(
                 return
         except* ProjectorFencedError as group:
             _log.warning("checkpoint_moved_under_the_leader", error=str(group.exceptions[0]))
+        except* DEPENDENCY_ERRORS as group:
+            # NATS or PostgreSQL went away while a term started or ended (issue 13): campaign
+            # again once it is back, instead of ending the process.
+            _log.warning("term_ended_by_an_outage", error=repr(group.exceptions[0]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), OUTAGE_PAUSE_S)

@@ -19,6 +19,7 @@ from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmissi
 from .dependency_check import Viewer, check_dependencies, check_parent, principal_viewer
 from .errors import MalformedError, ParentFinishedError, ValidationFailedError
 from .job_access import check_parent_access, check_submit_access
+from .outage import RETRY_AFTER_S, is_outage
 from .routes import (
     State,
     first_seq,
@@ -175,7 +176,6 @@ async def submit_jobs(request: Request) -> Response:
         for job_id, sub, outcome in zip(ids, subs, outcomes, strict=True)
         if isinstance(outcome, Appended)
     ]
-    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
     jobs = [
         BulkItem(id=job_id, status="created" if isinstance(outcome, Appended) else "existing")
         for job_id, outcome in zip(ids, outcomes, strict=True)
@@ -183,9 +183,16 @@ async def submit_jobs(request: Request) -> Response:
     created = sum(1 for j in jobs if j.status == "created")
     _log.info("jobs_bulk_submitted", created=created, existing=len(jobs) - created)
     result = BulkResult(jobs=jobs, count=len(jobs))
-    if prefers_async(request):
-        return json_response(result, 202, {"Preference-Applied": "respond-async"})
-    is_visible = await wait_applied(state, await _highest_seq(state, items, outcomes))
+    try:
+        await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
+        if prefers_async(request):
+            return json_response(result, 202, {"Preference-Applied": "respond-async"})
+        is_visible = await wait_applied(state, await _highest_seq(state, items, outcomes))
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # Stored: a 5xx would make the client submit them all twice (issue 13).
+        return json_response(result, 202, {"Retry-After": str(RETRY_AFTER_S)})
     return json_response(result, 201 if is_visible else 202)
 
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from conveyor_events import (
     AppendConflictError,
+    AppendError,
     CommandPayload,
     EventAppender,
     JobSubmitted,
@@ -49,6 +50,7 @@ from .identity_reader import IdentityReader
 from .job_access import check_parent_access, check_submit_access
 from .log_store import LogStore
 from .log_writer import LogWriter
+from .outage import is_outage, stored_anyway, unconfirmed_submission
 from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
 from .requester import Requester
@@ -283,11 +285,18 @@ async def submit_job(request: Request) -> Response:
         if existing is None:
             return json_response(JobAccepted(id=job_id), 202, location)
         return json_response(existing, 200, location)
-    lists = [(job_id, sub.read_access, sub.write_access)]
-    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
-    if prefers_async(request):
-        return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
-    job = await _read_job_after(state, job_id, appended.seq)
+    except AppendError:
+        return unconfirmed_submission(job_id)  # NATS away: the job may yet be stored
+    try:
+        lists = [(job_id, sub.read_access, sub.write_access)]
+        await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
+        if prefers_async(request):
+            return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
+        job = await _read_job_after(state, job_id, appended.seq)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return stored_anyway(job_id, exc)  # stored: a 5xx would make the client submit it twice
     if job is None:
         return json_response(JobAccepted(id=job_id), 202, location)
     return json_response(job, 201, location)

@@ -28,6 +28,7 @@ from conveyor_events import (
     progress_subject,
 )
 from conveyor_runtime import (
+    DEPENDENCY_ERRORS,
     Projector,
     ReadinessCheck,
     announce_position,
@@ -87,13 +88,16 @@ async def _run_events(projector: Projector, stop: asyncio.Event) -> None:
 async def _sweep(pool: "asyncpg.Pool[Any]", settings: Settings, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = datetime.now(UTC)
-        async with pool.acquire() as conn, conn.transaction():
-            gone = await store.sweep(
-                conn,
-                now - timedelta(days=settings.log_retention_days),
-                now - timedelta(days=settings.artifact_retention_days),
-            )
-        _log.info("retention_swept", **gone)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                gone = await store.sweep(
+                    conn,
+                    now - timedelta(days=settings.log_retention_days),
+                    now - timedelta(days=settings.artifact_retention_days),
+                )
+            _log.info("retention_swept", **gone)
+        except DEPENDENCY_ERRORS as exc:  # PostgreSQL away: sweep next time, keep the service up
+            _log.warning("retention_sweep_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.retention_sweep_s)
 
