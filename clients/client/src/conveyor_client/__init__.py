@@ -2,7 +2,8 @@
 
 `Client` (synchronous) serves people's tools: jobs, workers, logs. `WorkerApi` (asynchronous)
 serves the worker agent: the lease protocol, logs and artifacts. `subscribe` (over NATS) and
-`stream_events` (over the API's SSE stream) serve event subscribers. Every failure raises a
+`stream_events` (over the API's SSE stream) serve event subscribers, `WebhookVerifier` webhook
+receivers. Every failure raises a
 `ConveyorError` subclass whose message ends with the fix.
 """
 
@@ -23,6 +24,7 @@ from .event_stream import stream_events
 from .models import Delivery, Hook, IssuedToken, Job, Lease, Project, Token, Worker
 from .received import ReceivedEvent
 from .subscriber import EventSubscription, Start, subscribe
+from .webhooks import WebhookMessage, WebhookVerificationError, WebhookVerifier
 from .worker_api import WorkerApi
 
 __all__ = [
@@ -48,6 +50,9 @@ __all__ = [
     "Start",
     "Token",
     "UnavailableError",
+    "WebhookMessage",
+    "WebhookVerificationError",
+    "WebhookVerifier",
     "Worker",
     "WorkerApi",
     "load_config",
