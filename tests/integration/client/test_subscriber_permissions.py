@@ -1,6 +1,7 @@
 """The subscriber library works as a read-only NATS user (``permissions.SUBSCRIBER``): it makes its
 durable consumer, reads, filters by project and acknowledges, and its publish onto the bus is
-refused (issue 22)."""
+refused. A user with ``subscriber_role(name)`` does the same with its one consumer, and cannot
+touch the services' consumers (issue 22)."""
 
 import secrets
 import uuid
@@ -12,6 +13,7 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from conveyor_client import Start, subscribe
 from conveyor_devstack import NatsServer, NatsUser
@@ -24,9 +26,9 @@ from conveyor_events import (
     job_subject,
 )
 from conveyor_events.job import CommandPayload
-from conveyor_events.permissions import SERVICE, SUBSCRIBER, NatsPermissions
+from conveyor_events.permissions import SERVICE, SUBSCRIBER, NatsPermissions, subscriber_role
 
-PASSWORDS = {name: secrets.token_urlsafe(16) for name in ("scheduler", "billing")}
+PASSWORDS = {name: secrets.token_urlsafe(16) for name in ("scheduler", "billing", "reports")}
 
 
 def _user(name: str, role: NatsPermissions) -> NatsUser:
@@ -38,8 +40,9 @@ def _user(name: str, role: NatsPermissions) -> NatsUser:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server that knows a service user and the subscriber ``billing``."""
-    with NatsServer(tmp_path / "nats", users=[_user("scheduler", SERVICE), _user("billing", SUBSCRIBER)]) as running:
+    """A nats-server that knows a service user, the subscriber ``billing`` and the scoped ``reports``."""
+    users = [_user("scheduler", SERVICE), _user("billing", SUBSCRIBER), _user("reports", subscriber_role("reports"))]
+    with NatsServer(tmp_path / "nats", users=users) as running:
         yield running
 
 
@@ -100,3 +103,38 @@ async def test_a_read_only_subscriber_reads_its_events_and_cannot_publish(
         await events.unsubscribe()  # it may delete its own consumer
     finally:
         await billing.close()
+
+
+async def test_a_scoped_subscriber_uses_its_own_consumer_and_no_other(server: NatsServer, service: NatsClient) -> None:
+    js = service.jetstream()
+    await js.add_consumer("EVENTS", ConsumerConfig(durable_name="scheduler", ack_policy=AckPolicy.EXPLICIT))
+    ours = str(uuid.uuid4())
+    for data in _events(ours, "ours"):
+        await js.publish(job_subject(ours), data)
+
+    errors: list[Exception] = []
+    reports = await _connect(server, "reports", errors)
+    try:
+        events = subscribe(reports, "reports", types=["job.succeeded"], projects=["ours"], start=Start.beginning())
+        async with events:
+            async for event in events:
+                assert event.aggregate_id == ours
+                await event.ack()
+                break
+        assert (await js.consumer_info("EVENTS", "reports")).ack_floor.stream_seq == 2
+
+        mine = reports.jetstream(timeout=1.0)
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await mine.delete_consumer("EVENTS", "scheduler")
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await mine.add_consumer("EVENTS", ConsumerConfig(durable_name="scheduler", ack_wait=1.0))
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await mine.add_consumer("EVENTS", ConsumerConfig(durable_name="another"))
+        info = await js.consumer_info("EVENTS", "scheduler")
+        assert info.config.ack_wait != 1.0  # untouched
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await mine.publish(job_subject(ours), _events(ours, "ours")[1], timeout=1)
+        assert (await js.stream_info("EVENTS")).state.messages == 2
+        await events.unsubscribe()
+    finally:
+        await reports.close()

@@ -57,8 +57,8 @@ def register(subparsers: Subparsers) -> None:
     )  # fmt: skip
     tail.add_argument(
         "--name", metavar="NAME",
-        help="with --nats: a durable consumer to resume from (kept on the server); default: a "
-        "temporary one, deleted at the end",
+        help="with --nats: a durable consumer to resume from (kept on the server; a user with "
+        "subscriber_role(NAME) must give NAME); default: a temporary one, deleted at the end",
     )  # fmt: skip
 
 

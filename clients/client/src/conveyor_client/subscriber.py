@@ -94,20 +94,11 @@ class _Projects:
     async def of(self, job_id: str) -> str | None:
         if job_id in self._known:
             return self._known[job_id]
-        subject = job_subject(job_id)
-        config = ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=10.0, filter_subject=subject
-        )
-        sub = await self._js.pull_subscribe(subject, stream=EVENTS_STREAM, config=config)
-        try:
-            msgs = await sub.fetch(1, timeout=2.0)
-        except nats.errors.TimeoutError:
+        try:  # a job's first event is its submission
+            first = await self._js.get_msg(EVENTS_STREAM, seq=1, subject=job_subject(job_id), next=True)
+        except nats.js.errors.NotFoundError:
             return None  # the job's events are gone from the stream
-        finally:
-            with contextlib.suppress(nats.errors.Error):
-                await sub.unsubscribe()
-        doc = _decoder.decode(msgs[0].data)
-        self.learn(job_id, doc)
+        self.learn(job_id, _decoder.decode(first.data or b"{}"))
         return self._known.get(job_id)
 
 
