@@ -4,8 +4,9 @@ and every golden sample validates against its message's payload schema (issue 22
 No JSON Schema of AsyncAPI 3.0 ships in a package this workspace can install, so ``_ASYNCAPI_3``
 checks the structure the 3.0.0 specification requires: the version, ``info`` with title and
 version, channels with an ``address`` and messages, operations with an ``action`` and a
-``channel`` reference, component keys matching the specification's key pattern, and every ``$ref``
-resolving inside the document.
+``channel`` reference, component keys matching the specification's key pattern, ids of channels,
+operations and channel messages without dots (as stricter validators such as the ``asyncapi3``
+models require), and every ``$ref`` resolving inside the document.
 """
 
 import json
@@ -21,7 +22,8 @@ from conveyor_events.asyncapi import event_tags
 from conveyor_gateway.asyncapi_doc import ASYNCAPI_ROUTE
 
 GOLDEN = Path(__file__).resolve().parents[3] / "libs" / "events" / "tests" / "golden"
-_KEY = "^[a-zA-Z0-9\\.\\-_]+$"
+_KEY = "^[a-zA-Z0-9\\.\\-_]+$"  # keys of components (the specification's pattern)
+_ID = "^[A-Za-z0-9_\\-]+$"  # ids of channels, operations and a channel's messages: no dots
 _REF = {"type": "object", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}}
 _ASYNCAPI_3: dict[str, Any] = {
     "type": "object",
@@ -36,19 +38,19 @@ _ASYNCAPI_3: dict[str, Any] = {
         "defaultContentType": {"type": "string"},
         "channels": {
             "type": "object",
-            "propertyNames": {"pattern": _KEY},
+            "propertyNames": {"pattern": _ID},
             "additionalProperties": {
                 "type": "object",
                 "properties": {
                     "address": {"type": ["string", "null"]},
-                    "messages": {"type": "object", "propertyNames": {"pattern": _KEY}, "additionalProperties": _REF},
+                    "messages": {"type": "object", "propertyNames": {"pattern": _ID}, "additionalProperties": _REF},
                     "parameters": {"type": "object", "additionalProperties": {"type": "object"}},
                 },
             },
         },
         "operations": {
             "type": "object",
-            "propertyNames": {"pattern": _KEY},
+            "propertyNames": {"pattern": _ID},
             "additionalProperties": {
                 "type": "object",
                 "required": ["action", "channel"],
@@ -68,6 +70,7 @@ _ASYNCAPI_3: dict[str, Any] = {
                     "propertyNames": {"pattern": _KEY},
                     "additionalProperties": {
                         "type": "object",
+                        "required": ["name", "payload"],
                         "properties": {"name": {"type": "string"}, "payload": {"type": "object"}},
                     },
                 },
@@ -123,22 +126,30 @@ async def test_the_document_has_the_structure_asyncapi_3_requires() -> None:
         assert params == {p.split("}")[0] for p in channel["address"].split("{")[1:]}, name
 
 
+def _messages_by_tag(doc: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {m["name"]: (key, m) for key, m in doc["components"]["messages"].items()}
+
+
 async def test_every_golden_tag_is_a_message_on_its_aggregate_channel() -> None:
     doc = await _served()
     golden = _golden()
-    assert set(golden) <= set(doc["components"]["messages"])
-    tags = event_tags()
+    by_tag = _messages_by_tag(doc)
+    assert set(golden) <= set(by_tag)
+    assert set(by_tag) == set(event_tags())
     for tag in golden:
-        channel = doc["channels"][tags[tag]]
-        assert channel["address"].startswith(f"conveyor.ev.{tags[tag]}."), tag
-        assert tag in channel["messages"], tag
+        aggregate = event_tags()[tag]
+        channel = doc["channels"][aggregate]
+        assert channel["address"].startswith(f"conveyor.ev.{aggregate}."), tag
+        assert by_tag[tag][0] in channel["messages"], tag
+        operation = doc["operations"][f"receive_{aggregate}_events"]
+        assert {"$ref": f"#/channels/{aggregate}/messages/{by_tag[tag][0]}"} in operation["messages"], tag
 
 
 async def test_every_golden_sample_validates_against_its_payload_schema() -> None:
     doc = await _served()
+    by_tag = _messages_by_tag(doc)
     for tag, samples in _golden().items():
-        payload = doc["components"]["messages"][tag]["payload"]
-        schema = {**payload, "components": doc["components"]}
+        schema = {**by_tag[tag][1]["payload"], "components": doc["components"]}
         for sample in samples:
             jsonschema.Draft202012Validator(schema).validate(sample)
 
@@ -146,5 +157,5 @@ async def test_every_golden_sample_validates_against_its_payload_schema() -> Non
 async def test_a_sample_with_a_wrong_field_type_is_refused() -> None:
     doc = await _served()
     sample = _golden()["job.cancelled"][0]
-    schema = {**doc["components"]["messages"]["job.cancelled"]["payload"], "components": doc["components"]}
+    schema = {**_messages_by_tag(doc)["job.cancelled"][1]["payload"], "components": doc["components"]}
     assert not jsonschema.Draft202012Validator(schema).is_valid({**sample, "event_id": 7})

@@ -124,23 +124,25 @@ def build_asyncapi(version: str) -> dict[str, Any]:
     messages: dict[str, Any] = {}
     by_struct = dict(zip(structs, schemas, strict=True))
     for aggregate, union in AGGREGATE_EVENTS.items():
-        tags = [_tag(s) for s in _members(union)]
+        # Messages are keyed by struct name (the keys of channels' messages may hold no dot); each
+        # message's `name` is its tag.
+        keys = [s.__name__ for s in _members(union)]
         for struct in _members(union):
-            messages[_tag(struct)] = _message(struct, by_struct[struct])
+            messages[struct.__name__] = _message(struct, by_struct[struct])
         param = _ID_NAMES[aggregate]
         channels[aggregate] = {
             "address": f"{EVENTS_PREFIX}.{aggregate}.{{{param}}}",
             "title": f"{aggregate} events",
             "description": f"Every event of one {aggregate}, in order, on the `{EVENTS_STREAM}` stream.",
             "parameters": {param: {"description": f"The {aggregate}'s id (`{param}` in each event)."}},
-            "messages": {tag: {"$ref": f"#/components/messages/{tag}"} for tag in tags},
+            "messages": {key: {"$ref": f"#/components/messages/{key}"} for key in keys},
         }
         operations[f"receive_{aggregate}_events"] = {
             "action": "receive",
             "title": f"Read {aggregate} events",
             "summary": f"A consumer on `{EVENTS_STREAM}` filtered to `{EVENTS_PREFIX}.{aggregate}.>` receives these.",
             "channel": {"$ref": f"#/channels/{aggregate}"},
-            "messages": [{"$ref": f"#/channels/{aggregate}/messages/{tag}"} for tag in tags],
+            "messages": [{"$ref": f"#/channels/{aggregate}/messages/{key}"} for key in keys],
         }
     return {
         "asyncapi": "3.0.0",
