@@ -133,26 +133,27 @@ class EventSubscription:
         self._batch = batch
         self._sub: Any = None
         self._index = _Projects(self._js)
+        self.subjects = self._filters()  # the consumer's filter; checked now, so a contradiction fails at the call
 
     def _filters(self) -> list[str]:
         aggregates = aggregates_of(self._types)
         if self._projects:
             aggregates = tuple(a for a in (aggregates or _JOB_AGGREGATES) if a in _JOB_AGGREGATES)
+            if not aggregates:
+                raise ValueError("projects select job, progress and access events: the types asked for hold none")
         return [f"{EVENTS_PREFIX}.{a}.>" for a in aggregates] or [EVENTS_FILTER]
 
     async def open(self) -> None:
         """Create (or update the filters of) the durable consumer and start fetching from it."""
         if self._sub is not None:
             return
-        if self._projects and not self._filters()[0].startswith(f"{EVENTS_PREFIX}."):
-            raise ValueError("projects select job events: the types asked for hold none")
         existing = None
         with contextlib.suppress(nats.js.errors.NotFoundError):
             existing = await self._js.consumer_info(EVENTS_STREAM, self.name)
         if existing is not None and self._reset:
             await self._js.delete_consumer(EVENTS_STREAM, self.name)
             existing = None
-        filters = self._filters()
+        filters = self.subjects
         where = {"filter_subject": filters[0]} if len(filters) == 1 else {"filter_subjects": filters}
         if existing is not None:
             # The start of an existing consumer cannot change (that is what `reset` is for): keep it.
@@ -262,6 +263,10 @@ def subscribe(
 
     Returns:
         The subscription: an async iterator of `ReceivedEvent`, and an async context manager.
+
+    Raises:
+        ValueError: When ``projects`` is given with ``types`` that hold no job, progress or
+            access event.
     """
     return EventSubscription(
         nc,
