@@ -113,6 +113,7 @@ ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/asyncapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/problems/{code}"): PUBLIC,
 }
