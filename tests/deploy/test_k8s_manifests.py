@@ -20,7 +20,7 @@ import msgspec
 import pytest
 import yaml
 
-from conveyor_events.permissions import ADMIN, SERVICE, SUBSCRIBER
+from conveyor_events.permissions import ADMIN, SERVICE, subscriber_role
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_hooks.settings import Settings as HookSettings
 from conveyor_logs.settings import Settings as LogSettings
@@ -290,7 +290,7 @@ def test_nats_is_not_open_each_process_has_its_own_user_with_its_roles_subjects(
     users = _nats_users(rendered)
     roles = {name: SERVICE for name in ("gateway", "scheduler", "log-collector", "hook-dispatcher")}
     assert set(users) == {*roles, "admin", "subscriber"}
-    for name, role in (*roles.items(), ("admin", ADMIN), ("subscriber", SUBSCRIBER)):
+    for name, role in (*roles.items(), ("admin", ADMIN), ("subscriber", subscriber_role("subscriber"))):
         permissions = users[name]["permissions"]
         assert permissions["publish"]["allow"] == list(role.publish), name
         assert permissions["publish"].get("deny", []) == list(role.deny_publish), name

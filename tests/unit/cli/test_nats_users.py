@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from conveyor_cli.nats_users import USERS_FILE, admin_url, stack_passwords, stack_users, with_credentials
-from conveyor_events.permissions import SERVICE, SUBSCRIBER
+from conveyor_events.permissions import SERVICE, subscriber_role
 
 
 def test_passwords_are_made_once_and_kept_readable_by_the_owner_only(tmp_path: Path) -> None:
@@ -17,7 +17,7 @@ def test_passwords_are_made_once_and_kept_readable_by_the_owner_only(tmp_path: P
 def test_each_user_carries_its_roles_permissions(tmp_path: Path) -> None:
     users = {u.name: u for u in stack_users(stack_passwords(tmp_path))}
     assert users["gateway"].publish == SERVICE.publish
-    assert users["subscriber"].publish == SUBSCRIBER.publish
+    assert users["subscriber"].publish == subscriber_role("subscriber").publish
     assert "conveyor.>" in users["subscriber"].deny_publish
 
 

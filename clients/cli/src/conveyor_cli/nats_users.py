@@ -13,7 +13,7 @@ from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from conveyor_devstack import NatsUser
-from conveyor_events.permissions import ADMIN, SERVICE, SUBSCRIBER, NatsPermissions
+from conveyor_events.permissions import ADMIN, SERVICE, NatsPermissions, subscriber_role
 
 USERS_FILE: Final = "nats-users.json"
 ADMIN_USER: Final = "admin"
@@ -24,7 +24,8 @@ _ROLES: Final[dict[str, NatsPermissions]] = {
     "log-collector": SERVICE,
     "hook-dispatcher": SERVICE,
     ADMIN_USER: ADMIN,
-    SUBSCRIBER_USER: SUBSCRIBER,
+    # May use only the consumer named `subscriber`: a broader role could delete the services' own.
+    SUBSCRIBER_USER: subscriber_role(SUBSCRIBER_USER),
 }
 
 
