@@ -6,6 +6,8 @@ and only `CONVEYOR_*` names a process really reads). The negative tests show eac
 import ast
 import copy
 import functools
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import msgspec
 import pytest
 import yaml
 
+from conveyor_events.permissions import ADMIN, SERVICE, subscriber_role
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_hooks.settings import Settings as HookSettings
 from conveyor_logs.settings import Settings as LogSettings
@@ -268,3 +271,39 @@ def test_the_image_installs_the_locked_dependencies_as_a_non_root_user() -> None
     assert "--require-hashes" in containerfile and "requirements.lock" in containerfile
     user = [line for line in containerfile.splitlines() if line.startswith("USER ")][-1]
     assert user.split()[1].split(":")[0] not in {"0", "root"}
+
+
+def _container(objects: list[Obj], kind: str, name: str) -> Obj:
+    container: Obj = _find(objects, kind, name)["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def _nats_users(objects: list[Obj]) -> dict[str, Obj]:
+    """The users of the rendered nats.conf, with ``$VAR`` passwords read as strings."""
+    conf = _find(objects, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    start = conf.index("authorization ") + len("authorization ")
+    block, _ = json.JSONDecoder().raw_decode(re.sub(r"(?<=: )\$([A-Z_]+)", r'"$\1"', conf[start:]))
+    return {user["user"]: user for user in block["users"]}
+
+
+def test_nats_is_not_open_each_process_has_its_own_user_with_its_roles_subjects(rendered: list[Obj]) -> None:
+    users = _nats_users(rendered)
+    roles = {name: SERVICE for name in ("gateway", "scheduler", "log-collector", "hook-dispatcher")}
+    assert set(users) == {*roles, "admin", "subscriber"}
+    for name, role in (*roles.items(), ("admin", ADMIN), ("subscriber", subscriber_role("subscriber"))):
+        permissions = users[name]["permissions"]
+        assert permissions["publish"]["allow"] == list(role.publish), name
+        assert permissions["publish"].get("deny", []) == list(role.deny_publish), name
+        assert permissions["subscribe"]["allow"] == list(role.subscribe), name
+    nats_env = {
+        env["name"]
+        for env in _find(rendered, "StatefulSet", "nats")["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert {user["password"].lstrip("$") for user in users.values()} <= nats_env  # every password is set
+    for name in roles:
+        env = {
+            e["name"]: e
+            for e in _find(rendered, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        assert env["CONVEYOR_NATS_URL"]["value"] == f"nats://{name}:$(NATS_PASSWORD)@nats:4222"
+        assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == name

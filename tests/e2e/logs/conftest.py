@@ -49,11 +49,28 @@ def start_collector(nats_url: str, database_url: str) -> Callable[..., Service]:
 
 
 @pytest.fixture
-async def stack(api: httpx.AsyncClient, start_collector: Callable[..., Service]) -> AsyncIterator[httpx.AsyncClient]:
-    """Gateway, scheduler and log collector: a client of the whole output path."""
-    collector = start_collector()
+async def stack(api: httpx.AsyncClient, nats_url: str, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Gateway, scheduler and a log collector that leads and folds: a client of the whole output path."""
+    settings = collector_settings(nats_url, database_url)
+    collector = Service(lambda stop: serve_collector(settings, stop))
+    await collector_leading(settings.http_port)
     yield api
     await collector.stop()
+
+
+async def collector_leading(port: int, within_s: float = 60) -> None:
+    """Wait until the collector on health port ``port`` leads: its projectors' checks are in its
+    /readyz only then. Output sent before would wait in LOGS for a collector still starting up,
+    and a test's own wait would time the start-up instead of the collector (a busy machine)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=3) as client, asyncio.timeout(within_s):
+        while True:
+            try:
+                ready = await client.get("/readyz")
+                if ready.status_code == 200 and "projector:log-collector" in ready.json()["checks"]:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
 
 
 class Run:

@@ -36,7 +36,7 @@ def test_rules_are_known_scopes_or_markers() -> None:
 
 def test_only_health_docs_and_problem_pages_are_public() -> None:
     public = {path for (_, path), rule in ROUTE_ACCESS.items() if rule == PUBLIC}
-    assert public == {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/problems/{code}"}
+    assert public == {"/healthz", "/readyz", "/metrics", "/openapi.json", "/asyncapi.json", "/docs", "/problems/{code}"}
 
 
 def test_a_route_without_a_rule_does_not_build() -> None:

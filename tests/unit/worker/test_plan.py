@@ -70,3 +70,27 @@ def test_a_recipe_without_a_handler_or_a_job_without_payload_cannot_run() -> Non
         plan_of(lease(RecipePayload(recipe={})))
     with pytest.raises(PlanError, match="no payload"):
         plan_of(lease(None))
+
+
+def test_a_job_inherits_none_of_the_workers_configuration_or_database_credentials() -> None:
+    worker_env = {
+        "PATH": "/usr/bin", "CONVEYOR_TOKEN": "cvy_admin", "CONVEYOR_DATABASE_URL": "postgresql://postgres@db/c",
+        "CONVEYOR_NATS_URL": "nats://n:4222", "CONVEYOR_WORKER_CREDENTIALS": "/w/creds.json",
+        "DATABASE_URL": "postgresql://u:p@db/x", "PGPASSWORD": "p", "NATS_URL": "nats://n:4222",
+    }  # fmt: skip
+    for payload in (CommandPayload(command="env"), ManifestPayload(tasks=[ManifestTask(name="t", script="env")])):
+        env = build_plan(
+            lease(payload), base_env=worker_env, api_url="http://api", worker_id="W1", job_dir=Path("/j")
+        ).env
+        assert env["PATH"] == "/usr/bin"
+        assert not {
+            "CONVEYOR_TOKEN",
+            "CONVEYOR_DATABASE_URL",
+            "CONVEYOR_NATS_URL",
+            "CONVEYOR_WORKER_CREDENTIALS",
+        } & set(env)
+        assert not {"DATABASE_URL", "PGPASSWORD", "NATS_URL"} & set(env)
+    # what the submitter gave the job is the job's own
+    mine = build_plan(lease(CommandPayload(command="env", env={"PGPASSWORD": "mine"})), base_env=worker_env,
+                      api_url="http://api", worker_id="W1", job_dir=Path("/j")).env  # fmt: skip
+    assert mine["PGPASSWORD"] == "mine"

@@ -1,7 +1,9 @@
 """A small typed client of the Conveyor HTTP API.
 
 `Client` (synchronous) serves people's tools: jobs, workers, logs. `WorkerApi` (asynchronous)
-serves the worker agent: the lease protocol, logs and artifacts. Every failure raises a
+serves the worker agent: the lease protocol, logs and artifacts. `subscribe` (over NATS) and
+`stream_events` (over the API's SSE stream) serve event subscribers, `WebhookVerifier` webhook
+receivers. Every failure raises a
 `ConveyorError` subclass whose message ends with the fix.
 """
 
@@ -18,7 +20,11 @@ from .errors import (
     PermissionDeniedError,
     UnavailableError,
 )
+from .event_stream import stream_events
 from .models import Delivery, Hook, IssuedToken, Job, Lease, Project, Token, Worker
+from .received import ReceivedEvent
+from .subscriber import EventSubscription, Start, subscribe
+from .webhooks import WebhookMessage, WebhookVerificationError, WebhookVerifier
 from .worker_api import WorkerApi
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "ConnectionFailedError",
     "ConveyorError",
     "Delivery",
+    "EventSubscription",
     "Hook",
     "InvalidRequestError",
     "IssuedToken",
@@ -39,9 +46,16 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "Project",
+    "ReceivedEvent",
+    "Start",
     "Token",
     "UnavailableError",
+    "WebhookMessage",
+    "WebhookVerificationError",
+    "WebhookVerifier",
     "Worker",
     "WorkerApi",
     "load_config",
+    "stream_events",
+    "subscribe",
 ]

@@ -13,7 +13,7 @@ import msgspec
 from .streams import EVENTS_STREAM
 from .subjects import EVENTS_PREFIX
 
-__all__ = ["ADMIN", "SERVICE", "SUBSCRIBER", "NatsPermissions"]
+__all__ = ["ADMIN", "SERVICE", "SUBSCRIBER", "NatsPermissions", "subscriber_role"]
 
 
 class NatsPermissions(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +52,7 @@ _EVENTS_API: Final = tuple(
         ("CONSUMER.MSG.NEXT", ".>"),
         ("CONSUMER.NAMES", ""),
         ("CONSUMER.LIST", ""),
+        ("STREAM.MSG.GET", ""),
     )
 )
 SUBSCRIBER: Final = NatsPermissions(
@@ -67,3 +68,49 @@ SUBSCRIBER: Final = NatsPermissions(
     subscribe=(f"{EVENTS_PREFIX}.>", _REPLIES),
     deny_publish=("conveyor.>", "$KV.>", "$O.>"),
 )
+
+
+def subscriber_role(consumer: str) -> NatsPermissions:
+    """Return the read-only role of one outside subscriber, limited to its own consumer.
+
+    ``SUBSCRIBER`` may manage every consumer of ``EVENTS`` (consumer names are single subject
+    tokens, so no wildcard can tell a subscriber's from a service's): it could delete the
+    scheduler's. This role may make, read, acknowledge and delete only the durable consumer named
+    ``consumer`` (give each subscriber its own name, e.g. its user name), read single messages,
+    and publish nothing onto the bus.
+
+    Args:
+        consumer: The one consumer name the subscriber may use; a single subject token.
+
+    Returns:
+        The permissions.
+
+    Raises:
+        ValueError: For a name that is not a single token.
+    """
+    if not consumer or any(c in consumer for c in ".*> \t\r\n"):
+        raise ValueError(f"invalid consumer name {consumer!r}")
+    own = tuple(
+        f"$JS.API.{call}.{EVENTS_STREAM}.{consumer}{tail}"
+        for call, tails in (
+            ("CONSUMER.CREATE", ("", ".>")),  # the create subject names the filter after the consumer
+            ("CONSUMER.DURABLE.CREATE", ("",)),
+            ("CONSUMER.INFO", ("",)),
+            ("CONSUMER.DELETE", ("",)),
+            ("CONSUMER.MSG.NEXT", ("",)),
+        )
+        for tail in tails
+    )
+    return NatsPermissions(
+        publish=(
+            "$JS.API.INFO",
+            "$JS.API.STREAM.NAMES",
+            f"$JS.API.STREAM.INFO.{EVENTS_STREAM}",
+            f"$JS.API.STREAM.MSG.GET.{EVENTS_STREAM}",
+            *own,
+            f"$JS.ACK.{EVENTS_STREAM}.{consumer}.>",
+            _REPLIES,
+        ),
+        subscribe=(f"{EVENTS_PREFIX}.>", _REPLIES),
+        deny_publish=SUBSCRIBER.deny_publish,
+    )

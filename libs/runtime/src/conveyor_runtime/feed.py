@@ -79,8 +79,6 @@ class ConsumerFeed:
         self._heard_at = time.monotonic()  # the last request sent, message or status received
         self._reconnects = self._reconnect_count()
         self.is_consumer_missing = False
-        self.delivered_at = time.monotonic()
-        """When the last message was delivered (monotonic); readiness compares it with what is pending."""
 
     async def start(self) -> None:
         """Subscribe to the reply inbox and send the first pull requests."""
@@ -138,7 +136,6 @@ class ConsumerFeed:
                 await self._top_up()
             return
         self._owed = max(0, self._owed - 1)
-        self.delivered_at = self._heard_at
         self._queue.append(msg)
         self._arrived.set()
         await self._top_up()

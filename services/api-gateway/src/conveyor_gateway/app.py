@@ -43,6 +43,7 @@ from conveyor_runtime import (
 
 from .access import secure_routes
 from .artifacts import ARTIFACT_ROUTES
+from .asyncapi_doc import ASYNCAPI_ROUTE
 from .bulk import BULK_ROUTES
 from .dependencies import DEPENDENCY_ROUTES
 from .docs_page import render_docs_page
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *ARTIFACT_ROUTES,
             *health_routes(lambda: checks),
             Route("/openapi.json", openapi_json),
+            ASYNCAPI_ROUTE,
             Route("/docs", docs),
             Route("/problems/{code}", problem_doc),
             *IDENTITY_ROUTES,

@@ -272,6 +272,7 @@ class WorkerView(msgspec.Struct, kw_only=True):
     registered_at: UtcDatetime
     version: int
     state: WorkerStateName
+    owner: str = ""  # who registered it: they (or an admin) may pause, drain or delete it; "": admins only
     last_seen_at: UtcDatetime | None = None
     load: float | None = None
     memory_free_mb: int | None = None

@@ -68,7 +68,7 @@ async def get_log(request: Request) -> Response:
     state: State = request.scope["state"]
     job = await readable_job(request, state)
     task, attempt, _ = _params(request, _LOG_PARAMS)
-    info = await state["logs"].log_info(job.id, task, attempt) or LogInfo(attempt or job.attempts, 0, False)
+    info = await _log_info(state, job.id, task, attempt, job.attempts) or LogInfo(attempt or job.attempts, 0, False)
     wanted = parse_range(request.headers.get("range"), info.size)
     headers = {
         "Accept-Ranges": "bytes",
@@ -95,12 +95,28 @@ async def stream_log(request: Request) -> Response:
     task, attempt, offset = _params(request, _STREAM_PARAMS)
     last_id = request.headers.get("last-event-id", "")
     start = int(last_id) if last_id.isdigit() else offset or 0
-    events = _tail(state, job.id, task, attempt, start)
+    events = _tail(state, job.id, task, attempt, start, job.attempts)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, headers=headers, media_type="text/event-stream")
 
 
-async def _tail(state: State, job_id: str, task: str, attempt: int | None, start: int) -> AsyncIterator[bytes]:
+async def _log_info(state: State, job_id: str, task: str, attempt: int | None, current: int) -> LogInfo | None:
+    """The asked attempt's log; without one, the latest attempt's, which is never older than the
+    job's ``current`` attempt (as its projection has it).
+
+    The collector stores output asynchronously: once a retry started, its output may still be on its
+    way while the failed attempt's log is stored. That attempt is not the latest any more: until the
+    collector has the new one's output, its log is empty (None), not the previous attempt's.
+    """
+    info = await state["logs"].log_info(job_id, task, attempt)
+    if attempt is None and info is not None and info.attempt < current:
+        return None
+    return info
+
+
+async def _tail(
+    state: State, job_id: str, task: str, attempt: int | None, start: int, current: int
+) -> AsyncIterator[bytes]:
     logs = state["logs"]
     sub = await state["nc"].subscribe(log_appended_subject(job_id))
     try:
@@ -112,7 +128,7 @@ async def _tail(state: State, job_id: str, task: str, attempt: int | None, start
         idle_s = 0.0
         yield b"retry: 1000\n\n"
         while True:
-            info = await logs.log_info(job_id, task, attempt)
+            info = await _log_info(state, job_id, task, attempt, current)
             if info is not None:
                 attempt = info.attempt  # follow the attempt found first, not a later retry's log
                 async for offset, data in logs.chunks(job_id, info.attempt, task, position):

@@ -35,7 +35,7 @@ from conveyor_runtime import IPNetwork, PositionWatcher
 from .access import caller, caller_id
 from .acl_append import append_lists
 from .bodies import FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
-from .dependency_check import check_dependencies, check_parent
+from .dependency_check import check_dependencies, check_parent, principal_viewer
 from .errors import (
     InvalidIdError,
     InvalidQueryError,
@@ -54,6 +54,7 @@ from .outage import is_outage, stored_anyway, unconfirmed_submission
 from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
 from .requester import Requester
+from .run_tokens import follow_up
 from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
 from .validation import decode_body
@@ -224,9 +225,10 @@ def payload_of(sub: JobSubmission | JobEdit, given: list[str]) -> Payload:
     return RecipePayload(recipe=sub.recipe)
 
 
-def new_job_id(sub: JobSubmission) -> str:
-    """The id a submission gets: derived from its dedupe key, so a reused key finds the first job."""
-    return dedupe_job_id(sub.project, sub.dedupe_key) if sub.dedupe_key else new_uuid7()
+def new_job_id(sub: JobSubmission, owner: str) -> str:
+    """The id a submission gets: derived from its dedupe key and owner, so the owner's reused key
+    finds their first job, and another owner's same key makes a job of its own (issue 13)."""
+    return dedupe_job_id(sub.project, sub.dedupe_key, owner) if sub.dedupe_key else new_uuid7()
 
 
 def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
@@ -263,13 +265,15 @@ async def submit_job(request: Request) -> Response:
     when the client sent ``Prefer: respond-async``."""
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
-    sub = decode_body(body, JobSubmission)
+    sub = follow_up(caller(request), decode_body(body, JobSubmission), "/parent")
     await check_submit_access(request, caller(request), [sub.project])
     await state["submit_limits"].admit([sub.project])
-    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
-    await check_parent(state["reader"].pool, sub.parent, "/parent")
+    viewer = principal_viewer(caller(request))
+    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on", viewer=viewer)
+    # Access first: a parent the caller may not see answers as a missing one, never with its state.
     await check_parent_access(request, caller(request), sub.parent, "/parent")
-    job_id = new_job_id(sub)
+    await check_parent(state["reader"].pool, sub.parent, "/parent")
+    job_id = new_job_id(sub, caller_id(request))
     event = submitted_event(sub, job_id, caller_id(request))
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)
