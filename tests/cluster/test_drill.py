@@ -33,6 +33,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from starlette.requests import Request
 from starlette.responses import Response
 
+from conveyor_cli.dev import NATS_SYNC_DEFAULT
 from conveyor_devstack import NatsCluster
 from conveyor_events import EVENTS_FILTER, EVENTS_STREAM, decode_event, ensure_streams, events_stream_config
 from conveyor_identity import provision_admin_token
@@ -247,7 +248,7 @@ def _table(summary: dict[str, Any], faults: list[dict[str, Any]]) -> str:
 
 @pytest.mark.timeout(420)
 async def test_cluster_drill_loses_and_doubles_nothing(database_url: str, tmp_path: Path) -> None:
-    cluster = NatsCluster(tmp_path / "nats")
+    cluster = NatsCluster(tmp_path / "nats", sync_interval=NATS_SYNC_DEFAULT)  # Conveyor's fsync policy
     await asyncio.to_thread(cluster.start)
     stack: ClusterStack | None = None
     nc: NatsClient | None = None
