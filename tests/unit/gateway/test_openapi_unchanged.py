@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conveyor_gateway.openapi import build_openapi
+from conveyor_gateway.native.openapi import build_openapi
 
 BEFORE = Path(__file__).parent / "fixtures" / "openapi-before.json"
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
