@@ -10,8 +10,8 @@ from msgspec.structs import replace
 
 from conveyor_devstack import free_port
 from conveyor_gateway.app import create_app
+from conveyor_gateway.http.signed_requests import sign, string_to_sign
 from conveyor_gateway.settings import Settings as GatewaySettings
-from conveyor_gateway.signed_requests import sign, string_to_sign
 from conveyor_identity import hash_token
 from conveyor_runtime import serve_http
 

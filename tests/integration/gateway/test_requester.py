@@ -7,7 +7,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 
-from conveyor_gateway.requester import Requester
+from conveyor_gateway.core.requester import Requester
 
 
 async def _echo(nc: NatsClient, subject: str, delay_s: float = 0.0) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from conveyor_events import CommandPayload, ManifestPayload, ManifestTask, Payload, RecipePayload
 from conveyor_events.job_document import JobDocument, TaskState, Vote
-from conveyor_gateway.bodies import JobView
+from conveyor_gateway.core.bodies import JobView
 from conveyor_scheduler.decider import JobState
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

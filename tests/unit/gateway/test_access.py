@@ -5,7 +5,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_gateway.access import (
+from conveyor_gateway.app import create_app
+from conveyor_gateway.http.access import (
     PUBLIC,
     ROUTE_ACCESS,
     RULE_BY_TEMPLATE,
@@ -14,8 +15,7 @@ from conveyor_gateway.access import (
     WORKER_MAY_CALL,
     secure_routes,
 )
-from conveyor_gateway.app import create_app
-from conveyor_gateway.openapi import build_openapi
+from conveyor_gateway.native.openapi import build_openapi
 from conveyor_gateway.settings import Settings
 from conveyor_identity import SCOPES
 

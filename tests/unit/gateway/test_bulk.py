@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from conveyor_gateway.bodies import BULK_MAX_JOBS
-from conveyor_gateway.bulk import decode_batch
+from conveyor_gateway.core.bodies import BULK_MAX_JOBS
 from conveyor_gateway.errors import MalformedError, ValidationFailedError
+from conveyor_gateway.native.jobs.bulk import decode_batch
 
 LIMIT = 1024 * 1024
 

@@ -3,7 +3,7 @@
 import json
 import re
 
-from conveyor_gateway.docs_page import render_docs_page
+from conveyor_gateway.http.docs_page import render_docs_page
 
 _URL_LITERAL = re.compile(r"const OPENAPI_URL = (.*?);\n")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from conveyor_gateway.errors import InvalidQueryError
-from conveyor_gateway.event_query import EventQuery, parse_query, redacted, selected, type_matches, visible
+from conveyor_gateway.native.events.query import EventQuery, parse_query, redacted, selected, type_matches, visible
 
 J = "01a20000-0000-7000-8000-000000000001"
 W = "01a20000-0000-7000-8000-000000000002"

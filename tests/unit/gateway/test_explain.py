@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
-from conveyor_gateway.bodies import CommandView, JobView
-from conveyor_gateway.explain import (
+from conveyor_gateway.core.bodies import CommandView, JobView
+from conveyor_gateway.core.explain import (
     AHEAD_LIMIT,
     ExplainFacts,
     WorkerFact,

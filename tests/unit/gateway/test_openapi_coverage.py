@@ -5,7 +5,7 @@ import re
 from starlette.routing import Route
 
 from conveyor_gateway.app import create_app
-from conveyor_gateway.openapi import build_openapi
+from conveyor_gateway.native.openapi import build_openapi
 from conveyor_gateway.settings import Settings
 
 

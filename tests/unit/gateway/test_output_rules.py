@@ -2,9 +2,9 @@
 
 import pytest
 
-from conveyor_gateway.artifact_paths import check_artifact_path
-from conveyor_gateway.byte_ranges import ByteRange, parse_range
+from conveyor_gateway.core.artifact_paths import check_artifact_path
 from conveyor_gateway.errors import InvalidArtifactPathError, RangeNotSatisfiableError
+from conveyor_gateway.http.byte_ranges import ByteRange, parse_range
 
 
 @pytest.mark.parametrize(

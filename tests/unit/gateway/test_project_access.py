@@ -4,7 +4,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from conveyor_gateway.project_access import (
+from conveyor_gateway.core.project_access import (
     ALL_ROLES,
     ProjectDoc,
     can_read_job,
@@ -13,8 +13,8 @@ from conveyor_gateway.project_access import (
     can_write_job,
     effective_roles,
 )
-from conveyor_gateway.push_hook import signature_matches, signature_of
-from conveyor_gateway.token_auth import Principal
+from conveyor_gateway.core.token_auth import Principal
+from conveyor_gateway.native.hooks.push_hook import signature_matches, signature_of
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 

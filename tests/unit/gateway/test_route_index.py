@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Scope
 
 from conveyor_gateway.app import create_app
-from conveyor_gateway.route_index import WILD, IndexedRouter, Signature, could_match, signature
+from conveyor_gateway.http.route_index import WILD, IndexedRouter, Signature, could_match, signature
 from conveyor_gateway.settings import Settings
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")

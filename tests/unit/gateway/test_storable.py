@@ -3,11 +3,11 @@
 import msgspec
 import pytest
 
-from conveyor_gateway.bodies import JobSubmission
-from conveyor_gateway.bulk import decode_batch
+from conveyor_gateway.core.bodies import JobSubmission
 from conveyor_gateway.errors import MalformedError, ValidationFailedError
+from conveyor_gateway.http.validation import decode_body
+from conveyor_gateway.native.jobs.bulk import decode_batch
 from conveyor_gateway.storable import query_nul_names
-from conveyor_gateway.validation import decode_body
 
 
 class Note(msgspec.Struct):

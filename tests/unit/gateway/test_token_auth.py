@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from conveyor_gateway.core.identity_reader import TokenRecord
+from conveyor_gateway.core.token_auth import Principal, TokenAuthenticator, parse_bearer, principal_of
 from conveyor_gateway.errors import TokenRequiredError
-from conveyor_gateway.identity_reader import TokenRecord
-from conveyor_gateway.token_auth import Principal, TokenAuthenticator, parse_bearer, principal_of
 from conveyor_identity import SCOPES, TOKEN_PREFIX, hash_token, new_token, unknown_scopes
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from conveyor_gateway.bodies import JobSubmission
+from conveyor_gateway.core.bodies import JobSubmission
 from conveyor_gateway.errors import MalformedError, ValidationFailedError
-from conveyor_gateway.validation import decode_body, pointer_of
+from conveyor_gateway.http.validation import decode_body, pointer_of
 
 
 @pytest.mark.parametrize(

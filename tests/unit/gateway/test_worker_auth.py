@@ -6,8 +6,7 @@ import hmac
 
 import pytest
 
-from conveyor_gateway.errors import UnauthenticatedError
-from conveyor_gateway.worker_auth import (
+from conveyor_gateway.core.worker_auth import (
     Credentials,
     StoredSecret,
     WorkerAuthenticator,
@@ -15,6 +14,7 @@ from conveyor_gateway.worker_auth import (
     parse_basic,
     secret_matches,
 )
+from conveyor_gateway.errors import UnauthenticatedError
 
 WORKER_ID = "0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a"
 SECRET = "s3cret-token_value"

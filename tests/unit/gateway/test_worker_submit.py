@@ -1,6 +1,6 @@
 """The pure parts of workers submitting jobs: who the job belongs to, which projects refuse."""
 
-from conveyor_gateway.worker_submit import refused_projects, worker_principal
+from conveyor_gateway.core.worker_submit import refused_projects, worker_principal
 
 WORKER = "0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a"
 

@@ -41,50 +41,50 @@ from conveyor_runtime import (
     postgres_check,
 )
 
-from .access import secure_routes
-from .artifacts import ARTIFACT_ROUTES
 from .asyncapi_doc import ASYNCAPI_ROUTE
-from .bulk import BULK_ROUTES
-from .dependencies import DEPENDENCY_ROUTES
-from .docs_page import render_docs_page
+from .core.explain_reader import ExplainReader
+from .core.hook_reader import HookReader
+from .core.identity_reader import IdentityReader
+from .core.log_store import LogStore
+from .core.log_writer import LogWriter
+from .core.project_reader import ProjectReader
+from .core.reader import JobReader
+from .core.requester import Requester
+from .core.submit_limits import SubmitLimiter
+from .core.token_auth import TokenAuthenticator
+from .core.worker_auth import WorkerAuthenticator
+from .core.worker_reader import WorkerReader
+from .core.worker_status import open_status_bucket
 from .errors import GatewayError
-from .event_routes import EVENT_ROUTES
-from .explain_reader import ExplainReader
-from .explain_routes import EXPLAIN_ROUTES
-from .hook_reader import HookReader
-from .hook_routes import HOOK_ROUTES
-from .identity_reader import IdentityReader
-from .identity_routes import IDENTITY_ROUTES
-from .job_acl import JOB_ACL_ROUTES
-from .job_commands import JOB_COMMAND_ROUTES
-from .job_edit import EDIT_ROUTES
+from .http.access import secure_routes
+from .http.docs_page import render_docs_page
+from .http.middleware import RequestContext
+from .http.problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
+from .http.route_index import IndexedRouter
 from .leader_watch import LeaderWatch
-from .leases import LEASE_ROUTES
-from .log_reads import LOG_READ_ROUTES
-from .log_routes import LOG_WRITE_ROUTES
-from .log_store import LogStore
-from .log_writer import LogWriter
-from .maintenance import MAINTENANCE_ROUTES
-from .middleware import RequestContext
-from .openapi import build_openapi
+from .native.events.routes import EVENT_ROUTES
+from .native.hooks.push_hook import PUSH_HOOK_ROUTES
+from .native.hooks.routes import HOOK_ROUTES
+from .native.identity.routes import IDENTITY_ROUTES
+from .native.jobs.acl import JOB_ACL_ROUTES
+from .native.jobs.bulk import BULK_ROUTES
+from .native.jobs.commands import JOB_COMMAND_ROUTES
+from .native.jobs.dependencies import DEPENDENCY_ROUTES
+from .native.jobs.edit import EDIT_ROUTES
+from .native.jobs.explain_routes import EXPLAIN_ROUTES
+from .native.jobs.routes import ROUTES, State
+from .native.openapi import build_openapi
+from .native.output.artifacts import ARTIFACT_ROUTES
+from .native.output.log_reads import LOG_READ_ROUTES
+from .native.output.log_routes import LOG_WRITE_ROUTES
+from .native.projects.maintenance import MAINTENANCE_ROUTES
+from .native.projects.routes import PROJECT_ROUTES
+from .native.projects.worker_access import WORKER_ACCESS_ROUTES
+from .native.workers.leases import LEASE_ROUTES
+from .native.workers.routes import WORKER_ROUTES
 from .outage import OUTAGE_HANDLERS
-from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
-from .project_reader import ProjectReader
-from .project_routes import PROJECT_ROUTES
-from .push_hook import PUSH_HOOK_ROUTES
 from .query_guard import QueryTextGuard
-from .reader import JobReader
-from .requester import Requester
-from .route_index import IndexedRouter
-from .routes import ROUTES, State
 from .settings import Settings
-from .submit_limits import SubmitLimiter
-from .token_auth import TokenAuthenticator
-from .worker_access import WORKER_ACCESS_ROUTES
-from .worker_auth import WorkerAuthenticator
-from .worker_reader import WorkerReader
-from .worker_status import open_status_bucket
-from .workers import WORKER_ROUTES
 
 SCHEDULER_CONSUMER: Final = "scheduler"
 COLLECTOR_CONSUMER: Final = "log-collector"

@@ -3,7 +3,7 @@
 import math
 from typing import Final
 
-from .bodies import FieldError
+from .core.bodies import FieldError
 
 BASIC_REALM: Final = "conveyor-workers"
 

@@ -10,9 +10,9 @@ from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .bodies import FieldError, Problem
+from .core.bodies import FieldError, Problem
 from .errors import InvalidQueryError
-from .problems import PROBLEM_BASE, problem_response
+from .http.problems import PROBLEM_BASE, problem_response
 from .storable import query_nul_names
 
 _NUL_DETAIL: Final = "must not contain the NUL character (%00)"
