@@ -41,6 +41,7 @@ from conveyor_runtime import (
     postgres_check,
 )
 
+from .core.context import State
 from .core.explain_reader import ExplainReader
 from .core.hook_reader import HookReader
 from .core.identity_reader import IdentityReader
@@ -70,7 +71,7 @@ from .native.jobs.commands import JOB_COMMAND_ROUTES
 from .native.jobs.dependencies import DEPENDENCY_ROUTES
 from .native.jobs.edit import EDIT_ROUTES
 from .native.jobs.explain_routes import EXPLAIN_ROUTES
-from .native.jobs.routes import ROUTES, State
+from .native.jobs.routes import ROUTES
 from .native.openapi import build_openapi
 from .native.output.artifacts import ARTIFACT_ROUTES
 from .native.output.log_reads import LOG_READ_ROUTES

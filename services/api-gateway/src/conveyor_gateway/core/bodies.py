@@ -20,6 +20,7 @@ JOB_STATES: Final = (
     "timed_out",
     "cancelled",
 )
+TERMINAL_STATES: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 JobStateName = Literal[
     "submitted",
     "pending",

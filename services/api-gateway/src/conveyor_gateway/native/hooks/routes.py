@@ -27,6 +27,7 @@ from conveyor_events import (
 from conveyor_runtime import TargetRefusedError, check_url_syntax, resolve_checked
 
 from ...core.bodies import FieldError
+from ...core.context import State
 from ...core.hook_bodies import DeliveryPage, HookCreate, HookPage, HookPatch, HookView
 from ...core.hook_reader import HookDoc
 from ...core.project_access import effective_roles
@@ -41,8 +42,8 @@ from ...errors import (
     ValidationFailedError,
 )
 from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_json_body
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}
 

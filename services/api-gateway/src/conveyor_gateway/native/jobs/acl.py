@@ -16,10 +16,11 @@ from conveyor_events import access_subject
 
 from ...core.acl_append import access_event
 from ...core.bodies import Grantee, ReadGrantee
+from ...core.context import State
 from ...errors import ForbiddenError, JobNotFoundError
 from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from .routes import State, json_response, path_id, read_json_body
 
 
 class AccessLists(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

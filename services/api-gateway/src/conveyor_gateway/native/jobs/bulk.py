@@ -15,22 +15,15 @@ from conveyor_runtime import get_logger
 
 from ...core.acl_append import append_lists
 from ...core.bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
+from ...core.context import State
 from ...core.dependency_check import check_dependencies, check_parent
 from ...core.job_access import check_parent_access, check_submit_access
+from ...core.reads import first_seq, wait_applied
+from ...core.submission import new_job_id, submission_payload, submitted_event
 from ...errors import MalformedError, ParentFinishedError, ValidationFailedError
 from ...http.access import caller, caller_id
+from ...http.plumbing import json_response, prefers_async, read_json_body
 from ...http.validation import collect_errors, decode_body
-from .routes import (
-    State,
-    first_seq,
-    json_response,
-    new_job_id,
-    prefers_async,
-    read_json_body,
-    submission_payload,
-    submitted_event,
-    wait_applied,
-)
 
 _log = get_logger("gateway")
 _INVALID: Final = "the body has invalid fields"

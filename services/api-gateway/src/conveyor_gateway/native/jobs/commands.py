@@ -25,22 +25,15 @@ from conveyor_events import (
     new_uuid7,
 )
 
-from ...core.bodies import CancelRequest, JobAccepted, JobView
+from ...core.bodies import TERMINAL_STATES, CancelRequest, JobAccepted, JobView
+from ...core.context import State
+from ...core.reads import existing_job, read_after, wait_applied
+from ...core.token_auth import ANONYMOUS
 from ...core.trees import append_to_tree
 from ...errors import JobFinishedError, JobNotFinishedError, JobNotHeldError
 from ...http.access import caller_id
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from .routes import (
-    ANONYMOUS,
-    TERMINAL_STATES,
-    State,
-    existing_job,
-    json_response,
-    path_id,
-    read_after,
-    read_json_body,
-    wait_applied,
-)
 
 Check = Callable[[JobView], None]
 Build = Callable[[str, datetime], JobEvent]

@@ -16,11 +16,13 @@ from conveyor_events import JobDependenciesSet, job_subject, new_uuid7
 from conveyor_events.fields import JobId
 
 from ...core.bodies import JobAccepted
+from ...core.context import State
 from ...core.dependency_check import check_dependencies
+from ...core.reads import existing_job, read_after
 from ...errors import ConflictError
 from ...http.access import caller_id
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from .routes import State, existing_job, json_response, path_id, read_after, read_json_body
 
 _NOT_STARTED: Final = frozenset({"pending", "blocked", "queued", "submitted"})
 

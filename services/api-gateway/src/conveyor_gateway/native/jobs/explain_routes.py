@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ...core.context import State
 from ...core.explain import AHEAD_LIMIT, LEASED, TERMINAL, ExplainFacts, WorkerFact, explain
 from ...errors import JobNotFoundError
-from .routes import State, json_response, path_id
+from ...http.plumbing import json_response, path_id
 
 
 async def _holder(state: State, worker_id: str | None) -> WorkerFact | None:

@@ -18,10 +18,11 @@ from conveyor_events import ArtifactStored, artifact_subject, encode_record
 
 from ...core.artifact_io import BodyReader, hex_digest, read_object
 from ...core.artifact_paths import check_artifact_path
+from ...core.context import State
 from ...core.log_store import ArtifactEntry
 from ...errors import ArtifactNotFoundError, TooLargeError
 from ...http.byte_ranges import parse_range
-from ..jobs.routes import State, json_response
+from ...http.plumbing import json_response
 from .log_routes import _lease
 from .read_access import readable_job
 

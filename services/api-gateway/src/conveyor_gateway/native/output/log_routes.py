@@ -25,10 +25,11 @@ from conveyor_events import (
 )
 
 from ...core.bodies import FieldError
+from ...core.context import State
 from ...core.lease_check import CurrentLease, current_lease
 from ...errors import RouteNotFoundError
+from ...http.plumbing import path_id, read_json_body, read_raw_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, path_id, read_json_body, read_raw_body
 from ..workers.leases import _path_worker
 from .log_params import check_params, int_param, raise_if, task_param
 

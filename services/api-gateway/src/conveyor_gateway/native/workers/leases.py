@@ -38,6 +38,7 @@ from ...core.bodies import (
     TaskName,
     TaskUpdate,
 )
+from ...core.context import State
 from ...core.worker_status import WorkerStatus
 from ...errors import (
     ForbiddenError,
@@ -48,8 +49,8 @@ from ...errors import (
     VerificationRequiredError,
     WorkerPausedError,
 )
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_json_body
 
 R = TypeVar("R", bound=msgspec.Struct)
 

@@ -23,13 +23,15 @@ from ...core.bodies import (
     WorkerRegistration,
     WorkerView,
 )
+from ...core.context import State
+from ...core.reads import read_after, wait_applied
 from ...core.worker_auth import hash_secret
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
 from ...errors import InvalidQueryError, WorkerNotFoundError
 from ...http.access import caller_id
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_after, read_json_body, wait_applied
 
 CREDENTIALS_HINT: Final = (
     "Authenticate as this worker with HTTP Basic: user = id, password = secret "
