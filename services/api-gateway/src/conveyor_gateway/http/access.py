@@ -195,7 +195,9 @@ def guard(endpoint: Endpoint, rule: str, path: str = "", *, worker_may: bool = F
             principal = await authenticate(request, rule)
         request.scope["principal"] = principal
         if job_check:
-            await check_job_access(request, principal, write=rule == "jobs:write")
+            await check_job_access(
+                request.scope["state"], principal, request.path_params.get("job_id", ""), write=rule == "jobs:write"
+            )
         return await endpoint(request)
 
     guarded.__doc__ = endpoint.__doc__

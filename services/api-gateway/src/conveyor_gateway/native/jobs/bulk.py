@@ -1,7 +1,6 @@
 """``POST /v1/jobs/bulk``: up to 1000 jobs validated as a whole (all are stored, or none) and
 appended in one pipeline, each exactly as ``POST /v1/jobs`` would append it."""
 
-import asyncio
 from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
@@ -10,22 +9,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import AppendConflictError, Appended, PendingAppend, job_subject
-from conveyor_runtime import get_logger
-
-from ...core.acl_append import append_lists
 from ...core.bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
 from ...core.context import State
-from ...core.dependency_check import check_dependencies, check_parent
-from ...core.job_access import check_parent_access, check_submit_access
-from ...core.reads import first_seq, wait_applied
-from ...core.submission import new_job_id, submission_payload, submitted_event
-from ...errors import MalformedError, ParentFinishedError, ValidationFailedError
-from ...http.access import caller, caller_id
+from ...core.submission import submission_payload
+from ...core.submit import submit_batch
+from ...errors import MalformedError, ValidationFailedError
+from ...http.access import caller
 from ...http.plumbing import json_response, prefers_async, read_json_body
 from ...http.validation import collect_errors, decode_body
 
-_log = get_logger("gateway")
 _INVALID: Final = "the body has invalid fields"
 
 
@@ -93,49 +85,6 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
     return subs
 
 
-async def _dependency_errors(state: State, sub: JobSubmission, index: int) -> list[FieldError]:
-    try:
-        await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
-        await check_parent(state["reader"].pool, sub.parent, "/parent")
-    except ValidationFailedError as exc:
-        return _prefixed(exc.errors or [], index)
-    except ParentFinishedError as exc:
-        return [FieldError(pointer=f"/jobs/{index}/parent", detail=exc.detail)]
-    return []
-
-
-async def check_batch_dependencies(state: State, subs: list[JobSubmission]) -> None:
-    """Every dependency and parent of every job must exist (a parent must not have ended),
-    checked as for one submission.
-
-    Raises:
-        ValidationFailedError: Unknown dependencies or parents, each with its pointer
-            (``/jobs/3/depends_on/0``, ``/jobs/4/parent``).
-    """
-    with_dependencies = [(i, sub) for i, sub in enumerate(subs) if sub.depends_on or sub.parent]
-    found = await asyncio.gather(*(_dependency_errors(state, sub, i) for i, sub in with_dependencies))
-    errors = [e for item_errors in found for e in item_errors]
-    if errors:
-        raise ValidationFailedError("unknown dependencies or parents", errors=errors)
-
-
-async def _highest_seq(state: State, items: list[PendingAppend], outcomes: list[Appended | AppendConflictError]) -> int:
-    """The stream position past which every job of the batch, new or existing, is stored."""
-    appended = [i for i, o in enumerate(outcomes) if isinstance(o, Appended)]
-    highest = max((o.seq for o in outcomes if isinstance(o, Appended)), default=0)
-    # An existing job's first event was stored before our append on its subject was refused, so
-    # before any later append of ours (one connection; the stream keeps the order): only the
-    # conflicts after our last append need to look up where their job was stored.
-    after = appended[-1] + 1 if appended else 0
-    tail = {
-        item.subject: None
-        for item, outcome in zip(items[after:], outcomes[after:], strict=True)
-        if isinstance(outcome, AppendConflictError)
-    }
-    firsts = await asyncio.gather(*(first_seq(state, subject) for subject in tail))
-    return max([highest, *firsts])
-
-
 async def submit_jobs(request: Request) -> Response:
     """``POST /v1/jobs/bulk``: 201 with each job's id and ``created`` or ``existing`` (a used dedupe
     key) once the scheduler has seen them all; 202 with the same body when it has not within the
@@ -143,36 +92,13 @@ async def submit_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
-    await check_submit_access(request, caller(request), [sub.project for sub in subs])
-    await state["submit_limits"].admit(sub.project for sub in subs)
-    await check_batch_dependencies(state, subs)
-    for index, parent in enumerate(sub.parent for sub in subs):
-        await check_parent_access(request, caller(request), parent, f"/jobs/{index}/parent")
-    ids = [new_job_id(sub) for sub in subs]
-    items = [
-        PendingAppend(
-            job_subject(job_id), submitted_event(sub, job_id, caller_id(request)), expected_last_subject_seq=0
-        )
-        for sub, job_id in zip(subs, ids, strict=True)
-    ]
-    outcomes = await state["appender"].append_batch(items)
-    lists = [
-        (job_id, sub.read_access, sub.write_access)
-        for job_id, sub, outcome in zip(ids, subs, outcomes, strict=True)
-        if isinstance(outcome, Appended)
-    ]
-    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
-    jobs = [
-        BulkItem(id=job_id, status="created" if isinstance(outcome, Appended) else "existing")
-        for job_id, outcome in zip(ids, outcomes, strict=True)
-    ]
-    created = sum(1 for j in jobs if j.status == "created")
-    _log.info("jobs_bulk_submitted", created=created, existing=len(jobs) - created)
+    is_async = prefers_async(request)
+    done = await submit_batch(state, caller(request), subs, wait=not is_async)
+    jobs = [BulkItem(id=job_id, status="created" if created else "existing") for job_id, created in done.jobs]
     result = BulkResult(jobs=jobs, count=len(jobs))
-    if prefers_async(request):
+    if is_async:
         return json_response(result, 202, {"Preference-Applied": "respond-async"})
-    is_visible = await wait_applied(state, await _highest_seq(state, items, outcomes))
-    return json_response(result, 201 if is_visible else 202)
+    return json_response(result, 201 if done.visible else 202)
 
 
 BULK_ROUTES: Final = [Route("/v1/jobs/bulk", submit_jobs, methods=["POST"])]

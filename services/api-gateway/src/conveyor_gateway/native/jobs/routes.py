@@ -7,18 +7,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import AppendConflictError, job_subject, parse_uuid
+from conveyor_events import parse_uuid
 
-from ...core.acl_append import append_lists
-from ...core.bodies import JOB_STATES, FieldError, JobAccepted, JobPage, JobSubmission, JobView
+from ...core.bodies import JOB_STATES, FieldError, JobAccepted, JobPage, JobSubmission
 from ...core.context import State
-from ...core.dependency_check import check_dependencies, check_parent
-from ...core.job_access import check_parent_access, check_submit_access
 from ...core.reader import JobFilter, decode_cursor
-from ...core.reads import existing_job, first_seq, read_after
-from ...core.submission import new_job_id, submitted_event
+from ...core.reads import existing_job
+from ...core.submit import submit
 from ...errors import InvalidQueryError
-from ...http.access import caller, caller_id
+from ...http.access import caller
 from ...http.plumbing import json_response, path_id, prefers_async, read_json_body
 from ...http.validation import decode_body
 
@@ -32,35 +29,14 @@ async def submit_job(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
     sub = decode_body(body, JobSubmission)
-    await check_submit_access(request, caller(request), [sub.project])
-    await state["submit_limits"].admit([sub.project])
-    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
-    await check_parent(state["reader"].pool, sub.parent, "/parent")
-    await check_parent_access(request, caller(request), sub.parent, "/parent")
-    job_id = new_job_id(sub)
-    event = submitted_event(sub, job_id, caller_id(request))
-    location = {"Location": f"/v1/jobs/{job_id}"}
-    subject = job_subject(job_id)
-    try:
-        appended = await state["appender"].append(subject, event, expected_last_subject_seq=0)
-    except AppendConflictError:
-        # The dedupe key was used before: answer with the job it created (DESIGN §2).
-        existing = await _read_job_after(state, job_id, await first_seq(state, subject))
-        if existing is None:
-            return json_response(JobAccepted(id=job_id), 202, location)
-        return json_response(existing, 200, location)
-    lists = [(job_id, sub.read_access, sub.write_access)]
-    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
-    if prefers_async(request):
-        return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
-    job = await _read_job_after(state, job_id, appended.seq)
-    if job is None:
-        return json_response(JobAccepted(id=job_id), 202, location)
-    return json_response(job, 201, location)
-
-
-async def _read_job_after(state: State, job_id: str, seq: int) -> JobView | None:
-    return await read_after(state, seq, lambda: state["reader"].get(job_id))
+    is_async = prefers_async(request)
+    done = await submit(state, caller(request), sub, wait=not is_async)
+    location = {"Location": f"/v1/jobs/{done.job_id}"}
+    if done.job is not None:
+        return json_response(done.job, 201 if done.created else 200, location)
+    if done.created and is_async:
+        return json_response(JobAccepted(id=done.job_id), 202, {**location, "Preference-Applied": "respond-async"})
+    return json_response(JobAccepted(id=done.job_id), 202, location)
 
 
 async def get_job(request: Request) -> Response:
