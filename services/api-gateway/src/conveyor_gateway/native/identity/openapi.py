@@ -1,9 +1,10 @@
-"""OpenAPI paths of users and tokens, and the security of every operation from ``access.ROUTE_ACCESS``."""
+"""OpenAPI paths of users and tokens, and the security of every operation from ``native.access.ROUTE_ACCESS``."""
 
 from typing import Any, Final
 
 from ...core.identity_reader import TokenView, UserView
-from ...http.access import AUTHENTICATED, PUBLIC, RULE_BY_TEMPLATE, SIGNED, WORKER, WORKER_MAY_CALL
+from ...http.access import AUTHENTICATED, PUBLIC, SIGNED, WORKER
+from ..access import RULE_BY_TEMPLATE, WORKER_MAY_CALL
 from ..openapi_blocks import BAD_BODY, json_content, path_id, problem
 from ..openapi_blocks import body as json_body
 from .bodies import Me, TokenCreated, TokenRequest, UserRequest
