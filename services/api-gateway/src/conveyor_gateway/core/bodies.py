@@ -7,6 +7,8 @@ import msgspec
 from conveyor_events import UtcDatetime
 from conveyor_events.fields import Identifier, JobId, Tag
 
+from ..errors import FieldError
+
 JOB_STATES: Final = (
     "submitted",
     "pending",
@@ -241,13 +243,6 @@ class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``POST /v1/jobs/{id}/cancel`` (the body is optional)."""
 
     reason: ShortText = ""
-
-
-class FieldError(msgspec.Struct, kw_only=True):
-    """One invalid part of a request: a JSON pointer into the body (or the parameter name)."""
-
-    pointer: str
-    detail: str
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):

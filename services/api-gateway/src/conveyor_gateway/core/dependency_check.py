@@ -4,8 +4,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from ..errors import ParentFinishedError, RejectedError, ValidationFailedError
-from .bodies import FieldError
+from ..errors import FieldError, ParentFinishedError, RejectedError, ValidationFailedError
 
 _EXISTING: Final = "SELECT id::text FROM scheduler.jobs WHERE id = ANY($1::uuid[]) AND NOT deleted"
 _REACHES: Final = """

@@ -9,8 +9,7 @@ from collections.abc import Iterable
 
 from conveyor_events import parse_uuid
 
-from ..errors import ForbiddenError, JobNotFoundError, ValidationFailedError
-from .bodies import FieldError
+from ..errors import FieldError, ForbiddenError, JobNotFoundError, ValidationFailedError
 from .context import State
 from .project_access import OPEN_PROJECT, can_read_job, can_submit, can_write_job, effective_roles
 from .project_reader import ProjectReader

@@ -15,8 +15,8 @@ from conveyor_events import (
     new_uuid7,
 )
 
-from ..errors import ValidationFailedError
-from .bodies import FieldError, JobEdit, JobSubmission
+from ..errors import FieldError, ValidationFailedError
+from .bodies import JobEdit, JobSubmission
 
 
 def submission_payload(sub: JobSubmission) -> Payload | None:

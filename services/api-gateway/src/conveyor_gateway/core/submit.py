@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from conveyor_events import AppendConflictError, Appended, PendingAppend, job_subject
 from conveyor_runtime import get_logger
 
-from ..errors import ParentFinishedError, ValidationFailedError
+from ..errors import FieldError, ParentFinishedError, ValidationFailedError
 from .acl_append import append_lists
-from .bodies import FieldError, JobSubmission, JobView
+from .bodies import JobSubmission, JobView
 from .context import State
 from .dependency_check import check_dependencies, check_parent
 from .job_access import check_parent_access, check_submit_access

@@ -9,8 +9,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ..core.bodies import FieldError
-from ..errors import MalformedError, ValidationFailedError
+from ..errors import FieldError, MalformedError, ValidationFailedError
 
 T = TypeVar("T", bound=msgspec.Struct)
 

@@ -19,9 +19,8 @@ from starlette.routing import Route
 
 from conveyor_events import ProjectUpdated, new_uuid7, project_subject
 
-from ...core.bodies import FieldError
 from ...core.context import State
-from ...errors import UnauthenticatedError, ValidationFailedError
+from ...errors import FieldError, UnauthenticatedError, ValidationFailedError
 from ...http.plumbing import json_response, read_json_body
 
 _DUMMY_KEY: Final = b"conveyor-no-such-project"

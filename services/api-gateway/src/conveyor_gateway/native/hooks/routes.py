@@ -26,7 +26,6 @@ from conveyor_events import (
 )
 from conveyor_runtime import TargetRefusedError, check_url_syntax, resolve_checked
 
-from ...core.bodies import FieldError
 from ...core.context import State
 from ...core.hook_bodies import DeliveryPage, HookCreate, HookPage, HookPatch, HookView
 from ...core.hook_reader import HookDoc
@@ -35,6 +34,7 @@ from ...core.reader import decode_cursor, encode_cursor
 from ...core.token_auth import Principal
 from ...errors import (
     DeliveryNotFoundError,
+    FieldError,
     HookChangedError,
     HookNotFoundError,
     InvalidQueryError,

@@ -15,9 +15,8 @@ from starlette.routing import Route
 from conveyor_events import UserCreated, UserTokenIssued, UserTokenRevoked, new_uuid7, user_subject
 from conveyor_identity import hash_token, new_token
 
-from ...core.bodies import FieldError
 from ...core.context import State
-from ...errors import TokenNotFoundError, UserExistsError, UserNotFoundError, ValidationFailedError
+from ...errors import FieldError, TokenNotFoundError, UserExistsError, UserNotFoundError, ValidationFailedError
 from ...http.access import caller
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body

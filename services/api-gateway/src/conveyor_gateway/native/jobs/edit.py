@@ -14,11 +14,11 @@ from starlette.routing import Route
 
 from conveyor_events import JobEdited, JobResetRequested, PendingAppend, job_subject, new_uuid7
 
-from ...core.bodies import TERMINAL_STATES, FieldError, JobAccepted, JobEdit
+from ...core.bodies import TERMINAL_STATES, JobAccepted, JobEdit
 from ...core.context import State
 from ...core.reads import existing_job, read_after
 from ...core.submission import edited_payload
-from ...errors import InvalidQueryError, JobNotFinishedError, ValidationFailedError
+from ...errors import FieldError, InvalidQueryError, JobNotFinishedError, ValidationFailedError
 from ...http.access import caller_id
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body

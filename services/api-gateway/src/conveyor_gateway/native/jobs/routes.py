@@ -9,12 +9,12 @@ from starlette.routing import Route
 
 from conveyor_events import parse_uuid
 
-from ...core.bodies import JOB_STATES, FieldError, JobAccepted, JobPage, JobSubmission
+from ...core.bodies import JOB_STATES, JobAccepted, JobPage, JobSubmission
 from ...core.context import State
 from ...core.reader import JobFilter, decode_cursor
 from ...core.reads import existing_job
 from ...core.submit import submit
-from ...errors import InvalidQueryError
+from ...errors import FieldError, InvalidQueryError
 from ...http.access import caller
 from ...http.plumbing import json_response, path_id, prefers_async, read_json_body
 from ...http.validation import decode_body

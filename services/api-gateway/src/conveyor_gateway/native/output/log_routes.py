@@ -24,10 +24,9 @@ from conveyor_events import (
     worker_log_subject,
 )
 
-from ...core.bodies import FieldError
 from ...core.context import State
 from ...core.lease_check import CurrentLease, current_lease
-from ...errors import RouteNotFoundError
+from ...errors import FieldError, RouteNotFoundError
 from ...http.plumbing import path_id, read_json_body, read_raw_body
 from ...http.validation import decode_body
 from ..workers.leases import _path_worker

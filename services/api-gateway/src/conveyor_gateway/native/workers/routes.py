@@ -14,7 +14,6 @@ from starlette.routing import Route
 from conveyor_events import WorkerDeleted, WorkerRegistered, WorkerStateChanged, new_uuid7, worker_subject
 
 from ...core.bodies import (
-    FieldError,
     NoFields,
     WorkerAccepted,
     WorkerCreated,
@@ -28,7 +27,7 @@ from ...core.reads import read_after, wait_applied
 from ...core.worker_auth import hash_secret
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
-from ...errors import InvalidQueryError, WorkerNotFoundError
+from ...errors import FieldError, InvalidQueryError, WorkerNotFoundError
 from ...http.access import caller_id
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
