@@ -17,6 +17,19 @@ from ...core.bodies import (
 )
 from ..openapi_blocks import BAD_BODY, body, json_content, path_id, problem, query
 
+WORKER_SCHEMAS: Final = (
+    WorkerRegistration,
+    WorkerCreated,
+    WorkerView,
+    WorkerPage,
+    WorkerAccepted,
+    LeaseAsk,
+    LeaseBatch,
+    Heartbeat,
+    HeartbeatAnswer,
+    RunFinish,
+    RunReported,
+)
 WORKER_SECURITY_SCHEMES: Final = {
     "workerBasic": {
         "type": "http",
