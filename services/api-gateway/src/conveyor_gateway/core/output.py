@@ -1,12 +1,19 @@
-"""Output written under a lease, once for every surface: log chunks and progress, fenced by the
-lease (it must still be the job's current one), and a worker's leveled log lines."""
+"""Output written under a lease, once for every surface: log chunks, progress and artifacts,
+fenced by the lease (it must still be the job's current one), and a worker's leveled log lines."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from nats.js.api import ObjectMeta
+
 from conveyor_events import (
+    ArtifactStored,
     JobProgressed,
     LogChunk,
     WorkerLogLine,
+    artifact_subject,
     encode_event,
     encode_record,
     new_uuid7,
@@ -14,6 +21,7 @@ from conveyor_events import (
     worker_log_subject,
 )
 
+from .artifact_io import BodyReader
 from .context import State
 from .lease_check import CurrentLease, current_lease
 
@@ -68,3 +76,35 @@ async def append_worker_log(
         worker_id=worker_id, level=level, message=message, scope=scope, logged_at=logged_at or datetime.now(UTC)
     )
     await state["js"].publish(worker_log_subject(worker_id), encode_record(line))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArtifact:
+    """An artifact as stored: its size and SHA-256 (hex)."""
+
+    size: int
+    sha256: str
+
+
+async def put_artifact(state: State, lease: CurrentLease, path: str, body: AsyncIterator[bytes]) -> StoredArtifact:
+    """Stream ``body`` into the job's artifact ``path`` (already checked: ``check_artifact_path``),
+    at most ``artifact_max_bytes``, record it for the collector and wait (bounded) until it is
+    listed, so a listing right after shows it.
+
+    Raises:
+        TooLargeError: The body exceeds the limit (nothing is recorded).
+    """
+    source = BodyReader(body, asyncio.get_running_loop(), state["artifact_max_bytes"])
+    name = f"{lease.job_id}/{path}"
+    await state["bucket"].put(name, source, meta=ObjectMeta(name=name))  # type: ignore[arg-type]  # duck-typed reader
+    record = ArtifactStored(
+        job_id=lease.job_id,
+        path=path,
+        size=source.size,
+        sha256=source.sha256.hexdigest(),
+        attempt=lease.attempt,
+        stored_at=datetime.now(UTC),
+    )
+    ack = await state["js"].publish(artifact_subject(lease.job_id), encode_record(record))
+    await state["collector"].wait_for(ack.seq, state["write_wait_s"])
+    return StoredArtifact(size=record.size, sha256=record.sha256)
