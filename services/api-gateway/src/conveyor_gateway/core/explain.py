@@ -9,7 +9,8 @@ from typing import Any, Final
 
 import msgspec
 
-from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode, WorkerMode
+from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode
+from .worker_bodies import WorkerMode
 from .worker_status import OFFLINE_AFTER
 
 TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})

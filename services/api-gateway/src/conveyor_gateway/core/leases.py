@@ -32,8 +32,9 @@ from ..errors import (
     VerificationRequiredError,
     WorkerPausedError,
 )
-from .bodies import Heartbeat, HeartbeatAnswer, JobView, LeaseAsk, LeaseView, RunFinish, StopView
+from .bodies import JobView
 from .context import State
+from .worker_bodies import Heartbeat, HeartbeatAnswer, LeaseAsk, LeaseView, RunFinish, StopView
 from .worker_status import WorkerStatus
 
 R = TypeVar("R", bound=msgspec.Struct)

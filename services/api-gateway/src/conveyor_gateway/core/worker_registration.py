@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from conveyor_events import WorkerRegistered, new_uuid7, worker_subject
 
-from .bodies import WorkerRegistration
 from .context import State
 from .reads import wait_applied
 from .worker_auth import hash_secret
+from .worker_bodies import WorkerRegistration
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,17 +3,8 @@ dependencies, children and task reports."""
 
 from typing import Any, Final
 
-from ...core.bodies import (
-    JOB_STATES,
-    CancelRequest,
-    JobAccepted,
-    JobEdit,
-    JobPage,
-    JobSubmission,
-    JobView,
-    RunReported,
-    TaskUpdate,
-)
+from ...core.bodies import JOB_STATES, CancelRequest, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
+from ...core.worker_bodies import RunReported, TaskUpdate
 from ..openapi_blocks import BAD_BODY, body, json_content, path_id, problem, query
 from .dependencies import DependenciesBody
 

@@ -20,10 +20,10 @@ from conveyor_events import (
     new_uuid7,
 )
 
-from ...core.bodies import NoFields
 from ...core.context import State
 from ...core.reader import fetch_projection
 from ...core.reads import wait_applied
+from ...core.worker_bodies import NoFields
 from ...http.access import caller_id
 from ...http.plumbing import json_response, read_json_body
 from ...http.validation import decode_body

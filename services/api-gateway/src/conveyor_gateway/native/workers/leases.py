@@ -11,8 +11,9 @@ from starlette.routing import Route
 from conveyor_events import TaskReport
 
 from ...core import leases
-from ...core.bodies import Heartbeat, LeaseAsk, LeaseBatch, NoFields, RunFinish, RunReported, TaskName, TaskUpdate
+from ...core.bodies import TaskName
 from ...core.context import State
+from ...core.worker_bodies import Heartbeat, LeaseAsk, LeaseBatch, NoFields, RunFinish, RunReported, TaskUpdate
 from ...errors import ForbiddenError, UnknownTaskError
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body

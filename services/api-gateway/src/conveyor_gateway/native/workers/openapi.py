@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-from ...core.bodies import (
+from ...core.worker_bodies import (
     Heartbeat,
     HeartbeatAnswer,
     LeaseAsk,

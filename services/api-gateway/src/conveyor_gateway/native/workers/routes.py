@@ -13,7 +13,9 @@ from starlette.routing import Route
 from conveyor_events import WorkerDeleted, WorkerStateChanged, new_uuid7, worker_subject
 
 from ...core import worker_registration
-from ...core.bodies import (
+from ...core.context import State
+from ...core.reads import read_after, wait_applied
+from ...core.worker_bodies import (
     NoFields,
     WorkerAccepted,
     WorkerCreated,
@@ -22,8 +24,6 @@ from ...core.bodies import (
     WorkerRegistration,
     WorkerView,
 )
-from ...core.context import State
-from ...core.reads import read_after, wait_applied
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
 from ...errors import FieldError, InvalidQueryError, WorkerNotFoundError
