@@ -1,4 +1,5 @@
-"""Request and response bodies of the native API. The OpenAPI document is generated from these."""
+"""The canonical commands and views of jobs: what the native API decodes and answers, and what every
+surface maps its own words to. The OpenAPI document is generated from these."""
 
 from typing import Annotated, Any, Final, Literal
 
