@@ -123,3 +123,9 @@ def test_every_layer_is_there() -> None:
         "web",
         "errors.py",
     }
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    """A new module goes where its imports place it, not beside the composition root."""
+    flat = sorted(p.name for p in PACKAGE.glob("*.py") if p.stem not in ROOT_MODULES and p.stem != "errors")
+    assert flat == [], f"put these in core/, http/ or a surface (DESIGN §9): {flat}"
