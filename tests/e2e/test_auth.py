@@ -9,7 +9,8 @@ import pytest
 
 from conveyor_gateway.app import create_app
 from conveyor_gateway.http import access
-from conveyor_gateway.http.access import PUBLIC, ROUTE_ACCESS, SIGNED, WORKER
+from conveyor_gateway.http.access import PUBLIC, SIGNED, WORKER
+from conveyor_gateway.native.access import ROUTE_ACCESS
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_runtime import serve_http
 

@@ -6,15 +6,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conveyor_gateway.app import create_app
-from conveyor_gateway.http.access import (
-    PUBLIC,
-    ROUTE_ACCESS,
-    RULE_BY_TEMPLATE,
-    SIGNED,
-    WORKER,
-    WORKER_MAY_CALL,
-    secure_routes,
-)
+from conveyor_gateway.http.access import PUBLIC, SIGNED, WORKER, secure_routes
+from conveyor_gateway.native.access import ROUTE_ACCESS, RULE_BY_TEMPLATE, WORKER_MAY_CALL
 from conveyor_gateway.native.openapi import build_openapi
 from conveyor_gateway.settings import Settings
 from conveyor_identity import SCOPES
@@ -41,7 +34,7 @@ def test_only_health_docs_and_problem_pages_are_public() -> None:
 
 def test_a_route_without_a_rule_does_not_build() -> None:
     with pytest.raises(ValueError, match="GET /v1/secret"):
-        secure_routes([Route("/v1/secret", endpoint, methods=["GET"])])
+        secure_routes([Route("/v1/secret", endpoint, methods=["GET"])], ROUTE_ACCESS)
 
 
 def test_public_and_worker_routes_keep_their_endpoint() -> None:

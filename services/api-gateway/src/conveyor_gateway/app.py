@@ -1,20 +1,16 @@
 """Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from importlib.metadata import version
 from typing import Final
 
-import msgspec
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount
 
 from conveyor_events import (
     EventAppender,
@@ -41,7 +37,8 @@ from conveyor_runtime import (
     postgres_check,
 )
 
-from .asyncapi_doc import ASYNCAPI_ROUTE
+from . import compat, native, web
+from .core.context import State
 from .core.explain_reader import ExplainReader
 from .core.hook_reader import HookReader
 from .core.identity_reader import IdentityReader
@@ -57,31 +54,10 @@ from .core.worker_reader import WorkerReader
 from .core.worker_status import open_status_bucket
 from .errors import GatewayError
 from .http.access import secure_routes
-from .http.docs_page import render_docs_page
 from .http.middleware import RequestContext
-from .http.problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
+from .http.problems import gateway_problem, http_problem, unexpected_problem
 from .http.route_index import IndexedRouter
 from .leader_watch import LeaderWatch
-from .native.events.routes import EVENT_ROUTES
-from .native.hooks.push_hook import PUSH_HOOK_ROUTES
-from .native.hooks.routes import HOOK_ROUTES
-from .native.identity.routes import IDENTITY_ROUTES
-from .native.jobs.acl import JOB_ACL_ROUTES
-from .native.jobs.bulk import BULK_ROUTES
-from .native.jobs.commands import JOB_COMMAND_ROUTES
-from .native.jobs.dependencies import DEPENDENCY_ROUTES
-from .native.jobs.edit import EDIT_ROUTES
-from .native.jobs.explain_routes import EXPLAIN_ROUTES
-from .native.jobs.routes import ROUTES, State
-from .native.openapi import build_openapi
-from .native.output.artifacts import ARTIFACT_ROUTES
-from .native.output.log_reads import LOG_READ_ROUTES
-from .native.output.log_routes import LOG_WRITE_ROUTES
-from .native.projects.maintenance import MAINTENANCE_ROUTES
-from .native.projects.routes import PROJECT_ROUTES
-from .native.projects.worker_access import WORKER_ACCESS_ROUTES
-from .native.workers.leases import LEASE_ROUTES
-from .native.workers.routes import WORKER_ROUTES
 from .outage import OUTAGE_HANDLERS
 from .query_guard import QueryTextGuard
 from .settings import Settings
@@ -91,12 +67,14 @@ COLLECTOR_CONSUMER: Final = "log-collector"
 HOOKS_CONSUMER: Final = "hook-dispatcher"
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the gateway app; its lifespan opens NATS and PostgreSQL."""
+def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute] | None = None) -> Starlette:
+    """Build the gateway app; its lifespan opens NATS and PostgreSQL.
+
+    ``facades`` replaces what is mounted under ``/compat`` (``compat.routes()``), for tests.
+    """
     settings = settings or load_settings(Settings)
     configure_logging(settings.log_level, settings.log_json)
     checks: dict[str, ReadinessCheck] = {}
-    openapi = msgspec.json.encode(build_openapi(version("conveyor-gateway")))
     allow_nets = parse_nets(settings.hook_allow_nets)
 
     @asynccontextmanager
@@ -196,46 +174,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await nc.drain()
             await pool.close()
 
-    async def openapi_json(_: Request) -> Response:
-        return Response(openapi, media_type="application/json")
-
-    async def docs(_: Request) -> Response:
-        return HTMLResponse(render_docs_page("/openapi.json"))
-
-    async def problem_doc(request: Request) -> Response:
-        code = request.path_params["code"]
-        if code not in PROBLEM_DOCS:
-            raise HTTPException(404, "Not Found")
-        return Response(f"{code}: {PROBLEM_DOCS[code]}\n", media_type="text/plain")
-
-    routes = secure_routes(
-        [
-            *BULK_ROUTES,
-            *ROUTES,
-            *JOB_COMMAND_ROUTES,
-            *EDIT_ROUTES,
-            *DEPENDENCY_ROUTES,
-            *EXPLAIN_ROUTES,
-            *WORKER_ROUTES,
-            *LEASE_ROUTES,
-            *LOG_WRITE_ROUTES,
-            *LOG_READ_ROUTES,
-            *ARTIFACT_ROUTES,
-            *health_routes(lambda: checks),
-            Route("/openapi.json", openapi_json),
-            ASYNCAPI_ROUTE,
-            Route("/docs", docs),
-            Route("/problems/{code}", problem_doc),
-            *IDENTITY_ROUTES,
-            *PROJECT_ROUTES,
-            *WORKER_ACCESS_ROUTES,
-            *MAINTENANCE_ROUTES,
-            *PUSH_HOOK_ROUTES,
-            *JOB_ACL_ROUTES,
-            *HOOK_ROUTES,
-            *EVENT_ROUTES,
-        ]
-    )
+    routes = [
+        *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
+        Mount("/compat", routes=list(compat.routes() if facades is None else facades)),
+        Mount("/ui", app=web.app),
+    ]
     app = Starlette(
         lifespan=lifespan,
         middleware=[Middleware(RequestContext), Middleware(QueryTextGuard)],

@@ -3,9 +3,16 @@
 import math
 from typing import Final
 
-from .core.bodies import FieldError
+import msgspec
 
 BASIC_REALM: Final = "conveyor-workers"
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    """One invalid part of a request: a JSON pointer into the body (or the parameter name)."""
+
+    pointer: str
+    detail: str
 
 
 class GatewayError(Exception):

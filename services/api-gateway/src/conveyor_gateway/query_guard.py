@@ -10,8 +10,8 @@ from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .core.bodies import FieldError, Problem
-from .errors import InvalidQueryError
+from .core.bodies import Problem
+from .errors import FieldError, InvalidQueryError
 from .http.problems import PROBLEM_BASE, problem_response
 from .storable import query_nul_names
 

@@ -1,4 +1,5 @@
-"""Request and response bodies of the native API. The OpenAPI document is generated from these."""
+"""The canonical commands and views of jobs: what the native API decodes and answers, and what every
+surface maps its own words to. The OpenAPI document is generated from these."""
 
 from typing import Annotated, Any, Final, Literal
 
@@ -6,8 +7,9 @@ import msgspec
 
 from conveyor_events import UtcDatetime
 from conveyor_events.fields import Identifier, JobId, Tag
-from conveyor_events.scheduler_api import ReportResult
-from conveyor_events.states import JobStateName, ReportedTaskState
+from conveyor_events.states import JobStateName
+
+from ..errors import FieldError
 
 EnvName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = Annotated[str, msgspec.Meta(max_length=32_768)]
@@ -217,13 +219,6 @@ class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: ShortText = ""
 
 
-class FieldError(msgspec.Struct, kw_only=True):
-    """One invalid part of a request: a JSON pointer into the body (or the parameter name)."""
-
-    pointer: str
-    detail: str
-
-
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     """RFC 9457 problem details."""
 
@@ -234,154 +229,6 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     instance: str | None = None
     errors: list[FieldError] | None = None
     expected_offset: int | None = None  # log_gap: where the next chunk must start
-
-
-WorkerMode = Literal["active", "paused", "draining"]
-WorkerStateName = Literal["offline", "paused", "draining", "busy", "idle"]
-
-
-class WorkerRegistration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/workers``: a worker's name, the labels jobs can require, and how many jobs it runs at once."""
-
-    name: Identifier
-    labels: Annotated[list[Identifier], msgspec.Meta(max_length=32)] = msgspec.field(default_factory=list)
-    capacity: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
-
-
-class WorkerCreated(msgspec.Struct, kw_only=True):
-    """The new worker and its secret. The secret is shown only in this response."""
-
-    id: str
-    name: str
-    labels: list[str]
-    capacity: int
-    mode: WorkerMode
-    secret: str
-    credentials_hint: str
-
-
-class WorkerView(msgspec.Struct, kw_only=True):
-    """A worker: registration, mode, and ``state`` (offline after 30 s silent, else paused/draining/busy/idle)."""
-
-    id: str
-    name: str
-    labels: list[str]
-    capacity: int
-    mode: WorkerMode
-    deleted: bool
-    registered_at: UtcDatetime
-    version: int
-    state: WorkerStateName
-    owner: str = ""  # who registered it: they (or an admin) may pause, drain or delete it; "": admins only
-    last_seen_at: UtcDatetime | None = None
-    load: float | None = None
-    memory_free_mb: int | None = None
-    memory_total_mb: int | None = None
-    current_jobs: list[str] = msgspec.field(default_factory=list)
-    finished_count: int = 0
-    failed_count: int = 0
-
-
-class WorkerPage(msgspec.Struct, kw_only=True):
-    """One page of ``GET /v1/workers``, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
-
-    items: list[WorkerView]
-    next_cursor: str | None
-
-
-class WorkerAccepted(msgspec.Struct, kw_only=True):
-    """``202``: the change is stored but the scheduler has not applied it yet; poll ``Location``."""
-
-    id: str
-    status: Literal["accepted"] = "accepted"
-    detail: str = "stored; the worker will show the change at Location shortly"
-
-
-class LeaseAsk(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/workers/{id}/lease``: up to ``max`` jobs, waiting up to ``wait_s`` seconds for one."""
-
-    max: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
-    wait_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0
-
-
-class LeaseView(msgspec.Struct, kw_only=True):
-    """A leased job. Send ``lease_id`` with start, finish and heartbeats; it fences out stale runs."""
-
-    lease_id: str
-    attempt: int
-    lease_s: int
-    job: JobView
-
-
-class LeaseBatch(msgspec.Struct, kw_only=True):
-    """The jobs leased; empty when none was ready within ``wait_s``."""
-
-    leases: list[LeaseView]
-
-
-class Heartbeat(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/workers/{id}/heartbeat``: the leases the worker holds (renewed) and its load."""
-
-    leases: Annotated[list[LeaseId], msgspec.Meta(max_length=256)] = msgspec.field(default_factory=list)
-    load: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    memory_free_mb: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    memory_total_mb: Annotated[int, msgspec.Meta(ge=0)] | None = None
-
-
-class StopView(msgspec.Struct, kw_only=True):
-    """Stop the run under ``lease_id``: ``cancelled``, ``timed_out``, ``lease_lost`` or ``worker_paused``."""
-
-    lease_id: str
-    reason: str
-
-
-class HeartbeatAnswer(msgspec.Struct, kw_only=True):
-    """What to stop, and how many seconds the renewed leases now last."""
-
-    stop: list[StopView]
-    lease_s: int
-
-
-class NoFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The body of an action that takes no fields: omit it, or send ``{}``."""
-
-
-TaskStateName = ReportedTaskState
-
-
-class TaskReportBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A manifest task's new state (in ``/finish``'s ``tasks``, with its ``name``)."""
-
-    name: TaskName
-    state: TaskStateName
-    exit_code: ExitCode | None = None
-
-
-class TaskUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/leases/{lease_id}/tasks/{name}``: the task's new state."""
-
-    state: TaskStateName
-    exit_code: ExitCode | None = None
-
-
-class RunFinish(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``POST /v1/leases/{lease_id}/finish``: how the run ended. ``skipped`` gives the job back unrun.
-
-    ``started_at``: when the run began, for a run whose ``/start`` was not sent (a short run's
-    start travels with its finish); the job is recorded as started then, then ended.
-    """
-
-    result: ReportResult
-    exit_code: ExitCode | None = None
-    verification: VerificationHash | None = None
-    started_at: UtcDatetime | None = None
-    tasks: Annotated[list[TaskReportBody], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
-
-
-class RunReported(msgspec.Struct, kw_only=True):
-    """The job's state after the report."""
-
-    state: str | None
 
 
 BULK_MAX_JOBS: Final = 1000

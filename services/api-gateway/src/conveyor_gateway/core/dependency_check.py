@@ -7,8 +7,7 @@ import msgspec
 
 from conveyor_events.states import TERMINAL
 
-from ..errors import ParentFinishedError, RejectedError, ValidationFailedError
-from .bodies import FieldError
+from ..errors import FieldError, ParentFinishedError, RejectedError, ValidationFailedError
 from .reader import READABLE
 from .token_auth import Principal
 

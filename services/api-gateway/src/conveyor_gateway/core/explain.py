@@ -11,7 +11,8 @@ import msgspec
 
 from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TERMINAL
 
-from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode, WorkerMode
+from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode
+from .worker_bodies import WorkerMode
 from .worker_status import OFFLINE_AFTER
 
 AHEAD_LIMIT: Final = 10_000  # counting stops here: past it the exact figure tells nobody anything

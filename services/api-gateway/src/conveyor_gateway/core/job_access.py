@@ -7,33 +7,32 @@ leak nothing; one they may read but not change answers 403.
 
 from collections.abc import Iterable
 
-from starlette.requests import Request
-
 from conveyor_events import parse_uuid
 
-from ..errors import ForbiddenError, JobNotFoundError, ValidationFailedError
-from .bodies import FieldError
+from ..errors import FieldError, ForbiddenError, JobNotFoundError, ValidationFailedError
+from ..run_tokens import run_project_refused
+from .context import State
 from .project_access import OPEN_PROJECT, can_read_job, can_submit, can_write_job, effective_roles
 from .project_reader import ProjectReader
-from ..run_tokens import run_project_refused
 from .token_auth import Principal
 from .worker_submit import check_worker_parent, check_worker_submit
 
 
-async def check_job_access(request: Request, principal: Principal, *, write: bool) -> None:
-    """Refuse if ``principal`` may not read (or, with ``write``, change) the job in the path.
+async def check_job_access(state: State, principal: Principal, raw_job_id: str, *, write: bool) -> None:
+    """Refuse if ``principal`` may not read (or, with ``write``, change) the job ``raw_job_id``
+    (as given in a path; one that is not a UUID passes, for the handler to answer 422).
 
     Raises:
         JobNotFoundError: It may not read the job (as if there were none).
         ForbiddenError: It may read the job but not change it.
     """
-    job_id = parse_uuid(request.path_params.get("job_id", ""))
+    job_id = parse_uuid(raw_job_id)
     if job_id is None:
         return  # the handler answers 422
-    await check_access_to(request, principal, job_id, write=write)
+    await check_access_to(state, principal, job_id, write=write)
 
 
-async def check_parent_access(request: Request, principal: Principal, parent: str | None, at: str) -> None:
+async def check_parent_access(state: State, principal: Principal, parent: str | None, at: str) -> None:
     """A child may only be added under a job the caller may change.
 
     Raises:
@@ -43,21 +42,21 @@ async def check_parent_access(request: Request, principal: Principal, parent: st
     if parent is None or parent == principal.run_job_id:
         return  # a run token's follow-up goes under its own job (run_tokens.follow_up)
     if principal.worker_id is not None:
-        await check_worker_parent(request.scope["state"], principal.worker_id, parent, at)
+        await check_worker_parent(state, principal.worker_id, parent, at)
         return
     try:
-        await check_access_to(request, principal, parent, write=True)
+        await check_access_to(state, principal, parent, write=True)
     except JobNotFoundError:
         raise ValidationFailedError(
             "unknown parent", errors=[FieldError(pointer=at, detail=f"no job {parent}")]
         ) from None
 
 
-async def check_access_to(request: Request, principal: Principal, job_id: str, *, write: bool) -> None:
+async def check_access_to(state: State, principal: Principal, job_id: str, *, write: bool) -> None:
     """As ``check_job_access``, for the job ``job_id`` (a missing one passes: callers answer 404/422)."""
     if principal.has_scope("admin"):
         return
-    projects: ProjectReader = request.scope["state"]["projects"]
+    projects: ProjectReader = state["projects"]
     found = await projects.job_owner(job_id)
     if found is None or found.owner == principal.user_id:
         return  # missing: the handler answers 404; the owner may do everything
@@ -77,7 +76,7 @@ def submit_refused(name: str) -> str:
     )
 
 
-async def check_submit_access(request: Request, principal: Principal, project_names: Iterable[str]) -> None:
+async def check_submit_access(state: State, principal: Principal, project_names: Iterable[str]) -> None:
     """Refuse a submission into a project the caller holds no ``edit`` role on, or a name no
     project claims other than ``default`` (a worker: no granted ``submit`` access, see
     ``worker_submit``).
@@ -92,7 +91,7 @@ async def check_submit_access(request: Request, principal: Principal, project_na
         return
     if principal.has_scope("admin"):
         return
-    projects: ProjectReader = request.scope["state"]["projects"]
+    projects: ProjectReader = state["projects"]
     if principal.worker_id is not None:
         await check_worker_submit(projects.pool, principal.worker_id, project_names)
         return

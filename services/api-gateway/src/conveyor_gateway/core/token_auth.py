@@ -21,6 +21,9 @@ from .identity_reader import TokenRecord
 _MAX_TOKEN: Final = 256
 _REFUSED: Final = "the token is unknown, revoked or expired"
 
+ANONYMOUS: Final = "anonymous"
+"""The requester recorded for a command no user asked for."""
+
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """Who is calling: a user through one of their tokens, or (on the submit endpoints) a worker

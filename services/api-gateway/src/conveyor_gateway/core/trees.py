@@ -13,7 +13,7 @@ from typing import Final
 
 from conveyor_events import Appended, JobEvent, PendingAppend, job_subject
 
-from ..native.jobs.routes import State
+from .context import State
 from .reader import fetch_projection
 
 MAX_DEPTH: Final = 64

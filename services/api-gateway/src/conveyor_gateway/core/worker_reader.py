@@ -9,9 +9,9 @@ import msgspec
 from conveyor_events import UtcDatetime, parse_uuid
 
 from ..errors import InvalidQueryError
-from .bodies import WorkerMode
 from .reader import fetch_projection
 from .worker_auth import StoredSecret
+from .worker_bodies import WorkerMode
 
 _WORKERS: Final = "scheduler.workers"
 _JOBS: Final = "scheduler.jobs"

@@ -17,7 +17,7 @@ from nats.js.kv import KeyValue
 from conveyor_events import UtcDatetime
 from conveyor_runtime import get_logger
 
-from .bodies import WorkerMode, WorkerStateName
+from .worker_bodies import WorkerMode, WorkerStateName
 
 STATUS_BUCKET: Final = "conveyor_worker_status"
 HEARTBEAT_INTERVAL: Final = timedelta(seconds=10)

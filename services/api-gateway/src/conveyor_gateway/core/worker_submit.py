@@ -23,8 +23,7 @@ import asyncpg
 
 from conveyor_events import EVENTS_STREAM
 
-from ..errors import ForbiddenError, ValidationFailedError
-from .bodies import FieldError
+from ..errors import FieldError, ForbiddenError, ValidationFailedError
 from .reader import fetch_projection
 from .token_auth import Principal
 

@@ -1,9 +1,10 @@
-"""Who may call what: one table from (method, path) to the scope it needs, applied to every route.
+"""The fail-closed route guard: a table from (method, path) to the rule it needs, applied to every route.
 
 ``secure_routes`` wraps each route's endpoint with the check its table entry names, and refuses
 to build the app if a route has no entry (fail closed: a new endpoint without a rule does not
-start). Handlers read the caller with ``caller(request)``. To protect a new endpoint, add one
-row to ``ROUTE_ACCESS``:
+start). Each surface hands in its own table: the native API's rows live beside its endpoints, in
+``native/<area>/access.py``, gathered in ``native.access.ROUTE_ACCESS``. Handlers read the caller
+with ``caller(request)``. A rule is:
 
 - a scope (``jobs:read``, ``jobs:write``, ``workers``, ``hooks``, ``projects``, ``admin``): a
   bearer token with that scope (or an admin's token with ``admin``);
@@ -12,7 +13,7 @@ row to ``ROUTE_ACCESS``:
 - ``SIGNED``: an HMAC signature over the body, checked by the handler (inbound push hooks);
 - ``PUBLIC``: no credentials (health, docs, problem pages, the OpenAPI document).
 
-The rows in ``WORKER_MAY_CALL`` (submitting jobs) also take a worker's HTTP Basic credentials
+The rows handed in as ``worker_may_call`` (submitting jobs) also take a worker's HTTP Basic credentials
 instead of a token: the handler then sees ``worker_submit.worker_principal`` and applies the
 worker's rules (``worker_submit``).
 
@@ -44,86 +45,14 @@ WORKER: Final = "worker"
 SIGNED: Final = "signed"
 AUTHENTICATED: Final = "authenticated"
 
-_J = "/v1/jobs/{job_id}"
-ROUTE_ACCESS: Final[dict[tuple[str, str], str]] = {
-    ("POST", "/v1/jobs"): "jobs:write",
-    ("POST", "/v1/jobs/bulk"): "jobs:write",
-    ("GET", "/v1/jobs"): "jobs:read",
-    ("GET", _J): "jobs:read",
-    ("GET", f"{_J}/explain"): "jobs:read",
-    ("DELETE", _J): "jobs:write",
-    ("PUT", f"{_J}/dependencies"): "jobs:write",
-    ("GET", f"{_J}/access"): "jobs:read",
-    ("PUT", f"{_J}/access"): "jobs:write",
-    **{("POST", f"{_J}/{c}"): "jobs:write" for c in ("cancel", "pause", "resume", "start", "reset", "restart")},
-    ("PATCH", _J): "jobs:write",
-    ("GET", f"{_J}/children"): "jobs:read",
-    ("GET", f"{_J}/log"): "jobs:read",
-    ("GET", f"{_J}/log/stream"): "jobs:read",
-    ("GET", f"{_J}/artifacts"): "jobs:read",
-    ("GET", f"{_J}/artifacts/{{path:path}}"): "jobs:read",
-    ("POST", "/v1/leases/{lease_id}/tasks/{name}"): WORKER,
-    ("POST", "/v1/leases/{lease_id}/log"): WORKER,
-    ("POST", "/v1/leases/{lease_id}/progress"): WORKER,
-    ("PUT", "/v1/leases/{lease_id}/artifacts/{path:path}"): WORKER,
-    ("POST", "/v1/workers/{worker_id}/log/{level}"): WORKER,
-    ("GET", "/v1/workers/{worker_id}/log"): "workers",
-    ("POST", "/v1/workers"): "workers",
-    ("GET", "/v1/workers"): "workers",
-    ("GET", "/v1/workers/{worker_id}"): "workers",
-    ("DELETE", "/v1/workers/{worker_id}"): "workers",
-    **{("POST", f"/v1/workers/{{worker_id}}/{m}"): "workers" for m in ("pause", "resume", "drain")},
-    ("POST", "/v1/workers/{worker_id}/lease"): WORKER,
-    ("POST", "/v1/workers/{worker_id}/heartbeat"): WORKER,
-    ("POST", "/v1/leases/{lease_id}/start"): WORKER,
-    ("POST", "/v1/leases/{lease_id}/finish"): WORKER,
-    ("GET", "/v1/me"): AUTHENTICATED,
-    ("GET", "/v1/tokens"): AUTHENTICATED,
-    ("POST", "/v1/tokens"): AUTHENTICATED,
-    ("DELETE", "/v1/tokens/{token_id}"): AUTHENTICATED,
-    ("POST", "/v1/users"): "admin",
-    ("GET", "/v1/users"): "admin",
-    ("POST", "/v1/users/{user_id}/tokens"): "admin",
-    ("GET", "/v1/users/{user_id}/tokens"): "admin",
-    ("POST", "/v1/projects"): "projects",
-    ("GET", "/v1/projects"): "projects",
-    ("GET", "/v1/projects/{project}"): "projects",
-    ("PATCH", "/v1/projects/{project}"): "projects",
-    ("GET", "/v1/projects/{project}/roles"): "projects",
-    ("PUT", "/v1/projects/{project}/roles/{user_id}"): "projects",
-    ("POST", "/v1/workers/{worker_id}/access-requests"): WORKER,
-    ("GET", "/v1/workers/{worker_id}/projects"): WORKER,
-    ("GET", "/v1/projects/{project}/workers"): "projects",
-    ("PUT", "/v1/projects/{project}/workers/{worker_id}"): "projects",
-    **{
-        ("POST", f"/v1/projects/{{project}}/maintenance/{a}"): "projects"
-        for a in ("reset-failed", "reclaim-assigned", "hard-reset")
-    },
-    ("POST", "/v1/projects/{project}/hooks/push"): SIGNED,
-    ("GET", "/v1/events"): "jobs:read",
-    ("GET", "/v1/events/stream"): "jobs:read",
-    ("POST", "/v1/hooks"): "hooks",
-    ("GET", "/v1/hooks"): "hooks",
-    ("GET", "/v1/hooks/{hook_id}"): "hooks",
-    ("PATCH", "/v1/hooks/{hook_id}"): "hooks",
-    ("DELETE", "/v1/hooks/{hook_id}"): "hooks",
-    ("GET", "/v1/hooks/{hook_id}/deliveries"): "hooks",
-    ("POST", "/v1/hooks/{hook_id}/deliveries/{delivery_id}/redeliver"): "hooks",
-    ("GET", "/healthz"): PUBLIC,
-    ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
-    ("GET", "/openapi.json"): PUBLIC,
-    ("GET", "/asyncapi.json"): PUBLIC,
-    ("GET", "/docs"): PUBLIC,
-    ("GET", "/problems/{code}"): PUBLIC,
-}
-"""The access rule of every endpoint (see the module docstring)."""
+Rules = dict[tuple[str, str], str]
+"""A surface's access table: ``(method, route path)`` to the rule its endpoint needs."""
 
-WORKER_MAY_CALL: Final = frozenset({("POST", "/v1/jobs"), ("POST", "/v1/jobs/bulk")})
-"""Token-protected rows a worker may also call with its own credentials (``worker_submit``)."""
 
-# The same table keyed by OpenAPI path templates: Starlette's ``{path:path}`` is ``{path}`` there.
-RULE_BY_TEMPLATE: Final = {(m, re.sub(r"\{(\w+):\w+\}", r"{\1}", p)): rule for (m, p), rule in ROUTE_ACCESS.items()}
+def templated(table: Rules) -> Rules:
+    """The same table keyed by OpenAPI path templates: Starlette's ``{path:path}`` is ``{path}`` there."""
+    return {(m, re.sub(r"\{(\w+):\w+\}", r"{\1}", p)): rule for (m, p), rule in table.items()}
+
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 _log = get_logger("auth")
@@ -201,7 +130,9 @@ def guard(endpoint: Endpoint, rule: str, path: str = "", *, worker_may: bool = F
             principal = await authenticate(request, rule)
         request.scope["principal"] = principal
         if job_check:
-            await check_job_access(request, principal, write=rule == "jobs:write")
+            await check_job_access(
+                request.scope["state"], principal, request.path_params.get("job_id", ""), write=rule == "jobs:write"
+            )
         return await endpoint(request)
 
     guarded.__doc__ = endpoint.__doc__
@@ -209,19 +140,22 @@ def guard(endpoint: Endpoint, rule: str, path: str = "", *, worker_may: bool = F
     return guarded
 
 
-def _rule_of(route: Route, table: dict[tuple[str, str], str]) -> str:
+def _rule_of(route: Route, table: Rules) -> str:
     methods = sorted((route.methods or {"GET"}) - {"HEAD"})
     rules = {table.get((m, route.path)) for m in methods}
     if None in rules or len(rules) != 1:
         missing = [f"{m} {route.path}" for m in methods if (m, route.path) not in table]
-        raise ValueError(f"no access rule for {', '.join(missing) or route.path} in access.ROUTE_ACCESS")
+        raise ValueError(f"no access rule for {', '.join(missing) or route.path} in the access table")
     rule = rules.pop()
     assert rule is not None
     return rule
 
 
-def secure_routes(routes: Iterable[BaseRoute], table: dict[tuple[str, str], str] = ROUTE_ACCESS) -> list[BaseRoute]:
-    """Every route with its access check; raises ``ValueError`` for a route the table lacks."""
+def secure_routes(
+    routes: Iterable[BaseRoute], table: Rules, worker_may_call: frozenset[tuple[str, str]] = frozenset()
+) -> list[BaseRoute]:
+    """Every route with its access check from ``table``; raises ``ValueError`` for a route the table
+    lacks. The rows in ``worker_may_call`` also take a worker's Basic credentials (``worker_submit``)."""
     secured: list[BaseRoute] = []
     for route in routes:
         if not isinstance(route, Route):
@@ -229,7 +163,7 @@ def secure_routes(routes: Iterable[BaseRoute], table: dict[tuple[str, str], str]
         rule = _rule_of(route, table)
         endpoint: Any = route.endpoint
         methods = sorted((route.methods or {"GET"}) - {"HEAD"})
-        worker_may = all((m, route.path) in WORKER_MAY_CALL for m in methods)
+        worker_may = all((m, route.path) in worker_may_call for m in methods)
         guarded = guard(endpoint, rule, route.path, worker_may=worker_may)
         secured.append(Route(route.path, guarded, methods=methods, name=route.name))
     return secured

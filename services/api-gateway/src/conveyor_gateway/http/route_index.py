@@ -21,7 +21,7 @@ from typing import Final
 
 import msgspec
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 # Convertors whose pattern never spans a "/": their parameter is exactly one path segment.
@@ -86,12 +86,21 @@ def could_match(sig: Signature | None, parts: Sequence[str | _Wild], length: int
     return sig.open_end or length == len(sig.segments)
 
 
+def _signature_of(route: BaseRoute) -> Signature | None:
+    """A ``Route``'s signature; a ``Mount``'s covers every path under its prefix; others match anything."""
+    if isinstance(route, Route):
+        return signature(route.path)
+    if isinstance(route, Mount):
+        return signature(route.path + "/{path:path}")
+    return None
+
+
 class IndexedRouter(Router):
     """``Router`` that narrows the routes to try by the path's literal segments (see the module)."""
 
     def __init__(self, routes: Sequence[BaseRoute], **kwargs: object) -> None:
         super().__init__(routes, **kwargs)  # type: ignore[arg-type]
-        self._signatures = [signature(r.path) if isinstance(r, Route) else None for r in self.routes]
+        self._signatures = [_signature_of(r) for r in self.routes]
         depth = max((len(s.segments) for s in self._signatures if s is not None), default=0)
         self._depth = depth
         self._literals: list[frozenset[str]] = [

@@ -10,8 +10,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ..core.bodies import FieldError
-from ..errors import MalformedError, ValidationFailedError
+from ..errors import FieldError, MalformedError, ValidationFailedError
 from ..storable import might_be_unstorable, unstorable
 
 T = TypeVar("T", bound=msgspec.Struct)

@@ -12,9 +12,8 @@ import msgspec
 
 from conveyor_events import parse_uuid
 
-from ...core.bodies import FieldError
 from ...core.reader import decode_cursor
-from ...errors import InvalidQueryError
+from ...errors import FieldError, InvalidQueryError
 
 PUBLISHED: Final = frozenset({"job", "worker"})
 _SECRET_KEYS: Final = frozenset({"secret", "secret_hash", "token_hash"})

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from ...core.context import State
 from ...core.reader import encode_cursor
 from ...http.access import caller
-from ..jobs.routes import State, json_response
+from ...http.plumbing import json_response
 from .feed import FeedItem, Visibility, close_feed, fetch_raw, open_feed, scan
 from .query import EventQuery, parse_query
 

@@ -1,12 +1,11 @@
-"""OpenAPI paths of outbound webhooks (``/v1/hooks``) and event subscriptions (``/v1/events``)."""
+"""OpenAPI paths of outbound webhooks (``/v1/hooks``) and a project's inbound push hook."""
 
 from typing import Any, Final
 
 from ...core.hook_bodies import AttemptView, DeliveryPage, DeliveryView, HookCreate, HookPage, HookPatch, HookView
-from ..events.feed import FeedItem
-from ..events.routes import EventPage
 from ..openapi_blocks import BAD_BODY, json_content, path_id, problem, query
 from ..openapi_blocks import body as json_body
+from ..projects.openapi import PROJECT_NAME, items
 
 HOOK_SCHEMAS: Final = (
     HookCreate,
@@ -16,8 +15,6 @@ HOOK_SCHEMAS: Final = (
     AttemptView,
     DeliveryView,
     DeliveryPage,
-    FeedItem,
-    EventPage,
 )
 _HOOK: Final = path_id("hook_id", "hook")
 _MISSING: Final = problem("No such hook, or not yours to manage (the same answer).")
@@ -98,52 +95,19 @@ def hook_paths() -> dict[str, Any]:
     }
 
 
-_FILTERS: Final = [
-    query("job", "Only this job's events.", {"type": "string", "format": "uuid"}),
-    query("worker", "Only events naming this worker (worker_id).", {"type": "string", "format": "uuid"}),
-    query("type", "Comma-separated event types or prefix patterns (job.succeeded,worker.*).", {"type": "string"}),
-    query("since", "Events appended at or after this RFC 3339 time.", {"type": "string", "format": "date-time"}),
-]
-
-
-def event_paths() -> dict[str, Any]:
+def push_hook_paths() -> dict[str, Any]:
     return {
-        "/v1/events": {
-            "get": {
-                "operationId": "listEvents",
-                "summary": "The event history (job and worker events you may read), oldest first, paged",
-                "parameters": [
-                    *_FILTERS,
-                    query("limit", "1-500, default 100.", {"type": "integer", "minimum": 1, "maximum": 500}),
-                    query("cursor", "The previous page's next_cursor.", {"type": "string"}),
-                ],
+        "/v1/projects/{project}/hooks/push": {
+            "post": {
+                "operationId": "pushHook",
+                "summary": "Inbound git push (GitHub X-Hub-Signature-256 or Gogs X-Gogs-Signature): sets the version",
+                "description": "HMAC-SHA256 of the raw body with the project's webhook secret. No token.",
+                "parameters": [PROJECT_NAME],
                 "responses": {
-                    "200": json_content(EventPage, "Events, oldest first."),
-                    "422": problem("A bad query parameter."),
+                    "200": items("`{project, version, source}`."),
+                    "401": problem("Missing or wrong signature, or no such project (the same answer)."),
+                    "422": problem("Not a push event (`after` is not a commit id)."),
                 },
             }
-        },
-        "/v1/events/stream": {
-            "get": {
-                "operationId": "streamEvents",
-                "summary": "Follow events live (Server-Sent Events); resume with Last-Event-ID (the stream sequence)",
-                "parameters": [
-                    *_FILTERS,
-                    {
-                        "name": "Last-Event-ID",
-                        "in": "header",
-                        "required": False,
-                        "description": "Resume after this stream sequence (the id of the last message received).",
-                        "schema": {"type": "string"},
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": "text/event-stream: id = stream sequence, event = type, data = a FeedItem.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                    },
-                    "422": problem("A bad query parameter."),
-                },
-            }
-        },
+        }
     }

@@ -19,9 +19,9 @@ from starlette.routing import Route
 
 from conveyor_events import ProjectUpdated, new_uuid7, project_subject
 
-from ...core.bodies import FieldError
-from ...errors import UnauthenticatedError, ValidationFailedError
-from ..jobs.routes import State, json_response, read_json_body
+from ...core.context import State
+from ...errors import FieldError, UnauthenticatedError, ValidationFailedError
+from ...http.plumbing import json_response, read_json_body
 
 _DUMMY_KEY: Final = b"conveyor-no-such-project"
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")

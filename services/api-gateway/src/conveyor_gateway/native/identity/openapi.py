@@ -1,31 +1,13 @@
-"""OpenAPI paths of users and tokens, and the security of every operation from ``access.ROUTE_ACCESS``."""
+"""OpenAPI paths of users and tokens (``/v1/me``, ``/v1/users``, ``/v1/tokens``)."""
 
 from typing import Any, Final
 
 from ...core.identity_reader import TokenView, UserView
-from ...http.access import AUTHENTICATED, PUBLIC, RULE_BY_TEMPLATE, SIGNED, WORKER, WORKER_MAY_CALL
 from ..openapi_blocks import BAD_BODY, json_content, path_id, problem
 from ..openapi_blocks import body as json_body
 from .bodies import Me, TokenCreated, TokenRequest, UserRequest
 
 IDENTITY_SCHEMAS: Final = (Me, TokenCreated, TokenRequest, UserRequest, TokenView, UserView)
-TOKEN_SECURITY_SCHEME: Final = {
-    "apiToken": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": (
-            "An API token: `Authorization: Bearer <token>`. Each endpoint names the scope it needs "
-            "(`jobs:read`, `jobs:write`, `workers`, `hooks`, `projects`, `admin`)."
-        ),
-    }
-}
-_AUTH_HEADER: Final = {
-    "name": "Authorization",
-    "in": "header",
-    "required": True,
-    "description": "`Bearer <token>` (an API token with the scope this endpoint needs).",
-    "schema": {"type": "string"},
-}
 _TOKEN_ID: Final = path_id("token_id", "token")
 _USER_ID: Final = path_id("user_id", "user")
 
@@ -114,32 +96,3 @@ def identity_paths() -> dict[str, Any]:
             },
         },
     }
-
-
-def secure_paths(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every operation with the security its ``ROUTE_ACCESS`` rule names, and the 401/403 it can answer."""
-    for path, operations in paths.items():
-        for method, op in operations.items():
-            rule = RULE_BY_TEMPLATE[(method.upper(), path)]  # a documented path without a rule is a bug
-            if rule in (PUBLIC, WORKER, SIGNED):
-                continue  # worker operations carry their own Basic security, hooks an HMAC
-            op["security"] = [{"apiToken": [] if rule == AUTHENTICATED else [rule]}]
-            op["parameters"] = [_AUTH_HEADER, *op.get("parameters", [])]
-            needs = "any valid token" if rule == AUTHENTICATED else f"a token with the `{rule}` scope"
-            if (method.upper(), path) in WORKER_MAY_CALL:
-                op["security"].append({"workerBasic": []})
-                needs += (
-                    ", or a worker's Basic credentials with `submit` access granted on each job's project"
-                    " (the job's owner is then `worker:<worker id>`)"
-                )
-            op["description"] = (op.get("description", "") + f"\n\nNeeds {needs}.").strip()
-            op["responses"] = {
-                **op["responses"],
-                "401": problem("No valid token (`WWW-Authenticate: Bearer`)."),
-                **(
-                    {}
-                    if rule == AUTHENTICATED
-                    else {"403": problem(f"The token lacks `{rule}` (`insufficient_scope`).")}
-                ),
-            }
-    return paths

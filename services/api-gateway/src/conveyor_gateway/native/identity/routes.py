@@ -15,11 +15,11 @@ from starlette.routing import Route
 from conveyor_events import UserCreated, UserTokenIssued, UserTokenRevoked, new_uuid7, user_subject
 from conveyor_identity import hash_token, new_token
 
-from ...core.bodies import FieldError
-from ...errors import TokenNotFoundError, UserExistsError, UserNotFoundError, ValidationFailedError
+from ...core.context import State
+from ...errors import FieldError, TokenNotFoundError, UserExistsError, UserNotFoundError, ValidationFailedError
 from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_json_body
 from .bodies import Me, TokenCreated, TokenRequest, UserRequest
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}

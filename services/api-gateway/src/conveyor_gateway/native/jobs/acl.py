@@ -12,14 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import access_subject
-
-from ...core.acl_append import access_event
+from ...core.acl_append import set_lists
 from ...core.bodies import Grantee, ReadGrantee
-from ...errors import ForbiddenError, JobNotFoundError
+from ...core.context import State
+from ...errors import JobNotFoundError
 from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from .routes import State, json_response, path_id, read_json_body
 
 
 class AccessLists(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -44,16 +43,8 @@ async def set_access(request: Request) -> Response:
     state: State = request.scope["state"]
     job_id = path_id(request, "job_id", "job")
     body = decode_body(await read_json_body(request, state["max_body_bytes"]), AccessLists)
-    found = await state["projects"].job_owner(job_id)
-    if found is None:
-        raise JobNotFoundError(f"no job {job_id}")
-    principal = caller(request)
-    if found.owner != principal.user_id and not principal.has_scope("admin"):
-        raise ForbiddenError("only the job's owner changes its access lists")
-    event = access_event(job_id, body.read, body.write, principal.user_id)
-    appended = await state["appender"].append(access_subject(job_id), event)
-    await state["access_watcher"].wait_for(appended.seq, state["write_wait_s"])
-    return json_response(AccessLists(read=list(event.read), write=list(event.write)))
+    read, write = await set_lists(state, caller(request), job_id, body.read, body.write)
+    return json_response(AccessLists(read=list(read), write=list(write)))
 
 
 JOB_ACL_ROUTES: Final = [

@@ -1,7 +1,6 @@
 """``POST /v1/jobs/bulk``: up to 1000 jobs validated as a whole (all are stored, or none) and
 appended in one pipeline, each exactly as ``POST /v1/jobs`` would append it."""
 
-import asyncio
 from collections.abc import Sequence
 from typing import Annotated, Any, Final
 
@@ -10,33 +9,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import AppendConflictError, Appended, PendingAppend, job_subject
-from conveyor_runtime import get_logger
-
-from ...core.acl_append import append_lists
-from ...core.bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
-from ...core.dependency_check import Viewer, check_dependencies, check_parent, principal_viewer
-from ...core.job_access import check_parent_access, check_submit_access
-from ...errors import MalformedError, ParentFinishedError, ValidationFailedError
-from ...http.access import caller, caller_id
+from ...core.bodies import BULK_MAX_JOBS, BulkItem, BulkResult, JobSubmission
+from ...core.context import State
+from ...core.submission import submission_payload
+from ...core.submit import submit_batch
+from ...errors import FieldError, MalformedError, ValidationFailedError
+from ...http.access import caller
+from ...http.plumbing import json_response, prefers_async, read_json_body
 from ...http.validation import collect_errors, decode_body
-from ...outage import RETRY_AFTER_S, is_outage
-from ...run_tokens import follow_up
-from .routes import (
-    State,
-    first_seq,
-    json_response,
-    new_job_id,
-    prefers_async,
-    read_json_body,
-    submission_payload,
-    submitted_event,
-    wait_applied,
-)
+from ...outage import RETRY_AFTER_S
 
-_log = get_logger("gateway")
 _INVALID: Final = "the body has invalid fields"
-_UNKNOWN_REFERENCES: Final = "unknown dependencies or parents"
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -103,49 +86,6 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
     return subs
 
 
-async def _dependency_errors(state: State, sub: JobSubmission, index: int, viewer: Viewer | None) -> list[FieldError]:
-    try:
-        await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on", viewer=viewer)
-        await check_parent(state["reader"].pool, sub.parent, "/parent")
-    except ValidationFailedError as exc:
-        return _prefixed(exc.errors or [], index)
-    except ParentFinishedError as exc:
-        return [FieldError(pointer=f"/jobs/{index}/parent", detail=exc.detail)]
-    return []
-
-
-async def check_batch_dependencies(state: State, subs: list[JobSubmission], viewer: Viewer | None) -> None:
-    """Every dependency and parent of every job must exist (a parent must not have ended),
-    checked as for one submission.
-
-    Raises:
-        ValidationFailedError: Unknown dependencies or parents, each with its pointer
-            (``/jobs/3/depends_on/0``, ``/jobs/4/parent``).
-    """
-    with_dependencies = [(i, sub) for i, sub in enumerate(subs) if sub.depends_on or sub.parent]
-    found = await asyncio.gather(*(_dependency_errors(state, sub, i, viewer) for i, sub in with_dependencies))
-    errors = [e for item_errors in found for e in item_errors]
-    if errors:
-        raise ValidationFailedError(_UNKNOWN_REFERENCES, errors=errors)
-
-
-async def _highest_seq(state: State, items: list[PendingAppend], outcomes: list[Appended | AppendConflictError]) -> int:
-    """The stream position past which every job of the batch, new or existing, is stored."""
-    appended = [i for i, o in enumerate(outcomes) if isinstance(o, Appended)]
-    highest = max((o.seq for o in outcomes if isinstance(o, Appended)), default=0)
-    # An existing job's first event was stored before our append on its subject was refused, so
-    # before any later append of ours (one connection; the stream keeps the order): only the
-    # conflicts after our last append need to look up where their job was stored.
-    after = appended[-1] + 1 if appended else 0
-    tail = {
-        item.subject: None
-        for item, outcome in zip(items[after:], outcomes[after:], strict=True)
-        if isinstance(outcome, AppendConflictError)
-    }
-    firsts = await asyncio.gather(*(first_seq(state, subject) for subject in tail))
-    return max([highest, *firsts])
-
-
 async def submit_jobs(request: Request) -> Response:
     """``POST /v1/jobs/bulk``: 201 with each job's id and ``created`` or ``existing`` (a used dedupe
     key) once the scheduler has seen them all; 202 with the same body when it has not within the
@@ -153,47 +93,15 @@ async def submit_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
-    subs = [follow_up(caller(request), sub, f"/jobs/{i}/parent") for i, sub in enumerate(subs)]
-    await check_submit_access(request, caller(request), [sub.project for sub in subs])
-    await state["submit_limits"].admit(sub.project for sub in subs)
-    # Parent access first: a parent the caller may not see answers as a missing one, never with its state.
-    for index, parent in enumerate(sub.parent for sub in subs):
-        try:
-            await check_parent_access(request, caller(request), parent, f"/jobs/{index}/parent")
-        except ValidationFailedError as exc:  # worded as the batch check words a missing parent
-            raise ValidationFailedError(_UNKNOWN_REFERENCES, errors=exc.errors) from None
-    await check_batch_dependencies(state, subs, principal_viewer(caller(request)))
-    ids = [new_job_id(sub, caller_id(request)) for sub in subs]
-    items = [
-        PendingAppend(
-            job_subject(job_id), submitted_event(sub, job_id, caller_id(request)), expected_last_subject_seq=0
-        )
-        for sub, job_id in zip(subs, ids, strict=True)
-    ]
-    outcomes = await state["appender"].append_batch(items)
-    lists = [
-        (job_id, sub.read_access, sub.write_access)
-        for job_id, sub, outcome in zip(ids, subs, outcomes, strict=True)
-        if isinstance(outcome, Appended)
-    ]
-    jobs = [
-        BulkItem(id=job_id, status="created" if isinstance(outcome, Appended) else "existing")
-        for job_id, outcome in zip(ids, outcomes, strict=True)
-    ]
-    created = sum(1 for j in jobs if j.status == "created")
-    _log.info("jobs_bulk_submitted", created=created, existing=len(jobs) - created)
+    is_async = prefers_async(request)
+    done = await submit_batch(state, caller(request), subs, wait=not is_async)
+    jobs = [BulkItem(id=job_id, status="created" if created else "existing") for job_id, created in done.jobs]
     result = BulkResult(jobs=jobs, count=len(jobs))
-    try:
-        await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
-        if prefers_async(request):
-            return json_response(result, 202, {"Preference-Applied": "respond-async"})
-        is_visible = await wait_applied(state, await _highest_seq(state, items, outcomes))
-    except Exception as exc:
-        if not is_outage(exc):
-            raise
-        # Stored: a 5xx would make the client submit them all twice (issue 13).
+    if done.outage is not None:  # stored: a 5xx would make the client submit them all twice (issue 13)
         return json_response(result, 202, {"Retry-After": str(RETRY_AFTER_S)})
-    return json_response(result, 201 if is_visible else 202)
+    if is_async:
+        return json_response(result, 202, {"Preference-Applied": "respond-async"})
+    return json_response(result, 201 if done.visible else 202)
 
 
 BULK_ROUTES: Final = [Route("/v1/jobs/bulk", submit_jobs, methods=["POST"])]

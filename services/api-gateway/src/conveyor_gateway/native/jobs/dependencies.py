@@ -1,10 +1,9 @@
-"""Job dependencies: checking them (they exist, no cycle) and ``PUT /v1/jobs/{id}/dependencies``.
+"""``PUT /v1/jobs/{id}/dependencies`` (the rule is ``core.job_edits``; the checks ``core.dependency_check``).
 
 The scheduler keeps a job ``blocked`` until every dependency succeeded; a job whose dependency
 failed, timed out, was cancelled or deleted fails without running (README, "Dependencies").
 """
 
-from datetime import UTC, datetime
 from typing import Annotated, Final
 
 import msgspec
@@ -12,22 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import JobDependenciesSet, job_subject, new_uuid7
 from conveyor_events.fields import JobId
 
+from ...core import job_edits
 from ...core.bodies import JobAccepted
-from ...core.dependency_check import check_dependencies, principal_viewer
-from ...errors import ConflictError
-from ...http.access import caller, caller_id
+from ...core.context import State
+from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from .routes import State, existing_job, json_response, path_id, read_after, read_json_body
-
-_NOT_STARTED: Final = frozenset({"pending", "blocked", "queued", "submitted"})
-
-
-class JobStartedError(ConflictError):
-    code = "job_started"
-    title = "The job has already been handed to a worker"
 
 
 class DependenciesBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -41,22 +32,8 @@ async def set_dependencies(request: Request) -> Response:
     state: State = request.scope["state"]
     job_id = path_id(request, "job_id", "job")
     body = decode_body(await read_json_body(request, state["max_body_bytes"]), DependenciesBody)
-    job = await existing_job(state, job_id)
-    if job.state not in _NOT_STARTED:
-        raise JobStartedError(f"job {job_id} is {job.state}; dependencies can only change before it runs")
-    depends_on = list(dict.fromkeys(body.depends_on))
-    viewer = principal_viewer(caller(request))
-    await check_dependencies(state["reader"].pool, job_id, depends_on, "/depends_on", viewer=viewer)
-    event = JobDependenciesSet(
-        event_id=new_uuid7(),
-        job_id=job_id,
-        occurred_at=datetime.now(UTC),
-        depends_on=tuple(depends_on),
-        requested_by=caller_id(request),
-    )
-    appended = await state["appender"].append(job_subject(job_id), event)
+    after = await job_edits.set_dependencies(state, caller(request), job_id, body.depends_on)
     location = {"Location": f"/v1/jobs/{job_id}"}
-    after = await read_after(state, appended.seq, lambda: state["reader"].get(job_id))
     if after is None:
         return json_response(JobAccepted(id=job_id), 202, location)
     return json_response(after, 200, location)

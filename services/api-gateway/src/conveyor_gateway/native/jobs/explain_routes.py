@@ -12,11 +12,12 @@ from starlette.routing import Route
 
 from conveyor_events.states import LEASED, TERMINAL
 
+from ...core.context import State
 from ...core.dependency_check import Viewer, principal_viewer
 from ...core.explain import AHEAD_LIMIT, ExplainFacts, WorkerFact, explain
 from ...errors import JobNotFoundError
 from ...http.access import caller
-from .routes import State, json_response, path_id
+from ...http.plumbing import json_response, path_id
 
 
 async def _holder(state: State, worker_id: str | None) -> WorkerFact | None:

@@ -1,15 +1,25 @@
-"""OpenAPI paths of the commands on a job and its tree, edits, dependencies, children and task
-reports."""
+"""OpenAPI paths of jobs: submit, read, list, the commands on a job and its tree, edits,
+dependencies, children and task reports."""
 
 from typing import Any, Final
 
 from conveyor_events.states import JOB_STATES
 
-from ...core.bodies import JobAccepted, JobEdit, JobPage, JobView, RunReported, TaskUpdate
+from ...core.bodies import CancelRequest, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
+from ...core.worker_bodies import RunReported, TaskUpdate
 from ..openapi_blocks import BAD_BODY, body, json_content, path_id, problem, query
 from .dependencies import DependenciesBody
 
-JOB_SCHEMAS: Final = (JobEdit, TaskUpdate, DependenciesBody)
+JOB_SCHEMAS: Final = (
+    JobSubmission,
+    JobView,
+    JobPage,
+    JobAccepted,
+    CancelRequest,
+    JobEdit,
+    TaskUpdate,
+    DependenciesBody,
+)
 _JOB_ID: Final = path_id("job_id", "job")
 _ANSWERED: Final = {
     "202": json_content(JobAccepted, "Stored, not yet visible; poll `Location`."),
@@ -139,5 +149,94 @@ def job_item_methods() -> dict[str, Any]:
                 "202": {"description": "Stored, not yet applied."},
                 "404": problem("No such job."),
             },
+        },
+    }
+
+
+def submit_and_read_paths() -> dict[str, Any]:
+    return {
+        "/v1/jobs": {
+            "post": {
+                "operationId": "submitJob",
+                "summary": "Submit a job",
+                "description": (
+                    "Validates the body and appends `JobSubmitted`. Answers once the scheduler has seen it "
+                    "(read-your-writes). With a `dedupe_key` already used in the project, answers 200 with "
+                    "the existing job, forever (no time window). Send `Prefer: respond-async` to get 202 "
+                    "as soon as the job is stored, without waiting to read it back (for bulk producers)."
+                ),
+                "parameters": [
+                    {
+                        "name": "Prefer",
+                        "in": "header",
+                        "required": False,
+                        "description": "`respond-async`: answer 202 once stored (RFC 7240).",
+                        "schema": {"type": "string", "enum": ["respond-async"]},
+                    }
+                ],
+                "requestBody": body(JobSubmission),
+                "responses": {
+                    "201": json_content(JobView, "Created; `Location` names the job."),
+                    "200": json_content(JobView, "The dedupe key was used before: the existing job."),
+                    "202": json_content(JobAccepted, "Stored (asked for, or not yet visible); poll `Location`."),
+                    "400": problem("The body is not JSON."),
+                    "413": problem("The body is too large."),
+                    "415": problem("The body is not JSON (content-type)."),
+                    "422": problem("Invalid fields; `errors` has a JSON pointer for each."),
+                },
+            },
+            "get": {
+                "operationId": "listJobs",
+                "summary": "List jobs, newest first",
+                "parameters": [
+                    query("state", "Only jobs in this state.", {"type": "string", "enum": list(JOB_STATES)}),
+                    query("project", "Only jobs of this project.", {"type": "string"}),
+                    query("tag", "Only jobs carrying this tag.", {"type": "string"}),
+                    query("owner", "Only jobs of this owner.", {"type": "string"}),
+                    query("parent", "Only the children of this job.", {"type": "string", "format": "uuid"}),
+                    query(
+                        "limit",
+                        "Page size.",
+                        {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    ),
+                    query("cursor", "`next_cursor` of the previous page.", {"type": "string"}),
+                ],
+                "responses": {"200": json_content(JobPage, "One page."), "422": problem("A parameter is invalid.")},
+            },
+        },
+        "/v1/jobs/{job_id}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "Read a job",
+                "parameters": [_JOB_ID],
+                "responses": {
+                    "200": json_content(JobView, "The job."),
+                    "404": problem("No such job."),
+                    "422": problem("The id is not a UUID."),
+                },
+            },
+            **job_item_methods(),
+        },
+        "/v1/jobs/{job_id}/cancel": {
+            "post": {
+                "operationId": "cancelJob",
+                "summary": "Cancel a job",
+                "description": (
+                    "Appends `JobCancelRequested` for the job and every descendant not yet finished, and "
+                    "answers with the job once the scheduler has seen it: `cancel_requested` is true, and the "
+                    "state is `cancelled` unless a worker is running it (the worker is told to stop at its "
+                    "next heartbeat). The body is optional."
+                ),
+                "parameters": [_JOB_ID],
+                "requestBody": body(CancelRequest, required=False),
+                "responses": {
+                    "200": json_content(JobView, "The job after the request."),
+                    "202": json_content(JobAccepted, "Stored, not yet visible; poll `Location`."),
+                    **BAD_BODY,
+                    "404": problem("No such job."),
+                    "409": problem("The job already ended (`job_finished`)."),
+                    "422": problem("Invalid fields or id."),
+                },
+            }
         },
     }

@@ -2,26 +2,23 @@
 (``ETag`` = the SHA-256, ``Range``). Stored in the ``ARTIFACTS`` Object Store bucket as
 ``<job_id>/<path>``; the collector lists them (``logs.artifacts``) and deletes them with the job."""
 
-import asyncio
 import mimetypes
-from datetime import UTC, datetime
 from typing import Final
 
 import msgspec
-from nats.js.api import ObjectMeta
 from nats.js.errors import NotFoundError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from conveyor_events import ArtifactStored, artifact_subject, encode_record
-
-from ...core.artifact_io import BodyReader, hex_digest, read_object
+from ...core import output
+from ...core.artifact_io import hex_digest, read_object
 from ...core.artifact_paths import check_artifact_path
+from ...core.context import State
 from ...core.log_store import ArtifactEntry
 from ...errors import ArtifactNotFoundError, TooLargeError
 from ...http.byte_ranges import parse_range
-from ..jobs.routes import State, json_response
+from ...http.plumbing import json_response
 from .log_routes import _lease
 from .read_access import readable_job
 
@@ -49,22 +46,8 @@ async def put_artifact(request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise TooLargeError(f"the artifact is {declared} bytes; the limit is {limit}")
-    source = BodyReader(request.stream(), asyncio.get_running_loop(), limit)
-    name = f"{lease.job_id}/{path}"
-    await state["bucket"].put(name, source, meta=ObjectMeta(name=name))  # type: ignore[arg-type]  # duck-typed reader
-    record = ArtifactStored(
-        job_id=lease.job_id,
-        path=path,
-        size=source.size,
-        sha256=source.sha256.hexdigest(),
-        attempt=lease.attempt,
-        stored_at=datetime.now(UTC),
-    )
-    ack = await state["js"].publish(artifact_subject(lease.job_id), encode_record(record))
-    # Listed once the collector has stored the record: wait for it (bounded) so a listing right
-    # after the 201 shows the artifact.
-    await state["collector"].wait_for(ack.seq, state["write_wait_s"])
-    saved = ArtifactSaved(path=path, size=record.size, sha256=record.sha256)
+    stored = await output.put_artifact(state, lease, path, request.stream())
+    saved = ArtifactSaved(path=path, size=stored.size, sha256=stored.sha256)
     return json_response(saved, 201, {"Location": f"/v1/jobs/{lease.job_id}/artifacts/{path}"})
 
 

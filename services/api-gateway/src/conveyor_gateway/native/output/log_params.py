@@ -5,8 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from ...core.bodies import FieldError
-from ...errors import InvalidQueryError
+from ...errors import FieldError, InvalidQueryError
 
 _TASK: Final = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # the manifest's task-name rule
 

@@ -14,10 +14,11 @@ from starlette.routing import Route
 from conveyor_events import LOGS_STREAM, WORKER_LOG_LEVELS, log_appended_subject
 from conveyor_events.states import TERMINAL
 
-from ...core.bodies import FieldError
+from ...core.context import State
 from ...core.log_store import LogInfo, WorkerLogEntry
+from ...errors import FieldError
 from ...http.byte_ranges import parse_range
-from ..jobs.routes import State, json_response, path_id
+from ...http.plumbing import json_response, path_id
 from .log_params import check_params, int_param, raise_if, task_param, time_param
 from .read_access import readable_job
 

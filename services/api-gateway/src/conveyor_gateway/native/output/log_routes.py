@@ -3,7 +3,6 @@
 Each one proves the worker (HTTP Basic) and, for a lease, that it is still the job's current one
 (``409 lease_not_current`` otherwise, and nothing is stored)."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Final
 
 import msgspec
@@ -13,22 +12,15 @@ from starlette.routing import Route
 
 from conveyor_events import (
     WORKER_LOG_LEVELS,
-    JobProgressed,
-    LogChunk,
     UtcDatetime,
-    WorkerLogLine,
-    encode_event,
-    encode_record,
-    new_uuid7,
-    progress_subject,
-    worker_log_subject,
 )
 
-from ...core.bodies import FieldError
-from ...core.lease_check import CurrentLease, current_lease
-from ...errors import RouteNotFoundError
+from ...core import output
+from ...core.context import State
+from ...core.lease_check import CurrentLease
+from ...errors import FieldError, RouteNotFoundError
+from ...http.plumbing import path_id, read_json_body, read_raw_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, path_id, read_json_body, read_raw_body
 from ..workers.leases import _path_worker
 from .log_params import check_params, int_param, raise_if, task_param
 
@@ -53,10 +45,7 @@ class WorkerLogPost(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 async def _lease(request: Request, state: State) -> tuple[str, CurrentLease]:
     lease_id = path_id(request, "lease_id", "lease")
     worker_id = await state["auth"].authenticate(request.headers.get("authorization"))
-    lease = await current_lease(
-        state["reader"].pool, state["js"], state["watcher"], worker_id, lease_id, state["write_wait_s"]
-    )
-    return lease_id, lease
+    return lease_id, await output.fence(state, worker_id, lease_id)
 
 
 async def append_log(request: Request) -> Response:
@@ -73,10 +62,9 @@ async def append_log(request: Request) -> Response:
     assert offset is not None
     lease_id, lease = await _lease(request, state)
     body = await read_raw_body(request, state["max_body_bytes"])
-    if not body:
+    next_offset = await output.append_log(state, lease_id, lease, offset, task, body)
+    if next_offset is None:
         return Response(status_code=204)
-    chunk = LogChunk(job_id=lease.job_id, lease_id=lease_id, attempt=lease.attempt, task=task, offset=offset, data=body)
-    next_offset = await state["log_writer"].append(chunk)
     return Response(status_code=204, headers={"Conveyor-Log-Offset": str(next_offset)})
 
 
@@ -85,17 +73,7 @@ async def report_progress(request: Request) -> Response:
     state: State = request.scope["state"]
     _, lease = await _lease(request, state)
     report = decode_body(await read_json_body(request, state["max_body_bytes"]), ProgressReport)
-    event = JobProgressed(
-        event_id=new_uuid7(),
-        job_id=lease.job_id,
-        occurred_at=datetime.now(UTC),
-        percent=report.percent,
-        task=report.task,
-        source="worker",
-    )
-    await state["js"].publish(
-        progress_subject(lease.job_id), encode_event(event), headers={"Nats-Msg-Id": event.event_id}
-    )
+    await output.report_progress(state, lease, report.percent, report.task)
     return Response(status_code=204)
 
 
@@ -107,14 +85,7 @@ async def post_worker_log(request: Request) -> Response:
     if level not in WORKER_LOG_LEVELS:
         raise RouteNotFoundError(f"no log level {level[:16]!r}; use one of {', '.join(WORKER_LOG_LEVELS)}")
     post = decode_body(await read_json_body(request, state["max_body_bytes"]), WorkerLogPost)
-    line = WorkerLogLine(
-        worker_id=worker_id,
-        level=level,
-        message=post.message,
-        scope=post.scope,
-        logged_at=post.time or datetime.now(UTC),
-    )
-    await state["js"].publish(worker_log_subject(worker_id), encode_record(line))
+    await output.append_worker_log(state, worker_id, level, post.message, post.scope, post.time)
     return Response(status_code=204)
 
 

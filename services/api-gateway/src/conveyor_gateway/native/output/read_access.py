@@ -6,8 +6,9 @@ User authorization (issue 7) adds its permission check here, once, for all of th
 from starlette.requests import Request
 
 from ...core.bodies import JobView
+from ...core.context import State
 from ...errors import JobNotFoundError
-from ..jobs.routes import State, path_id
+from ...http.plumbing import path_id
 
 
 async def readable_job(request: Request, state: State) -> JobView:

@@ -20,11 +20,13 @@ from conveyor_events import (
     new_uuid7,
 )
 
-from ...core.bodies import NoFields
+from ...core.context import State
 from ...core.reader import fetch_projection
+from ...core.reads import wait_applied
+from ...core.worker_bodies import NoFields
 from ...http.access import caller_id
+from ...http.plumbing import json_response, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, read_json_body, wait_applied
 from .routes import require_role, visible_project
 
 Build = Callable[[str, datetime, str], JobEvent]

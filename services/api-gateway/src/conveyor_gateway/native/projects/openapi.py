@@ -2,7 +2,6 @@
 
 from typing import Any, Final
 
-from ..jobs.acl import AccessLists
 from ..openapi_blocks import BAD_BODY, json_content, path_id, problem
 from ..openapi_blocks import body as json_body
 from .bodies import ProjectCreate, ProjectPage, ProjectPatch, ProjectView, RoleGrant, RoleList, RolesBody
@@ -20,11 +19,10 @@ PROJECT_SCHEMAS: Final = (
     AccessDecision,
     WorkerAccessView,
     WorkerProject,
-    AccessLists,
 )
 _WORKER_ID: Final = path_id("worker_id", "worker")
 _ITEMS: Final = {"type": "object", "properties": {"items": {"type": "array"}}}
-_NAME: Final = {
+PROJECT_NAME: Final = {
     "name": "project",
     "in": "path",
     "required": True,
@@ -34,7 +32,7 @@ _NAME: Final = {
 _HIDDEN: Final = problem("No such project, or it is hidden from you (the same answer).")
 
 
-def _items(description: str) -> dict[str, Any]:
+def items(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ITEMS}}}
 
 
@@ -44,17 +42,17 @@ def project_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listProjectWorkers",
                 "summary": "Workers' access requests and grants (manage_access role)",
-                "parameters": [_NAME],
-                "responses": {"200": _items("WorkerAccessView items, newest first."), "404": _HIDDEN},
+                "parameters": [PROJECT_NAME],
+                "responses": {"200": items("WorkerAccessView items, newest first."), "404": _HIDDEN},
             }
         },
         "/v1/projects/{project}/workers/{worker_id}": {
             "put": {
                 "operationId": "decideWorkerAccess",
                 "summary": "Grant (assign and/or submit) or reject a worker's access (manage_access role)",
-                "parameters": [_NAME, _WORKER_ID],
+                "parameters": [PROJECT_NAME, _WORKER_ID],
                 "requestBody": json_body(AccessDecision),
-                "responses": {"200": _items("The decision."), **BAD_BODY, "404": _HIDDEN, "422": problem("Invalid.")},
+                "responses": {"200": items("The decision."), **BAD_BODY, "404": _HIDDEN, "422": problem("Invalid.")},
             }
         },
         "/v1/workers/{worker_id}/access-requests": {
@@ -65,7 +63,7 @@ def project_paths() -> dict[str, Any]:
                 "parameters": [_WORKER_ID],
                 "requestBody": json_body(AccessRequest),
                 "responses": {
-                    "202": _items("Requested."),
+                    "202": items("Requested."),
                     **BAD_BODY,
                     "401": problem("Worker credentials missing or wrong."),
                     "403": problem("Credentials of another worker."),
@@ -80,7 +78,7 @@ def project_paths() -> dict[str, Any]:
                 "security": [{"workerBasic": []}],
                 "parameters": [_WORKER_ID],
                 "responses": {
-                    "200": _items("WorkerProject items."),
+                    "200": items("WorkerProject items."),
                     "401": problem("Worker credentials missing or wrong."),
                     "403": problem("Credentials of another worker."),
                 },
@@ -109,13 +107,13 @@ def project_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getProject",
                 "summary": "Read a project (its secrets only with the secret role)",
-                "parameters": [_NAME],
+                "parameters": [PROJECT_NAME],
                 "responses": {"200": json_content(ProjectView, "The project."), "404": _HIDDEN},
             },
             "patch": {
                 "operationId": "updateProject",
                 "summary": "Change a project's fields (edit role; rotating a secret: secret role)",
-                "parameters": [_NAME],
+                "parameters": [PROJECT_NAME],
                 "requestBody": json_body(ProjectPatch),
                 "responses": {
                     "200": json_content(ProjectView, "The project after the change."),
@@ -130,7 +128,7 @@ def project_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listProjectRoles",
                 "summary": "Who holds which role (read or manage_access role)",
-                "parameters": [_NAME],
+                "parameters": [PROJECT_NAME],
                 "responses": {"200": json_content(RoleList, "The grants."), "404": _HIDDEN},
             }
         },
@@ -138,7 +136,7 @@ def project_paths() -> dict[str, Any]:
             "put": {
                 "operationId": "setProjectRoles",
                 "summary": "Replace a user's roles on the project (manage_access role)",
-                "parameters": [_NAME, path_id("user_id", "user")],
+                "parameters": [PROJECT_NAME, path_id("user_id", "user")],
                 "requestBody": json_body(RolesBody),
                 "responses": {
                     "200": json_content(RoleGrant, "The user's roles now."),
@@ -151,7 +149,7 @@ def project_paths() -> dict[str, Any]:
     }
 
 
-def maintenance_and_hook_paths() -> dict[str, Any]:
+def maintenance_paths() -> dict[str, Any]:
     ops: dict[str, Any] = {}
     for action, what in (
         ("reset-failed", "Run every failed or timed-out job of the project again"),
@@ -162,55 +160,12 @@ def maintenance_and_hook_paths() -> dict[str, Any]:
             "post": {
                 "operationId": "maintenance" + "".join(w.title() for w in action.split("-")),
                 "summary": f"{what} (maintenance role)",
-                "parameters": [_NAME],
+                "parameters": [PROJECT_NAME],
                 "responses": {
-                    "200": _items("`{project, action, jobs}`: how many jobs were touched."),
-                    "202": _items("Stored; the scheduler applies it shortly."),
+                    "200": items("`{project, action, jobs}`: how many jobs were touched."),
+                    "202": items("Stored; the scheduler applies it shortly."),
                     "404": _HIDDEN,
                 },
             }
         }
-    ops["/v1/projects/{project}/hooks/push"] = {
-        "post": {
-            "operationId": "pushHook",
-            "summary": "Inbound git push (GitHub X-Hub-Signature-256 or Gogs X-Gogs-Signature): sets the version",
-            "description": "HMAC-SHA256 of the raw body with the project's webhook secret. No token.",
-            "parameters": [_NAME],
-            "responses": {
-                "200": _items("`{project, version, source}`."),
-                "401": problem("Missing or wrong signature, or no such project (the same answer)."),
-                "422": problem("Not a push event (`after` is not a commit id)."),
-            },
-        }
-    }
     return ops
-
-
-def job_acl_paths() -> dict[str, Any]:
-    job_id = path_id("job_id", "job")
-    return {
-        "/v1/jobs/{job_id}/access": {
-            "get": {
-                "operationId": "getJobAccess",
-                "summary": "A job's access lists",
-                "parameters": [job_id],
-                "responses": {
-                    "200": json_content(AccessLists, "The lists."),
-                    "404": problem("No such job (or hidden)."),
-                },
-            },
-            "put": {
-                "operationId": "setJobAccess",
-                "summary": "Replace a job's access lists (its owner or an admin)",
-                "description": "`read`: user ids, `*` for anyone with jobs:read; `write`: user ids.",
-                "parameters": [job_id],
-                "requestBody": json_body(AccessLists),
-                "responses": {
-                    "200": json_content(AccessLists, "The lists now."),
-                    **BAD_BODY,
-                    "404": problem("No such job (or hidden)."),
-                    "422": problem("Invalid fields."),
-                },
-            },
-        }
-    }

@@ -23,11 +23,12 @@ from conveyor_events import (
     project_subject,
 )
 
+from ...core.context import State
 from ...core.project_access import ProjectDoc, can_see_project, effective_roles
 from ...errors import MissingRoleError, ProjectChangedError, ProjectExistsError, ProjectNotFoundError, UserNotFoundError
 from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_json_body
 from .bodies import ProjectCreate, ProjectPage, ProjectPatch, ProjectView, RoleGrant, RoleList, RolesBody
 
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")

@@ -14,10 +14,11 @@ from starlette.routing import Route
 from conveyor_events import ProjectAccessRequested, ProjectWorkerAccessSet, new_uuid7, project_subject
 from conveyor_events.fields import Identifier
 
+from ...core.context import State
 from ...errors import ForbiddenError, ProjectNotFoundError, WorkerNotFoundError
 from ...http.access import caller
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_json_body
 from .routes import require_role, visible_project
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}

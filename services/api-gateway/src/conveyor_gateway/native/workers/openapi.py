@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-from ...core.bodies import (
+from ...core.worker_bodies import (
     Heartbeat,
     HeartbeatAnswer,
     LeaseAsk,
@@ -17,6 +17,19 @@ from ...core.bodies import (
 )
 from ..openapi_blocks import BAD_BODY, body, json_content, path_id, problem, query
 
+WORKER_SCHEMAS: Final = (
+    WorkerRegistration,
+    WorkerCreated,
+    WorkerView,
+    WorkerPage,
+    WorkerAccepted,
+    LeaseAsk,
+    LeaseBatch,
+    Heartbeat,
+    HeartbeatAnswer,
+    RunFinish,
+    RunReported,
+)
 WORKER_SECURITY_SCHEMES: Final = {
     "workerBasic": {
         "type": "http",

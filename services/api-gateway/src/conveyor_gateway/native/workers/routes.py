@@ -2,7 +2,6 @@
 drain and delete. The endpoints a worker calls with its own credentials are in leases.py."""
 
 import asyncio
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
@@ -11,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import WorkerDeleted, WorkerRegistered, WorkerStateChanged, new_uuid7, worker_subject
+from conveyor_events import WorkerDeleted, WorkerStateChanged, new_uuid7, worker_subject
 
-from ...core.bodies import (
-    FieldError,
+from ...core import worker_registration
+from ...core.context import State
+from ...core.reads import read_after, wait_applied
+from ...core.worker_bodies import (
     NoFields,
     WorkerAccepted,
     WorkerCreated,
@@ -23,13 +24,12 @@ from ...core.bodies import (
     WorkerRegistration,
     WorkerView,
 )
-from ...core.worker_auth import hash_secret
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
-from ...errors import ForbiddenError, InvalidQueryError, WorkerNotFoundError
+from ...errors import FieldError, ForbiddenError, InvalidQueryError, WorkerNotFoundError
 from ...http.access import caller, caller_id
+from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
-from ..jobs.routes import State, json_response, path_id, read_after, read_json_body, wait_applied
 
 CREDENTIALS_HINT: Final = (
     "Authenticate as this worker with HTTP Basic: user = id, password = secret "
@@ -106,32 +106,18 @@ async def register_worker(request: Request) -> Response:
     202 with the same body if it has not within the write wait (the credentials work shortly)."""
     state: State = request.scope["state"]
     reg = decode_body(await read_json_body(request, state["max_body_bytes"]), WorkerRegistration)
-    worker_id = new_uuid7()
-    secret = secrets.token_urlsafe(32)
-    event = WorkerRegistered(
-        event_id=new_uuid7(),
-        worker_id=worker_id,
-        occurred_at=datetime.now(UTC),
-        name=reg.name,
-        labels=tuple(reg.labels),
-        capacity=reg.capacity,
-        secret_hash=hash_secret(secret),
-        registered_by=caller_id(request),
-    )
-    # A new UUIDv7 subject is empty; a conflict would be a bug and goes to the 500 handler.
-    appended = await state["appender"].append(worker_subject(worker_id), event, expected_last_subject_seq=0)
-    is_visible = await wait_applied(state, appended.seq)
+    done = await worker_registration.register_worker(state, reg, registered_by=caller_id(request))
     body = WorkerCreated(
-        id=worker_id,
+        id=done.worker_id,
         name=reg.name,
         labels=reg.labels,
         capacity=reg.capacity,
         mode="active",
-        secret=secret,
+        secret=done.secret,
         credentials_hint=CREDENTIALS_HINT,
     )
-    headers = {**_location(worker_id), "Cache-Control": "no-store"}
-    return json_response(body, 201 if is_visible else 202, headers)
+    headers = {**_location(done.worker_id), "Cache-Control": "no-store"}
+    return json_response(body, 201 if done.visible else 202, headers)
 
 
 async def get_worker(request: Request) -> Response:

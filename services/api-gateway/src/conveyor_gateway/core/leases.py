@@ -1,0 +1,182 @@
+"""The lease protocol as use cases: lease jobs, heartbeat, report a run's start, its tasks and its finish.
+
+Each one is a NATS request to the active scheduler (``conveyor_events.scheduler_api``), because
+the answer depends on the scheduler's current state: is this lease still the job's? The caller has
+already proved which worker it is; nothing here knows HTTP.
+"""
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Final, TypeVar
+
+import msgspec
+from nats.errors import NoRespondersError
+
+from conveyor_events import TaskReport, scheduler_subject
+from conveyor_events.scheduler_api import (
+    FinishRequest,
+    HeartbeatReply,
+    HeartbeatRequest,
+    LeaseReply,
+    LeaseRequest,
+    ReportReply,
+    StartRequest,
+    TaskRequest,
+)
+
+from ..errors import (
+    LeaseNotCurrentError,
+    SchedulerUnavailableError,
+    UnauthenticatedError,
+    UnknownTaskError,
+    VerificationRequiredError,
+    WorkerPausedError,
+)
+from .bodies import JobView
+from .context import State
+from .worker_bodies import Heartbeat, HeartbeatAnswer, LeaseAsk, LeaseView, RunFinish, StopView
+from .worker_status import WorkerStatus
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+CALL_TIMEOUT_S: Final = 5.0
+# A lease call waits up to wait_s in the scheduler; this is the margin for the round trip on top.
+LEASE_GRACE_S: Final = 5.0
+NO_RESPONDERS_RETRY_S: Final = 0.1
+_encoder: Final = msgspec.json.Encoder()
+_job_decoder: Final = msgspec.json.Decoder(JobView)
+_LEASE_LOST: Final = (
+    "this lease is no longer the job's: it expired, was cancelled or reassigned; stop the run and lease again"
+)
+
+
+async def call_scheduler(state: State, call: str, ask: msgspec.Struct, reply_type: type[R], timeout_s: float) -> R:
+    """One request/reply round trip to the scheduler.
+
+    A scheduler failover leaves a moment in which no scheduler listens (the new leader catches
+    up with the stream before it serves calls). "No responders" means nobody received the
+    request, so it is sent again every ``NO_RESPONDERS_RETRY_S`` until ``timeout_s`` runs out:
+    a worker's call rides through a failover instead of failing.
+
+    Raises:
+        SchedulerUnavailableError: No scheduler listens, or it did not answer within ``timeout_s``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    payload = _encoder.encode(ask)
+    while True:
+        try:
+            msg = await state["requester"].request(scheduler_subject(call), payload, max(0.01, deadline - loop.time()))
+        except NoRespondersError:
+            if deadline - loop.time() <= NO_RESPONDERS_RETRY_S:
+                raise SchedulerUnavailableError("no scheduler is running; retry shortly") from None
+            await asyncio.sleep(NO_RESPONDERS_RETRY_S)
+            continue
+        except TimeoutError:
+            raise SchedulerUnavailableError(f"the scheduler did not answer within {timeout_s:g} s") from None
+        return msgspec.json.decode(msg.data, type=reply_type)
+
+
+_REJECTIONS: Final = {
+    "unknown_task": UnknownTaskError,
+    "unknown_task_state": UnknownTaskError,
+    "verification_required": VerificationRequiredError,
+}
+
+
+def raise_for(state: State, worker_id: str, error: str | None, detail: str | None = None) -> None:
+    """Turn a scheduler error code into the gateway's error; unknown codes are bugs (500)."""
+    if error is None:
+        return
+    if error in _REJECTIONS:
+        raise _REJECTIONS[error](detail or error)
+    if error in ("unknown_worker", "worker_deleted"):
+        state["auth"].forget(worker_id)
+        raise UnauthenticatedError("the scheduler does not know this worker (deleted, or not registered)")
+    if error == "worker_paused":
+        raise WorkerPausedError(f"worker {worker_id} is paused; it gets no jobs until it is resumed")
+    if error == "lease_not_current":
+        raise LeaseNotCurrentError(_LEASE_LOST)
+    raise RuntimeError(f"the scheduler answered with an unknown error code {error!r}")
+
+
+async def lease(state: State, worker_id: str, ask: LeaseAsk) -> list[LeaseView]:
+    """Up to ``ask.max`` jobs for ``worker_id``, waiting up to ``ask.wait_s`` for one.
+
+    Raises:
+        SchedulerUnavailableError: No scheduler answered.
+        WorkerPausedError: The worker is paused.
+        UnauthenticatedError: The scheduler does not know the worker.
+    """
+    lease_ask = LeaseRequest(worker_id=worker_id, max=ask.max, wait_s=ask.wait_s)
+    reply = await call_scheduler(state, "lease", lease_ask, LeaseReply, ask.wait_s + LEASE_GRACE_S)
+    raise_for(state, worker_id, reply.error)
+    return [
+        LeaseView(lease_id=lj.lease_id, attempt=lj.attempt, lease_s=lj.lease_s, job=_job_decoder.decode(lj.job))
+        for lj in reply.leases
+    ]
+
+
+async def heartbeat(state: State, worker_id: str, beat: Heartbeat) -> HeartbeatAnswer:
+    """Renew the leases ``worker_id`` holds, record its liveness and load, and say what to stop."""
+    ask = HeartbeatRequest(worker_id=worker_id, leases=tuple(lease.lower() for lease in beat.leases))
+    reply = await call_scheduler(state, "heartbeat", ask, HeartbeatReply, CALL_TIMEOUT_S)
+    raise_for(state, worker_id, reply.error)
+    status = WorkerStatus(
+        last_seen_at=datetime.now(UTC),
+        load=beat.load,
+        memory_free_mb=beat.memory_free_mb,
+        memory_total_mb=beat.memory_total_mb,
+    )
+    await state["statuses"].put(worker_id, status)
+    stop = [StopView(lease_id=s.lease_id, reason=s.reason) for s in reply.stop]
+    return HeartbeatAnswer(stop=stop, lease_s=reply.lease_s)
+
+
+async def start_run(state: State, worker_id: str, lease_id: str) -> str | None:
+    """The run under ``lease_id`` began; returns the job's state after the report.
+
+    Raises:
+        LeaseNotCurrentError: The lease is no longer the job's.
+    """
+    reply = await call_scheduler(state, "start", StartRequest(worker_id=worker_id, lease_id=lease_id), ReportReply,
+                                 CALL_TIMEOUT_S)  # fmt: skip
+    raise_for(state, worker_id, reply.error)
+    return reply.state
+
+
+async def finish_run(state: State, worker_id: str, lease_id: str, done: RunFinish) -> str | None:
+    """The run under ``lease_id`` ended with ``done.result`` (its tasks' last states reported first);
+    returns the job's state.
+
+    Raises:
+        LeaseNotCurrentError: The lease is no longer the job's.
+        VerificationRequiredError: The job needs a verification hash and none was given.
+    """
+    ask = FinishRequest(
+        worker_id=worker_id,
+        lease_id=lease_id,
+        result=done.result,
+        exit_code=done.exit_code,
+        verification=done.verification,
+        started_at=done.started_at,
+    )
+    for task in done.tasks:  # the tasks' last states first: they belong to the run being closed
+        await report_task(state, worker_id, lease_id, TaskReport(name=task.name, state=task.state,
+                                                                 exit_code=task.exit_code))  # fmt: skip
+    reply = await call_scheduler(state, "finish", ask, ReportReply, CALL_TIMEOUT_S)
+    raise_for(state, worker_id, reply.error, reply.detail)
+    return reply.state
+
+
+async def report_task(state: State, worker_id: str, lease_id: str, task: TaskReport) -> str | None:
+    """A manifest task of the run under ``lease_id`` changed state; returns the job's state.
+
+    Raises:
+        UnknownTaskError: The job has no such task, or the state is not one.
+        LeaseNotCurrentError: The lease is no longer the job's.
+    """
+    ask = TaskRequest(worker_id=worker_id, lease_id=lease_id, task=task)
+    reply = await call_scheduler(state, "task", ask, ReportReply, CALL_TIMEOUT_S)
+    raise_for(state, worker_id, reply.error, reply.detail)
+    return reply.state

@@ -1,0 +1,48 @@
+"""Registering a worker, once for every surface: a new id and secret, ``WorkerRegistered``
+appended on the worker's empty subject, and the scheduler waited for (read-your-writes)."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from conveyor_events import WorkerRegistered, new_uuid7, worker_subject
+
+from .context import State
+from .reads import wait_applied
+from .worker_auth import hash_secret
+from .worker_bodies import WorkerRegistration
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A new worker's credentials.
+
+    Attributes:
+        worker_id: Its id (the HTTP Basic user).
+        secret: Its secret (the password), known only to this answer: only its hash is stored.
+        visible: The scheduler has seen it (its credentials work now), else they work shortly.
+    """
+
+    worker_id: str
+    secret: str
+    visible: bool
+
+
+async def register_worker(state: State, reg: WorkerRegistration, *, registered_by: str) -> Registered:
+    """Register a worker with ``reg``'s name, labels and capacity, owned by ``registered_by``: they
+    (or an admin) may pause, drain or delete it (issue 13)."""
+    worker_id = new_uuid7()
+    secret = secrets.token_urlsafe(32)
+    event = WorkerRegistered(
+        event_id=new_uuid7(),
+        worker_id=worker_id,
+        occurred_at=datetime.now(UTC),
+        name=reg.name,
+        labels=tuple(reg.labels),
+        capacity=reg.capacity,
+        secret_hash=hash_secret(secret),
+        registered_by=registered_by,
+    )
+    # A new UUIDv7 subject is empty; a conflict would be a bug and goes to the 500 handler.
+    appended = await state["appender"].append(worker_subject(worker_id), event, expected_last_subject_seq=0)
+    return Registered(worker_id=worker_id, secret=secret, visible=await wait_applied(state, appended.seq))
