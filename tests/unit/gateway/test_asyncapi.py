@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from conveyor_events import upcast
 from conveyor_events.asyncapi import event_tags
-from conveyor_gateway.asyncapi_doc import ASYNCAPI_ROUTE
+from conveyor_gateway.native.asyncapi_doc import ASYNCAPI_ROUTE
 
 GOLDEN = Path(__file__).resolve().parents[3] / "libs" / "events" / "tests" / "golden"
 _KEY = "^[a-zA-Z0-9\\.\\-_]+$"  # keys of components (the specification's pattern)

@@ -3,10 +3,10 @@
 import pytest
 
 from conveyor_gateway.core.bodies import JobSubmission
+from conveyor_gateway.core.run_tokens import follow_up, is_run_token, parse_run_token, run_mac, run_project_refused
 from conveyor_gateway.core.token_auth import Principal
 from conveyor_gateway.core.worker_auth import hash_secret
 from conveyor_gateway.errors import ForbiddenError, TokenRequiredError
-from conveyor_gateway.run_tokens import follow_up, is_run_token, parse_run_token, run_mac, run_project_refused
 from conveyor_worker.run_token import mint_run_token
 
 WORKER = "0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a"

@@ -4,10 +4,10 @@ import msgspec
 import pytest
 
 from conveyor_gateway.core.bodies import JobSubmission
+from conveyor_gateway.core.storable import query_nul_names
 from conveyor_gateway.errors import MalformedError, ValidationFailedError
 from conveyor_gateway.http.validation import decode_body
 from conveyor_gateway.native.jobs.bulk import decode_batch
-from conveyor_gateway.storable import query_nul_names
 
 
 class Note(msgspec.Struct):

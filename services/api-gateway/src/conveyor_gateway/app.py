@@ -42,6 +42,7 @@ from .core.context import State
 from .core.explain_reader import ExplainReader
 from .core.hook_reader import HookReader
 from .core.identity_reader import IdentityReader
+from .core.leader_watch import LeaderWatch
 from .core.log_store import LogStore
 from .core.log_writer import LogWriter
 from .core.project_reader import ProjectReader
@@ -55,11 +56,10 @@ from .core.worker_status import open_status_bucket
 from .errors import GatewayError
 from .http.access import secure_routes
 from .http.middleware import RequestContext
+from .http.outage import OUTAGE_HANDLERS
 from .http.problems import gateway_problem, http_problem, unexpected_problem
+from .http.query_guard import QueryTextGuard
 from .http.route_index import IndexedRouter
-from .leader_watch import LeaderWatch
-from .outage import OUTAGE_HANDLERS
-from .query_guard import QueryTextGuard
 from .settings import Settings
 
 SCHEDULER_CONSUMER: Final = "scheduler"

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from conveyor_events import parse_uuid
 
 from ..errors import FieldError, ForbiddenError, JobNotFoundError, ValidationFailedError
-from ..run_tokens import run_project_refused
 from .context import State
 from .project_access import OPEN_PROJECT, can_read_job, can_submit, can_write_job, effective_roles
 from .project_reader import ProjectReader
+from .run_tokens import run_project_refused
 from .token_auth import Principal
 from .worker_submit import check_worker_parent, check_worker_submit
 

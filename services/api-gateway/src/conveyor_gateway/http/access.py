@@ -33,10 +33,10 @@ from starlette.routing import BaseRoute, Route
 from conveyor_runtime import get_logger
 
 from ..core.job_access import check_job_access
+from ..core.run_tokens import authenticate_run, is_run_token
 from ..core.token_auth import Principal
 from ..core.worker_submit import worker_principal
 from ..errors import InsufficientScopeError, UnauthenticatedError
-from ..run_tokens import authenticate_run, is_run_token
 from .signed_requests import HEADER as SIGNED_HEADER
 from .signed_requests import authenticate_signed
 

@@ -10,8 +10,8 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
+from ..core.storable import might_be_unstorable, unstorable
 from ..errors import FieldError, MalformedError, ValidationFailedError
-from ..storable import might_be_unstorable, unstorable
 
 T = TypeVar("T", bound=msgspec.Struct)
 

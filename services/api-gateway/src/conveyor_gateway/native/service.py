@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..asyncapi_doc import ASYNCAPI_ROUTE
 from ..http.docs_page import render_docs_page
 from ..http.problems import PROBLEM_DOCS
+from .asyncapi_doc import ASYNCAPI_ROUTE
 from .openapi import build_openapi
 
 

@@ -15,9 +15,9 @@ from ...core.submission import submission_payload
 from ...core.submit import submit_batch
 from ...errors import FieldError, MalformedError, ValidationFailedError
 from ...http.access import caller
+from ...http.outage import RETRY_AFTER_S
 from ...http.plumbing import json_response, prefers_async, read_json_body
 from ...http.validation import collect_errors, decode_body
-from ...outage import RETRY_AFTER_S
 
 _INVALID: Final = "the body has invalid fields"
 

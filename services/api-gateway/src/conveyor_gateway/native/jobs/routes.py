@@ -17,9 +17,9 @@ from ...core.reads import existing_job
 from ...core.submit import SubmissionUnconfirmedError, submit
 from ...errors import FieldError, InvalidQueryError
 from ...http.access import caller
+from ...http.outage import stored_anyway, unconfirmed_submission
 from ...http.plumbing import json_response, path_id, prefers_async, read_json_body
 from ...http.validation import decode_body
-from ...outage import stored_anyway, unconfirmed_submission
 
 _LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "parent", "limit", "cursor"})
 

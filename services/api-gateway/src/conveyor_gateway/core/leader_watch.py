@@ -19,7 +19,7 @@ from nats.js.kv import KeyValue
 from conveyor_runtime import get_logger
 from conveyor_runtime.leadership import LEADER_BUCKET, LEADER_KEY
 
-from .core.requester import Requester
+from .requester import Requester
 
 POLL_S: Final = 0.25
 _log = get_logger("gateway")

@@ -21,10 +21,10 @@ import msgspec
 
 from conveyor_events import EVENTS_STREAM, parse_uuid
 
-from .core.bodies import JobSubmission
-from .core.reader import fetch_projection
-from .core.token_auth import Principal
-from .errors import ForbiddenError, TokenRequiredError
+from ..errors import ForbiddenError, TokenRequiredError
+from .bodies import JobSubmission
+from .reader import fetch_projection
+from .token_auth import Principal
 
 PREFIX: Final = "cvr_"
 _DEFAULT_PROJECT: Final = JobSubmission().project

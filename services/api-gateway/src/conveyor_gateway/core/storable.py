@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from .errors import FieldError
+from ..errors import FieldError
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1

@@ -18,8 +18,8 @@ from starlette.responses import Response
 from conveyor_events import AppendConflictError, AppendError
 from conveyor_runtime import get_logger
 
-from .core.bodies import JobAccepted
-from .http.problems import unexpected_problem
+from ..core.bodies import JobAccepted
+from .problems import unexpected_problem
 
 RETRY_AFTER_S: Final = 2
 """What ``Retry-After`` says: a restart of either server takes a few seconds."""

@@ -10,10 +10,10 @@ from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .core.bodies import Problem
-from .errors import FieldError, InvalidQueryError
-from .http.problems import PROBLEM_BASE, problem_response
-from .storable import query_nul_names
+from ..core.bodies import Problem
+from ..core.storable import query_nul_names
+from ..errors import FieldError, InvalidQueryError
+from .problems import PROBLEM_BASE, problem_response
 
 _NUL_DETAIL: Final = "must not contain the NUL character (%00)"
 
