@@ -21,12 +21,12 @@ from conveyor_events import AppendConflictError, Appended, AppendError, PendingA
 from conveyor_runtime import get_logger
 
 from ..errors import FieldError, ParentFinishedError, ValidationFailedError
-from ..http.outage import is_outage
 from .acl_append import append_lists
 from .bodies import JobSubmission, JobView
 from .context import State
 from .dependency_check import Viewer, check_dependencies, check_parent, principal_viewer
 from .job_access import check_parent_access, check_submit_access
+from .outages import is_outage
 from .reads import first_seq, read_after, wait_applied
 from .run_tokens import follow_up
 from .submission import new_job_id, submitted_event

@@ -8,47 +8,15 @@ dependency failed is not answered here: it answers ``202`` with the job's id (``
 
 from typing import Final
 
-import asyncpg
 import msgspec
-import nats.errors
-from nats.js.errors import NoStreamResponseError, ServerError, ServiceUnavailableError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conveyor_events import AppendConflictError, AppendError
 from conveyor_runtime import get_logger
 
 from ..core.bodies import JobAccepted
+from ..core.outages import OUTAGE_ERRORS, RETRY_AFTER_S, dependency_of, is_outage
 from .problems import unexpected_problem
-
-RETRY_AFTER_S: Final = 2
-"""What ``Retry-After`` says: a restart of either server takes a few seconds."""
-
-POSTGRES_ERRORS: Final = (
-    asyncpg.PostgresConnectionError,  # the connection broke or could not be made
-    asyncpg.InterfaceError,  # the connection was closed under the pool
-    asyncpg.CannotConnectNowError,  # starting up or shutting down
-    asyncpg.AdminShutdownError,
-    asyncpg.TooManyConnectionsError,
-)
-NATS_ERRORS: Final = (
-    nats.errors.ConnectionClosedError,
-    nats.errors.ConnectionReconnectingError,
-    nats.errors.NoServersError,
-    nats.errors.TimeoutError,
-    nats.errors.FlushTimeoutError,
-    nats.errors.NoRespondersError,
-    nats.errors.OutboundBufferLimitError,
-    nats.errors.StaleConnectionError,
-    nats.errors.UnexpectedEOF,
-    NoStreamResponseError,  # JetStream did not answer
-    ServiceUnavailableError,  # JetStream not (yet) serving
-    ServerError,  # JetStream's 5xx
-    AppendError,  # the stream did not confirm an append in time
-)
-OUTAGE_ERRORS: Final = (*POSTGRES_ERRORS, *NATS_ERRORS, OSError, TimeoutError)
-"""Everything that means a dependency is away; ``OSError``/``TimeoutError`` cover refused sockets
-and a pool or request that waited too long."""
 
 _encoder: Final = msgspec.json.Encoder()
 _log = get_logger("gateway")
@@ -70,30 +38,6 @@ class DependencyProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
     dependency: str
     id: str | None = None
     stored: str | None = None
-
-
-def dependency_of(exc: BaseException) -> str:
-    """``"postgres"`` or ``"nats"``: which dependency an outage error came from."""
-    if isinstance(exc, POSTGRES_ERRORS):
-        return "postgres"
-    if isinstance(exc, NATS_ERRORS):
-        return "nats"
-    # A refused socket or a timeout says nothing itself: the code it was raised through does.
-    tb = exc.__traceback__
-    named = "unknown"
-    while tb is not None:
-        module = str(tb.tb_frame.f_globals.get("__name__", ""))
-        if module.startswith("asyncpg"):
-            named = "postgres"
-        elif module.startswith("nats"):
-            named = "nats"
-        tb = tb.tb_next
-    return named
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` means a dependency is away (and not, e.g., a dedupe conflict)."""
-    return isinstance(exc, OUTAGE_ERRORS) and not isinstance(exc, AppendConflictError)
 
 
 async def outage_problem(request: Request, exc: Exception) -> Response:

@@ -11,11 +11,11 @@ from starlette.routing import Route
 
 from ...core.bodies import BULK_MAX_JOBS, BulkItem, BulkResult, JobSubmission
 from ...core.context import State
+from ...core.outages import RETRY_AFTER_S
 from ...core.submission import submission_payload
 from ...core.submit import submit_batch
 from ...errors import FieldError, MalformedError, ValidationFailedError
 from ...http.access import caller
-from ...http.outage import RETRY_AFTER_S
 from ...http.plumbing import json_response, prefers_async, read_json_body
 from ...http.validation import collect_errors, decode_body
 
