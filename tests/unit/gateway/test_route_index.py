@@ -73,7 +73,18 @@ def _paths(templates: list[str]) -> list[str]:
     return sorted(paths)
 
 
+def _methods_of(table: list[BaseRoute], path: str) -> set[str]:
+    """Every method of every route whose template matches ``path``."""
+    return {m for r in table if isinstance(r, Route) and r.path_regex.match(path) for m in r.methods or ()}
+
+
+def _with_allow(headers: list[tuple[bytes, bytes]], methods: set[str]) -> list[tuple[bytes, bytes]]:
+    allow = ", ".join(sorted(methods)).encode()
+    return [(k, allow if k == b"allow" else v) for k, v in headers]
+
+
 async def test_indexed_router_answers_every_path_and_method_as_starlette_does() -> None:
+    """The same answers, except that a 405's ``Allow`` names every method of the path."""
     table = _table()
     plain = Starlette(routes=table)
     indexed = Starlette()
@@ -82,6 +93,8 @@ async def test_indexed_router_answers_every_path_and_method_as_starlette_does() 
     checked = 0
     for path, method in itertools.product(_paths(templates), METHODS):
         answers = [await _call(app, method, path) for app in (plain, indexed)]
+        if answers[0][0]["status"] == 405:  # Starlette's Allow names the first route's methods only
+            answers[0][0]["headers"] = _with_allow(answers[0][0]["headers"], _methods_of(table, path))
         assert answers[0] == answers[1], (method, path)
         checked += 1
     assert checked > 1000

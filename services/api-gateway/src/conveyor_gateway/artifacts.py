@@ -6,6 +6,7 @@ import asyncio
 import mimetypes
 from datetime import UTC, datetime
 from typing import Final
+from urllib.parse import quote
 
 import msgspec
 from nats.js.api import ObjectMeta
@@ -65,7 +66,8 @@ async def put_artifact(request: Request) -> Response:
     # after the 201 shows the artifact.
     await state["collector"].wait_for(ack.seq, state["write_wait_s"])
     saved = ArtifactSaved(path=path, size=record.size, sha256=record.sha256)
-    return json_response(saved, 201, {"Location": f"/v1/jobs/{lease.job_id}/artifacts/{path}"})
+    # Percent-encoded: a header is Latin-1, and a path may hold any character.
+    return json_response(saved, 201, {"Location": f"/v1/jobs/{lease.job_id}/artifacts/{quote(path)}"})
 
 
 async def list_artifacts(request: Request) -> Response:

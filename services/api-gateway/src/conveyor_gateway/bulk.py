@@ -17,7 +17,7 @@ from .access import caller, caller_id
 from .acl_append import append_lists
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
 from .dependency_check import check_dependencies, check_parent
-from .errors import MalformedError, ParentFinishedError, ValidationFailedError
+from .errors import ParentFinishedError, ValidationFailedError
 from .job_access import check_parent_access, check_submit_access
 from .routes import (
     State,
@@ -30,7 +30,7 @@ from .routes import (
     submitted_event,
     wait_applied,
 )
-from .validation import collect_errors, decode_body
+from .validation import NOT_JSON, collect_errors, decode_body, malformed
 
 _log = get_logger("gateway")
 _INVALID: Final = "the body has invalid fields"
@@ -86,8 +86,8 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
         raws = msgspec.json.decode(body, type=_Envelope).jobs
     except msgspec.ValidationError as exc:
         raise ValidationFailedError(_INVALID, errors=collect_errors(body, _LooseEnvelope, str(exc))) from None
-    except msgspec.DecodeError as exc:
-        raise MalformedError(f"invalid JSON: {exc}") from exc
+    except NOT_JSON as exc:
+        raise malformed(exc) from None
     subs: list[JobSubmission] = []
     errors: list[FieldError] = []
     for index, raw in enumerate(raws):

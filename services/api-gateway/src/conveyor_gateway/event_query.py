@@ -60,7 +60,7 @@ def parse_query(params: dict[str, str], *, paged: bool) -> EventQuery:
         except ValueError:
             errors.append(FieldError(pointer="since", detail="an RFC 3339 time with an offset"))
     raw = params.get("limit", "100")
-    limit = int(raw) if raw.isdigit() else 0
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
     if not 1 <= limit <= 500:
         errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
     if errors:

@@ -15,7 +15,7 @@ from conveyor_events import LOGS_STREAM, WORKER_LOG_LEVELS, log_appended_subject
 
 from .bodies import FieldError
 from .byte_ranges import parse_range
-from .log_params import check_params, int_param, raise_if, task_param, time_param
+from .log_params import bounded_int, check_params, int_param, raise_if, task_param, time_param
 from .log_store import LogInfo, WorkerLogEntry
 from .read_access import readable_job
 from .routes import TERMINAL_STATES, State, json_response, path_id
@@ -93,7 +93,10 @@ async def stream_log(request: Request) -> Response:
     job = await readable_job(request, state)
     task, attempt, offset = _params(request, _STREAM_PARAMS)
     last_id = request.headers.get("last-event-id", "")
-    start = int(last_id) if last_id.isdigit() else offset or 0
+    errors: list[FieldError] = []
+    resumed = bounded_int(last_id, "Last-Event-ID", errors, minimum=0) if last_id else None
+    raise_if(errors)  # before the stream starts: a bad header cannot break it mid-body
+    start = resumed if resumed is not None else offset or 0
     events = _tail(state, job.id, task, attempt, start)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, headers=headers, media_type="text/event-stream")

@@ -25,7 +25,7 @@ from conveyor_events import (
 )
 
 from .bodies import FieldError
-from .errors import RouteNotFoundError
+from .errors import RouteNotFoundError, UnknownTaskError
 from .lease_check import CurrentLease, current_lease
 from .leases import _path_worker
 from .log_params import check_params, int_param, raise_if, task_param
@@ -72,6 +72,10 @@ async def append_log(request: Request) -> Response:
     raise_if(errors)
     assert offset is not None
     lease_id, lease = await _lease(request, state)
+    if task and task not in lease.tasks:
+        raise UnknownTaskError(
+            f"the job has no task {task!r}" + (f"; its tasks: {', '.join(lease.tasks)}" if lease.tasks else "")
+        )
     body = await read_raw_body(request, state["max_body_bytes"])
     if not body:
         return Response(status_code=204)

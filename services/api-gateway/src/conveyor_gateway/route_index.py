@@ -5,8 +5,10 @@ Starlette's ``Router`` tests every route's regex until one matches: the worker's
 than its own handler code. ``IndexedRouter`` first narrows the list with the literal segments of
 the route templates, then runs Starlette's own matching over what is left, in the same order, so
 the route chosen (full match first, else the first partial match for 405) is the one Starlette
-would choose. When nothing in the narrowed list matches, the full Starlette path runs (trailing
-slash redirects, 404), so unmatched requests behave exactly as before.
+would choose; a 405 lists the methods of every route of the path, where Starlette's names only
+the first route's. When nothing in the narrowed list matches, the full Starlette path runs
+(trailing slash redirects, 404), so unmatched requests behave exactly as before. A path or query
+holding NUL is refused first (``input_guard``).
 
 The narrowing is pure: ``signature`` reads a route template, ``could_match`` decides from the
 path's segments. A segment is a literal, a one-segment parameter (``{id}``, ``{n:int}``), or the
@@ -21,8 +23,11 @@ from typing import Final
 
 import msgspec
 from starlette._utils import get_route_path
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
+
+from .input_guard import refuse_nul
 
 # Convertors whose pattern never spans a "/": their parameter is exactly one path segment.
 _ONE_SEGMENT: Final = frozenset({"str", "int", "float", "uuid"})
@@ -123,8 +128,10 @@ class IndexedRouter(Router):
         if scope["type"] != "http":
             await super().app(scope, receive, send)
             return
+        refuse_nul(scope)
         partial: BaseRoute | None = None
         partial_scope: Scope = {}
+        allowed: set[str] = set()
         for route in self.candidates(get_route_path(scope)):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
@@ -133,12 +140,15 @@ class IndexedRouter(Router):
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)
                 return
-            if match is Match.PARTIAL and partial is None:
-                partial, partial_scope = route, child_scope
+            if match is Match.PARTIAL:
+                allowed |= getattr(route, "methods", None) or set()
+                if partial is None:
+                    partial, partial_scope = route, child_scope
         if partial is not None:
             scope.setdefault("router", self)
             scope["route"] = partial
             scope.update(partial_scope)
-            await partial.handle(scope, receive, send)
-            return
+            # Several routes may share a path, one per method: the 405 names them all, where
+            # Starlette's would name only the first route's.
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
         await super().app(scope, receive, send)  # no candidate: Starlette's redirect or 404, unchanged

@@ -18,6 +18,18 @@ _PATH: Final = re.compile(r"\$((?:\.[^.\[`]+|\[[^\]]*\])*)`?$")
 _SEGMENT: Final = re.compile(r"\.([^.\[]+)|\[(\d+|\"(?:[^\"\\]|\\.)*\"|[^\]]*)\]")
 _any: Final = msgspec.json.Decoder()
 _OPAQUE: Final = (msgspec.Raw,)
+NOT_JSON: Final = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What msgspec raises for bytes that are not JSON: bad syntax, trailing junk, a string that is
+not UTF-8, or nesting deeper than it recurses."""
+
+
+def malformed(exc: Exception) -> MalformedError:
+    """The 400 for one of ``NOT_JSON``, saying which."""
+    if isinstance(exc, UnicodeDecodeError):
+        return MalformedError("invalid JSON: a string is not valid UTF-8")
+    if isinstance(exc, RecursionError):
+        return MalformedError("invalid JSON: nested too deeply")
+    return MalformedError(f"invalid JSON: {exc}")
 
 
 def _escape(token: str) -> str:
@@ -52,14 +64,23 @@ def decode_body(body: bytes, cls: type[T]) -> T:
         return msgspec.json.decode(body, type=cls)
     except msgspec.ValidationError as exc:
         first = str(exc)
-    except msgspec.DecodeError as exc:
-        raise MalformedError(f"invalid JSON: {exc}") from exc
+    except NOT_JSON as exc:
+        raise malformed(exc) from None
     raise ValidationFailedError("the body has invalid fields", errors=collect_errors(body, cls, first))
 
 
 def collect_errors(body: bytes, cls: type[msgspec.Struct], first: str) -> list[FieldError]:
-    """Check each top-level field of ``body`` separately; fall back to the first error."""
-    doc: Any = _any.decode(body)
+    """Check each top-level field of ``body`` separately; fall back to the first error.
+
+    Raises:
+        MalformedError: ``body`` is not JSON after all (the typed decode stopped before the fault).
+    """
+    try:
+        doc: Any = _any.decode(body)
+    except msgspec.ValidationError:  # a number out of range: ``first`` names where
+        doc = None
+    except NOT_JSON as exc:
+        raise malformed(exc) from None
     if not isinstance(doc, dict):
         pointer, detail = pointer_of(first)
         return [FieldError(pointer=pointer, detail=detail)]
