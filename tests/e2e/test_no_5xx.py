@@ -105,7 +105,9 @@ async def test_nul_in_another_query_is_an_invalid_query(api: httpx.AsyncClient) 
     assert_problem(await api.get("/v1/hooks?project=%00"), 422, "invalid_query")
 
 
-@pytest.mark.parametrize("query", ["attempt=9223372036854775808", "attempt=99999999999999999999999", "attempt=\u00b2"])
+@pytest.mark.parametrize(
+    "query", ["attempt=2147483648", "attempt=9223372036854775808", "attempt=99999999999999999999999", "attempt=\u00b2"]
+)
 async def test_a_log_attempt_beyond_int64_is_an_invalid_query(api: httpx.AsyncClient, query: str) -> None:
     job_id = (await api.post("/v1/jobs", json={"command": "true"})).json()["id"]
     assert_problem(await api.get(f"/v1/jobs/{job_id}/log?{query}"), 422, "invalid_query")
@@ -169,3 +171,9 @@ async def test_405_lists_every_method_of_the_path(
     response = await api.request(method, path)
     assert_problem(response, 405, "method_not_allowed")
     assert {m.strip() for m in response.headers["allow"].split(",")} >= allowed
+
+
+async def test_a_since_before_the_first_utc_instant_is_an_invalid_query(api: httpx.AsyncClient) -> None:
+    since = "0001-01-01T00:00:00%2B01:00"  # a valid RFC 3339 time that UTC cannot hold
+    assert_problem(await api.get(f"/v1/events?since={since}"), 422, "invalid_query")
+    assert_problem(await api.get(f"/v1/events/stream?since={since}"), 422, "invalid_query")

@@ -9,6 +9,7 @@ from .bodies import FieldError
 from .errors import InvalidQueryError
 
 INT64_MAX: Final = 2**63 - 1
+MAX_ATTEMPT: Final = 2**31 - 1  # the logs tables' attempt column is a PostgreSQL integer
 _TASK: Final = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # the manifest's task-name rule
 
 

@@ -15,7 +15,7 @@ from conveyor_events import LOGS_STREAM, WORKER_LOG_LEVELS, log_appended_subject
 
 from .bodies import FieldError
 from .byte_ranges import parse_range
-from .log_params import bounded_int, check_params, int_param, raise_if, task_param, time_param
+from .log_params import MAX_ATTEMPT, bounded_int, check_params, int_param, raise_if, task_param, time_param
 from .log_store import LogInfo, WorkerLogEntry
 from .read_access import readable_job
 from .routes import TERMINAL_STATES, State, json_response, path_id
@@ -54,7 +54,7 @@ def _params(request: Request, allowed: frozenset[str]) -> tuple[str, int | None,
     params = request.query_params
     errors = check_params(params, allowed)
     task = task_param(params, errors)
-    attempt = int_param(params, "attempt", errors, minimum=1)
+    attempt = int_param(params, "attempt", errors, minimum=1, maximum=MAX_ATTEMPT)
     offset = int_param(params, "offset", errors, minimum=0)
     raise_if(errors)
     return task, attempt, offset
