@@ -24,11 +24,12 @@ from .bodies import (
     WorkerRegistration,
     WorkerView,
 )
-from .openapi_blocks import BAD_BODY, REF, body, json_content, path_id, problem, query
+from .openapi_blocks import BAD_BODY, REF, body, input_problems, json_content, path_id, problem, query
 from .openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
 from .openapi_hooks import HOOK_SCHEMAS, event_paths, hook_paths
 from .openapi_identity import IDENTITY_SCHEMAS, TOKEN_SECURITY_SCHEME, identity_paths, secure_paths
 from .openapi_jobs import JOB_SCHEMAS, job_item_methods, job_paths
+from .openapi_links import add_links
 from .openapi_output import OUTPUT_SCHEMAS, output_paths
 from .openapi_projects import PROJECT_SCHEMAS, job_acl_paths, maintenance_and_hook_paths, project_paths
 from .openapi_workers import WORKER_SECURITY_SCHEMES, lease_paths, worker_paths
@@ -187,21 +188,25 @@ def build_openapi(version: str) -> dict[str, Any]:
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
         "paths": secure_paths(
-            {
-                **_paths(),
-                **job_paths(),
-                **bulk_explain_paths(),
-                **worker_paths(),
-                **lease_paths(),
-                **output_paths(),
-                **identity_paths(),
-                **project_paths(),
-                **maintenance_and_hook_paths(),
-                **job_acl_paths(),
-                **hook_paths(),
-                **event_paths(),
-                **_health(),
-            }
+            add_links(
+                input_problems(
+                    {
+                        **_paths(),
+                        **job_paths(),
+                        **bulk_explain_paths(),
+                        **worker_paths(),
+                        **lease_paths(),
+                        **output_paths(),
+                        **identity_paths(),
+                        **project_paths(),
+                        **maintenance_and_hook_paths(),
+                        **job_acl_paths(),
+                        **hook_paths(),
+                        **event_paths(),
+                        **_health(),
+                    }
+                )
+            )
         ),
         "components": {
             "schemas": components,
