@@ -37,6 +37,13 @@ def body(cls: type, *, required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": ref(cls)}}}
 
 
+SSE_EVENT: Final = {
+    "description": "One Server-Sent Event: `id`, `event` (its type) and `data` (a JSON document).",
+    "type": "object",
+    "properties": {"id": {"type": "string"}, "event": {"type": "string"}, "data": {"type": "string"}},
+    "required": ["data"],
+}
+
 BAD_BODY: Final = {
     "400": problem("The body is not JSON."),
     "413": problem("The body is too large."),

@@ -5,7 +5,7 @@ from typing import Any, Final
 from .event_feed import FeedItem
 from .event_routes import EventPage
 from .hook_bodies import AttemptView, DeliveryPage, DeliveryView, HookCreate, HookPage, HookPatch, HookView
-from .openapi_blocks import BAD_BODY, json_content, path_id, problem, query
+from .openapi_blocks import BAD_BODY, SSE_EVENT, json_content, path_id, problem, query
 from .openapi_blocks import body as json_body
 
 HOOK_SCHEMAS: Final = (
@@ -140,7 +140,7 @@ def event_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "text/event-stream: id = stream sequence, event = type, data = a FeedItem.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     "422": problem("A bad query parameter."),
                 },
