@@ -57,10 +57,11 @@ lint: venv ## ruff check and format check
 	$(BIN)/ruff format --check .
 
 .PHONY: typecheck
-typecheck: venv ## mypy (strict on libs/)
+typecheck: venv ## mypy --strict on every member's src, the tests and the benchmarks
 	$(BIN)/mypy libs/events/src libs/runtime/src libs/identity/src libs/devstack/src libs/testing/src \
 	  services/api-gateway/src services/scheduler/src services/log-collector/src \
-	  services/hook-dispatcher/src clients/client/src clients/worker/src clients/cli/src
+	  services/hook-dispatcher/src clients/client/src clients/worker/src clients/cli/src \
+	  libs/events/tests tests bench
 
 .PHONY: test-unit
 test-unit: venv ## Unit and property tests only (seconds, no servers)

@@ -133,7 +133,7 @@ async def run(
                     print_table(table)
     if "backlog" in only:
         with BenchStack() as stack:
-            levels = (100, 1_000) if smoke else LEVELS
+            levels: tuple[int, ...] = (100, 1_000) if smoke else LEVELS
             levels = tuple(n for n in levels if n <= sizes.get("backlog_max", n))
             results["backlog"] = await backlog_scaling(stack, levels=levels, probes=20 if smoke else 200)
             print("Backlog scaling (lease and submit latency, RSS in MiB; targets: lease at the largest <= 2x the")
@@ -208,6 +208,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Conveyor benchmarks")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the harness, not the speed")
     parser.add_argument(
+        "--nats-sync",
+        metavar="POLICY",
+        help="JetStream fsync policy of the bench's nats-server: always, or an interval such as 2s"
+        " (default: the server's, every 2 minutes)",
+    )
+    parser.add_argument(
         "--only", action="append", choices=SCENARIOS, help="run only these scenarios (repeatable); nothing is saved"
     )
     parser.add_argument(
@@ -239,6 +245,8 @@ def main() -> None:
         "--save", action="store_true", help="with --only: save to bench/results/partial.json (+ charts)"
     )
     args = parser.parse_args()
+    if args.nats_sync:
+        os.environ["CONVEYOR_NATS_SYNC"] = args.nats_sync  # every BenchStack of this run
     only = set(args.only or SCENARIOS)
     # Other work on the machine skews every figure: say how busy it was before the run.
     background = psutil.cpu_percent(interval=1.0) * psutil.cpu_count()

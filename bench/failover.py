@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 
 from conveyor_events import EventAppender, PendingAppend, job_subject
 from conveyor_runtime import connect_nats
-from conveyor_scheduler.leadership import current_holder
+from conveyor_runtime.leadership import current_holder
 
 from .scenarios import noop_submitted
 from .stack import BenchStack
@@ -57,7 +57,8 @@ async def _one(
         return await _holder_pid(js) == standby_pid
 
     async def decided() -> bool:
-        return await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", job.job_id) == "queued"
+        state: str | None = await pool.fetchval("SELECT state FROM scheduler.jobs WHERE id = $1::uuid", job.job_id)
+        return state == "queued"
 
     holds = await _wait(standby_holds, TTL_S + 30)
     queued = await _wait(decided)

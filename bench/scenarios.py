@@ -47,6 +47,12 @@ async def submit_throughput(stack: BenchStack, *, requests: int) -> list[dict[st
     )
     rows.append({"scenario": "POST /v1/jobs, 64 clients, Prefer: respond-async", **result})
     stack.stop("gateway")
+    # Scale-out on one machine (docs/scaling.md): the same load through two gateway processes.
+    port = stack.start("gateway", CONVEYOR_WORKERS="2")
+    await closed_loop("127.0.0.1", port, "/v1/jobs", lambda _: BODY, clients=8, total=min(500, requests))  # warm-up
+    result = await closed_loop("127.0.0.1", port, "/v1/jobs", lambda _: BODY, clients=64, total=requests)
+    rows.append({"scenario": "POST /v1/jobs, 64 clients, 2 gateway processes", **result})
+    stack.stop("gateway")
     stack.stop("scheduler")
     return rows
 

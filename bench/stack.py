@@ -39,7 +39,8 @@ class BenchStack:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="conveyor-bench-"))
-        self.nats = NatsServer(self.root / "nats")
+        # JetStream's fsync policy: the server's default, or CONVEYOR_NATS_SYNC (`--nats-sync`).
+        self.nats = NatsServer(self.root / "nats", sync_interval=os.environ.get("CONVEYOR_NATS_SYNC") or None)
         self.pg_dir = temp_pg_data_dir()
         self.pg = Postgres(self.pg_dir, fast=True)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}

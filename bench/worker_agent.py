@@ -1,8 +1,8 @@
-"""The worker agent's own costs: no-op jobs/s through one real `conveyor worker` process, and log
-streaming MB/s from one job.
+"""The worker agent's own costs: no-op jobs/s through one real `conveyor worker` process, log
+streaming MB/s from one job, and the live tail's write-to-reader latency.
 
-``python -m bench.worker_agent [--jobs 300] [--log-mb 64]`` (prints a table, writes
-``bench/results/worker_agent.json``).
+``python -m bench.worker_agent [--jobs 300] [--log-mb 64] [--tail-lines 200] [--only tail]``
+(prints a table, writes ``bench/results/worker_agent.json``).
 
 Overhead: N no-op jobs (``true``) are submitted while no worker runs; then one worker process starts
 and the clock runs from its registration until the API counts N finished jobs. The same is run with
@@ -10,7 +10,10 @@ the minimal benchmark loop (`bench.worker_loop`: leases and reports, starts no p
 output) as the baseline; the difference is what the agent adds per job (a process, its output, the
 reports). Streaming: one job writes ``--log-mb`` MB to stdout as fast as the pipe takes it; the
 figure is the log's size over the job's start-to-finish time (the job finishes only once its
-whole log is accepted) and the log is read back to check its size.
+whole log is accepted) and the log is read back to check its size. Live tail: one job prints a
+line every 1/rate s, each carrying the wall-clock time it was written; an SSE reader of
+``/v1/jobs/{id}/log/stream`` notes when each line arrives (the same machine's clock): p50/p99/max
+of write -> reader, through the worker's sender, the gateway, the LOGS stream and the collector.
 """
 
 import argparse
@@ -27,10 +30,21 @@ from typing import Any
 import httpx
 import psutil
 
+from .http_load import percentile
 from .stack import SERVICES, BenchStack
 
 SERVICES.setdefault("collector", "conveyor_logs")  # the logs branch names it there already
 RESULTS = Path(__file__).parent / "results"
+PARTS = ("overhead", "streaming", "tail")
+TAIL_TARGET_P99_MS = 200.0  # the README's promise: output readable within 200 ms of its writing
+# The tail job: waits for the gate file (the reader is connected), then prints `lines` lines at `rate`/s.
+TAIL_JOB = (
+    "import os, sys, time\n"
+    "while not os.path.exists({gate!r}): time.sleep(0.01)\n"
+    "for i in range({lines}):\n"
+    "    print(f'line {{i}} {{time.time():.6f}}', flush=True)\n"
+    "    time.sleep({pause})\n"
+)
 
 
 async def _submit_noops(api: httpx.AsyncClient, n: int, project: str) -> None:
@@ -76,7 +90,7 @@ async def _registered_id(api: httpx.AsyncClient, name: str, known: set[str]) -> 
 
 def _cpu_s(proc: psutil.Process) -> float:
     times = proc.cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
+    return float(times.user + times.system + times.children_user + times.children_system)
 
 
 async def overhead(api: httpx.AsyncClient, url: str, n: int, capacity: int, kind: str) -> dict[str, Any]:
@@ -139,25 +153,77 @@ async def streaming(api: httpx.AsyncClient, url: str, megabytes: int) -> dict[st
     }
 
 
+async def live_tail(api: httpx.AsyncClient, url: str, lines: int, rate: float) -> dict[str, Any]:
+    """A job prints ``lines`` lines at ``rate``/s through a real worker; write -> SSE reader latency."""
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        gate = Path(tmp) / "gate"
+        script = Path(tmp) / "tail.py"
+        script.write_text(TAIL_JOB.format(gate=str(gate), lines=lines, pause=1 / rate))
+        known = {w["id"] for w in (await api.get("/v1/workers")).json()["items"]}
+        proc = _start_agent(url, Path(tmp), 1)
+        try:
+            await _registered_id(api, "bench-1", known)
+            body = {"project": "tail", "command": f"{sys.executable} {script}"}
+            job = (await api.post("/v1/jobs", json=body)).json()
+            stream = f"/v1/jobs/{job['id']}/log/stream"
+            async with api.stream("GET", stream, headers={"Accept": "text/event-stream"}, timeout=60) as response:
+                gate.touch()  # connected: the job may start printing
+                text = ""
+                async for line in response.aiter_lines():
+                    if line.startswith("event: end"):
+                        break
+                    if not line.startswith("data:"):
+                        continue
+                    text += json.loads(line[5:])["text"]
+                    *complete, text = text.split("\n")
+                    now = time.time()
+                    latencies.extend((now - float(done.split()[2])) * 1000 for done in complete)
+                    if len(latencies) >= lines:
+                        break
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    if len(latencies) != lines:
+        raise RuntimeError(f"the tail gave {len(latencies)} lines of {lines}")
+    ordered = sorted(latencies)
+    return {
+        "scenario": f"live tail through conveyor worker, {lines} lines at {rate:g}/s, write -> SSE reader",
+        "p50_ms": percentile(ordered, 50),
+        "p99_ms": percentile(ordered, 99),
+        "max_ms": ordered[-1],
+        "target_p99_ms": TAIL_TARGET_P99_MS,
+    }
+
+
 def _parse(stamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
-async def run(jobs: int, log_mb: int, capacities: list[int]) -> list[dict[str, Any]]:
+async def run(
+    jobs: int, log_mb: int, capacities: list[int], tail: tuple[int, float], parts: set[str]
+) -> list[dict[str, Any]]:
     rows = []
     with BenchStack() as stack:
         for name in ("scheduler", "gateway", "collector"):
             stack.start(name)
         url = f"http://127.0.0.1:{stack.ports['gateway']}"
-        async with httpx.AsyncClient(base_url=url, timeout=60, trust_env=False) as api:
-            for capacity in capacities:
-                for kind in ("loop", "agent"):
-                    rows.append(await overhead(api, url, jobs, capacity, kind))
-                    print(_format(rows[-1]), flush=True)
-            rows.append(await streaming(api, url, log_mb))
-            print(_format(rows[-1]), flush=True)
+        # Every API call needs a token (issue 7): the stack provisioned one into CONVEYOR_TOKEN.
+        token = {"Authorization": f"Bearer {os.environ['CONVEYOR_TOKEN']}"}
+        async with httpx.AsyncClient(base_url=url, timeout=60, trust_env=False, headers=token) as api:
+            if "overhead" in parts:
+                for capacity in capacities:
+                    for kind in ("loop", "agent"):
+                        rows.append(await overhead(api, url, jobs, capacity, kind))
+                        print(_format(rows[-1]), flush=True)
+            if "streaming" in parts:
+                rows.append(await streaming(api, url, log_mb))
+                print(_format(rows[-1]), flush=True)
+            if "tail" in parts:
+                rows.append(await live_tail(api, url, *tail))
+                print(_format(rows[-1]), flush=True)
     return rows
 
 
@@ -173,10 +239,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=300, help="no-op jobs per overhead run (default 300)")
     parser.add_argument("--log-mb", type=int, default=64, help="MB the streaming job writes (default 64)")
     parser.add_argument("--capacity", type=int, action="append", help="worker capacities to run (default 1 and 4)")
+    parser.add_argument("--tail-lines", type=int, default=200, help="lines the live-tail job prints (default 200)")
+    parser.add_argument("--tail-rate", type=float, default=10.0, help="lines per second it prints (default 10)")
+    parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts (repeatable)")
     args = parser.parse_args()
     background = psutil.cpu_percent(interval=1.0) * psutil.cpu_count()
     print(f"machine CPU busy before the run: {background:.0f} % of one core ({psutil.cpu_count()} cores)")
-    rows = asyncio.run(run(args.jobs, args.log_mb, args.capacity or [1, 4]))
+    tail = (args.tail_lines, args.tail_rate)
+    rows = asyncio.run(run(args.jobs, args.log_mb, args.capacity or [1, 4], tail, set(args.only or PARTS)))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "worker_agent.json"
     meta = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "background_cpu_pct_of_one_core": background}

@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class Service:
     """A service task with its stop event."""
 
-    def __init__(self, run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    def __init__(self, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
         self.stop_event = asyncio.Event()
         self.task = asyncio.create_task(run(self.stop_event))
 

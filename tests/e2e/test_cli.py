@@ -127,9 +127,9 @@ async def test_help_is_complete(conveyor: Conveyor) -> None:
     top = await conveyor("--help")
     for command in ("submit", "jobs", "logs", "workers", "projects", "hooks", "tokens", "worker", "dev"):
         assert command in top.stdout
-    for command in (("submit",), ("jobs", "ls"), ("jobs", "cancel"), ("logs",), ("workers", "drain"), ("worker",)):
-        shown = await conveyor(*command, "--help")
-        assert shown.status == 0 and "--url" in shown.stdout, command
+    for words in (("submit",), ("jobs", "ls"), ("jobs", "cancel"), ("logs",), ("workers", "drain"), ("worker",)):
+        shown = await conveyor(*words, "--help")
+        assert shown.status == 0 and "--url" in shown.stdout, words
 
 
 @pytest.mark.usefixtures("log_collector")

@@ -195,3 +195,11 @@ async def test_health_metrics_openapi_and_docs(api: httpx.AsyncClient) -> None:
     assert "/openapi.json" in docs.text
     problem_doc = await api.get("/problems/validation_failed")
     assert "JSON pointer" in problem_doc.text
+
+
+async def test_metrics_report_the_ready_queue_depth_for_worker_autoscaling(api: httpx.AsyncClient) -> None:
+    # The KEDA ScaledObject in deploy/k8s/overlays/ha scales workers on this gauge.
+    for _ in range(3):
+        assert (await submit(api, labels=["gpu-nobody-has"])).status_code == 201
+    metrics = (await api.get("/metrics")).text  # services share one registry in-process
+    assert "conveyor_jobs_ready 3.0" in metrics.splitlines()

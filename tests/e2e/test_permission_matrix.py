@@ -4,6 +4,8 @@ Callers: anonymous, another user, a reader and a writer of the project, the owne
 and workers with and without assign access. Each row gives the status each caller must get.
 """
 
+from collections.abc import Awaitable, Callable
+
 import httpx
 
 from .test_projects import as_user
@@ -71,6 +73,14 @@ async def test_every_caller_gets_the_expected_status_and_nothing_leaks(
             missing.json()["type"],
             missing.json()["title"],
         )
+        # named anywhere else, a hidden job is a missing one too: dependencies, events, dedupe keys
+        probes: tuple[Callable[[str], Awaitable[httpx.Response]], ...] = (
+            lambda target: other.post("/v1/jobs", json={"command": "x", "depends_on": [target], "execute": False}),
+            lambda target: other.get("/v1/events", params={"job": target}),
+        )
+        for probe in probes:
+            seen, absent = await probe(job["id"]), await probe(NOBODY)
+            assert (seen.status_code, seen.text.replace(job["id"], NOBODY)) == (absent.status_code, absent.text)
         # lists: the other user's page holds none of the project's jobs; the reader's holds all
         others = (await other.get("/v1/jobs", params={"limit": 500})).json()
         assert all(j["project"] != "matrix" for j in others["items"])

@@ -5,15 +5,21 @@ import httpx
 ALL = ["jobs:read", "jobs:write", "projects"]
 
 
-async def as_user(api: httpx.AsyncClient, name: str, scopes: list[str] = ALL) -> httpx.AsyncClient:
+class UserClient(httpx.AsyncClient):
+    """A client that calls as one user, with that user's id at hand for assertions."""
+
+    user_id: str
+
+
+async def as_user(api: httpx.AsyncClient, name: str, scopes: list[str] = ALL) -> UserClient:
     user = await api.post("/v1/users", json={"name": name})
     assert user.status_code == 201, user.text
     token = await api.post(f"/v1/users/{user.json()['id']}/tokens", json={"name": "t", "scopes": scopes})
     assert token.status_code == 201, token.text
-    client = httpx.AsyncClient(
+    client = UserClient(
         base_url=str(api.base_url), timeout=10, headers={"Authorization": f"Bearer {token.json()['token']}"}
     )
-    client.user_id = user.json()["id"]  # type: ignore[attr-defined]  # handy in assertions
+    client.user_id = user.json()["id"]
     return client
 
 

@@ -114,17 +114,18 @@ async def test_output_past_the_buffer_while_unreachable_is_dropped_behind_a_mark
               f"while [ -e {marker} ]; do sleep 0.05; done; echo; echo after"  # fmt: skip
     job_id = await submit(api, command=command)
     await wait_for_state(api, job_id, "running")
+    await read_log(api, job_id, 7)  # "before" went out while the job waited, before the outage
     await asyncio.sleep(0.5)
     await outage.down()
     marker.touch()
     await asyncio.sleep(2)
     await outage.up()
-    await read_log(api, job_id, 10_000)  # the buffer's 10 kB went out once the gateway was back
+    await read_log(api, job_id, 7 + 10_000)  # the buffer's 10 kB went out once the gateway was back
     marker.unlink()
     job = await wait_for_state(api, job_id, "succeeded")
-    log = await read_log(api, job_id, 10_000 + len(dropped_marker(40_007)) + 7)
+    log = await read_log(api, job_id, 7 + 10_000 + len(dropped_marker(40_000)) + 7)
     assert job["state"] == "succeeded"
-    assert log == b"before\n" + b"x" * 9993 + dropped_marker(40_007) + b"\nafter\n"
+    assert log == b"before\n" + b"x" * 10_000 + dropped_marker(40_000) + b"\nafter\n"
     # Operators see it in the worker's own log too.
     notes: list[dict[str, str]] = []
     for _ in range(50):
@@ -133,5 +134,5 @@ async def test_output_past_the_buffer_while_unreachable_is_dropped_behind_a_mark
             break
         await asyncio.sleep(0.1)
     assert [(n["level"], n["scope"], n["message"]) for n in notes] == [
-        ("warn", f"job {job_id} attempt 1", "40007 bytes of output dropped: gateway unreachable")
+        ("warn", f"job {job_id} attempt 1", "40000 bytes of output dropped: gateway unreachable")
     ]

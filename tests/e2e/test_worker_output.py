@@ -2,12 +2,16 @@
 
 import asyncio
 import hashlib
+import json
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from .logs.sse import sse_messages
 from .test_worker_agent import StartWorker, submit, wait_for_state
 
 pytestmark = pytest.mark.usefixtures("log_collector")
@@ -125,3 +129,120 @@ async def test_a_follow_up_the_project_refuses_fails_the_recipe_job_and_says_why
     assert b"follow-up job refused" in log and b"submit access" in log, log
     children = (await api.get("/v1/jobs", params={"parent": job_id})).json()["items"]
     assert children == []
+
+
+# Prints a line with the time it was written, then waits (up to 60 s) for the test to open the gate
+# file, then prints a second line: the first line must be readable while the job still runs.
+PRINT_WAIT_PRINT = (
+    "import os, sys, time\n"
+    "print(f'first {{time.time():.6f}}', flush=True)\n"
+    "end = time.time() + 60\n"
+    "while not os.path.exists({gate!r}) and time.time() < end:\n"
+    "    time.sleep(0.02)\n"
+    "print('second', flush=True)\n"
+)
+LIVE_BOUND_S = 1.0  # the README promises 200 ms; the bound leaves room for a loaded test machine
+
+
+def first_line_time(text: bytes) -> float | None:
+    for line in text.decode().splitlines():
+        if line.startswith("first ") and len(line.split()) == 2:
+            return float(line.split()[1])
+    return None
+
+
+async def submit_print_wait_print(api: httpx.AsyncClient, tmp_path: Path) -> tuple[str, Path]:
+    """Submit the job that prints, waits for the gate file and prints again: its id and the gate."""
+    gate = tmp_path / "gate"
+    script = tmp_path / "print_wait_print.py"
+    script.write_text(PRINT_WAIT_PRINT.format(gate=str(gate)))
+    return await submit(api, command=f"{sys.executable} {script}"), gate
+
+
+async def test_output_is_readable_while_the_job_runs(
+    api: httpx.AsyncClient, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    await start_worker()
+    job_id, gate = await submit_print_wait_print(api, tmp_path)
+
+    async def follow() -> tuple[float, bytes]:
+        """The first text the live tail (SSE) gives, and when it came."""
+        url = f"/v1/jobs/{job_id}/log/stream"
+        async with api.stream("GET", url, headers={"Accept": "text/event-stream"}, timeout=70) as response:
+            assert response.status_code == 200
+            async for message in sse_messages(response):
+                assert message.event != "end", "the job ended before its output reached the tail"
+                return time.time(), json.loads(message.data)["text"].encode()
+        raise AssertionError("the stream closed without output")
+
+    following = asyncio.create_task(follow())
+    polled: tuple[float, bytes] | None = None
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        body = (await api.get(f"/v1/jobs/{job_id}/log")).content
+        if first_line_time(body) is not None:
+            polled = (time.time(), body)
+            break
+        await asyncio.sleep(0.01)
+    try:
+        assert polled is not None, "the first line never reached GET /log while the job ran"
+        read_at, body = polled
+        assert b"second" not in body and not gate.exists()  # read while the job still waited
+        written_at = first_line_time(body)
+        assert written_at is not None
+        assert read_at - written_at < LIVE_BOUND_S, read_at - written_at
+        streamed_at, text = await asyncio.wait_for(following, 10)
+        written_at = first_line_time(text)
+        assert written_at is not None
+        assert streamed_at - written_at < LIVE_BOUND_S, streamed_at - written_at
+        assert (await api.get(f"/v1/jobs/{job_id}")).json()["state"] in ("assigned", "running")
+    finally:
+        gate.touch()
+        following.cancel()
+    await wait_for_state(api, job_id, "succeeded")
+    log = await read_log(api, job_id, 1)
+    assert log.endswith(b"\nsecond\n") and log.startswith(b"first ")
+
+
+# For a follower that takes a while to start: "ready" first, then the timed line once `go` exists.
+READY_GO_PRINT_WAIT_PRINT = (
+    "import os, time\nprint('ready', flush=True)\nwhile not os.path.exists({go!r}): time.sleep(0.02)\n"
+)
+
+
+async def test_logs_follow_prints_output_while_the_job_runs(
+    api: httpx.AsyncClient, start_worker: StartWorker, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    await start_worker()
+    go, gate = tmp_path / "go", tmp_path / "gate"
+    script = tmp_path / "ready_go.py"
+    script.write_text(READY_GO_PRINT_WAIT_PRINT.format(go=str(go)) + PRINT_WAIT_PRINT.format(gate=str(gate)))
+    job_id = await submit(api, command=f"{sys.executable} {script}")
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "conveyor_cli", "logs", "-f", job_id, env=cli_env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert cli.stdout is not None
+    stdout = cli.stdout
+
+    async def next_line() -> bytes:
+        try:
+            return await asyncio.wait_for(stdout.readline(), 30)
+        except TimeoutError:
+            cli.kill()
+            _, err = await cli.communicate()
+            raise AssertionError(f"`conveyor logs -f` printed nothing while the job ran: {err.decode()}") from None
+
+    try:
+        assert await next_line() == b"ready\n"  # the follower is up and streaming
+        go.touch()
+        line = await next_line()
+        printed_at = time.time()
+        written_at = first_line_time(line)
+        assert written_at is not None, line
+        assert not gate.exists() and printed_at - written_at < LIVE_BOUND_S, printed_at - written_at
+    finally:
+        go.touch()
+        gate.touch()
+    out, err = await asyncio.wait_for(cli.communicate(), 30)
+    assert (cli.returncode, out) == (0, b"second\n"), err

@@ -3,6 +3,7 @@ Standard Webhooks reference package (independent of Conveyor's signing code)."""
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -24,8 +25,8 @@ class Received(msgspec.Struct):
     def webhook_id(self) -> str:
         return self.headers["webhook-id"]
 
-    def json(self) -> dict[str, object]:
-        doc: dict[str, object] = msgspec.json.decode(self.body)
+    def json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = msgspec.json.decode(self.body)
         return doc
 
     def verify(self, secret: str) -> None:

@@ -1,6 +1,7 @@
 """Job logs over HTTP: chunks in order and once, offsets, gaps, fencing, Range, the size cap."""
 
 import asyncio
+import json
 import random
 from collections.abc import Callable
 
@@ -8,6 +9,7 @@ import httpx
 
 from ..conftest import Service
 from .conftest import Run, start_run, wait_for_log
+from .sse import sse_messages
 
 
 async def test_a_log_written_in_many_chunks_reads_back_complete_and_in_order(stack: httpx.AsyncClient) -> None:
@@ -133,7 +135,8 @@ async def test_every_output_endpoint_is_in_the_openapi_document(stack: httpx.Asy
     assert "expected_offset" in problem.text
 
 
-async def test_each_attempt_has_its_own_log_and_the_latest_is_the_default(stack: httpx.AsyncClient) -> None:
+async def second_attempt(stack: httpx.AsyncClient) -> tuple[Run, Run]:
+    """A job whose first attempt wrote ``attempt one\n`` and failed, and its second attempt, started."""
     run = await start_run(stack, max_retries=1)
     assert (await run.log(0, b"attempt one\n")).status_code == 204
     assert (await run.finish("failed")).status_code == 200  # retried after a 1-2 s backoff
@@ -143,10 +146,38 @@ async def test_each_attempt_has_its_own_log_and_the_latest_is_the_default(stack:
     [lease] = leased.json()["leases"]
     assert lease["attempt"] == 2
     assert (await stack.post(f"/v1/leases/{lease['lease_id']}/start", auth=run.auth)).status_code == 200
-    second = Run(stack, run.worker, run.job_id, lease["lease_id"])
+    return run, Run(stack, run.worker, run.job_id, lease["lease_id"])
+
+
+async def test_each_attempt_has_its_own_log_and_the_latest_is_the_default(stack: httpx.AsyncClient) -> None:
+    run, second = await second_attempt(stack)
     assert (await second.log(0, b"attempt two\n")).status_code == 204
-    latest = await wait_for_log(stack, run.job_id, 12)
+    # Accepted is not yet stored: wait until the collector stored attempt two's output (attempt
+    # one's log has 12 bytes too, so waiting on the default log's size proves nothing).
+    await wait_for_log(stack, run.job_id, 12, attempt=2)
+    latest = await stack.get(f"/v1/jobs/{run.job_id}/log")
     assert latest.content == b"attempt two\n"
     assert latest.headers["conveyor-log-attempt"] == "2"
     first = await stack.get(f"/v1/jobs/{run.job_id}/log", params={"attempt": 1})
     assert first.content == b"attempt one\n"
+
+
+async def test_a_new_attempt_with_no_output_yet_is_not_shown_the_previous_attempts_log(
+    stack: httpx.AsyncClient,
+) -> None:
+    run, second = await second_attempt(stack)
+    for _ in range(400):  # the job's projection shows the second attempt (the collector has none of it)
+        if (await stack.get(f"/v1/jobs/{run.job_id}")).json()["attempts"] == 2:
+            break
+        await asyncio.sleep(0.025)
+    else:
+        raise AssertionError("the job never showed its second attempt")
+    latest = await stack.get(f"/v1/jobs/{run.job_id}/log")
+    assert (latest.headers["conveyor-log-attempt"], latest.content) == ("2", b"")
+    # The live tail follows the running attempt too, not the failed one's output.
+    url = f"/v1/jobs/{run.job_id}/log/stream"
+    async with stack.stream("GET", url, headers={"Accept": "text/event-stream"}, timeout=20) as response:
+        messages = sse_messages(response)
+        assert (await second.log(0, b"attempt two\n")).status_code == 204
+        message = await anext(messages)
+        assert json.loads(message.data) == {"offset": 0, "text": "attempt two\n"}

@@ -6,14 +6,14 @@ import pytest
 
 from conveyor_cli.admin import bootstrap_token
 from conveyor_cli.main import main
-from conveyor_events import EVENTS_STREAM, UserCreated, UserTokenIssued, decode_event
+from conveyor_events import EVENTS_STREAM, Event, UserCreated, UserTokenIssued, decode_event
 from conveyor_identity import BOOTSTRAP_ADMIN_ID, SCOPES, hash_token
 from conveyor_runtime import connect_nats
 
 pytestmark = pytest.mark.integration
 
 
-async def _user_events(nats_url: str) -> list[object]:
+async def _user_events(nats_url: str) -> list[Event]:
     nc = await connect_nats(nats_url, name="test", timeout_s=5)
     try:
         js = nc.jetstream()
@@ -21,6 +21,7 @@ async def _user_events(nats_url: str) -> list[object]:
         events = []
         for seq in range(1, last + 1):
             msg = await js.get_msg(EVENTS_STREAM, seq)
+            assert msg.subject is not None  # a stored message always has its subject
             events.append(decode_event(msg.subject, msg.data or b""))
         return events
     finally:

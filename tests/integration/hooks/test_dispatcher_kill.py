@@ -105,7 +105,7 @@ async def test_a_killed_dispatcher_delivers_every_matched_event_after_restart(
         for got in receiver.received:
             got.verify(SECRET)
         assert {r.json()["type"] for r in receiver.received} == {"job.queued"}
-        jobs = {r.json()["data"]["job"]["id"] for r in receiver.received}  # type: ignore[index]
+        jobs = {r.json()["data"]["job"]["id"] for r in receiver.received}
         assert len(jobs) == JOBS
         delivered = 0
         for _ in range(150):

@@ -16,8 +16,8 @@ from nats.js import JetStreamContext
 
 from conveyor_devstack import free_port
 from conveyor_events import EventAppender, PendingAppend, job_subject
+from conveyor_runtime.leadership import current_holder
 from conveyor_scheduler.app import rebuild
-from conveyor_scheduler.leadership import current_holder
 from conveyor_scheduler.settings import Settings
 
 from .support import cancel_requested, decisions_per_job, gate, read_stream, submitted, table_rows

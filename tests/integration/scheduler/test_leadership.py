@@ -10,8 +10,7 @@ from nats.js import JetStreamContext
 
 from conveyor_events import EVENTS_STREAM, EventAppender, job_subject, new_uuid7
 from conveyor_runtime import connect_nats
-from conveyor_scheduler.app import serve
-from conveyor_scheduler.leadership import (
+from conveyor_runtime.leadership import (
     LEADER_BUCKET,
     LEADER_KEY,
     TERM_HEADER,
@@ -19,6 +18,7 @@ from conveyor_scheduler.leadership import (
     NotLeaderError,
     current_holder,
 )
+from conveyor_scheduler.app import serve
 from conveyor_scheduler.settings import Settings
 
 from .support import submitted

@@ -29,6 +29,7 @@ from conveyor_events.scheduler_api import (
     LeaseReply,
     LeaseRequest,
     ReportReply,
+    ReportResult,
     StartRequest,
 )
 from conveyor_scheduler.app import serve
@@ -67,8 +68,8 @@ class Calls:
         )
         return reply
 
-    async def finish(self, lease_id: str, result: str, exit_code: int | None = None) -> ReportReply:
-        body = FinishRequest(worker_id=self.worker_id, lease_id=lease_id, result=result, exit_code=exit_code)  # type: ignore[arg-type]
+    async def finish(self, lease_id: str, result: ReportResult, exit_code: int | None = None) -> ReportReply:
+        body = FinishRequest(worker_id=self.worker_id, lease_id=lease_id, result=result, exit_code=exit_code)
         reply: ReportReply = await self._call("finish", body, ReportReply)
         return reply
 

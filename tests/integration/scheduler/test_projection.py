@@ -9,8 +9,9 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from conveyor_events import EVENTS_STREAM, EventAppender, PendingAppend, job_subject
-from conveyor_scheduler.app import SchedulerBusyError, rebuild, serve
-from conveyor_scheduler.leadership import current_holder
+from conveyor_runtime.leadership import current_holder
+from conveyor_scheduler.app import rebuild, serve
+from conveyor_scheduler.errors import SchedulerBusyError
 from conveyor_scheduler.settings import Settings
 
 from .support import cancel_requested, decisions_per_job, gate, read_stream, submitted, table_rows
@@ -78,7 +79,7 @@ async def test_cancel_requests_cancel_jobs_that_have_not_started(
     await appender.append(job_subject(job.job_id), cancel_requested(job.job_id))
     await wait_quiet(js, pool)
     row = await pool.fetchrow("SELECT state, doc FROM scheduler.jobs WHERE id = $1::uuid", job.job_id)
-    assert row["state"] == "cancelled"
+    assert row is not None and row["state"] == "cancelled"
     assert decisions_per_job(await read_stream(js))[(job.job_id, "job.cancelled")] == 1
 
 

@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from conveyor_events import (
     EventAppender,
     PendingAppend,
+    WorkerEvent,
     WorkerRegistered,
     WorkerStateChanged,
     job_subject,
@@ -56,7 +57,8 @@ async def test_a_replay_through_a_tiny_cache_equals_the_live_projection(
             for i, w in enumerate(workers)
         ]
         paused = WorkerStateChanged(event_id=new_uuid7(), worker_id=workers[0], occurred_at=now, mode="paused")
-        await appender.append_batch([PendingAppend(worker_subject(e.worker_id), e) for e in [*registered, paused]])
+        worker_events: list[WorkerEvent] = [*registered, paused]
+        await appender.append_batch([PendingAppend(worker_subject(e.worker_id), e) for e in worker_events])
         await appender.append_batch(
             [PendingAppend(job_subject(e.job_id), cancel_requested(e.job_id)) for e in first[::7]]
         )

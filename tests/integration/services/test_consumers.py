@@ -47,15 +47,18 @@ async def test_hook_dispatcher_checkpoints_and_reports_healthy(
     schema, name = "hooks", HOOKS_CONSUMER
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            # Ready, and once this copy leads (it holds the leader key: no other copy runs) its
+            # projector's stall check joins the dependencies' (issue 13).
+            expected = {"status": "ready", "checks": {"nats": "ok", "postgres": "ok", f"projector:{name}": "ok"}}
             for _ in range(200):
                 try:
                     ready = await client.get("/readyz")
-                    if ready.status_code == 200:
+                    if ready.status_code == 200 and ready.json() == expected:
                         break
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.05)
-            assert ready.json() == {"status": "ready", "checks": {"nats": "ok", "postgres": "ok"}}
+            assert ready.json() == expected
             await publish_events(nc, 25)
             for _ in range(200):
                 if await checkpoint(pool, schema, name) == 25:

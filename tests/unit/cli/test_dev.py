@@ -6,11 +6,13 @@ from pathlib import Path
 import pytest
 
 from conveyor_cli.dev import (
+    NATS_SYNC_DEFAULT,
     SERVICES,
     STACK,
     DevOptions,
     OptionError,
     ServiceSpec,
+    add_option_arguments,
     banner,
     check_ports,
     duplicate_port_message,
@@ -145,18 +147,22 @@ def test_service_env_follows_the_contract_and_keeps_the_parent_environment() -> 
 
 def test_the_stack_worker_finds_the_api_and_keeps_its_credentials_in_the_data_dir() -> None:
     [worker] = [spec for spec in STACK if spec.is_worker]
+    parent = {"PATH": "/usr/bin", "CONVEYOR_TOKEN": "cvy_admin", "CONVEYOR_WORKER_LABELS": "gpu"}
 
-    env = service_env(worker, options(), nats_url="nats://n", database_url="postgresql://d", parent={}, token="t")
+    env = service_env(worker, options(), nats_url="nats://n", database_url="postgresql://d", parent=parent)
     gateway = next(spec for spec in SERVICES if spec.module == "conveyor_gateway")
-    gateway_env = service_env(gateway, options(), nats_url="nats://n", database_url="d", parent={}, token="t")
+    gateway_env = service_env(gateway, options(), nats_url="nats://n", database_url="d", parent={})
 
     assert worker.command("py")[:4] == ["py", "-m", "conveyor_cli", "worker"]
     assert env["CONVEYOR_URL"] == "http://127.0.0.1:8080"
     assert env["CONVEYOR_WORKER_HEALTH_PORT"] == "8084"
     assert env["CONVEYOR_WORKER_CREDENTIALS"] == str(CWD / ".data" / "worker" / "credentials.json")
     assert env["CONVEYOR_WORKER_DIR"] == str(CWD / ".data" / "worker" / "work")
-    assert env["CONVEYOR_TOKEN"] == "t"  # to register with; only the worker gets it
-    assert "CONVEYOR_TOKEN" not in gateway_env and "CONVEYOR_URL" not in gateway_env
+    # A worker holds its own credentials, no token and no infrastructure URL: its jobs could read them.
+    assert "CONVEYOR_TOKEN" not in env and "CONVEYOR_NATS_URL" not in env and "CONVEYOR_DATABASE_URL" not in env
+    assert "postgresql://d" not in env.values() and "nats://n" not in env.values()
+    assert (env["PATH"], env["CONVEYOR_WORKER_LABELS"]) == ("/usr/bin", "gpu")  # its own options pass
+    assert "CONVEYOR_URL" not in gateway_env
 
 
 def test_a_worker_added_to_the_stack_gets_a_health_port_claim() -> None:
@@ -187,3 +193,14 @@ def test_banner_says_where_relocated_postgres_data_lives() -> None:
 
     assert "/var/tmp/conveyor-pg-abc" in text
     assert "http://127.0.0.1:8080" in text
+
+
+def test_the_nats_sync_policy_is_always_an_interval_or_refused(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_option_arguments(parser)
+    for given, expected in ((None, NATS_SYNC_DEFAULT), ("always", "always"), ("500ms", "500ms"), ("2s", "2s")):
+        argv = [] if given is None else ["--nats-sync", given]
+        assert resolve_options(parser.parse_args(argv), {}, tmp_path).nats_sync == expected
+    with pytest.raises(OptionError, match="--nats-sync must be always or an interval"):
+        resolve_options(parser.parse_args(["--nats-sync", "sometimes"]), {}, tmp_path)
+    assert resolve_options(parser.parse_args([]), {"CONVEYOR_NATS_SYNC": "1s"}, tmp_path).nats_sync == "1s"

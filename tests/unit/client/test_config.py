@@ -4,12 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from conveyor_client.config import DEFAULT_URL, ConfigError, config_path, parse_config_file, resolve_config
+from conveyor_client.config import (
+    DEFAULT_URL,
+    ClientConfig,
+    ConfigError,
+    config_path,
+    parse_config_file,
+    resolve_config,
+)
 
 FILE = Path("/home/u/.config/conveyor/config.toml")
 
 
-def resolve(flag_url: str | None = None, flag_token: str | None = None, env: dict[str, str] | None = None, **file: str):  # type: ignore[no-untyped-def]
+def resolve(
+    flag_url: str | None = None, flag_token: str | None = None, env: dict[str, str] | None = None, **file: str
+) -> ClientConfig:
     return resolve_config(url=flag_url, token=flag_token, environ=env or {}, file_values=file, file=FILE)
 
 

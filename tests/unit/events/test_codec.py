@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from conveyor_events import (
     CommandPayload,
-    Event,
     JobAssigned,
     JobCancelled,
     JobCancelRequested,
     JobDeleteRequested,
+    JobEvent,
     JobFailed,
     JobPauseRequested,
     JobQueued,
@@ -166,7 +166,7 @@ worker_events = st.one_of(
 
 
 @given(events)
-def test_every_job_event_round_trips(event: Event) -> None:
+def test_every_job_event_round_trips(event: JobEvent) -> None:
     assert not isinstance(event, (WorkerRegistered, WorkerStateChanged, WorkerDeleted))
     data = encode_event(event)
     assert decode_event(job_subject(event.job_id), data) == event

@@ -89,3 +89,12 @@ def test_dedupe_ids_are_stable_and_scoped_by_project() -> None:
 )
 def test_parse_uuid(text: str, expected: str | None) -> None:
     assert parse_uuid(text) == expected
+
+
+def test_dedupe_ids_are_scoped_by_owner() -> None:
+    assert dedupe_job_id("p", "k", "alice") == dedupe_job_id("p", "k", "alice")
+    assert dedupe_job_id("p", "k", "alice") != dedupe_job_id("p", "k", "bob")
+    # The owner comes last and holds no NUL, so no key of another owner reaches the same name.
+    assert dedupe_job_id("p", "k\x00alice", "bob") != dedupe_job_id("p", "k", "alice")
+    # Without an owner the id is the one keys had before they were per owner.
+    assert dedupe_job_id("p", "k", "") == dedupe_job_id("p", "k")

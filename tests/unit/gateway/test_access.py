@@ -67,7 +67,7 @@ def test_the_openapi_document_has_every_endpoint_with_its_security() -> None:
             continue
         op = paths[path][method.lower()]
         token = {"apiToken": [] if rule == "authenticated" else [rule]}
-        worker = [{"workerBasic": []}] if (method, path) in WORKER_MAY_CALL else []
+        worker: list[dict[str, list[str]]] = [{"workerBasic": []}] if (method, path) in WORKER_MAY_CALL else []
         assert op["security"] == [token, *worker], (method, path)
         assert "401" in op["responses"]
         assert op["parameters"][0]["name"] == "Authorization"  # so the /docs page's "Try it" can send it

@@ -1,5 +1,7 @@
 """Placing received bytes: dedupe by offset, gaps made explicit, the cap and its marker."""
 
+import random
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,8 +20,11 @@ def _apply(chunks: list[tuple[int, bytes]], cap: int) -> tuple[LogState, bytes]:
 
 
 @given(st.binary(min_size=1, max_size=2000), st.lists(st.integers(1, 300), min_size=1, max_size=30), st.randoms())
-def test_redelivered_and_overlapping_chunks_store_every_byte_once(text: bytes, sizes: list[int], rng) -> None:  # type: ignore[no-untyped-def]
-    chunks, offset = [], 0
+def test_redelivered_and_overlapping_chunks_store_every_byte_once(
+    text: bytes, sizes: list[int], rng: random.Random
+) -> None:
+    chunks: list[tuple[int, bytes]] = []
+    offset = 0
     while offset < len(text):
         size = sizes[len(chunks) % len(sizes)]
         chunks.append((offset, text[offset : offset + size]))

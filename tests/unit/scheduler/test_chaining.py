@@ -20,8 +20,10 @@ def test_a_copy_keeps_the_spec_in_the_target_project_with_a_stable_id() -> None:
         "deploy", "alice", DONE.payload, 5, ("linux",),
     )  # fmt: skip
     assert (copy.chained_from, copy.chain_depth) == ("j1", 1)
-    assert copy.job_id == chained_copy_id("j1", 7) == chained_copy(DONE, "deploy", T0).job_id  # type: ignore[union-attr]
-    assert chained_copy(replace(DONE, version=9), "deploy", T0).job_id != copy.job_id  # type: ignore[union-attr]
+    again, later = chained_copy(DONE, "deploy", T0), chained_copy(replace(DONE, version=9), "deploy", T0)
+    assert again is not None and later is not None
+    assert copy.job_id == chained_copy_id("j1", 7) == again.job_id
+    assert later.job_id != copy.job_id
 
 
 def test_nothing_chains_without_success_a_target_or_room_in_the_chain() -> None:

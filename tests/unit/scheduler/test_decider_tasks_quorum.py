@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from conveyor_events import (
     CommandPayload,
@@ -20,6 +21,7 @@ from conveyor_events import (
     ManifestTask,
     TaskReport,
 )
+from conveyor_events.scheduler_api import ReportResult
 from conveyor_scheduler.decider import Assign, JobState, ReportFinish, ReportTask, decide, evolve, replay
 from conveyor_scheduler.errors import LeaseNotCurrentError, ReportRejectedError
 
@@ -29,8 +31,10 @@ MANIFEST = ManifestPayload(tasks=(ManifestTask(name="setup", script="true"), Man
 
 
 def submitted(**fields: object) -> JobSubmitted:
-    spec: dict[str, object] = {"payload": CommandPayload(command="true"), **fields}
-    return JobSubmitted(event_id="e1", job_id=JOB, occurred_at=T0, project="p", owner="o", **spec)  # type: ignore[arg-type]
+    job = JobSubmitted(
+        event_id="e1", job_id=JOB, occurred_at=T0, project="p", owner="o", payload=CommandPayload(command="true")
+    )
+    return replace(job, **fields)
 
 
 def assigned(lease: str, worker: str, attempt: int) -> JobAssigned:
@@ -53,8 +57,8 @@ def queued() -> JobQueued:
     return JobQueued(event_id="q", job_id=JOB, occurred_at=T0)
 
 
-def finish(lease: str, digest: str | None, result: str = "succeeded") -> ReportFinish:
-    return ReportFinish(job_id=JOB, lease_id=lease, result=result, exit_code=0, issued_at=T0, verification=digest)  # type: ignore[arg-type]
+def finish(lease: str, digest: str | None, result: ReportResult = "succeeded") -> ReportFinish:
+    return ReportFinish(job_id=JOB, lease_id=lease, result=result, exit_code=0, issued_at=T0, verification=digest)
 
 
 def report(state: JobState, command: ReportFinish) -> tuple[JobState, JobEvent]:

@@ -20,6 +20,7 @@ from conveyor_events import (
     CommandPayload,
     JobCancelRequested,
     JobDeleteRequested,
+    JobEdited,
     JobEvent,
     JobPauseRequested,
     JobResetRequested,
@@ -45,6 +46,7 @@ from conveyor_scheduler.decider import (
     decision_event_id,
     replay,
 )
+from conveyor_scheduler.engine import is_ready
 from conveyor_scheduler.errors import LeaseNotCurrentError, ReportRejectedError
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -71,7 +73,7 @@ time_steps = st.integers(0, 400).map(lambda s: timedelta(seconds=s))
 seq_gaps = st.integers(0, 3)
 # rules are picked evenly: a request goes through one time in four, or most jobs would end early
 request_draws = st.sampled_from([False, False, False, True])
-requests = st.sampled_from(["cancel", "pause", "resume", "resume", "start", "start", "reset", "delete"])
+requests = st.sampled_from(["cancel", "pause", "resume", "resume", "start", "start", "edit", "reset", "delete"])
 
 ReportCommand = ReportStart | ReportFinish | ExpireLease | TimeOut
 
@@ -82,8 +84,8 @@ def _tag(event: JobEvent) -> str:
     return tag
 
 
-# an operator's reset or delete changes even a finished job, on purpose
-_OPERATOR_OVERRIDES = (JobResetRequested, JobDeleteRequested)
+# an operator's reset, edit or delete changes even a finished job, on purpose (an edit its spec only)
+_OPERATOR_OVERRIDES = (JobResetRequested, JobDeleteRequested, JobEdited)
 
 
 def _holds(state: JobState, lease_id: str) -> bool:
@@ -284,9 +286,9 @@ class JobLifecycle(RuleBasedStateMachine):
                 command = TimeOut(job_id=target.id, lease_id=lease_id, issued_at=self.now)
         self._report(target, command)
 
-    @rule(index=indexes, action=requests, is_sent=request_draws)
-    def someone_asks(self, index: int, action: str, is_sent: bool) -> None:
-        """A client cancels, or an operator pauses, resumes, starts (a held job), resets or deletes."""
+    @rule(index=indexes, action=requests, is_sent=request_draws, lease_s=lease_seconds)
+    def someone_asks(self, index: int, action: str, is_sent: bool, lease_s: int = 60) -> None:
+        """A client cancels, or an operator pauses, resumes, starts (a held job), edits, resets or deletes."""
         if not is_sent:
             return
         target = self._job(index)
@@ -301,6 +303,11 @@ class JobLifecycle(RuleBasedStateMachine):
                 event = JobResumeRequested(event_id=event_id, job_id=job_id, occurred_at=at, requested_by="ops")
             case "start":
                 event = JobStartRequested(event_id=event_id, job_id=job_id, occurred_at=at, requested_by="ops")
+            case "edit":
+                event = JobEdited(
+                    event_id=event_id, job_id=job_id, occurred_at=at, labels=("linux",), priority=lease_s % 7,
+                    lease_s=lease_s, requested_by="ops",
+                )  # fmt: skip
             case "reset":
                 event = JobResetRequested(event_id=event_id, job_id=job_id, occurred_at=at, requested_by="ops")
             case _:
@@ -327,6 +334,18 @@ class JobLifecycle(RuleBasedStateMachine):
         for job in self.jobs:
             live = [lease_id for lease_id in self.leases if _holds(job.state, lease_id)]
             assert live == ([job.state.lease_id] if job.state.lease_id is not None else [])
+
+    @invariant()
+    def every_ready_job_is_leasable_by_a_matching_idle_worker(self) -> None:
+        """What the engine queues (``is_ready``) is exactly what an assignment takes, once its
+        retry time came, for a worker that has not voted on it: a queued job is never refused,
+        a refused one never queued."""
+        for job in self.jobs:
+            state = job.state
+            due = max(self.now, state.retry_at or self.now)
+            fresh = next(w for w in ("w1", "w2", "w3", "w4") if not state.voted(w))
+            events = decide(Assign(job_id=job.id, lease_id="lease-probe", worker_id=fresh, issued_at=due), state)
+            assert bool(events) == is_ready(state)
 
     @invariant()
     def attempts_stay_within_the_retry_budget(self) -> None:

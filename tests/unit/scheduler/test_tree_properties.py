@@ -14,6 +14,7 @@ from conveyor_events import (
     JobEvent,
     JobSubmitted,
 )
+from conveyor_events.scheduler_api import ReportResult
 from conveyor_scheduler.decider import INITIAL, Advance, Assign, JobState, ReportFinish, apply, decide
 from conveyor_scheduler.groups import group_state, tally
 
@@ -86,7 +87,7 @@ class TreeLifecycle(RuleBasedStateMachine):
                 self._apply(job_id, decide(Assign(job_id=job_id, lease_id=f"l{self.seq}", worker_id="w",
                                                   issued_at=T0), state))  # fmt: skip
             case "succeed" | "fail" if state.lease_id is not None:
-                result = "succeeded" if move == "succeed" else "failed"
+                result: ReportResult = "succeeded" if move == "succeed" else "failed"
                 self._apply(job_id, decide(ReportFinish(job_id=job_id, lease_id=state.lease_id, result=result,
                                                         exit_code=0, issued_at=T0), state))  # fmt: skip
             case "cancel":

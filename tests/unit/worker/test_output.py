@@ -4,11 +4,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conveyor_worker.output import (
-    FLUSH_INTERVAL_S,
+    FLUSH_DELAY_S,
     MAX_CHUNK_BYTES,
     OutputBuffer,
+    WriteTimes,
     dropped_marker,
     gap_means_accepted,
+    send_deadline,
     should_send,
 )
 
@@ -109,14 +111,39 @@ def test_whatever_fits_arrives_complete_and_in_order(writes: list[tuple[str | No
         assert offsets == sorted(offsets)
 
 
-def test_batching_waits_200_ms_unless_a_chunk_is_full_or_the_output_ended() -> None:
-    assert not should_send(pending=0, is_closed=True, now=10.0, last_sent_at=0.0)
-    assert not should_send(pending=10, is_closed=False, now=10.1, last_sent_at=10.0)
-    assert should_send(pending=10, is_closed=False, now=10.01 + FLUSH_INTERVAL_S, last_sent_at=10.0)
-    assert should_send(pending=MAX_CHUNK_BYTES, is_closed=False, now=10.0, last_sent_at=10.0)
-    assert should_send(pending=1, is_closed=True, now=10.0, last_sent_at=10.0)
+def test_output_waits_at_most_the_flush_delay_from_its_first_unsent_byte() -> None:
+    assert not should_send(pending=0, urgent=True, now=10.0, unsent_since=0.0)
+    assert not should_send(pending=10, urgent=False, now=10.05, unsent_since=10.0)
+    assert should_send(pending=10, urgent=False, now=10.01 + FLUSH_DELAY_S, unsent_since=10.0)
+    # The delay runs from the first unsent byte: a quiet spell before it does not hold it back longer.
+    assert should_send(pending=10, urgent=False, now=100.01 + FLUSH_DELAY_S, unsent_since=100.0)
+    assert should_send(pending=MAX_CHUNK_BYTES, urgent=False, now=10.0, unsent_since=10.0)
+    assert should_send(pending=1, urgent=True, now=10.0, unsent_since=10.0)
+    assert send_deadline(None) is None
+    assert send_deadline(10.0) == 10.0 + FLUSH_DELAY_S
 
 
 def test_a_gap_right_after_the_chunk_means_it_was_stored() -> None:
     assert gap_means_accepted(offset=100, size=20, expected=120)
     assert not gap_means_accepted(offset=100, size=20, expected=90)
+
+
+def test_write_times_give_the_oldest_unsent_bytes_time_never_a_later_one() -> None:
+    times = WriteTimes(granularity_s=0.005)
+    assert times.written_at(0) is None
+    times.wrote(0, 1.0)
+    times.wrote(10, 1.002)  # within the granularity: counted as written at 1.0
+    times.wrote(20, 2.0)
+    assert times.written_at(0) == 1.0
+    assert times.written_at(15) == 1.0
+    assert times.written_at(20) == 2.0
+    assert times.written_at(25) == 2.0
+    times.wrote(30, 9.0)  # after a quiet spell
+    assert times.written_at(30) == 9.0
+
+
+def test_write_times_hold_a_bounded_number_of_marks() -> None:
+    times = WriteTimes(granularity_s=0.0, max_marks=3)
+    for n in range(10):
+        times.wrote(n, float(n))
+    assert times.written_at(9) == 2.0  # early, never late

@@ -1,23 +1,32 @@
 """Plans of leased jobs: environment layering, working directory, steps per payload kind."""
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from conveyor_client.models import CommandPayload, Job, Lease, ManifestPayload, ManifestTask, RecipePayload
-from conveyor_worker.plan import PlanError, build_plan, complete_build_script
+from conveyor_worker.plan import Plan, PlanError, build_plan, complete_build_script
 
 
 def lease(payload: CommandPayload | ManifestPayload | RecipePayload | None, **job: object) -> Lease:
-    return Lease(
-        lease_id="L1", attempt=2, lease_s=60, job=Job(id="J1", state="assigned", project="p", payload=payload, **job)
-    )
+    the_job = msgspec.structs.replace(Job(id="J1", state="assigned", project="p", payload=payload), **job)
+    return Lease(lease_id="L1", attempt=2, lease_s=60, job=the_job)
 
 
-def plan_of(the_lease: Lease, **kwargs: object):  # type: ignore[no-untyped-def]
+def plan_of(the_lease: Lease, *, recipe_handler: Sequence[str] = (), tools_dir: Path | None = None) -> Plan:
     base = {"PATH": "/usr/bin", "HOME": "/home/w", "SHARED": "worker"}
-    return build_plan(the_lease, base_env=base, api_url="http://api", worker_id="W1", job_dir=Path("/w/J1-2"), **kwargs)  # type: ignore[arg-type]
+    return build_plan(
+        the_lease,
+        base_env=base,
+        api_url="http://api",
+        worker_id="W1",
+        job_dir=Path("/w/J1-2"),
+        recipe_handler=recipe_handler,
+        tools_dir=tools_dir,
+    )
 
 
 def test_a_command_gets_the_job_env_over_the_worker_env_and_conveyor_vars_last() -> None:
@@ -61,3 +70,27 @@ def test_a_recipe_without_a_handler_or_a_job_without_payload_cannot_run() -> Non
         plan_of(lease(RecipePayload(recipe={})))
     with pytest.raises(PlanError, match="no payload"):
         plan_of(lease(None))
+
+
+def test_a_job_inherits_none_of_the_workers_configuration_or_database_credentials() -> None:
+    worker_env = {
+        "PATH": "/usr/bin", "CONVEYOR_TOKEN": "cvy_admin", "CONVEYOR_DATABASE_URL": "postgresql://postgres@db/c",
+        "CONVEYOR_NATS_URL": "nats://n:4222", "CONVEYOR_WORKER_CREDENTIALS": "/w/creds.json",
+        "DATABASE_URL": "postgresql://u:p@db/x", "PGPASSWORD": "p", "NATS_URL": "nats://n:4222",
+    }  # fmt: skip
+    for payload in (CommandPayload(command="env"), ManifestPayload(tasks=[ManifestTask(name="t", script="env")])):
+        env = build_plan(
+            lease(payload), base_env=worker_env, api_url="http://api", worker_id="W1", job_dir=Path("/j")
+        ).env
+        assert env["PATH"] == "/usr/bin"
+        assert not {
+            "CONVEYOR_TOKEN",
+            "CONVEYOR_DATABASE_URL",
+            "CONVEYOR_NATS_URL",
+            "CONVEYOR_WORKER_CREDENTIALS",
+        } & set(env)
+        assert not {"DATABASE_URL", "PGPASSWORD", "NATS_URL"} & set(env)
+    # what the submitter gave the job is the job's own
+    mine = build_plan(lease(CommandPayload(command="env", env={"PGPASSWORD": "mine"})), base_env=worker_env,
+                      api_url="http://api", worker_id="W1", job_dir=Path("/j")).env  # fmt: skip
+    assert mine["PGPASSWORD"] == "mine"

@@ -9,12 +9,14 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 from conveyor_events import EventAppender, ensure_streams, events_stream_config
 from conveyor_identity import IssuedToken, bootstrap_admin, issue_admin_token
 from conveyor_runtime import connect_nats
 
 from .commands import Subparsers
+from .nats_users import admin_url
 
 _DEFAULT_NATS = "nats://127.0.0.1:4222"
 
@@ -40,16 +42,10 @@ def bootstrap_token(nats_url: str) -> IssuedToken | None:
     return asyncio.run(_with_appender(nats_url, True, "bootstrap"))
 
 
-def worker_token(nats_url: str) -> str:
-    """A token for the local worker of ``conveyor dev`` to register with (on its first start only)."""
-    issued = asyncio.run(_with_appender(nats_url, False, "local-worker"))
-    assert issued is not None
-    return issued.token
-
-
 def _create_token(args: argparse.Namespace) -> int:
     try:
-        issued = asyncio.run(_with_appender(args.nats_url, False, args.name))
+        url = admin_url(args.nats_url, Path(args.data_dir))  # a `conveyor dev` stack's operator user
+        issued = asyncio.run(_with_appender(url, False, args.name))
     except Exception as exc:  # a CLI reports, it does not dump a traceback
         print(f"conveyor admin create-token: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -68,6 +64,12 @@ def register(subparsers: Subparsers) -> None:
         "--nats-url",
         default=os.environ.get("CONVEYOR_NATS_URL", _DEFAULT_NATS),
         help=f"NATS server (CONVEYOR_NATS_URL, default {_DEFAULT_NATS})",
+    )
+    create.add_argument(
+        "--data-dir",
+        default=os.environ.get("CONVEYOR_DATA_DIR", ".data"),
+        help="a `conveyor dev` stack's data dir, whose NATS operator credentials are used when the URL"
+        " has none (CONVEYOR_DATA_DIR, default .data)",
     )
     create.add_argument("--name", default="operator", help="a label for the token (default: operator)")
     create.set_defaults(handler=_create_token)

@@ -8,12 +8,12 @@ import argparse
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from . import admin, dev, hooks, jobs, logs, projects, submit, tokens, worker, workers
+from . import admin, dev_command, hooks, jobs, logs, projects, submit, tokens, worker, workers
 from .commands import CommandGroup, Handler
 
 # Command groups, in the order `conveyor --help` lists them. Add new modules here.
 _COMMAND_GROUPS: tuple[CommandGroup, ...] = (
-    submit, jobs, logs, workers, projects, hooks, tokens, worker, dev, admin,
+    submit, jobs, logs, workers, projects, hooks, tokens, worker, dev_command, admin,
 )  # fmt: skip
 
 _DESCRIPTION = "Conveyor: an event-sourced job scheduler over NATS JetStream and PostgreSQL."

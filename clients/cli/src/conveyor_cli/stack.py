@@ -27,20 +27,25 @@ from conveyor_devstack import (
 )
 from conveyor_identity import IssuedToken
 
-from .admin import bootstrap_token, worker_token
+from .admin import bootstrap_token
 from .dev import (
     DATABASE,
     EXIT_FAILED,
     EXIT_USAGE,
     INFRA_HOST,
+    LOCAL_WORKER_CAPACITY,
+    LOCAL_WORKER_NAME,
     STACK,
     DevOptions,
     ServiceSpec,
+    api_url,
     banner,
     http_port,
     service_env,
     worker_credentials,
 )
+from .local_worker import register_local_worker
+from .nats_users import ADMIN_USER, has_user, stack_passwords, stack_users, with_credentials
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -102,7 +107,7 @@ class LocalStack:
         self._postgres: Postgres | None = None
         self._services: list[_Service] = []
         self._children_before: set[int] = set()
-        self._worker_token: str | None = None
+        self._nats_passwords: dict[str, str] = {}
 
     def run(self) -> int:
         """Start everything, supervise until a signal or a failure, then stop everything.
@@ -114,7 +119,8 @@ class LocalStack:
         previous = {sig: signal.signal(sig, _raise_stop) for sig in _STOP_SIGNALS}
         try:
             self._start_infrastructure()
-            admin = self._bootstrap_admin()  # before the worker starts: it may need a token to register
+            admin = self._bootstrap_admin()
+            self._register_workers()  # before they start: each starts with its own credentials
             self._start_services()
             self._wait_until_ready()
             print(banner(self._options, pg_data_dir=self._pg_data_dir, services=self._specs), flush=True)
@@ -141,9 +147,12 @@ class LocalStack:
         self._pg_data_dir, moved = resolve_pg_data_dir(self._options.data_dir / "postgres")
         if moved:
             print(moved)
+        # Every process connects as its own NATS user; anonymous clients are refused (issue 19).
+        self._nats_passwords = stack_passwords(self._options.data_dir)
         nats = NatsServer(
             self._options.data_dir / "nats", host=INFRA_HOST, port=self._options.nats_port,
-            log_file=self._logs / "nats.log",
+            log_file=self._logs / "nats.log", users=stack_users(self._nats_passwords),
+            sync_interval=self._options.nats_sync,
         )  # fmt: skip
         self._nats = nats
         print(f"starting nats-server on {INFRA_HOST}:{self._options.nats_port}", flush=True)
@@ -158,11 +167,11 @@ class LocalStack:
 
     def _start_services(self) -> None:
         assert self._nats is not None and self._postgres is not None
-        nats_url, database_url = self._nats.url, self._postgres.dsn(DATABASE)
+        database_url = self._postgres.dsn(DATABASE)
         for spec in self._specs:
             env = service_env(
-                spec, self._options, nats_url=nats_url, database_url=database_url, parent=os.environ,
-                token=self._worker_token,
+                spec, self._options, nats_url=self._nats_url(spec.name), database_url=database_url,
+                parent=os.environ,
             )  # fmt: skip
             log_file = self._logs / f"{spec.name}.log"
             print(f"starting {spec.name} on {self._options.bind}:{http_port(spec, self._options)}", flush=True)
@@ -176,17 +185,36 @@ class LocalStack:
                 )  # fmt: skip
             self._services.append(_Service(spec, http_port(spec, self._options), log_file, log_start, proc))
 
+    def _nats_url(self, user: str) -> str:
+        """The NATS URL a process of the stack connects with: its own user's, or the bare URL for a
+        process with none (a worker, which never talks to NATS)."""
+        assert self._nats is not None
+        if not has_user(user):
+            return self._nats.url
+        return with_credentials(self._nats.url, user, self._nats_passwords[user])
+
     def _bootstrap_admin(self) -> "IssuedToken | Exception | None":
-        """On the first start, create the admin and its token (announced once the stack is ready); and
-        a token for a local worker that has not registered yet."""
+        """On the first start, create the admin and its token (announced once the stack is ready)."""
         assert self._nats is not None
         try:
-            issued = bootstrap_token(self._nats.url)
-            if any(spec.is_worker and not worker_credentials(spec, self._options).exists() for spec in self._specs):
-                self._worker_token = worker_token(self._nats.url)
+            return bootstrap_token(self._nats_url(ADMIN_USER))
         except Exception as exc:  # the stack runs on; the operator can still create a token
             return exc
-        return issued
+
+    def _register_workers(self) -> None:
+        """Register each local worker that has no credentials yet, and save them for it: a worker
+        authenticates as itself and never holds an API token (issue 13)."""
+        assert self._nats is not None
+        for spec in self._specs:
+            path = worker_credentials(spec, self._options)
+            if spec.is_worker and not path.exists():
+                try:
+                    register_local_worker(
+                        self._nats_url(ADMIN_USER), api_url(self._options), path, name=LOCAL_WORKER_NAME,
+                        capacity=LOCAL_WORKER_CAPACITY,
+                    )  # fmt: skip
+                except Exception as exc:  # NATS refused or the file cannot be written: say which
+                    raise StackError(f"could not register the local worker: {type(exc).__name__}: {exc}") from exc
 
     def _announce_admin_token(self, issued: "IssuedToken | Exception | None") -> None:
         """Print the first start's admin token once (never a fixed default)."""

@@ -5,9 +5,21 @@ from typing import Any, Literal
 
 import msgspec
 
+# A copy of conveyor_events.states (the client must not import the server), checked against it by
+# tests/unit/client/test_states.py.
 JobState = Literal[
-    "submitted", "pending", "blocked", "queued", "assigned", "running", "succeeded", "failed", "timed_out", "cancelled"
-]  # fmt: skip
+    "submitted",
+    "pending",
+    "blocked",
+    "queued",
+    "awaiting_verification",
+    "assigned",
+    "running",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "cancelled",
+]
 FINISHED_STATES: frozenset[str] = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 
 

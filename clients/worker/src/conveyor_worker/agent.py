@@ -110,7 +110,8 @@ class Agent:
         self.is_registered = True
         work_root = self.settings.work_dir.expanduser() / credentials.id
         self._ctx = RunContext(
-            api=self.api, api_url=self.settings.url, worker_id=credentials.id, work_root=work_root,
+            api=self.api, api_url=self.settings.url, worker_id=credentials.id, worker_secret=credentials.secret,
+            work_root=work_root,
             tools_dir=install_tools(work_root),
             base_env={**os.environ, **self.settings.env}, recipe_handler=self.settings.recipe_handler,
             kill_grace_s=self.settings.kill_grace_s, output_buffer_bytes=self.settings.output_buffer_bytes,

@@ -5,9 +5,10 @@ order; what does not fit while the gateway is unreachable is dropped and replace
 line saying how much, never held without bound.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 
-FLUSH_INTERVAL_S = 0.2
+FLUSH_DELAY_S = 0.1  # output goes out at most this long after its first unsent byte was written
 MAX_CHUNK_BYTES = 512 * 1024  # half the gateway's default body limit (1 MiB)
 DEFAULT_CAPACITY_BYTES = 8 * 1024 * 1024
 
@@ -129,11 +130,50 @@ class OutputBuffer:
         return self.is_closed and not self._data and not self._dropped
 
 
-def should_send(*, pending: int, is_closed: bool, now: float, last_sent_at: float) -> bool:
-    """Send when a full chunk is waiting, when the output ended, or once 200 ms passed since the last send."""
+@dataclass
+class WriteTimes:
+    """When output was written, coarsely: enough to tell how long the oldest unsent byte has waited.
+
+    Positions count every byte that entered the buffer (sent ones too). A mark ``(position, time)``
+    says the bytes from ``position`` on were written at ``time`` or later; marks closer than
+    ``granularity_s`` are not kept, so a byte's time may read a little early (it goes out a little
+    sooner), never late. At most ``max_marks`` are held (a writer that goes on during an outage).
+    """
+
+    granularity_s: float = 0.005
+    max_marks: int = 1024
+    _marks: deque[tuple[int, float]] = field(default_factory=deque)
+
+    def wrote(self, position: int, now: float) -> None:
+        """Output starting at ``position`` was written at ``now``."""
+        if self._marks and (now - self._marks[-1][1] < self.granularity_s or len(self._marks) >= self.max_marks):
+            return
+        self._marks.append((position, now))
+
+    def written_at(self, position: int) -> float | None:
+        """When the byte at ``position`` was written, at the earliest (None: nothing was written)."""
+        while len(self._marks) > 1 and self._marks[1][0] <= position:
+            self._marks.popleft()
+        return self._marks[0][1] if self._marks else None
+
+
+def should_send(*, pending: int, urgent: bool, now: float, unsent_since: float | None) -> bool:
+    """Send when a full chunk is waiting, when it is urgent (the output ended, the writer waits for
+    room, a flush was asked for), or once the oldest unsent byte has waited ``FLUSH_DELAY_S``.
+
+    The delay runs from the first byte not yet sent, not from the last send: a line written after a
+    quiet minute goes out 100 ms later, and a burst within those 100 ms goes out as one chunk.
+    """
     if pending == 0:
         return False
-    return pending >= MAX_CHUNK_BYTES or is_closed or now - last_sent_at >= FLUSH_INTERVAL_S
+    if pending >= MAX_CHUNK_BYTES or urgent:
+        return True
+    return unsent_since is not None and now - unsent_since >= FLUSH_DELAY_S
+
+
+def send_deadline(unsent_since: float | None) -> float | None:
+    """When the oldest unsent byte must go out (None: nothing is waiting)."""
+    return None if unsent_since is None else unsent_since + FLUSH_DELAY_S
 
 
 def gap_means_accepted(*, offset: int, size: int, expected: int) -> bool:

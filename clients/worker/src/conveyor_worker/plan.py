@@ -36,10 +36,23 @@ class PlanError(ValueError):
     """The job cannot run here (for example a recipe with no handler configured)."""
 
 
-def job_env(lease: Lease, *, api_url: str, worker_id: str, workdir: Path) -> dict[str, str]:
-    """The ``CONVEYOR_*`` variables every job process gets."""
+_HELD_BACK_PREFIXES = ("CONVEYOR_",)
+_HELD_BACK = frozenset({"DATABASE_URL", "NATS_URL", "PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE"})
+
+
+def inherited_env(worker_env: Mapping[str, str]) -> dict[str, str]:
+    """What a job inherits of the worker's own environment: everything but the worker's
+    configuration (``CONVEYOR_*``: an API token, the database and NATS URLs of a stack started
+    with the worker) and the usual places of database credentials. A job gets its
+    ``CONVEYOR_*`` from ``job_env`` only, so it never holds more than its run token (issue 13)."""
+    return {k: v for k, v in worker_env.items() if k not in _HELD_BACK and not k.startswith(_HELD_BACK_PREFIXES)}
+
+
+def job_env(lease: Lease, *, api_url: str, worker_id: str, workdir: Path, run_token: str = "") -> dict[str, str]:
+    """The ``CONVEYOR_*`` variables every job process gets (``CONVEYOR_RUN_TOKEN`` when minted)."""
     job = lease.job
-    return {
+    token = {"CONVEYOR_RUN_TOKEN": run_token} if run_token else {}
+    return token | {
         "CONVEYOR_JOB_ID": job.id,
         "CONVEYOR_URL": api_url,
         "CONVEYOR_ATTEMPT": str(lease.attempt),
@@ -49,6 +62,11 @@ def job_env(lease: Lease, *, api_url: str, worker_id: str, workdir: Path) -> dic
         "CONVEYOR_JOB_TITLE": job.title,
         "CONVEYOR_WORKDIR": str(workdir),
     }
+
+
+def _default_token(env: dict[str, str], run_token: str) -> None:
+    if run_token:
+        env.setdefault("CONVEYOR_TOKEN", run_token)
 
 
 def _resolve_workdir(job_dir: Path, requested: str | None) -> Path:
@@ -68,26 +86,37 @@ def build_plan(
     shell: str = "/bin/sh",
     recipe_handler: Sequence[str] = (),
     tools_dir: Path | None = None,
+    run_token: str = "",
 ) -> Plan:
     """The plan of a leased job: the worker's environment, then the job's, then ``CONVEYOR_*``.
+
+    ``run_token`` (``run_token.mint_run_token``) is the job's ``CONVEYOR_RUN_TOKEN``, and its
+    ``CONVEYOR_TOKEN`` too unless the job's own env gives one: so ``conveyor submit`` in a job
+    submits a follow-up of it, and nothing else.
 
     Raises:
         PlanError: The job has no payload, or is a recipe and no handler is configured.
     """
     payload = lease.job.payload
     timeout = float(lease.job.timeout_s) if lease.job.timeout_s else None
-    env = dict(base_env)
+    env = inherited_env(base_env)
     if tools_dir is not None:  # where `complete-build` lives
         env["PATH"] = f"{tools_dir}:{env.get('PATH', '/usr/bin:/bin')}"
     match payload:
         case CommandPayload():
             workdir = _resolve_workdir(job_dir, payload.workdir)
-            env |= payload.env | job_env(lease, api_url=api_url, worker_id=worker_id, workdir=workdir)
+            env |= payload.env | job_env(
+                lease, api_url=api_url, worker_id=worker_id, workdir=workdir, run_token=run_token
+            )
+            _default_token(env, run_token)
             step = Step(argv=(shell, "-c", payload.command))
             return Plan(kind="command", steps=(step,), env=env, workdir=workdir, timeout_s=timeout)
         case ManifestPayload():
-            env |= payload.environment | job_env(lease, api_url=api_url, worker_id=worker_id, workdir=job_dir)
+            env |= payload.environment | job_env(
+                lease, api_url=api_url, worker_id=worker_id, workdir=job_dir, run_token=run_token
+            )
             env["CONVEYOR_COMPLETE_FILE"] = str(job_dir / ".conveyor-complete")
+            _default_token(env, run_token)
             # `set -e` as builds.sr.ht does: a task fails at its first failing command.
             steps = tuple(Step(argv=(shell, "-ec", task.script), task=task.name) for task in payload.tasks)
             names = tuple(task.name for task in payload.tasks)
@@ -99,8 +128,9 @@ def build_plan(
             if not recipe_handler:
                 raise PlanError("this worker has no recipe handler (start it with --recipe-handler)")
             recipe_json = json.dumps(payload.recipe)
-            env |= job_env(lease, api_url=api_url, worker_id=worker_id, workdir=job_dir)
+            env |= job_env(lease, api_url=api_url, worker_id=worker_id, workdir=job_dir, run_token=run_token)
             env["CONVEYOR_RECIPE"] = recipe_json
+            _default_token(env, run_token)
             step = Step(argv=tuple(recipe_handler), stdin=recipe_json.encode())
             return Plan(kind="recipe", steps=(step,), env=env, workdir=job_dir, timeout_s=timeout)
         case None:

@@ -20,6 +20,7 @@ from .output import OutputBuffer
 from .plan import Plan, PlanError, Step, build_plan, complete_build_script
 from .process import Finished, JobProcess
 from .recipe import RecipeOutputError, follow_up_bodies, parse_outcome
+from .run_token import mint_run_token
 from .sender import LogSender
 
 _log = structlog.get_logger("conveyor_worker.run")
@@ -35,6 +36,7 @@ class RunContext:
     api_url: str
     worker_id: str
     work_root: Path
+    worker_secret: str = ""  # keys the run tokens (run_token); "" mints none
     base_env: dict[str, str]
     recipe_handler: tuple[str, ...] = ()
     kill_grace_s: float = 5.0
@@ -153,12 +155,18 @@ class JobRun:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(sending), timeout=self.lease.lease_s)
 
+    def _run_token(self) -> str:
+        if not self.ctx.worker_secret:
+            return ""
+        return mint_run_token(self.ctx.worker_id, self.ctx.worker_secret, self.lease.lease_id)
+
     async def _run_plan(self) -> _Outcome:
         self.job_dir.mkdir(parents=True, exist_ok=True)
         try:
             plan = build_plan(
                 self.lease, base_env=self.ctx.base_env, api_url=self.ctx.api_url, worker_id=self.ctx.worker_id,
                 job_dir=self.job_dir, recipe_handler=self.ctx.recipe_handler, tools_dir=self.ctx.tools_dir,
+                run_token=self._run_token(),
             )  # fmt: skip
         except PlanError as exc:
             self.sender.write(f"conveyor worker: cannot run this job: {exc}\n".encode())

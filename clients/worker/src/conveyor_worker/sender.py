@@ -1,4 +1,5 @@
-"""One ordered log sender per job run: batches output every 200 ms and retries a chunk until accepted."""
+"""One ordered log sender per job run: sends output within 100 ms of its writing (bursts coalesced,
+large output in big chunks) and retries a chunk until accepted."""
 
 import asyncio
 import contextlib
@@ -11,7 +12,7 @@ from conveyor_client import ApiError, ConnectionFailedError, ConveyorError, Unav
 
 from .calls import DEFAULT_BACKOFF
 from .decisions import Backoff, classify
-from .output import FLUSH_INTERVAL_S, MAX_CHUNK_BYTES, Chunk, OutputBuffer, gap_means_accepted, should_send
+from .output import MAX_CHUNK_BYTES, Chunk, OutputBuffer, WriteTimes, gap_means_accepted, send_deadline, should_send
 
 _log = structlog.get_logger("conveyor_worker.sender")
 
@@ -34,10 +35,16 @@ class LogSender:
         self.is_blocked = False  # the job's output waits for room in the buffer
         self.is_supported = True
         self.sent_bytes = 0
+        self._written = WriteTimes()  # when each part of the output was written (loop time)
+        self._flush_asked = False
 
     def write(self, data: bytes) -> None:
-        """Queue output (called from the process pump; never blocks)."""
-        if self.is_supported and not self.lease_lost.is_set():
+        """Queue output (called from the process pump in the event loop; never blocks)."""
+        if data and self.is_supported and not self.lease_lost.is_set():
+            position = self.sent_bytes + self.buffer.pending
+            self._written.wrote(position, asyncio.get_running_loop().time())
+            if not self.buffer.pending:
+                self._wake.set()  # the sender waits without a deadline: this byte starts one
             self.buffer.append(data)
             if self.buffer.pending >= MAX_CHUNK_BYTES:
                 self._wake.set()
@@ -55,7 +62,7 @@ class LogSender:
             if room <= 0:
                 self.is_blocked = True
                 self._room.clear()
-                self._wake.set()  # a full buffer goes out now, not after the 200 ms batch
+                self._wake.set()  # a full buffer goes out now, not at the flush deadline
                 await self._room.wait()
                 self.is_blocked = False
                 continue
@@ -77,24 +84,26 @@ class LogSender:
     async def run(self) -> None:
         """Send until closed and empty, the lease is lost, or the gateway has no log endpoint."""
         loop = asyncio.get_running_loop()
-        last_sent_at = loop.time()
         failures = 0
         while not self.buffer.is_done and not self.lease_lost.is_set() and self.is_supported:
             now = loop.time()
+            # Nothing is in flight here: the oldest unsent byte is the first one not accepted yet.
+            unsent_since = self._written.written_at(self.sent_bytes) if self.buffer.pending else None
             if not should_send(
                 pending=self.buffer.pending,
-                is_closed=self.buffer.is_closed or self.is_blocked,
+                urgent=self.buffer.is_closed or self.is_blocked or self._flush_asked,
                 now=now,
-                last_sent_at=last_sent_at,
+                unsent_since=unsent_since,
             ):
                 self._wake.clear()
-                wait = FLUSH_INTERVAL_S - (now - last_sent_at) if self.buffer.pending else None
+                deadline = send_deadline(unsent_since)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, wait) if wait is not None else None)
+                    await asyncio.wait_for(
+                        self._wake.wait(), timeout=None if deadline is None else max(0.0, deadline - now)
+                    )
                 continue
             chunk = self.buffer.take()
             error = await self._send(chunk)
-            last_sent_at = loop.time()
             if error is None:
                 failures = 0
                 self.is_healthy = True
@@ -109,17 +118,21 @@ class LogSender:
         self._room.set()
 
     async def flushed(self, timeout_s: float) -> bool:
-        """Wait until everything written so far was accepted (at most ``timeout_s``); whether it was."""
+        """Send what is pending now and wait until it was accepted (at most ``timeout_s``); whether it was."""
+        self._flush_asked = True
         self._wake.set()
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while self.buffer.pending and self.is_supported and not self.lease_lost.is_set():
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                return False
-            self._idle.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), min(left, 0.05))
-        return True
+        try:
+            while self.buffer.pending and self.is_supported and not self.lease_lost.is_set():
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    return False
+                self._idle.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), min(left, 0.05))
+            return True
+        finally:
+            self._flush_asked = False
 
     async def _send(self, chunk: Chunk) -> ConveyorError | None:
         """One attempt at the job's log, then the task's; acks when both have the chunk.

@@ -6,6 +6,7 @@ process on local directories, plus the port checks the dev runner does before st
 
 from .errors import DevstackError, ServerStartError
 from .nats import NatsServer, NatsServerMissingError, find_nats_server
+from .nats_config import NatsUser, render_config
 from .pg_install import PostgresBinaries, PostgresMissingError, find_postgres_binaries
 from .pg_owner import OsUser, blocking_parent, resolve_pg_data_dir, server_user, temp_pg_data_dir
 from .ports import PortInUseError, connect_host, ensure_port_free, free_port, is_port_free, url_host
@@ -16,6 +17,7 @@ __all__ = [
     "DevstackError",
     "NatsServer",
     "NatsServerMissingError",
+    "NatsUser",
     "OsUser",
     "PortInUseError",
     "Postgres",
@@ -30,6 +32,7 @@ __all__ = [
     "free_port",
     "is_port_free",
     "log_tail",
+    "render_config",
     "resolve_pg_data_dir",
     "server_user",
     "signal_group",

@@ -8,11 +8,13 @@ import socket
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from .errors import DevstackError, ServerStartError
+from .nats_config import NatsUser, render_config
 from .ports import connect_host, ensure_port_free, url_host
 from .process import is_running_with, log_tail, read_pid_file, stop_process, wait_until_ready
 
@@ -68,6 +70,8 @@ class NatsServer:
         log_file: Path | None = None,
         max_payload: int | None = None,
         server_name: str = "conveyor",
+        users: Sequence[NatsUser] = (),
+        sync_interval: str | None = None,
     ) -> None:
         """Describe the server; nothing starts until `start`.
 
@@ -78,12 +82,17 @@ class NatsServer:
             log_file: Where the server's output goes; ``store_dir/nats-server.log`` when omitted.
             max_payload: The largest message in bytes; the server's default (1 MiB) when omitted.
             server_name: The server name (JetStream keeps its metadata under it).
+            users: When given, only these users may connect, each with its own permissions.
+            sync_interval: JetStream's fsync policy (``"always"`` or an interval like ``"2s"``);
+                the server's default (every 2 minutes) when omitted.
         """
         self.store_dir = store_dir
         self.host = host
         self.log_file = log_file if log_file is not None else store_dir / "nats-server.log"
         self.max_payload = max_payload
         self.server_name = server_name
+        self.users = tuple(users)
+        self.sync_interval = sync_interval
         self._port = port
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_start = 0
@@ -192,10 +201,13 @@ class NatsServer:
             "-m", "0", "-n", self.server_name,
             "-P", str(self.store_dir / _PID_FILE), "--ports_file_dir", str(self.store_dir),
         ]  # fmt: skip
-        if self.max_payload is not None:
-            # max_payload has no command-line flag; command-line flags still win over the file.
+        # Users, the sync policy and max_payload have no command-line flags; flags win over the file.
+        text = render_config(users=self.users, sync_interval=self.sync_interval, max_payload=self.max_payload)
+        if text:
             config = self.store_dir / _CONFIG_FILE
-            config.write_text(f"max_payload: {self.max_payload}\n", encoding="utf-8")
+            config.touch(mode=0o600)
+            config.chmod(0o600)  # it holds the users' passwords
+            config.write_text(text, encoding="utf-8")
             command += ["-c", str(config)]
         return command
 

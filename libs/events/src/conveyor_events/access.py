@@ -1,5 +1,7 @@
-"""Events of a job's access lists (subject ``conveyor.ev.access.<job_id>``), kept apart from the
-job's own subject so that only jobs that have lists cost their projection anything.
+"""Events of a job's access lists (subject ``conveyor.ev.access.<job_id>``).
+
+They are kept apart from the job's own subject so that only jobs that have lists cost their
+projection anything.
 
 ``read`` holds user ids and ``*`` (anyone with ``jobs:read``); ``write`` holds user ids. The
 job's owner, its project's roles and admins apply besides (builds.sr.ht's access lists).

@@ -50,8 +50,11 @@ class AppendConflictError(AppendError):
 
 
 class AppendFencedError(Exception):
-    """The appender's fence refused the append: its writer may no longer write (e.g. a deposed
-    leader). Not an ``AppendError``: retrying cannot help, the writer must stop."""
+    """The appender's fence refused the append: its writer may no longer write.
+
+    The writer is, for example, a deposed leader. Not an ``AppendError``: retrying cannot help,
+    the writer must stop.
+    """
 
 
 AppendFence = Callable[[], Mapping[str, str]]

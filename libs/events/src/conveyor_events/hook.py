@@ -42,8 +42,10 @@ class HookCreated(HookEventBase, frozen=True, kw_only=True, tag="hook.created"):
 
 
 class HookUpdated(HookEventBase, frozen=True, kw_only=True, tag="hook.updated"):
-    """Fields of a hook changed; ``None`` leaves one as it was. ``is_active=True`` re-enables a
-    disabled hook and clears its failure streak (request event)."""
+    """Fields of a hook changed; ``None`` leaves one as it was (request event).
+
+    ``is_active=True`` re-enables a disabled hook and clears its failure streak.
+    """
 
     url: str | None = None
     event_types: tuple[str, ...] | None = None
@@ -59,8 +61,11 @@ class HookDeleted(HookEventBase, frozen=True, kw_only=True, tag="hook.deleted"):
 
 
 class HookDisabled(HookEventBase, frozen=True, kw_only=True, tag="hook.disabled"):
-    """The dispatcher turned the hook off (decision event): ``reason`` is ``failing`` (sustained
-    failure: ``failures`` attempts in a row over ``since``) or ``gone`` (the receiver said 410)."""
+    """The dispatcher turned the hook off (decision event).
+
+    ``reason`` is ``failing`` (sustained failure: ``failures`` attempts in a row over ``since``)
+    or ``gone`` (the receiver said 410).
+    """
 
     reason: str
     failures: int = 0

@@ -43,20 +43,23 @@ def new_uuid7(now_ms: int | None = None) -> str:
     return _canonical(value)
 
 
-def dedupe_job_id(project: str, dedupe_key: str) -> str:
+def dedupe_job_id(project: str, dedupe_key: str, owner: str = "") -> str:
     """Derive the job id for a deduplicated submission.
 
-    The same ``(project, dedupe_key)`` always gives the same id, so a second submission finds the
-    first one's subject already used (DESIGN §2: dedupe with no time window).
+    The same ``(project, dedupe_key, owner)`` always gives the same id, so a second submission
+    finds the first one's subject already used (DESIGN §2: dedupe with no time window). Keys are
+    per owner (issue 13): another user's key never finds, discloses or blocks a job of yours.
 
     Args:
         project: The project the job belongs to.
         dedupe_key: The client's deduplication key.
+        owner: Who submits (the job's owner); ``""`` gives the id keys had before they were per owner.
 
     Returns:
         A UUIDv5 string.
     """
-    return str(uuid.uuid5(DEDUPE_NAMESPACE, f"{project}\x00{dedupe_key}"))
+    name = f"{project}\x00{dedupe_key}" + (f"\x00{owner}" if owner else "")
+    return str(uuid.uuid5(DEDUPE_NAMESPACE, name))
 
 
 def parse_uuid(text: str) -> str | None:

@@ -141,8 +141,11 @@ class JobSubmitted(JobEventBase, frozen=True, kw_only=True, tag="job.submitted")
 
 
 class JobQueued(JobEventBase, frozen=True, kw_only=True, tag="job.queued"):
-    """The scheduler made the job eligible to run (decision event): after its dependencies,
-    a hold, a reset. A job with nothing to wait on is queued by its ``JobSubmitted`` alone."""
+    """The scheduler made the job eligible to run (decision event).
+
+    It follows the job's dependencies, a hold or a reset. A job with nothing to wait on is queued
+    by its ``JobSubmitted`` alone.
+    """
 
     reason: str = ""
 
@@ -201,8 +204,10 @@ class JobRetryScheduled(JobEventBase, frozen=True, kw_only=True, tag="job.retry_
 
 
 class JobReleased(JobEventBase, frozen=True, kw_only=True, tag="job.released"):
-    """The worker gave the job back unrun (result ``skipped``, or it shut down); the attempt does
-    not count and the job is queued again at once (decision)."""
+    """The worker gave the job back unrun: result ``skipped``, or it shut down (decision).
+
+    The attempt does not count and the job is queued again at once.
+    """
 
     lease_id: str
     reason: str = ""
@@ -277,8 +282,10 @@ class JobTaskReported(JobEventBase, frozen=True, kw_only=True, tag="job.task_rep
 
 
 class JobVerificationRecorded(JobEventBase, frozen=True, kw_only=True, tag="job.verification_recorded"):
-    """A run of a job needing a verification quorum succeeded with ``hash``; the quorum is not
-    reached yet, so the job waits for a run by another worker (decision)."""
+    """A run of a job needing a verification quorum succeeded with ``hash`` (decision).
+
+    The quorum is not reached yet, so the job waits for a run by another worker.
+    """
 
     lease_id: str
     worker_id: str
@@ -294,8 +301,11 @@ class JobRolledUp(JobEventBase, frozen=True, kw_only=True, tag="job.rolled_up"):
 
 
 class JobEdited(JobEventBase, frozen=True, kw_only=True, tag="job.edited"):
-    """An operator changed fields of the job's spec (request event); unset fields stay as they
-    were. A change applies to runs that start after it: restart a finished job to run it again."""
+    """An operator changed fields of the job's spec (request event).
+
+    Unset fields stay as they were. A change applies to runs that start after it: restart a
+    finished job to run it again.
+    """
 
     title: str | None = None
     note: str | None = None

@@ -84,8 +84,10 @@ class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FinishRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """The run under ``lease_id`` ended with ``result``; ``started_at``: when it began, for a run
-    whose start was not reported on its own."""
+    """The run under ``lease_id`` ended with ``result``.
+
+    ``started_at``: when it began, for a run whose start was not reported on its own.
+    """
 
     worker_id: str
     lease_id: str
@@ -104,9 +106,11 @@ class TaskRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReportReply(msgspec.Struct, frozen=True, kw_only=True):
-    """``error``: ``lease_not_current`` (the fencing token lost), ``unknown_worker``,
-    ``unknown_task``, ``verification_required``, ...; else the job's state after the report.
-    ``detail`` says in words what to fix."""
+    """The answer to a run report: an error code, or the job's state after the report.
+
+    ``error``: ``lease_not_current`` (the fencing token lost), ``unknown_worker``,
+    ``unknown_task``, ``verification_required``, ... ``detail`` says in words what to fix.
+    """
 
     state: str | None = None
     error: str | None = None

@@ -22,6 +22,9 @@ class WorkerRegistered(WorkerEventBase, frozen=True, kw_only=True, tag="worker.r
     labels: tuple[str, ...] = ()
     capacity: int = 1
     secret_hash: str
+    registered_by: str = ""
+    """Who registered it: its owner, who (besides an admin) may pause, drain or delete it; ``""``
+    (registered before workers had owners, or by an operator through NATS): admins only."""
 
 
 class WorkerStateChanged(WorkerEventBase, frozen=True, kw_only=True, tag="worker.state_changed"):

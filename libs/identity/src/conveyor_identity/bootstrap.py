@@ -45,7 +45,8 @@ class IssuedToken:
         self.token = token
         self.seq = seq
 
-    def __repr__(self) -> str:  # keeps the token out of tracebacks and debug output
+    def __repr__(self) -> str:
+        """Name the token without showing it: keeps it out of tracebacks and debug output."""
         return f"IssuedToken(token_id={self.token_id!r}, token=<hidden>)"
 
 

@@ -1,5 +1,7 @@
-"""Rebuilding the identity projections (users and tokens, projects, job access lists) from the
-stream, in place or into a shadow schema, as ``conveyor-scheduler rebuild`` does for jobs.
+"""Rebuilding the identity projections (users and tokens, projects, job access lists).
+
+They are rebuilt from the stream, in place or into a shadow schema, as
+``conveyor-scheduler rebuild`` does for jobs.
 
 Each projection gets its own projector with its own checkpoint; a rebuild empties the tables it
 owns and its checkpoint in one transaction, then replays the stream to its end.
@@ -49,8 +51,11 @@ def _projector(
 
 
 async def _drain(js: JetStreamContext, projector: Projector, timeout_s: float) -> None:
-    """Step until the consumer has nothing left to deliver (its filter's events up to the end of
-    the stream): the stream's last sequence need not be one of them, so ``catch_up`` cannot tell."""
+    """Step until the consumer has nothing left to deliver.
+
+    That is its filter's events up to the end of the stream: the stream's last sequence need not
+    be one of them, so ``catch_up`` cannot tell.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         # Asked before stepping: a filter with nothing to deliver ends at once instead of after

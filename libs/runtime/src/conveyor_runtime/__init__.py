@@ -1,7 +1,10 @@
-"""Plumbing every Conveyor service shares: settings, logging, connections, migrations, the
-checkpointed projector, read-your-writes positions, health/metrics endpoints and lifecycle."""
+"""Plumbing every Conveyor service shares.
 
-from .connections import ConnectError, connect_nats, create_pool, retry_until
+Settings, logging, connections, migrations, the checkpointed projector, read-your-writes
+positions, health/metrics endpoints and lifecycle.
+"""
+
+from .connections import DEPENDENCY_ERRORS, ConnectError, connect_nats, create_pool, retry_until
 from .db import DbConnection, DbPool
 from .decoding import decode_batch, decode_stream_event
 from .http import ReadinessCheck, health_routes, nats_check, postgres_check, serve_http
@@ -11,11 +14,15 @@ from .migrations import Migration, apply_migrations, quote_schema
 from .netguard import IPNetwork, TargetRefusedError, address_allowed, check_url_syntax, parse_nets, resolve_checked
 from .positions import PositionWatcher, announce_position
 from .projector import CHECKPOINT_MIGRATION, BatchHandler, Projector, StreamEvent
+from .quarantine import QUARANTINE_SQL, quarantine_migration, sanitised
 from .service import ConsumerSpec, checkpoint_only, consumer_main, run_consumer_service
 from .settings import BaseSettings, SettingsError, load_settings
+from .stall import reporting_stalls, stall_checks
 
 __all__ = [
     "CHECKPOINT_MIGRATION",
+    "DEPENDENCY_ERRORS",
+    "QUARANTINE_SQL",
     "BaseSettings",
     "BatchHandler",
     "ConnectError",
@@ -47,10 +54,14 @@ __all__ = [
     "nats_check",
     "parse_nets",
     "postgres_check",
+    "quarantine_migration",
     "quote_schema",
+    "reporting_stalls",
     "resolve_checked",
     "retry_until",
     "run_consumer_service",
     "run_service",
+    "sanitised",
     "serve_http",
+    "stall_checks",
 ]

@@ -3,7 +3,7 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import asyncpg
 import nats
@@ -11,10 +11,17 @@ from nats.aio.client import Client as NatsClient
 
 from .logging import get_logger
 
-__all__ = ["ConnectError", "connect_nats", "create_pool", "retry_until"]
+__all__ = ["DEPENDENCY_ERRORS", "ConnectError", "connect_nats", "create_pool", "retry_until"]
 
 T = TypeVar("T")
 _log = get_logger("connections")
+
+DEPENDENCY_ERRORS: Final = (TimeoutError, OSError, nats.errors.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What NATS or PostgreSQL raise while they are away (restarting, unreachable): worth retrying.
+
+Broad on purpose (``asyncpg.PostgresError`` includes a refused statement): loops that must
+survive an outage retry these with backoff rather than end the service (issue 13).
+"""
 
 
 class ConnectError(RuntimeError):
@@ -43,7 +50,7 @@ async def retry_until(
     while True:
         try:
             return await attempt()
-        except (TimeoutError, OSError, nats.errors.Error, asyncpg.PostgresError) as exc:
+        except DEPENDENCY_ERRORS as exc:
             if time.monotonic() + delay > deadline:
                 raise ConnectError(f"{what} unreachable after {timeout_s:.0f}s: {exc}") from exc
             _log.warning("dependency_unreachable", target=what, error=str(exc), retry_in_s=delay)

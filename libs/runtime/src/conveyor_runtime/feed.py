@@ -5,10 +5,17 @@ handful of messages per round trip (profiled: ~1 message per fetch on a 50k back
 keeps pull requests outstanding instead: it asks for ``2 * batch`` messages ahead, tops up when
 fewer than ``batch`` remain requested, and hands out whatever has arrived. New events reach the
 projector as soon as they are stored, and a backlog streams at full speed.
+
+Pull requests live on the server: when it restarts (or the connection drops) they are gone
+without a word, so the feed forgets what it was owed after a reconnect, and when nothing at all
+came back for longer than a request lives (issue 13: a feed that kept counting dead requests as
+owed never pulled again). A "no responders" answer means the consumer (or JetStream) is not
+there: the feed stops asking and says so (`is_consumer_missing`) for its owner to re-create it.
 """
 
 import asyncio
 import json
+import time
 from collections import deque
 from typing import Final
 
@@ -22,6 +29,8 @@ _STATUS: Final = "Status"
 _PENDING: Final = "Nats-Pending-Messages"
 _NS: Final = 1_000_000_000
 _FILL_WAIT_S: Final = 0.005
+_NO_RESPONDERS: Final = "503"
+_SILENCE_GRACE_S: Final = 1.0  # beyond a request's lifetime: it died unanswered
 _V1_TOKENS: Final = 9  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>
 _V1_STREAM_SEQ: Final = 5
 _V2_STREAM_SEQ: Final = Msg.Ack.StreamSeq  # the form with domain and account hash
@@ -66,6 +75,10 @@ class ConsumerFeed:
         self._owed = 0  # messages requested and not yet delivered or expired
         self._inbox = ""
         self._sub: Subscription | None = None
+        self._silence_s = expires_s + _SILENCE_GRACE_S
+        self._heard_at = time.monotonic()  # the last request sent, message or status received
+        self._reconnects = self._reconnect_count()
+        self.is_consumer_missing = False
 
     async def start(self) -> None:
         """Subscribe to the reply inbox and send the first pull requests."""
@@ -80,17 +93,42 @@ class ConsumerFeed:
             self._sub = None
         self._owed = 0
 
+    def _reconnect_count(self) -> int:
+        return int(self._nc.stats.get("reconnects", 0))
+
+    def _forget_dead_requests(self) -> None:
+        """Stop counting requests the server no longer holds (see the module docstring)."""
+        reconnects = self._reconnect_count()
+        silent = time.monotonic() - self._heard_at > self._silence_s
+        if self._owed and (reconnects != self._reconnects or silent):
+            self._owed = 0
+        self._reconnects = reconnects
+
+    def resume(self) -> None:
+        """Ask again from scratch (after the consumer was re-created)."""
+        self._owed = 0
+        self.is_consumer_missing = False
+
     async def _top_up(self) -> None:
-        if self._sub is None or self._owed >= self._batch:
+        if self._sub is None or self.is_consumer_missing:
+            return
+        self._forget_dead_requests()
+        if self._owed >= self._batch:
             return
         self._owed += 2 * self._batch
+        self._heard_at = time.monotonic()
         body = {"batch": 2 * self._batch, "expires": self._expires_ns}
         await self._nc.publish(self._subject, json.dumps(body).encode(), reply=self._inbox)
 
     async def _on_msg(self, msg: Msg) -> None:
         # Delivered messages keep their stream subject, so they cannot be told apart by request:
         # one count covers every outstanding request.
+        self._heard_at = time.monotonic()
         status = msg.headers.get(_STATUS) if msg.headers else None
+        if status == _NO_RESPONDERS:
+            self._owed = 0
+            self.is_consumer_missing = True  # asking again at once would spin: the owner re-creates
+            return
         if status is not None and not msg.data:
             if status != "100":  # 408/409: a request ended with this many messages undelivered
                 pending = msg.headers.get(_PENDING) if msg.headers else None
@@ -109,7 +147,7 @@ class ConsumerFeed:
             try:
                 await asyncio.wait_for(self._arrived.wait(), timeout_s)
             except TimeoutError:
-                await self._top_up()  # a request may have expired unanswered while idle
+                await self._top_up()  # a request may have expired or died unanswered while idle
                 return []
         await self._fill_while_behind()
         count = min(self._batch, len(self._queue))

@@ -8,9 +8,11 @@ __all__ = [
     "CONTENT_TYPE_LATEST",
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
+    "JOBS_READY",
     "PROJECTOR_APPLIED",
     "PROJECTOR_BATCH_SECONDS",
     "PROJECTOR_POSITION",
+    "PROJECTOR_QUARANTINED",
     "render_metrics",
 ]
 
@@ -20,12 +22,20 @@ PROJECTOR_APPLIED: Final = Counter(
 PROJECTOR_POSITION: Final = Gauge(
     "conveyor_projector_position", "Last stream sequence applied by a projector", ["consumer"]
 )
+PROJECTOR_QUARANTINED: Final = Counter(
+    "conveyor_projector_quarantined_total",
+    "Events a projector could not apply as they were: sanitised, or skipped (see its quarantine table)",
+    ["consumer", "outcome"],
+)
 PROJECTOR_BATCH_SECONDS: Final = Histogram(
     "conveyor_projector_batch_seconds",
     "Time to apply one batch, commit included",
     ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+# Read at scrape time from the leading scheduler's ready queue (a standby reports 0): what a
+# worker autoscaler (the KEDA ScaledObject in deploy/k8s/overlays/ha) scales on.
+JOBS_READY: Final = Gauge("conveyor_jobs_ready", "Jobs ready to run and waiting for a worker (leader only)")
 HTTP_REQUESTS: Final = Counter("conveyor_http_requests_total", "HTTP requests served", ["method", "route", "status"])
 HTTP_SECONDS: Final = Histogram(
     "conveyor_http_request_seconds",

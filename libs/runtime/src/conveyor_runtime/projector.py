@@ -5,6 +5,15 @@ acknowledged. Events at or below the stored checkpoint are skipped, so redeliver
 between commit and ack, or an expired ack wait) never applies an event twice. At start the
 consumer is recreated at ``checkpoint + 1``: the database, not the consumer's ack state, is the
 source of truth, and a dropped projection rebuilds from sequence 1 (DESIGN §3).
+
+A batch that fails because of an event's content (``quarantine.is_poison``) is applied again
+one event at a time; the event that fails alone is applied with its text sanitised, or else set
+aside, and recorded in the ``quarantine`` table either way (``quarantine``): one event never
+stops the fold. A rebuild meets the same events and comes to the same outcome.
+
+A projector rides through outages of its dependencies (issue 13): a batch that fails on
+PostgreSQL or NATS is retried with backoff, a consumer that vanished (or a JetStream that did not
+answer) is re-created from the stored checkpoint, and ``step`` never raises for such an error.
 """
 
 import asyncio
@@ -15,7 +24,6 @@ from typing import Any, Final
 
 import asyncpg
 import msgspec
-import nats.errors
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -25,11 +33,13 @@ from nats.js.errors import NotFoundError
 
 from conveyor_events import AppendError
 
+from .connections import DEPENDENCY_ERRORS
 from .db import DbConnection
 from .feed import ConsumerFeed, stream_seq
 from .logging import get_logger
-from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION
+from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION, PROJECTOR_QUARANTINED
 from .migrations import Migration, quote_schema
+from .quarantine import SANITISED, SKIPPED, describe, is_poison, record_quarantine, sanitised
 
 __all__ = ["CHECKPOINT_MIGRATION", "BatchHandler", "Projector", "ProjectorFencedError", "StreamEvent"]
 
@@ -43,6 +53,8 @@ CHECKPOINT_MIGRATION: Final[Migration] = (
 """The checkpoint table every projecting service includes among its migrations."""
 
 _log = get_logger("projector")
+_FIRST_RETRY_S: Final = 0.1
+_RETRY_CAP_S: Final = 2.0
 
 
 class ProjectorFencedError(RuntimeError):
@@ -99,6 +111,7 @@ class Projector:
     ) -> None:
         self.name = name
         self._table = f"{quote_schema(schema)}.checkpoints"
+        self._quarantine_table = f"{quote_schema(schema)}.quarantine"
         self._js = js
         self._pool = pool
         self._stream = stream
@@ -112,7 +125,13 @@ class Projector:
         self._on_applied = on_applied
         self._stored = 0  # the checkpoint as stored; ``position`` may run ahead of it
         self._feed: ConsumerFeed | None = None
+        self._outage_delay_s = _FIRST_RETRY_S
         self.position = 0
+
+    @property
+    def stream(self) -> str:
+        """The stream this projector consumes."""
+        return self._stream
 
     async def read_checkpoint(self) -> int:
         """Return the last applied stream sequence (0 when nothing was applied)."""
@@ -130,22 +149,41 @@ class Projector:
             await conn.execute(f"INSERT INTO {self._table} (consumer) VALUES ($1) ON CONFLICT DO NOTHING", self.name)
         self.position = self._stored = await self.read_checkpoint()
         await self._delete_consumer()
-        config = ConsumerConfig(
-            durable_name=self.name,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if self.position else DeliverPolicy.ALL,
-            opt_start_seq=self.position + 1 if self.position else None,
-            ack_policy=AckPolicy.ALL,
-            ack_wait=self._ack_wait_s,
-            max_ack_pending=20 * self._batch_size,
-            filter_subject=self._filter,
-        )
-        await self._js.add_consumer(self._stream, config)
+        await self._js.add_consumer(self._stream, self._consumer_config(self.position))
         nc: NatsClient = self._js._nc  # the context's connection; nats-py has no public accessor
         self._feed = ConsumerFeed(nc, self._stream, self.name, batch=self._batch_size)
         await self._feed.start()
         PROJECTOR_POSITION.labels(self.name).set(self.position)
         _log.info("projector_prepared", consumer=self.name, checkpoint=self.position)
         return self.position
+
+    def _consumer_config(self, after: int) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.name,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if after else DeliverPolicy.ALL,
+            opt_start_seq=after + 1 if after else None,
+            ack_policy=AckPolicy.ALL,
+            ack_wait=self._ack_wait_s,
+            max_ack_pending=20 * self._batch_size,
+            filter_subject=self._filter,
+        )
+
+    async def _restore_consumer(self, feed: ConsumerFeed) -> None:
+        """Re-create the durable consumer after the stored checkpoint if the server lost it.
+
+        Events between the stored checkpoint and the position come again and are skipped.
+        """
+        try:
+            await self._js.consumer_info(self._stream, self.name)
+        except NotFoundError:
+            await self._js.add_consumer(self._stream, self._consumer_config(self._stored))
+            _log.warning("projector_consumer_recreated", consumer=self.name, checkpoint=self._stored)
+        feed.resume()
+
+    @property
+    def feed(self) -> ConsumerFeed | None:
+        """The pulling feed (None before ``prepare`` and after ``close``)."""
+        return self._feed
 
     async def _delete_consumer(self) -> None:
         with contextlib.suppress(NotFoundError):
@@ -173,6 +211,8 @@ class Projector:
     async def fetch(self) -> list[Msg]:
         """Take the next batch; empty when nothing arrived within the fetch timeout."""
         assert self._feed is not None, "call prepare() first"
+        if self._feed.is_consumer_missing:
+            await self._restore_consumer(self._feed)
         return await self._feed.next_batch(self._fetch_timeout_s)
 
     async def apply(self, msgs: Sequence[Msg]) -> int:
@@ -258,9 +298,25 @@ class Projector:
     async def step(self) -> int:
         """Fetch, apply, ack and announce one batch.
 
+        A dependency that is away (NATS or PostgreSQL restarting) makes the step wait with
+        backoff and apply nothing; the loop that calls it resumes by itself once it is back.
+
         Returns:
             How many events were applied.
         """
+        try:
+            applied = await self._step()
+        except DEPENDENCY_ERRORS as exc:
+            _log.warning(
+                "projector_dependency_unavailable", consumer=self.name, error=repr(exc), retry_in_s=self._outage_delay_s
+            )
+            await asyncio.sleep(self._outage_delay_s)
+            self._outage_delay_s = min(self._outage_delay_s * 2, _RETRY_CAP_S)
+            return 0
+        self._outage_delay_s = _FIRST_RETRY_S
+        return applied
+
+    async def _step(self) -> int:
         msgs = await self.fetch()
         if not msgs:
             await self.flush_position()  # idle: store what echo-only batches moved in memory
@@ -280,11 +336,91 @@ class Projector:
         while True:
             try:
                 return await self.apply(msgs)
-            except (TimeoutError, asyncpg.PostgresError, OSError, AppendError, nats.errors.Error) as exc:
+            except Exception as exc:
+                if is_poison(exc):
+                    return await self._apply_one_by_one(msgs, exc)
+                if not isinstance(exc, (*DEPENDENCY_ERRORS, AppendError)):
+                    raise
                 # Never skip a batch: a projection with a hole is worse than a stalled one.
                 _log.error("projection_batch_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_CAP_S)
+
+    async def _apply_one_by_one(self, msgs: Sequence[Msg], exc: BaseException) -> int:
+        """Isolate what failed a batch: its events one at a time, each in its own transaction."""
+        _log.warning("projection_batch_isolating", consumer=self.name, events=len(msgs), error=str(exc))
+        applied = 0
+        for msg in msgs:
+            applied += await self._apply_alone(msg)
+        return applied
+
+    async def _apply_alone(self, msg: Msg) -> int:
+        delay = 0.1
+        while True:
+            try:
+                try:
+                    return await self.apply([msg])
+                except Exception as exc:
+                    if not is_poison(exc):
+                        raise
+                    return await self._quarantine(StreamEvent(stream_seq(msg), msg.subject, msg.data), exc)
+            except (*DEPENDENCY_ERRORS, AppendError) as exc:
+                _log.error("projection_event_failed", consumer=self.name, error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _quarantine(self, event: StreamEvent, exc: BaseException) -> int:
+        """Apply ``event`` with its text sanitised, or skip it; record it and move past it.
+
+        Returns:
+            1 when the sanitised event was applied, else 0.
+        """
+        error = f"{type(exc).__name__}: {exc}"
+        clean = sanitised(event.data)
+        outcome = SKIPPED
+        if clean is not None:
+            fixed = StreamEvent(event.seq, event.subject, clean)
+
+            async def apply_fixed(conn: DbConnection) -> None:
+                await self._handler(conn, [fixed])
+                await record_quarantine(
+                    conn, self._quarantine_table, self.name, event.seq, event.subject, event.data, SANITISED, error
+                )
+
+            try:
+                async with self._pool.acquire() as conn:
+                    await self.commit_batch(conn, event.seq, apply_fixed)
+                outcome = SANITISED
+                if self._on_applied is not None:
+                    self._on_applied()
+            except Exception as again:
+                if not is_poison(again):
+                    raise
+                error = f"{error}; sanitised: {type(again).__name__}: {again}"
+        if outcome == SKIPPED:
+
+            async def record(conn: DbConnection) -> None:
+                await record_quarantine(
+                    conn, self._quarantine_table, self.name, event.seq, event.subject, event.data, SKIPPED, error
+                )
+
+            async with self._pool.acquire() as conn:
+                await self.commit_batch(conn, event.seq, record)
+        event_type, job_id = describe(event.data)
+        PROJECTOR_QUARANTINED.labels(self.name, outcome).inc()
+        PROJECTOR_POSITION.labels(self.name).set(self.position)
+        _log.error(
+            "event_quarantined",
+            consumer=self.name,
+            stream_seq=event.seq,
+            subject=event.subject,
+            event_type=event_type,
+            job_id=job_id,
+            outcome=outcome,
+            error=error,
+            hint=f"SELECT * FROM {self._quarantine_table} WHERE consumer = '{self.name}'",
+        )
+        return 1 if outcome == SANITISED else 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Apply batches until ``stop`` is set; the batch in hand is finished first."""

@@ -18,6 +18,7 @@ from .logging import configure_logging, get_logger
 from .migrations import Migration, apply_migrations
 from .projector import BatchHandler, Projector, StreamEvent
 from .settings import BaseSettings, load_settings
+from .stall import stall_checks
 
 __all__ = ["ConsumerSpec", "checkpoint_only", "consumer_main", "run_consumer_service"]
 
@@ -87,6 +88,7 @@ async def run_consumer_service(settings: BaseSettings, spec: ConsumerSpec, stop:
         )
         await projector.prepare()
         checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
+        checks |= stall_checks([projector], js, max_lag=settings.projector_max_lag, stall_s=settings.projector_stall_s)
         app = Starlette(routes=health_routes(lambda: checks))
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         _log.info("service_started", service=spec.name, checkpoint=projector.position)

@@ -26,6 +26,10 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     connect_timeout_s: float = 30.0
     events_replicas: int = 1
     events_duplicate_window_s: float = 120.0
+    projector_stall_s: float = 10.0
+    """``/readyz`` fails for a projector with messages waiting and no progress for this long."""
+    projector_max_lag: int = 100_000
+    """... or with more messages than this waiting for ``projector_stall_s`` (``stall``)."""
 
 
 S = TypeVar("S", bound=msgspec.Struct)

@@ -17,7 +17,7 @@ import pytest
 
 from conveyor_devstack import DevstackError, NatsServer, Postgres, temp_pg_data_dir
 
-__all__ = ["database_url", "nats_server", "nats_url", "postgres_server"]
+__all__ = ["database_url", "nats_server", "nats_url", "own_database_url", "own_postgres", "postgres_server"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,6 +48,30 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[Postgres]:
+    """Yields a PostgreSQL of this test alone (fsync off), which it may stop() and start() again.
+
+    Restarts keep the port, so DSNs stay valid. Its methods block: async tests call them through
+    ``asyncio.to_thread``.
+    """
+    data_dir = temp_pg_data_dir("conveyor-pg-own-")
+    server = Postgres(data_dir, fast=True, log_file=tmp_path / "postgres.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def own_database_url(own_postgres: Postgres) -> str:
+    """Yields the DSN of a fresh database on ``own_postgres`` (the server this test may restart)."""
+    own_postgres.create_database("conveyor")
+    return own_postgres.dsn("conveyor")
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ from conveyor_runtime import get_logger
 
 from .errors import InsufficientScopeError, UnauthenticatedError
 from .job_access import check_job_access
+from .run_tokens import authenticate_run, is_run_token
 from .signed_requests import HEADER as SIGNED_HEADER
 from .signed_requests import authenticate_signed
 from .token_auth import Principal
@@ -189,8 +190,12 @@ def guard(endpoint: Endpoint, rule: str, path: str = "", *, worker_may: bool = F
     job_check = "{job_id}" in path and rule in ("jobs:read", "jobs:write")
 
     async def guarded(request: Request) -> Response:
-        if worker_may and _is_basic(request.headers.get("authorization")):
+        authorization = request.headers.get("authorization")
+        if worker_may and _is_basic(authorization):
             principal = await authenticate_worker(request)
+        elif worker_may and is_run_token(authorization):
+            assert authorization is not None
+            principal = await authenticate_run(request.scope["state"], authorization)
         else:
             principal = await authenticate(request, rule)
         request.scope["principal"] = principal

@@ -57,6 +57,7 @@ from .identity_routes import IDENTITY_ROUTES
 from .job_acl import JOB_ACL_ROUTES
 from .job_commands import JOB_COMMAND_ROUTES
 from .job_edit import EDIT_ROUTES
+from .leader_watch import LeaderWatch
 from .leases import LEASE_ROUTES
 from .log_reads import LOG_READ_ROUTES
 from .log_routes import LOG_WRITE_ROUTES
@@ -65,10 +66,12 @@ from .log_writer import LogWriter
 from .maintenance import MAINTENANCE_ROUTES
 from .middleware import RequestContext
 from .openapi import build_openapi
+from .outage import OUTAGE_HANDLERS
 from .problems import PROBLEM_DOCS, gateway_problem, http_problem, unexpected_problem
 from .project_reader import ProjectReader
 from .project_routes import PROJECT_ROUTES
 from .push_hook import PUSH_HOOK_ROUTES
+from .query_guard import QueryTextGuard
 from .reader import JobReader
 from .requester import Requester
 from .route_index import IndexedRouter
@@ -136,6 +139,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await appender.start()
         requester = Requester(nc)
         await requester.start()
+        leader_watch = LeaderWatch(nc, requester)  # calls follow a new scheduler leader (issue 13)
+        await leader_watch.start()
         watcher = PositionWatcher(nc, SCHEDULER_CONSUMER, lambda: reader.checkpoint(SCHEDULER_CONSUMER))
         await watcher.start()
         collector = PositionWatcher(nc, COLLECTOR_CONSUMER, lambda: logs.checkpoint(COLLECTOR_CONSUMER))
@@ -184,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await identity_watcher.stop()
             await projects_watcher.stop()
             await access_watcher.stop()
+            await leader_watch.stop()
             await requester.stop()
             await appender.close()
             await nc.drain()
@@ -230,10 +236,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app = Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext)],
+        middleware=[Middleware(RequestContext), Middleware(QueryTextGuard)],
         exception_handlers={
             GatewayError: gateway_problem,
             HTTPException: http_problem,
+            **OUTAGE_HANDLERS,  # a dependency away: 503 + Retry-After (issue 13)
             Exception: unexpected_problem,
         },
     )

@@ -6,33 +6,8 @@ import msgspec
 
 from conveyor_events import UtcDatetime
 from conveyor_events.fields import Identifier, JobId, Tag
-
-JOB_STATES: Final = (
-    "submitted",
-    "pending",
-    "blocked",
-    "queued",
-    "awaiting_verification",
-    "assigned",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-)
-JobStateName = Literal[
-    "submitted",
-    "pending",
-    "blocked",
-    "queued",
-    "awaiting_verification",
-    "assigned",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-]
+from conveyor_events.scheduler_api import ReportResult
+from conveyor_events.states import JobStateName, ReportedTaskState
 
 EnvName = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EnvValue = Annotated[str, msgspec.Meta(max_length=32_768)]
@@ -297,6 +272,7 @@ class WorkerView(msgspec.Struct, kw_only=True):
     registered_at: UtcDatetime
     version: int
     state: WorkerStateName
+    owner: str = ""  # who registered it: they (or an admin) may pause, drain or delete it; "": admins only
     last_seen_at: UtcDatetime | None = None
     load: float | None = None
     memory_free_mb: int | None = None
@@ -370,7 +346,7 @@ class NoFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The body of an action that takes no fields: omit it, or send ``{}``."""
 
 
-TaskStateName = Literal["running", "succeeded", "failed", "skipped"]
+TaskStateName = ReportedTaskState
 
 
 class TaskReportBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -395,7 +371,7 @@ class RunFinish(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     start travels with its finish); the job is recorded as started then, then ended.
     """
 
-    result: Literal["succeeded", "failed", "skipped"]
+    result: ReportResult
     exit_code: ExitCode | None = None
     verification: VerificationHash | None = None
     started_at: UtcDatetime | None = None

@@ -16,9 +16,10 @@ from conveyor_runtime import get_logger
 from .access import caller, caller_id
 from .acl_append import append_lists
 from .bodies import BULK_MAX_JOBS, BulkItem, BulkResult, FieldError, JobSubmission
-from .dependency_check import check_dependencies, check_parent
+from .dependency_check import Viewer, check_dependencies, check_parent, principal_viewer
 from .errors import ParentFinishedError, ValidationFailedError
 from .job_access import check_parent_access, check_submit_access
+from .outage import RETRY_AFTER_S, is_outage
 from .routes import (
     State,
     first_seq,
@@ -30,10 +31,12 @@ from .routes import (
     submitted_event,
     wait_applied,
 )
+from .run_tokens import follow_up
 from .validation import NOT_JSON, collect_errors, decode_body, malformed
 
 _log = get_logger("gateway")
 _INVALID: Final = "the body has invalid fields"
+_UNKNOWN_REFERENCES: Final = "unknown dependencies or parents"
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -100,9 +103,9 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
     return subs
 
 
-async def _dependency_errors(state: State, sub: JobSubmission, index: int) -> list[FieldError]:
+async def _dependency_errors(state: State, sub: JobSubmission, index: int, viewer: Viewer | None) -> list[FieldError]:
     try:
-        await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
+        await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on", viewer=viewer)
         await check_parent(state["reader"].pool, sub.parent, "/parent")
     except ValidationFailedError as exc:
         return _prefixed(exc.errors or [], index)
@@ -111,7 +114,7 @@ async def _dependency_errors(state: State, sub: JobSubmission, index: int) -> li
     return []
 
 
-async def check_batch_dependencies(state: State, subs: list[JobSubmission]) -> None:
+async def check_batch_dependencies(state: State, subs: list[JobSubmission], viewer: Viewer | None) -> None:
     """Every dependency and parent of every job must exist (a parent must not have ended),
     checked as for one submission.
 
@@ -120,10 +123,10 @@ async def check_batch_dependencies(state: State, subs: list[JobSubmission]) -> N
             (``/jobs/3/depends_on/0``, ``/jobs/4/parent``).
     """
     with_dependencies = [(i, sub) for i, sub in enumerate(subs) if sub.depends_on or sub.parent]
-    found = await asyncio.gather(*(_dependency_errors(state, sub, i) for i, sub in with_dependencies))
+    found = await asyncio.gather(*(_dependency_errors(state, sub, i, viewer) for i, sub in with_dependencies))
     errors = [e for item_errors in found for e in item_errors]
     if errors:
-        raise ValidationFailedError("unknown dependencies or parents", errors=errors)
+        raise ValidationFailedError(_UNKNOWN_REFERENCES, errors=errors)
 
 
 async def _highest_seq(state: State, items: list[PendingAppend], outcomes: list[Appended | AppendConflictError]) -> int:
@@ -150,12 +153,17 @@ async def submit_jobs(request: Request) -> Response:
     state: State = request.scope["state"]
     body = await read_json_body(request, state["bulk_max_body_bytes"])
     subs = decode_batch(body, max_item_bytes=state["max_body_bytes"])
+    subs = [follow_up(caller(request), sub, f"/jobs/{i}/parent") for i, sub in enumerate(subs)]
     await check_submit_access(request, caller(request), [sub.project for sub in subs])
     await state["submit_limits"].admit(sub.project for sub in subs)
-    await check_batch_dependencies(state, subs)
+    # Parent access first: a parent the caller may not see answers as a missing one, never with its state.
     for index, parent in enumerate(sub.parent for sub in subs):
-        await check_parent_access(request, caller(request), parent, f"/jobs/{index}/parent")
-    ids = [new_job_id(sub) for sub in subs]
+        try:
+            await check_parent_access(request, caller(request), parent, f"/jobs/{index}/parent")
+        except ValidationFailedError as exc:  # worded as the batch check words a missing parent
+            raise ValidationFailedError(_UNKNOWN_REFERENCES, errors=exc.errors) from None
+    await check_batch_dependencies(state, subs, principal_viewer(caller(request)))
+    ids = [new_job_id(sub, caller_id(request)) for sub in subs]
     items = [
         PendingAppend(
             job_subject(job_id), submitted_event(sub, job_id, caller_id(request)), expected_last_subject_seq=0
@@ -168,7 +176,6 @@ async def submit_jobs(request: Request) -> Response:
         for job_id, sub, outcome in zip(ids, subs, outcomes, strict=True)
         if isinstance(outcome, Appended)
     ]
-    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
     jobs = [
         BulkItem(id=job_id, status="created" if isinstance(outcome, Appended) else "existing")
         for job_id, outcome in zip(ids, outcomes, strict=True)
@@ -176,9 +183,16 @@ async def submit_jobs(request: Request) -> Response:
     created = sum(1 for j in jobs if j.status == "created")
     _log.info("jobs_bulk_submitted", created=created, existing=len(jobs) - created)
     result = BulkResult(jobs=jobs, count=len(jobs))
-    if prefers_async(request):
-        return json_response(result, 202, {"Preference-Applied": "respond-async"})
-    is_visible = await wait_applied(state, await _highest_seq(state, items, outcomes))
+    try:
+        await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, caller_id(request))
+        if prefers_async(request):
+            return json_response(result, 202, {"Preference-Applied": "respond-async"})
+        is_visible = await wait_applied(state, await _highest_seq(state, items, outcomes))
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # Stored: a 5xx would make the client submit them all twice (issue 13).
+        return json_response(result, 202, {"Retry-After": str(RETRY_AFTER_S)})
     return json_response(result, 201 if is_visible else 202)
 
 

@@ -15,9 +15,9 @@ from starlette.routing import Route
 from conveyor_events import JobDependenciesSet, job_subject, new_uuid7
 from conveyor_events.fields import JobId
 
-from .access import caller_id
+from .access import caller, caller_id
 from .bodies import JobAccepted
-from .dependency_check import check_dependencies
+from .dependency_check import check_dependencies, principal_viewer
 from .errors import ConflictError
 from .routes import State, existing_job, json_response, path_id, read_after, read_json_body
 from .validation import decode_body
@@ -45,7 +45,8 @@ async def set_dependencies(request: Request) -> Response:
     if job.state not in _NOT_STARTED:
         raise JobStartedError(f"job {job_id} is {job.state}; dependencies can only change before it runs")
     depends_on = list(dict.fromkeys(body.depends_on))
-    await check_dependencies(state["reader"].pool, job_id, depends_on, "/depends_on")
+    viewer = principal_viewer(caller(request))
+    await check_dependencies(state["reader"].pool, job_id, depends_on, "/depends_on", viewer=viewer)
     event = JobDependenciesSet(
         event_id=new_uuid7(),
         job_id=job_id,

@@ -76,6 +76,10 @@ class Visibility:
         self._is_admin = principal.has_scope("admin")
         self._workers = principal.has_scope("workers")
 
+    async def may_read_job(self, job_id: str) -> bool:
+        """Whether the caller may read the job (False for a missing one too)."""
+        return self._is_admin or job_id in await self._reader.readable({job_id}, self._principal.user_id)
+
     async def filter(self, query: EventQuery, msgs: list[Any]) -> list[FeedItem]:
         decoded: list[tuple[int, str, str, dict[str, Any]]] = []
         for m in msgs:

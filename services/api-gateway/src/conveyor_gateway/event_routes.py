@@ -37,6 +37,10 @@ async def list_events(request: Request) -> Response:
     state: State = request.scope["state"]
     query = parse_query(dict(request.query_params), paged=True)
     vis = Visibility(caller(request), state["reader"])
+    if query.job is not None and not await vis.may_read_job(query.job):
+        # A job the caller may not read answers as a missing one: nothing, and a cursor that has
+        # not moved (a scan of its subject would carry its stream sequence out; issue 13).
+        return json_response(EventPage(items=[], next_cursor=_cursor(query.after_seq), more=False))
     sub = await open_feed(state["js"], query)
     items: list[FeedItem] = []
     last_seq: int | None = query.after_seq
@@ -53,8 +57,11 @@ async def list_events(request: Request) -> Response:
                 break
     finally:
         await close_feed(sub)
-    cursor = encode_cursor(last_seq) if last_seq is not None else None
-    return json_response(EventPage(items=items, next_cursor=cursor, more=more))
+    return json_response(EventPage(items=items, next_cursor=_cursor(last_seq), more=more))
+
+
+def _cursor(seq: int | None) -> str | None:
+    return encode_cursor(seq) if seq is not None else None
 
 
 async def stream_events(request: Request) -> Response:

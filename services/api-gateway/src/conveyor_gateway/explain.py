@@ -9,16 +9,13 @@ from typing import Any, Final
 
 import msgspec
 
+from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TERMINAL
+
 from .bodies import ExplainReason, JobExplanation, JobView, ReasonCode, WorkerMode
 from .worker_status import OFFLINE_AFTER
 
-TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
-LEASED: Final = frozenset({"assigned", "running"})
 AHEAD_LIMIT: Final = 10_000  # counting stops here: past it the exact figure tells nobody anything
 LISTED_DEPENDENCIES: Final = 20  # at most this many waiting dependencies are named in ``data``
-# Dependency states that make the scheduler fail the dependent without running it ("unknown": no
-# such job); the same policy as the scheduler's decider.
-DEPENDENCY_FAILED: Final = frozenset({"failed", "timed_out", "cancelled", "deleted", "unknown"})
 
 
 class WorkerFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -292,7 +289,7 @@ def _cancel_requested(facts: ExplainFacts) -> ExplainReason | None:
 
 def _retry_backoff(facts: ExplainFacts) -> ExplainReason | None:
     job, now = facts.job, facts.now
-    if job.state not in ("queued", "awaiting_verification") or job.retry_at is None or job.retry_at <= now:
+    if job.state not in READY or job.retry_at is None or job.retry_at <= now:
         return None
     attempts = job.max_retries + 1
     detail = (

@@ -10,8 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from conveyor_events.states import LEASED, TERMINAL
+
+from .access import caller
+from .dependency_check import Viewer, principal_viewer
 from .errors import JobNotFoundError
-from .explain import AHEAD_LIMIT, LEASED, TERMINAL, ExplainFacts, WorkerFact, explain
+from .explain import AHEAD_LIMIT, ExplainFacts, WorkerFact, explain
 from .routes import State, json_response, path_id
 
 
@@ -32,8 +36,9 @@ async def _holder(state: State, worker_id: str | None) -> WorkerFact | None:
     )
 
 
-async def gather_facts(state: State, job_id: str, now: datetime) -> ExplainFacts | None:
-    """What the rules need about the job; None when there is no such job."""
+async def gather_facts(state: State, job_id: str, now: datetime, viewer: Viewer | None = None) -> ExplainFacts | None:
+    """What the rules need about the job; None when there is no such job. A dependency ``viewer``
+    may not read is left out of the states, so it reads as a missing one (None: an admin)."""
     reader = state["explainer"]
     found = await reader.job(job_id)
     if found is None:
@@ -58,6 +63,9 @@ async def gather_facts(state: State, job_id: str, now: datetime) -> ExplainFacts
             priority=job.priority, submitted_seq=submitted_seq, label_sets=label_sets, now=now, limit=AHEAD_LIMIT + 1
         )
     dependency_states = await reader.job_states(job.depends_on) if job.depends_on else {}
+    if viewer is not None and dependency_states:
+        readable = await state["reader"].readable(set(dependency_states), viewer.user_id)
+        dependency_states = {d: s for d, s in dependency_states.items() if d in readable or s == "deleted"}
     return ExplainFacts(
         job=job,
         now=now,
@@ -86,7 +94,7 @@ async def explain_job(request: Request) -> Response:
     """``GET /v1/jobs/{id}/explain``: why the job is not running, in words and as coded reasons."""
     state: State = request.scope["state"]
     job_id = path_id(request, "job_id", "job")
-    facts = await gather_facts(state, job_id, datetime.now(UTC))
+    facts = await gather_facts(state, job_id, datetime.now(UTC), principal_viewer(caller(request)))
     if facts is None:
         raise JobNotFoundError(f"no job {job_id}")
     return json_response(explain(facts))

@@ -15,6 +15,7 @@ from .bodies import FieldError
 from .errors import ForbiddenError, JobNotFoundError, ValidationFailedError
 from .project_access import OPEN_PROJECT, can_read_job, can_submit, can_write_job, effective_roles
 from .project_reader import ProjectReader
+from .run_tokens import run_project_refused
 from .token_auth import Principal
 from .worker_submit import check_worker_parent, check_worker_submit
 
@@ -39,8 +40,8 @@ async def check_parent_access(request: Request, principal: Principal, parent: st
         ValidationFailedError: The caller may not see the parent (as for a missing one).
         ForbiddenError: It may see the parent but not change it.
     """
-    if parent is None:
-        return
+    if parent is None or parent == principal.run_job_id:
+        return  # a run token's follow-up goes under its own job (run_tokens.follow_up)
     if principal.worker_id is not None:
         await check_worker_parent(request.scope["state"], principal.worker_id, parent, at)
         return
@@ -84,6 +85,11 @@ async def check_submit_access(request: Request, principal: Principal, project_na
     Raises:
         ForbiddenError: For the first such project; the same answer whether it exists or not.
     """
+    if principal.run_job_id is not None:  # a run token: its job's project only
+        refused = run_project_refused(principal, list(project_names))
+        if refused is not None:
+            raise ForbiddenError(f"a run token submits only into its job's project, not {refused!r}")
+        return
     if principal.has_scope("admin"):
         return
     projects: ProjectReader = request.scope["state"]["projects"]

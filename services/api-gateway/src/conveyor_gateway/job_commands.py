@@ -24,13 +24,13 @@ from conveyor_events import (
     JobStartRequested,
     new_uuid7,
 )
+from conveyor_events.states import TERMINAL
 
 from .access import caller_id
 from .bodies import CancelRequest, JobAccepted, JobView
 from .errors import JobFinishedError, JobNotFinishedError, JobNotHeldError
 from .routes import (
     ANONYMOUS,
-    TERMINAL_STATES,
     State,
     existing_job,
     json_response,
@@ -48,7 +48,7 @@ Applies = Callable[[str], bool]  # does the command apply to a descendant in thi
 
 
 def _not_finished(job: JobView) -> None:
-    if job.state in TERMINAL_STATES:
+    if job.state in TERMINAL:
         raise JobFinishedError(f"job {job.id} is already {job.state}")
 
 
@@ -58,7 +58,7 @@ def _held(job: JobView) -> None:
 
 
 def _finished(job: JobView) -> None:
-    if job.state not in TERMINAL_STATES:
+    if job.state not in TERMINAL:
         raise JobNotFinishedError(f"job {job.id} is {job.state}; use reset for a job in flight")
 
 
@@ -67,7 +67,7 @@ def _anything(job: JobView) -> None:
 
 
 def _live(state: str) -> bool:
-    return state not in TERMINAL_STATES
+    return state not in TERMINAL
 
 
 def _any(state: str) -> bool:
@@ -122,7 +122,7 @@ async def cancel_job(request: Request) -> Response:
     job_id = path_id(request, "job_id", "job")
     ask = decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), CancelRequest)
     job = await existing_job(state, job_id)
-    if job.state in TERMINAL_STATES:
+    if job.state in TERMINAL:
         raise JobFinishedError(f"job {job_id} is already {job.state}")
 
     who = caller_id(request)
@@ -133,7 +133,7 @@ async def cancel_job(request: Request) -> Response:
 
     from .trees import append_to_tree
 
-    seq = await append_to_tree(state, job_id, build, lambda s: s not in TERMINAL_STATES)
+    seq = await append_to_tree(state, job_id, build, lambda s: s not in TERMINAL)
     location = {"Location": f"/v1/jobs/{job_id}"}
     after = await read_after(state, seq, lambda: state["reader"].get(job_id))
     if after is None:

@@ -13,12 +13,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conveyor_events import JobEdited, JobResetRequested, PendingAppend, job_subject, new_uuid7
+from conveyor_events.states import TERMINAL
 
 from .access import caller_id
 from .bodies import FieldError, JobAccepted, JobEdit
 from .errors import InvalidQueryError, JobNotFinishedError, ValidationFailedError
 from .routes import (
-    TERMINAL_STATES,
     State,
     edited_payload,
     existing_job,
@@ -76,7 +76,7 @@ async def edit_job(request: Request) -> Response:
     restart = _restart_flag(request)
     edit = decode_body(await read_json_body(request, state["max_body_bytes"]), JobEdit)
     job = await existing_job(state, job_id)
-    if restart and job.state not in TERMINAL_STATES:
+    if restart and job.state not in TERMINAL:
         raise JobNotFinishedError(f"job {job_id} is {job.state}; restart=true is for a finished job")
     now = datetime.now(UTC)
     who = caller_id(request)

@@ -12,13 +12,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from conveyor_events import LOGS_STREAM, WORKER_LOG_LEVELS, log_appended_subject
+from conveyor_events.states import TERMINAL
 
 from .bodies import FieldError
 from .byte_ranges import parse_range
 from .log_params import MAX_ATTEMPT, bounded_int, check_params, int_param, raise_if, task_param, time_param
 from .log_store import LogInfo, WorkerLogEntry
 from .read_access import readable_job
-from .routes import TERMINAL_STATES, State, json_response, path_id
+from .routes import State, json_response, path_id
 
 COLLECTOR: Final = "log-collector"  # the collector's consumer (checkpoint) name
 _LOG_PARAMS: Final = frozenset({"task", "attempt"})
@@ -67,7 +68,7 @@ async def get_log(request: Request) -> Response:
     state: State = request.scope["state"]
     job = await readable_job(request, state)
     task, attempt, _ = _params(request, _LOG_PARAMS)
-    info = await state["logs"].log_info(job.id, task, attempt) or LogInfo(attempt or job.attempts, 0, False)
+    info = await _log_info(state, job.id, task, attempt, job.attempts) or LogInfo(attempt or job.attempts, 0, False)
     wanted = parse_range(request.headers.get("range"), info.size)
     headers = {
         "Accept-Ranges": "bytes",
@@ -97,12 +98,28 @@ async def stream_log(request: Request) -> Response:
     resumed = bounded_int(last_id, "Last-Event-ID", errors, minimum=0) if last_id else None
     raise_if(errors)  # before the stream starts: a bad header cannot break it mid-body
     start = resumed if resumed is not None else offset or 0
-    events = _tail(state, job.id, task, attempt, start)
+    events = _tail(state, job.id, task, attempt, start, job.attempts)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, headers=headers, media_type="text/event-stream")
 
 
-async def _tail(state: State, job_id: str, task: str, attempt: int | None, start: int) -> AsyncIterator[bytes]:
+async def _log_info(state: State, job_id: str, task: str, attempt: int | None, current: int) -> LogInfo | None:
+    """The asked attempt's log; without one, the latest attempt's, which is never older than the
+    job's ``current`` attempt (as its projection has it).
+
+    The collector stores output asynchronously: once a retry started, its output may still be on its
+    way while the failed attempt's log is stored. That attempt is not the latest any more: until the
+    collector has the new one's output, its log is empty (None), not the previous attempt's.
+    """
+    info = await state["logs"].log_info(job_id, task, attempt)
+    if attempt is None and info is not None and info.attempt < current:
+        return None
+    return info
+
+
+async def _tail(
+    state: State, job_id: str, task: str, attempt: int | None, start: int, current: int
+) -> AsyncIterator[bytes]:
     logs = state["logs"]
     sub = await state["nc"].subscribe(log_appended_subject(job_id))
     try:
@@ -114,7 +131,7 @@ async def _tail(state: State, job_id: str, task: str, attempt: int | None, start
         idle_s = 0.0
         yield b"retry: 1000\n\n"
         while True:
-            info = await logs.log_info(job_id, task, attempt)
+            info = await _log_info(state, job_id, task, attempt, current)
             if info is not None:
                 attempt = info.attempt  # follow the attempt found first, not a later retry's log
                 async for offset, data in logs.chunks(job_id, info.attempt, task, position):
@@ -139,7 +156,7 @@ async def _tail(state: State, job_id: str, task: str, attempt: int | None, start
                     yield b": keepalive\n\n"
             if target is None:
                 job = await state["reader"].get(job_id)
-                if job is None or job.state in TERMINAL_STATES:
+                if job is None or job.state in TERMINAL:
                     final_state = job.state if job is not None else "deleted"
                     # Everything the worker sent went out before its finish: once the collector
                     # passes the stream's current end, the log is complete.

@@ -4,8 +4,9 @@ from typing import Any, Final
 
 import msgspec
 
+from conveyor_events.states import JOB_STATES
+
 from .bodies import (
-    JOB_STATES,
     CancelRequest,
     Heartbeat,
     HeartbeatAnswer,
@@ -45,9 +46,10 @@ def _paths() -> dict[str, Any]:
                 "summary": "Submit a job",
                 "description": (
                     "Validates the body and appends `JobSubmitted`. Answers once the scheduler has seen it "
-                    "(read-your-writes). With a `dedupe_key` already used in the project, answers 200 with "
-                    "the existing job, forever (no time window). Send `Prefer: respond-async` to get 202 "
-                    "as soon as the job is stored, without waiting to read it back (for bulk producers)."
+                    "(read-your-writes). With a `dedupe_key` you already used in the project (keys are per "
+                    "owner), answers 200 with the existing job, forever (no time window). Send "
+                    "`Prefer: respond-async` to get 202 as soon as the job is stored, without waiting to "
+                    "read it back (for bulk producers)."
                 ),
                 "parameters": [
                     {

@@ -3,7 +3,9 @@ reports."""
 
 from typing import Any, Final
 
-from .bodies import JOB_STATES, JobAccepted, JobEdit, JobPage, JobView, RunReported, TaskUpdate
+from conveyor_events.states import JOB_STATES
+
+from .bodies import JobAccepted, JobEdit, JobPage, JobView, RunReported, TaskUpdate
 from .dependencies import DependenciesBody
 from .openapi_blocks import BAD_BODY, body, json_content, path_id, problem, query
 

@@ -36,6 +36,9 @@ _WORKER_CALL_ERRORS: Final = {
 }
 
 
+_NOT_YOURS = "Someone else's worker: only who registered it (`owner`), or an admin, may change it."
+
+
 def _mode_change(op_id: str, summary: str, description: str) -> dict[str, Any]:
     return {
         "post": {
@@ -46,6 +49,7 @@ def _mode_change(op_id: str, summary: str, description: str) -> dict[str, Any]:
             "responses": {
                 "200": json_content(WorkerView, "The worker after the change."),
                 "202": json_content(WorkerAccepted, "Stored, not yet applied; poll `Location`."),
+                "403": problem(_NOT_YOURS),
                 "404": problem("No such worker (or it was deleted)."),
                 "422": problem("The id is not a UUID, or the body has fields."),
             },
@@ -107,6 +111,7 @@ def worker_paths() -> dict[str, Any]:
                 "responses": {
                     "204": {"description": "Deleted."},
                     "202": json_content(WorkerAccepted, "Stored, not yet applied."),
+                    "403": problem(_NOT_YOURS),
                     "404": problem("No such worker (or already deleted)."),
                     "422": problem("The id is not a UUID."),
                 },

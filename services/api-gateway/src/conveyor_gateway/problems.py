@@ -110,6 +110,9 @@ PROBLEM_DOCS: Final[dict[str, str]] = {
         "Send the worker's credentials as HTTP Basic: user = worker id, password = the secret from registration."
     ),
     "forbidden": "These credentials are valid but belong to another worker than the one in the path.",
+    "dependency_unavailable": (
+        "NATS or PostgreSQL (named in `dependency`) is restarting or unreachable; retry after `Retry-After` seconds."
+    ),
     "scheduler_unavailable": "The scheduler did not answer in time (restarting or failing over). Retry after a second.",
     "invalid_id": "An id in the path is not a UUID. Ids look like 0190c5a8-7b1e-7c3d-9a4b-1f2e3d4c5b6a.",
     "validation_failed": "The body has invalid fields; `errors` lists each with a JSON pointer. See /openapi.json.",

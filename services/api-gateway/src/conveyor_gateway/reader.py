@@ -8,6 +8,8 @@ from typing import Any, Final
 import asyncpg
 import msgspec
 
+from conveyor_events.states import RAN
+
 from .bodies import JobView
 from .errors import InvalidQueryError
 from .log_store import LogStore
@@ -25,9 +27,6 @@ async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> l
             return []
 
 
-_RAN: Final = frozenset({"assigned", "running", "succeeded", "failed", "timed_out", "cancelled"})
-
-
 class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Filters of ``GET /v1/jobs``: every given one must match."""
 
@@ -41,7 +40,7 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 # The jobs a user may read: their own, and those of projects that are public or where they hold
 # ``read`` (owners hold every role). Mirrors project_access.can_read_job for a whole list.
-_READABLE: Final = (
+READABLE: Final = (
     "(owner = ${n} OR project IN (SELECT p.name FROM identity.projects p WHERE p.visibility = 'public'"
     " OR p.owner = ${n} OR EXISTS (SELECT 1 FROM identity.project_roles r"
     " WHERE r.project_id = p.id AND r.user_id = ${n} AND 'read' = ANY(r.roles)))"
@@ -141,7 +140,7 @@ class JobReader:
             clauses.append(f"tags @> ${len(args)}::text[]")
         if filters.viewer is not None:
             args.append(filters.viewer)
-            clauses.append(_READABLE.replace("{n}", str(len(args))))
+            clauses.append(READABLE.replace("{n}", str(len(args))))
         if before_seq is not None:
             args.append(before_seq)
             clauses.append(f"submitted_seq < ${len(args)}")
@@ -155,8 +154,8 @@ class JobReader:
         return items, next_cursor
 
     async def readable(self, ids: "builtins.set[str]", viewer: str) -> "builtins.set[str]":
-        """Which of ``ids`` (live jobs) ``viewer`` may read (see ``_READABLE``)."""
-        sql = f"SELECT id::text FROM {_TABLE} WHERE id = ANY($1::uuid[]) AND NOT deleted AND {_READABLE}"
+        """Which of ``ids`` (live jobs) ``viewer`` may read (see ``READABLE``)."""
+        sql = f"SELECT id::text FROM {_TABLE} WHERE id = ANY($1::uuid[]) AND NOT deleted AND {READABLE}"
         rows = await fetch_projection(self._pool, sql.replace("{n}", "2"), list(ids), viewer)
         return {r[0] for r in rows}
 
@@ -165,7 +164,7 @@ class JobReader:
 
         Only a job that has run can have any: a fresh submission (the hot path) skips the query.
         """
-        ran = [j for j in jobs if j.attempts > 0 or j.state in _RAN]
+        ran = [j for j in jobs if j.attempts > 0 or j.state in RAN]
         if self._logs is None or not ran:
             return
         progress = await self._logs.progress_of([j.id for j in ran])

@@ -35,6 +35,7 @@ class Requester:
         self._prefix = ""
         self._ids = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        self._sent: dict[str, tuple[str, bytes]] = {}  # token -> (subject, payload), for resend_waiting
         self._sub: Subscription | None = None
 
     async def start(self) -> None:
@@ -61,6 +62,7 @@ class Requester:
         token = str(next(self._ids))
         future: asyncio.Future[Msg] = loop.create_future()
         self._waiting[token] = future
+        self._sent[token] = (subject, payload)
         timer = loop.call_later(timeout_s, _expire, future)
         try:
             await self._nc.publish(subject, payload, reply=self._prefix + token)
@@ -68,9 +70,22 @@ class Requester:
         finally:
             timer.cancel()
             self._waiting.pop(token, None)
+            self._sent.pop(token, None)
         if msg.headers and msg.headers.get(_STATUS) == _NO_RESPONDERS:
             raise NoRespondersError
         return msg
+
+    async def resend_waiting(self) -> int:
+        """Publish every call still waiting again, with its own reply token (the scheduler's leader
+        changed: the old one will never answer). The first answer to arrive is the one used.
+
+        Returns:
+            How many calls were sent again.
+        """
+        pending = [(token, *sent) for token, sent in self._sent.items() if token in self._waiting]
+        for token, subject, payload in pending:
+            await self._nc.publish(subject, payload, reply=self._prefix + token)
+        return len(pending)
 
     @property
     def waiting(self) -> int:

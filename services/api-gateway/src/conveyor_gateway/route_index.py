@@ -9,8 +9,7 @@ would choose, with two exceptions: a 405 lists the methods of every route of the
 Starlette's names only the first route's; and a path that a literal route has (``/v1/jobs/bulk``)
 answers 405 for its other methods rather than fall to a parameter route (``{job_id}`` = "bulk").
 When nothing in the narrowed list matches, the full Starlette path runs (trailing slash
-redirects, 404), so unmatched requests behave exactly as before. A query holding NUL is refused
-first (``input_guard``).
+redirects, 404), so unmatched requests behave exactly as before.
 
 The narrowing is pure: ``signature`` reads a route template, ``could_match`` decides from the
 path's segments. A segment is a literal, a one-segment parameter (``{id}``, ``{n:int}``), or the
@@ -28,8 +27,6 @@ from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
-
-from .input_guard import refuse_nul
 
 # Convertors whose pattern never spans a "/": their parameter is exactly one path segment.
 _ONE_SEGMENT: Final = frozenset({"str", "int", "float", "uuid"})
@@ -130,7 +127,6 @@ class IndexedRouter(Router):
         if scope["type"] != "http":
             await super().app(scope, receive, send)
             return
-        refuse_nul(scope)
         full: tuple[BaseRoute, Scope] | None = None
         partials: list[tuple[BaseRoute, Scope]] = []
         for route in self.candidates(get_route_path(scope)):

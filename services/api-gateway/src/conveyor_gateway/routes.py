@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from conveyor_events import (
     AppendConflictError,
+    AppendError,
     CommandPayload,
     EventAppender,
     JobSubmitted,
@@ -28,12 +29,13 @@ from conveyor_events import (
     new_uuid7,
     parse_uuid,
 )
+from conveyor_events.states import JOB_STATES
 from conveyor_runtime import IPNetwork, PositionWatcher
 
 from .access import caller, caller_id
 from .acl_append import append_lists
-from .bodies import JOB_STATES, FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
-from .dependency_check import check_dependencies, check_parent
+from .bodies import FieldError, JobAccepted, JobEdit, JobPage, JobSubmission, JobView
+from .dependency_check import check_dependencies, check_parent, principal_viewer
 from .errors import (
     InvalidIdError,
     InvalidQueryError,
@@ -48,9 +50,11 @@ from .identity_reader import IdentityReader
 from .job_access import check_parent_access, check_submit_access
 from .log_store import LogStore
 from .log_writer import LogWriter
+from .outage import is_outage, stored_anyway, unconfirmed_submission
 from .project_reader import ProjectReader
 from .reader import JobFilter, JobReader, decode_cursor
 from .requester import Requester
+from .run_tokens import follow_up
 from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
 from .validation import decode_body
@@ -59,7 +63,6 @@ from .worker_reader import WorkerReader
 from .worker_status import StatusBoard
 
 ANONYMOUS: Final = "anonymous"
-TERMINAL_STATES: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 _encoder: Final = msgspec.json.Encoder()
 _LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "parent", "limit", "cursor"})
 T = TypeVar("T")
@@ -222,9 +225,10 @@ def payload_of(sub: JobSubmission | JobEdit, given: list[str]) -> Payload:
     return RecipePayload(recipe=sub.recipe)
 
 
-def new_job_id(sub: JobSubmission) -> str:
-    """The id a submission gets: derived from its dedupe key, so a reused key finds the first job."""
-    return dedupe_job_id(sub.project, sub.dedupe_key) if sub.dedupe_key else new_uuid7()
+def new_job_id(sub: JobSubmission, owner: str) -> str:
+    """The id a submission gets: derived from its dedupe key and owner, so the owner's reused key
+    finds their first job, and another owner's same key makes a job of its own (issue 13)."""
+    return dedupe_job_id(sub.project, sub.dedupe_key, owner) if sub.dedupe_key else new_uuid7()
 
 
 def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
@@ -261,13 +265,15 @@ async def submit_job(request: Request) -> Response:
     when the client sent ``Prefer: respond-async``."""
     state: State = request.scope["state"]
     body = await read_json_body(request, state["max_body_bytes"])
-    sub = decode_body(body, JobSubmission)
+    sub = follow_up(caller(request), decode_body(body, JobSubmission), "/parent")
     await check_submit_access(request, caller(request), [sub.project])
     await state["submit_limits"].admit([sub.project])
-    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on")
-    await check_parent(state["reader"].pool, sub.parent, "/parent")
+    viewer = principal_viewer(caller(request))
+    await check_dependencies(state["reader"].pool, None, sub.depends_on, "/depends_on", viewer=viewer)
+    # Access first: a parent the caller may not see answers as a missing one, never with its state.
     await check_parent_access(request, caller(request), sub.parent, "/parent")
-    job_id = new_job_id(sub)
+    await check_parent(state["reader"].pool, sub.parent, "/parent")
+    job_id = new_job_id(sub, caller_id(request))
     event = submitted_event(sub, job_id, caller_id(request))
     location = {"Location": f"/v1/jobs/{job_id}"}
     subject = job_subject(job_id)
@@ -279,11 +285,18 @@ async def submit_job(request: Request) -> Response:
         if existing is None:
             return json_response(JobAccepted(id=job_id), 202, location)
         return json_response(existing, 200, location)
-    lists = [(job_id, sub.read_access, sub.write_access)]
-    await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
-    if prefers_async(request):
-        return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
-    job = await _read_job_after(state, job_id, appended.seq)
+    except AppendError:
+        return unconfirmed_submission(job_id)  # NATS away: the job may yet be stored
+    try:
+        lists = [(job_id, sub.read_access, sub.write_access)]
+        await append_lists(state["appender"], state["access_watcher"], state["write_wait_s"], lists, event.owner)
+        if prefers_async(request):
+            return json_response(JobAccepted(id=job_id), 202, {**location, "Preference-Applied": "respond-async"})
+        job = await _read_job_after(state, job_id, appended.seq)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return stored_anyway(job_id, exc)  # stored: a 5xx would make the client submit it twice
     if job is None:
         return json_response(JobAccepted(id=job_id), 202, location)
     return json_response(job, 201, location)

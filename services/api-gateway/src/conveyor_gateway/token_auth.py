@@ -32,6 +32,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     scopes: frozenset[str]
     token_id: str
     worker_id: str | None = None
+    run_job_id: str | None = None  # a run token's job: it may only submit children of it (run_tokens)
+    run_project: str | None = None  # ... into this project
 
     def has_scope(self, scope: str) -> bool:
         """Whether the token allows ``scope``; an admin user's token with ``admin`` allows everything.

@@ -4,6 +4,7 @@ msgspec stops at the first error. When decoding fails, the body is decoded again
 top-level field is checked on its own, so a client sees all its mistakes at once.
 """
 
+import json
 import re
 from typing import Any, Final, TypeVar
 
@@ -11,6 +12,7 @@ import msgspec
 
 from .bodies import FieldError
 from .errors import MalformedError, ValidationFailedError
+from .storable import might_be_unstorable, unstorable
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -61,12 +63,31 @@ def decode_body(body: bytes, cls: type[T]) -> T:
         ValidationFailedError: JSON with invalid fields; ``errors`` lists every one found.
     """
     try:
-        return msgspec.json.decode(body, type=cls)
+        value = msgspec.json.decode(body, type=cls)
     except msgspec.ValidationError as exc:
         first = str(exc)
     except NOT_JSON as exc:
         raise malformed(exc) from None
+    else:
+        refused = storable_errors(body)
+        if refused:
+            raise ValidationFailedError("the body holds text or numbers that cannot be stored", errors=refused)
+        return value
     raise ValidationFailedError("the body has invalid fields", errors=collect_errors(body, cls, first))
+
+
+def storable_errors(body: bytes) -> list[FieldError]:
+    """Every place in a JSON body that no projection could store (``storable``), with its pointer.
+
+    Opaque fields (``msgspec.Raw``) are checked too: they are stored as they came.
+    """
+    if not might_be_unstorable(body):
+        return []
+    try:  # the standard decoder: msgspec's refuses 1e999 without saying in which key it is
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return []  # not JSON msgspec would take either: its own error says so
+    return unstorable(doc)
 
 
 def collect_errors(body: bytes, cls: type[msgspec.Struct], first: str) -> list[FieldError]:
@@ -77,8 +98,9 @@ def collect_errors(body: bytes, cls: type[msgspec.Struct], first: str) -> list[F
     """
     try:
         doc: Any = _any.decode(body)
-    except msgspec.ValidationError:  # a number out of range: ``first`` names where
-        doc = None
+    except msgspec.ValidationError:  # a number out of float range, also where any JSON goes
+        pointer, detail = pointer_of(first)
+        return storable_errors(body) or [FieldError(pointer=pointer, detail=detail)]
     except NOT_JSON as exc:
         raise malformed(exc) from None
     if not isinstance(doc, dict):

@@ -39,6 +39,7 @@ class WorkerDoc(msgspec.Struct, frozen=True, kw_only=True):
     mode: WorkerMode = "active"
     deleted: bool = False
     registered_at: UtcDatetime
+    owner: str = ""
     version: int = 0
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from conveyor_events import WorkerDeleted, WorkerRegistered, WorkerStateChanged, new_uuid7, worker_subject
 
-from .access import caller_id
+from .access import caller, caller_id
 from .bodies import (
     FieldError,
     NoFields,
@@ -24,7 +24,7 @@ from .bodies import (
     WorkerRegistration,
     WorkerView,
 )
-from .errors import InvalidQueryError, WorkerNotFoundError
+from .errors import ForbiddenError, InvalidQueryError, WorkerNotFoundError
 from .routes import State, json_response, path_id, read_after, read_json_body, wait_applied
 from .validation import decode_body
 from .worker_auth import hash_secret
@@ -54,6 +54,7 @@ def _view(doc: WorkerDoc, status: WorkerStatus | None, stats: JobStats, now: dat
         deleted=doc.deleted,
         registered_at=doc.registered_at,
         version=doc.version,
+        owner=doc.owner,
         state=derive_state(doc.mode, last_seen_at, has_jobs=bool(stats.current_jobs), now=now),
         last_seen_at=last_seen_at,
         load=status.load if status is not None else None,
@@ -84,6 +85,22 @@ async def _live_worker(state: State, worker_id: str) -> WorkerDoc:
     return doc
 
 
+async def _owned_worker(request: Request, state: State, worker_id: str) -> WorkerDoc:
+    """The live worker, if the caller registered it or is an admin (issue 13).
+
+    Raises:
+        WorkerNotFoundError: No such live worker.
+        ForbiddenError: Someone else's worker (every ``workers`` holder may read it, hence 403).
+    """
+    doc = await _live_worker(state, worker_id)
+    principal = caller(request)
+    if not principal.has_scope("admin") and (not doc.owner or doc.owner != principal.user_id):
+        raise ForbiddenError(
+            f"worker {worker_id} is not yours: only who registered it, or an admin, may pause, drain or delete it"
+        )
+    return doc
+
+
 async def register_worker(request: Request) -> Response:
     """``POST /v1/workers``: 201 with the worker and its secret once the scheduler has seen it;
     202 with the same body if it has not within the write wait (the credentials work shortly)."""
@@ -99,6 +116,7 @@ async def register_worker(request: Request) -> Response:
         labels=tuple(reg.labels),
         capacity=reg.capacity,
         secret_hash=hash_secret(secret),
+        registered_by=caller_id(request),
     )
     # A new UUIDv7 subject is empty; a conflict would be a bug and goes to the 500 handler.
     appended = await state["appender"].append(worker_subject(worker_id), event, expected_last_subject_seq=0)
@@ -159,7 +177,7 @@ def _mode_endpoint(mode: WorkerMode) -> Callable[[Request], Awaitable[Response]]
         state: State = request.scope["state"]
         worker_id = path_id(request, "worker_id", "worker")
         decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), NoFields)
-        await _live_worker(state, worker_id)
+        await _owned_worker(request, state, worker_id)
         event = WorkerStateChanged(
             event_id=new_uuid7(),
             worker_id=worker_id,
@@ -182,7 +200,7 @@ async def delete_worker(request: Request) -> Response:
     working at once on this gateway and within the credential cache's TTL on the others."""
     state: State = request.scope["state"]
     worker_id = path_id(request, "worker_id", "worker")
-    await _live_worker(state, worker_id)
+    await _owned_worker(request, state, worker_id)
     event = WorkerDeleted(
         event_id=new_uuid7(), worker_id=worker_id, occurred_at=datetime.now(UTC), requested_by=caller_id(request)
     )

@@ -3,7 +3,7 @@ the delivery log. The gateway reads ``hooks`` and the log; only the dispatcher w
 
 from typing import Final
 
-from conveyor_runtime import CHECKPOINT_MIGRATION, Migration
+from conveyor_runtime import CHECKPOINT_MIGRATION, Migration, quarantine_migration
 
 SCHEMA: Final = "hooks"
 
@@ -70,4 +70,5 @@ MIGRATIONS: Final[list[Migration]] = [
         );
         """,
     ),
+    quarantine_migration(3),  # events the projector could not apply as they were
 ]

@@ -24,3 +24,7 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     hook_response_bytes: int = 1024
     hook_poll_s: float = 0.5
     batch_size: int = 500
+    # One copy leads (holds the leader key), the others stand by: a killed leader is replaced
+    # after about leader_ttl_s, a stopped one at the next poll (issue 19).
+    leader_ttl_s: int = 5
+    leader_poll_s: float = 0.5

@@ -25,6 +25,7 @@ from conveyor_events import (
     JobTimedOut,
     JobTrigger,
 )
+from conveyor_events.states import FAILED_EVENT_TYPES, TERMINAL_EVENT_TYPES
 
 
 class JobSnapshot(msgspec.Struct, kw_only=True, frozen=True):
@@ -43,10 +44,6 @@ class JobSnapshot(msgspec.Struct, kw_only=True, frozen=True):
     reason: str = ""
     submitted_at: datetime
     updated_at: datetime
-
-
-TERMINAL: Final = frozenset({"job.succeeded", "job.failed", "job.timed_out", "job.cancelled"})
-_FAILURE: Final = frozenset({"job.failed", "job.timed_out", "job.cancelled"})
 
 
 def event_tag(event: msgspec.Struct) -> str:
@@ -112,13 +109,13 @@ def subscribed(patterns: tuple[str, ...] | list[str], tag: str) -> bool:
 
 def trigger_fires(trigger: JobTrigger, tag: str) -> bool:
     """Whether a job's trigger fires on ``tag``: only terminal events fire triggers."""
-    if tag not in TERMINAL:
+    if tag not in TERMINAL_EVENT_TYPES:
         return False
     if trigger.on == "always":
         return True
     if trigger.on == "success":
         return tag == "job.succeeded"
-    return trigger.on == "failure" and tag in _FAILURE
+    return trigger.on == "failure" and tag in FAILED_EVENT_TYPES
 
 
 class Payload(msgspec.Struct, kw_only=True, frozen=True):

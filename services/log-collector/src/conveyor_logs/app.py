@@ -9,6 +9,7 @@ from typing import Any, Final
 
 import asyncpg
 from nats.aio.client import Client as NatsClient
+from nats.js.object_store import ObjectStore
 from starlette.applications import Starlette
 
 from conveyor_events import (
@@ -27,6 +28,7 @@ from conveyor_events import (
     progress_subject,
 )
 from conveyor_runtime import (
+    DEPENDENCY_ERRORS,
     Projector,
     ReadinessCheck,
     announce_position,
@@ -39,9 +41,11 @@ from conveyor_runtime import (
     load_settings,
     nats_check,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
+from conveyor_runtime.leadership import LeaderElector, lead_when_elected
 
 from . import store
 from .handlers import EventsHandler, LogsHandler
@@ -84,19 +88,23 @@ async def _run_events(projector: Projector, stop: asyncio.Event) -> None:
 async def _sweep(pool: "asyncpg.Pool[Any]", settings: Settings, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = datetime.now(UTC)
-        async with pool.acquire() as conn, conn.transaction():
-            gone = await store.sweep(
-                conn,
-                now - timedelta(days=settings.log_retention_days),
-                now - timedelta(days=settings.artifact_retention_days),
-            )
-        _log.info("retention_swept", **gone)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                gone = await store.sweep(
+                    conn,
+                    now - timedelta(days=settings.log_retention_days),
+                    now - timedelta(days=settings.artifact_retention_days),
+                )
+            _log.info("retention_swept", **gone)
+        except DEPENDENCY_ERRORS as exc:  # PostgreSQL away: sweep next time, keep the service up
+            _log.warning("retention_sweep_failed", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.retention_sweep_s)
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the collector until ``stop`` is set."""
+    """Run the collector until ``stop`` is set: every copy serves its health endpoints, one holds
+    the ``log-collector`` leader key and stores output, the others stand by (issue 19)."""
     nc = await connect_nats(settings.nats_url, name="conveyor-log-collector", timeout_s=settings.connect_timeout_s)
     pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
     try:
@@ -111,50 +119,71 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         bucket = await ensure_artifact_bucket(js, replicas=replicas, ttl_s=settings.artifact_retention_days * _DAY_S)
         await apply_migrations(pool, SCHEMA, MIGRATIONS)
-        throttle = Throttle(settings.progress_interval_s)
-        logs_handler = LogsHandler(cap=settings.log_max_bytes, throttle=throttle)
-
-        async def announce(seq: int) -> None:
-            await announce_position(nc, LOGS_CONSUMER, seq)
-
-        logs = Projector(
-            name=LOGS_CONSUMER,
-            schema=SCHEMA,
-            js=js,
-            pool=pool,
-            stream=LOGS_STREAM,
-            filter_subject=LOGS_FILTER,
-            handler=logs_handler,
-            batch_size=settings.batch_size,
-            on_commit=announce,
-        )
-        events = Projector(
-            name=EVENTS_CONSUMER,
-            schema=SCHEMA,
-            js=js,
-            pool=pool,
-            stream=EVENTS_STREAM,
-            filter_subject=EVENTS_FILTER,
-            handler=EventsHandler(bucket=bucket),
-        )
-        await logs.prepare()
-        await events.prepare()
         checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
         app = Starlette(routes=health_routes(lambda: checks))
-        _log.info("service_started", service=LOGS_CONSUMER, checkpoint=logs.position)
+        elector = LeaderElector(
+            js, key=LOGS_CONSUMER, ttl_s=settings.leader_ttl_s, poll_s=settings.leader_poll_s, replicas=replicas
+        )
+        http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(serve_http(app, settings.bind, settings.http_port, stop))
-                group.create_task(_run_logs(logs, nc, logs_handler, throttle, stop))
-                group.create_task(_run_events(events, stop))
-                group.create_task(_sweep(pool, settings, stop))
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop, checks))
         finally:
             stop.set()
-            await logs.close()
-            await events.close()
+            await http
     finally:
         await nc.drain()
         await pool.close()
+
+
+async def _lead(
+    settings: Settings,
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    bucket: ObjectStore,
+    stop: asyncio.Event,
+    checks: dict[str, ReadinessCheck],
+) -> None:
+    """One term as the active collector: both projectors from their stored checkpoints, progress
+    and the retention sweep. Cancelled the moment the leader key is lost."""
+    js = nc.jetstream()
+    throttle = Throttle(settings.progress_interval_s)
+    logs_handler = LogsHandler(cap=settings.log_max_bytes, throttle=throttle)
+
+    async def announce(seq: int) -> None:
+        await announce_position(nc, LOGS_CONSUMER, seq)
+
+    logs = Projector(
+        name=LOGS_CONSUMER,
+        schema=SCHEMA,
+        js=js,
+        pool=pool,
+        stream=LOGS_STREAM,
+        filter_subject=LOGS_FILTER,
+        handler=logs_handler,
+        batch_size=settings.batch_size,
+        on_commit=announce,
+    )
+    events = Projector(
+        name=EVENTS_CONSUMER,
+        schema=SCHEMA,
+        js=js,
+        pool=pool,
+        stream=EVENTS_STREAM,
+        filter_subject=EVENTS_FILTER,
+        handler=EventsHandler(bucket=bucket),
+    )
+    try:
+        await logs.prepare()
+        await events.prepare()
+        _log.info("service_started", service=LOGS_CONSUMER, checkpoint=logs.position)
+        with reporting_stalls(checks, [logs, events], js, settings):
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_run_logs(logs, nc, logs_handler, throttle, stop))
+                group.create_task(_run_events(events, stop))
+                group.create_task(_sweep(pool, settings, stop))
+    finally:
+        await logs.close()
+        await events.close()
 
 
 def main() -> None:

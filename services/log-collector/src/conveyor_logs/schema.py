@@ -2,7 +2,7 @@
 
 from typing import Final
 
-from conveyor_runtime import CHECKPOINT_MIGRATION, Migration
+from conveyor_runtime import CHECKPOINT_MIGRATION, Migration, quarantine_migration
 
 SCHEMA: Final = "logs"
 
@@ -67,4 +67,5 @@ MIGRATIONS: Final[list[Migration]] = [
         CREATE INDEX artifacts_stored ON {schema}.artifacts (stored_at);
         """,
     ),
+    quarantine_migration(3),  # events the projector could not apply as they were
 ]

@@ -19,3 +19,7 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     progress_interval_s: float = 1.0
     retention_sweep_s: float = 3600.0
     batch_size: int = 32  # LOGS messages per transaction: a batch of 256 KiB chunks stays under 8 MiB
+    # One copy leads (holds the leader key), the others stand by: a killed leader is replaced
+    # after about leader_ttl_s, a stopped one at the next poll (issue 19).
+    leader_ttl_s: int = 5
+    leader_poll_s: float = 0.5

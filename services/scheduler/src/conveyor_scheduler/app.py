@@ -5,7 +5,7 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -49,20 +49,21 @@ from conveyor_runtime import (
     load_settings,
     nats_check,
     postgres_check,
+    reporting_stalls,
     run_service,
     serve_http,
 )
-from conveyor_runtime.projector import ProjectorFencedError
+from conveyor_runtime.leadership import LeaderElector, current_holder, lead_when_elected
+from conveyor_runtime.metrics import JOBS_READY
 
 from .calls import SchedulerCalls
 from .decider import JobState, RetryPolicy
 from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
-from .leadership import LeaderElector, current_holder
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
-from .replay import CACHE_JOBS, FLUSH_EVENTS, replay_jobs
+from .replay import CACHE_JOBS, FLUSH_EVENTS, Verdicts, replay_jobs
 from .settings import Settings
 from .workers import WorkerState
 
@@ -110,26 +111,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         elector = _elector(settings, nc)
         try:
-            while await elector.campaign(stop) is not None:
-                if not await _term(elector, lambda: _lead(settings, nc, pool, stop, elector.fence)):
-                    break
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence, checks))
         finally:
             stop.set()
             await http
-
-
-async def _term(elector: LeaderElector, lead: Callable[[], Coroutine[Any, Any, None]]) -> bool:
-    """Lead one term; True when the scheduler should campaign again.
-
-    The projection's checkpoint moving under the leader (a deposed leader's transaction that
-    committed late) ends the term too: the key is released, and the next term starts over from
-    the stored checkpoint instead of crashing the process.
-    """
-    try:
-        return await elector.hold(lead)
-    except* ProjectorFencedError as group:
-        _log.warning("checkpoint_moved_under_the_leader", error=str(group.exceptions[0]))
-    return True
 
 
 def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
@@ -142,7 +127,12 @@ def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
 
 
 async def _lead(
-    settings: Settings, nc: NatsClient, pool: "asyncpg.Pool[Any]", stop: asyncio.Event, fence: AppendFence
+    settings: Settings,
+    nc: NatsClient,
+    pool: "asyncpg.Pool[Any]",
+    stop: asyncio.Event,
+    fence: AppendFence,
+    checks: dict[str, ReadinessCheck],
 ) -> None:
     js = nc.jetstream()
     table = JobTable()
@@ -212,15 +202,18 @@ async def _lead(
             await asyncio.sleep(0)
     _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
     calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
+    JOBS_READY.set_function(lambda: len(engine.queue))
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(projector.run(stop))
-            tasks.create_task(calls.run(stop))
-            tasks.create_task(identity.run(stop))
-            tasks.create_task(projects.run(stop))
-            tasks.create_task(access.run(stop))
-            tasks.create_task(_refresh_rules(rules, engine, stop))
+        with reporting_stalls(checks, [projector, identity, projects, access], js, settings):
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(projector.run(stop))
+                tasks.create_task(calls.run(stop))
+                tasks.create_task(identity.run(stop))
+                tasks.create_task(projects.run(stop))
+                tasks.create_task(access.run(stop))
+                tasks.create_task(_refresh_rules(rules, engine, stop))
     finally:
+        JOBS_READY.set_function(lambda: 0)  # a standby hands out nothing
         await identity.close()
         await projects.close()
         await access.close()
@@ -304,10 +297,14 @@ async def _replay(
         await table.defer_indexes(conn)  # built once at the end, not row by row
 
     try:
+        async with pool.acquire() as conn:  # what the live fold quarantined is decided the same way
+            verdicts = await Verdicts.read(conn, SCHEMA, CONSUMER)
         await projector.reset(empty)
         await projector.prepare()
         started = time.perf_counter()
-        await replay_jobs(projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events)
+        await replay_jobs(
+            projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events, verdicts=verdicts
+        )
         _log.info(
             "jobs_replayed", schema=table.schema, position=projector.position, seconds=time.perf_counter() - started
         )

@@ -1,42 +1,30 @@
-"""The job aggregate: state, evolve (event -> state) and decide (command -> events). Pure."""
+"""The job aggregate's decisions: decide (command -> events). Pure.
+
+The state and evolve (event -> state) are in ``job_state.py``; this module re-exports them, so
+the aggregate is imported from one place.
+"""
 
 import uuid
-from collections.abc import Iterable
-from datetime import UTC, datetime
-from functools import reduce
-from typing import Final, Literal, NoReturn, assert_never
-
-import msgspec
-from msgspec.structs import replace
+from datetime import datetime
+from typing import Final, assert_never
 
 from conveyor_events import (
     JobAssigned,
     JobBlocked,
     JobCancelled,
-    JobCancelRequested,
-    JobDeleteRequested,
-    JobDependenciesSet,
-    JobEdited,
     JobEvent,
     JobFailed,
-    JobPauseRequested,
     JobQueued,
     JobReleased,
-    JobResetRequested,
-    JobResumeRequested,
     JobRetryScheduled,
     JobRolledUp,
     JobStarted,
-    JobStartRequested,
-    JobSubmitted,
     JobSucceeded,
     JobTaskReported,
     JobTimedOut,
     JobVerificationRecorded,
-    ManifestPayload,
-    Payload,
-    UtcDatetime,
 )
+from conveyor_events.states import DEPENDENCY_FAILED, LEASED, READY, TASK_STATES, TERMINAL
 
 from .commands import (
     Advance,
@@ -51,11 +39,13 @@ from .commands import (
     TimeOut,
 )
 from .errors import LeaseNotCurrentError, ReportRejectedError
-from .groups import group_progress, group_state
+from .groups import group_state
+from .job_state import INITIAL, NO_CHILDREN, JobState, Status, TaskState, Vote, apply, evolve, replay
 
 __all__ = [
     "INITIAL",
     "LEASED",
+    "NO_CHILDREN",
     "READY",
     "TERMINAL",
     "Advance",
@@ -79,133 +69,7 @@ __all__ = [
     "replay",
 ]
 
-Status = Literal[
-    "new",  # no event yet: the job does not exist
-    "submitted",  # transient: accepted, the scheduler has not decided yet
-    "pending",  # held (execute=false) until started
-    "blocked",
-    "queued",
-    "awaiting_verification",  # a run agreed with too few others: waits for another worker's run
-    "assigned",
-    "running",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "cancelled",
-]
-TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
-LEASED: Final = frozenset({"assigned", "running"})
-READY: Final = frozenset({"queued", "awaiting_verification"})  # a worker may be handed it
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DECISION_NS: Final = uuid.UUID("0b6c9a8e-2d7f-4f5e-b1a3-5c4d3e2f1a09")
-TASK_STATES: Final = frozenset({"pending", "running", "succeeded", "failed", "skipped"})
-
-
-class TaskState(msgspec.Struct, frozen=True, kw_only=True):
-    """A manifest task's state as its worker last reported it."""
-
-    name: str
-    state: str = "pending"
-    exit_code: int | None = None
-    updated_at: UtcDatetime | None = None
-
-
-class Vote(msgspec.Struct, frozen=True, kw_only=True):
-    """One successful run of a job that needs a verification quorum: who ran it, what it hashed."""
-
-    worker_id: str
-    hash: str
-
-
-class _NoChildren(dict[str, int]):
-    """Read-only and empty: the one ``children`` map shared by every job that has no children
-    (a million queued jobs would otherwise hold a million empty dicts). Changes make a new dict."""
-
-    def _read_only(self, *_args: object, **_kwargs: object) -> NoReturn:
-        raise TypeError("the shared empty children map is read-only: build a new dict")
-
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    setdefault = update = pop = popitem = clear = _read_only
-
-
-NO_CHILDREN: Final[dict[str, int]] = _NoChildren()
-
-
-class JobState(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A job as the scheduler knows it: its spec, where it is in its life, and its version.
-
-    ``gc=False`` (no collector header: the scheduler may hold a million): a state refers to
-    strings, numbers, datetimes, tuples, its payload and counters, never back to a state, so it
-    can be part of no reference cycle.
-    """
-
-    id: str = ""
-    state: Status = "new"
-    project: str = ""
-    owner: str = ""
-    title: str = ""
-    note: str = ""
-    tags: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    priority: int = 0
-    payload: Payload | None = None
-    parent_id: str | None = None
-    depends_on: tuple[str, ...] = ()
-    max_retries: int = 0
-    timeout_s: int | None = None
-    lease_s: int = 60
-    dedupe_key: str | None = None
-    execute: bool = True
-    progress_pattern: str | None = None
-    url: str | None = None
-    verification: int = 1
-    chained_from: str | None = None
-    chain_depth: int = 0
-    paused: bool = False
-    cancel_requested: bool = False
-    deleted: bool = False
-    attempts: int = 0
-    progress: float | None = None
-    reason: str = ""
-    lease_id: str | None = None
-    worker_id: str | None = None
-    retry_at: UtcDatetime | None = None
-    started_at: UtcDatetime | None = None
-    finished_at: UtcDatetime | None = None
-    exit_code: int | None = None
-    tasks: tuple[TaskState, ...] = ()
-    votes: tuple[Vote, ...] = ()
-    verified: str | None = None
-    children: dict[str, int] = msgspec.field(default_factory=lambda: NO_CHILDREN)
-    created_at: UtcDatetime = _EPOCH
-    updated_at: UtcDatetime = _EPOCH
-    submitted_seq: int = 0
-    version: int = 0
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL
-
-    @property
-    def is_group(self) -> bool:
-        """A job without a payload: it never runs, its state follows its children's."""
-        return self.payload is None and self.state != "new"
-
-    @property
-    def failures(self) -> int:
-        """Attempts that did not end in a (verification) vote."""
-        return self.attempts - len(self.votes)
-
-    @property
-    def retries_left(self) -> bool:
-        return self.failures < self.max_retries + 1
-
-    def voted(self, worker_id: str) -> bool:
-        """Whether this worker already ran the job for its verification quorum."""
-        return any(v.worker_id == worker_id for v in self.votes)
-
-
-INITIAL: Final = JobState()
 
 
 def decision_event_id(job_id: str, version: int, tag: str) -> str:
@@ -298,7 +162,6 @@ def _assign(state: JobState, lease_id: str, worker_id: str, at: datetime) -> lis
 
 
 _WAITING: Final = frozenset({"submitted", "blocked", "queued"})
-DEPENDENCY_FAILED: Final = frozenset({"failed", "timed_out", "cancelled", "deleted", "unknown"})
 
 
 def _advance(state: JobState, at: datetime, deps: dict[str, str]) -> list[JobEvent]:
@@ -462,204 +325,3 @@ def _retry_or_fail(
     return [
         JobFailed(event_id=eid, job_id=state.id, occurred_at=at, reason=reason, lease_id=lease_id, exit_code=exit_code)
     ]
-
-
-_OPERATOR_OVERRIDES: Final = (JobResetRequested, JobDeleteRequested, JobEdited)
-
-
-def evolve(state: JobState, event: JobEvent) -> JobState:
-    """Fold one event into the state.
-
-    A terminal state absorbs every decision and worker report; only an operator's reset,
-    restart, edit or delete changes it (and a parent's children counters keep following its
-    children). A deleted job absorbs everything.
-    """
-    if state.deleted or (state.state == "new" and not isinstance(event, JobSubmitted)):
-        return state
-    if isinstance(event, JobRolledUp):
-        return _rolled_up(state, event)
-    if state.is_terminal and not isinstance(event, _OPERATOR_OVERRIDES):
-        return state
-    at = event.occurred_at
-    match event:
-        case JobSubmitted():
-            return _submitted(event) if state.state == "new" else state
-        case JobQueued():
-            if state.state not in ("submitted", "pending", "blocked"):
-                return state
-            return replace(state, state="queued", updated_at=at)
-        case JobCancelRequested(reason=reason):
-            return (
-                state if state.cancel_requested else replace(state, cancel_requested=True, reason=reason, updated_at=at)
-            )
-        case JobCancelled(reason=reason):
-            return _unleased(state, "cancelled", at, reason=reason or state.reason, finished_at=at)
-        case JobAssigned():
-            if state.state not in READY:
-                return state
-            return replace(
-                state,
-                state="assigned",
-                lease_id=event.lease_id,
-                worker_id=event.worker_id,
-                attempts=event.attempt,
-                retry_at=None,
-                updated_at=at,
-            )
-        case JobStarted(lease_id=lease_id):
-            if state.state != "assigned" or state.lease_id != lease_id:
-                return state
-            return replace(state, state="running", started_at=at, updated_at=at)
-        case JobTaskReported(lease_id=lease_id, task=task):
-            if state.state not in LEASED or state.lease_id != lease_id:
-                return state
-            tasks = tuple(
-                replace(t, state=task.state, exit_code=task.exit_code, updated_at=at) if t.name == task.name else t
-                for t in state.tasks
-            )
-            return replace(state, tasks=tasks, updated_at=at)
-        case JobSucceeded(lease_id=lease_id, exit_code=code, verification=verified):
-            if state.lease_id != lease_id:
-                return state
-            return _unleased(state, "succeeded", at, exit_code=code, finished_at=at, reason="", verified=verified)
-        case JobVerificationRecorded(lease_id=lease_id, worker_id=worker_id, hash=digest):
-            if state.lease_id != lease_id:
-                return state
-            votes = (*state.votes, Vote(worker_id=worker_id, hash=digest))
-            return _unleased(state, "awaiting_verification", at, votes=votes, reason="awaiting verification")
-        case JobFailed(reason=reason, exit_code=code, lease_id=lease_id):
-            if lease_id is not None and lease_id != state.lease_id:
-                return state  # about a lease the job no longer has
-            return _unleased(state, "failed", at, reason=reason, exit_code=code, finished_at=at)
-        case JobRetryScheduled(reason=reason, retry_at=retry_at, exit_code=code, lease_id=lease_id):
-            if lease_id is not None and lease_id != state.lease_id:
-                return state
-            back: Status = "awaiting_verification" if state.votes else "queued"
-            return _unleased(state, back, at, reason=reason, retry_at=retry_at, exit_code=code)
-        case JobReleased(lease_id=lease_id):
-            if state.lease_id != lease_id:
-                return state
-            back = "awaiting_verification" if state.votes else "queued"
-            return _unleased(state, back, at, attempts=max(0, state.attempts - 1), reason=event.reason)
-        case JobTimedOut(lease_id=lease_id):
-            if state.lease_id != lease_id:
-                return state
-            return _unleased(state, "timed_out", at, reason="timed out", finished_at=at)
-        case JobBlocked():
-            if state.state not in ("submitted", "queued"):
-                return state
-            return replace(state, state="blocked", updated_at=at)
-        case JobDependenciesSet(depends_on=depends_on):
-            return replace(state, depends_on=depends_on, updated_at=at)
-        case JobPauseRequested():
-            return replace(state, paused=True, updated_at=at)
-        case JobResumeRequested():
-            return replace(state, paused=False, updated_at=at)
-        case JobStartRequested():
-            return replace(state, state="submitted", updated_at=at) if state.state == "pending" else state
-        case JobResetRequested():
-            return _unleased(
-                state,
-                "submitted",
-                at,
-                attempts=0,
-                cancel_requested=False,
-                reason="",
-                retry_at=None,
-                started_at=None,
-                finished_at=None,
-                exit_code=None,
-                worker_id=None,
-                tasks=tuple(TaskState(name=t.name) for t in state.tasks),
-                votes=(),
-                verified=None,
-                progress=None,
-            )
-        case JobEdited():
-            return _edited(state, event)
-        case JobDeleteRequested():
-            return replace(state, deleted=True, lease_id=None, updated_at=at)
-        case _:
-            assert_never(event)
-
-
-def _rolled_up(state: JobState, event: JobRolledUp) -> JobState:
-    """Children counters always follow; a group's state and progress follow until it ends."""
-    changes: dict[str, object] = {"children": dict(event.counts), "updated_at": event.occurred_at}
-    if state.is_group and not state.is_terminal and event.state in _GROUP_STATES:
-        changes["state"] = event.state
-        changes["progress"] = group_progress(event.counts)
-        changes["reason"] = event.reason
-        if event.state in TERMINAL:
-            changes["finished_at"] = event.occurred_at
-    return replace(state, **changes)
-
-
-_GROUP_STATES: Final = frozenset({"queued", "running", *TERMINAL})
-
-
-def _edited(state: JobState, e: JobEdited) -> JobState:
-    changes: dict[str, object] = {
-        name: value
-        for name in ("title", "note", "tags", "labels", "priority", "max_retries", "lease_s", "progress_pattern", "url")
-        if (value := getattr(e, name)) is not None
-    }
-    if e.timeout_s is not None or e.clear_timeout:
-        changes["timeout_s"] = e.timeout_s
-    if e.payload is not None and not state.is_group:
-        changes["payload"] = e.payload
-        changes["tasks"] = _tasks_of(e.payload)
-    return replace(state, **changes, updated_at=e.occurred_at)
-
-
-def _unleased(state: JobState, new_state: Status, at: datetime, **changes: object) -> JobState:
-    return replace(state, state=new_state, lease_id=None, updated_at=at, **changes)
-
-
-def _tasks_of(payload: Payload | None) -> tuple[TaskState, ...]:
-    if isinstance(payload, ManifestPayload):
-        return tuple(TaskState(name=t.name) for t in payload.tasks)
-    return ()
-
-
-def _submitted(e: JobSubmitted) -> JobState:
-    return JobState(
-        id=e.job_id,
-        state=e.initial_state,
-        project=e.project,
-        owner=e.owner,
-        title=e.title,
-        note=e.note,
-        tags=e.tags,
-        labels=e.labels,
-        priority=e.priority,
-        payload=e.payload,
-        parent_id=e.parent_id,
-        depends_on=e.depends_on,
-        max_retries=e.max_retries,
-        timeout_s=e.timeout_s,
-        lease_s=e.lease_s,
-        dedupe_key=e.dedupe_key,
-        execute=e.execute,
-        progress_pattern=e.progress_pattern,
-        url=e.url,
-        verification=e.verification,
-        chained_from=e.chained_from,
-        chain_depth=e.chain_depth,
-        tasks=_tasks_of(e.payload),
-        created_at=e.occurred_at,
-        updated_at=e.occurred_at,
-    )
-
-
-def apply(state: JobState, event: JobEvent, seq: int) -> JobState:
-    """Fold an event read at stream sequence ``seq``, recording the version it reached."""
-    new = evolve(state, event)
-    if new.state == "new":
-        return state  # an event before the submission: nothing to record
-    return replace(new, version=seq, submitted_seq=state.submitted_seq or seq)
-
-
-def replay(events: Iterable[tuple[int, JobEvent]]) -> JobState:
-    """Rebuild a job from its ``(seq, event)`` history."""
-    return reduce(lambda s, item: apply(s, item[1], item[0]), events, INITIAL)

@@ -30,12 +30,11 @@ from conveyor_events.scheduler_api import (
     StopOrder,
     TaskRequest,
 )
+from conveyor_events.states import LEASED, READY
 from conveyor_runtime import get_logger
 
 from .compact import Compactor
 from .decider import (
-    LEASED,
-    READY,
     Assign,
     Command,
     ExpireLease,
@@ -66,6 +65,18 @@ _END_REASONS: Final = {
     "timed_out": "timed_out",
     "queued": "lease_lost",
 }
+
+
+def is_ready(state: JobState) -> bool:
+    """Whether a worker may be handed the job (now, or at its retry time): the one rule for what
+    the ready queue holds, the same as the decider's for an ``Assign``."""
+    return (
+        state.state in READY
+        and not state.is_group
+        and not state.paused
+        and not state.cancel_requested
+        and not state.deleted
+    )
 
 
 def _why_lease_ended(state: JobState) -> str:
@@ -154,6 +165,7 @@ class Engine:
             self.workers.pop(worker.id, None)
 
     def _set_job(self, state: JobState) -> None:
+        """Hold the job's new state and place it in exactly the indexes that state calls for."""
         job_id = state.id
         previous = self.jobs.get(job_id)
         self.queue.remove(job_id)
@@ -171,24 +183,40 @@ class Engine:
             self._end_lease(previous.lease_id, _why_lease_ended(state))
         if state.state in LEASED and state.lease_id and state.lease_id not in self.leases:
             self._start_lease(state)
-        if state.state in READY and not state.is_group and not state.paused and not state.cancel_requested:
-            if state.retry_at is not None and state.retry_at > self._clock():
-                self._delayed.add(job_id, state.retry_at)
-            else:
-                self.queue.add(
-                    job_id,
-                    state.labels,
-                    state.priority,
-                    state.submitted_seq,
-                    project=state.project,
-                    owner=state.owner,
-                    queued_at=state.updated_at,
-                    excluded=frozenset(v.worker_id for v in state.votes) if state.votes else _NOBODY,
-                )
-                self._wake()
+        if self._place(state):
+            self._wake()
         changed = self._changed.pop(job_id, None)
         if changed is not None:
             changed.set()
+
+    def _place(self, state: JobState) -> bool:
+        """Queue a job a worker may be handed (or hold it until its retry time); True if queued."""
+        if not is_ready(state):
+            return False
+        if state.retry_at is not None and state.retry_at > self._clock():
+            self._delayed.add(state.id, state.retry_at)
+            return False
+        self.queue.add(
+            state.id,
+            state.labels,
+            state.priority,
+            state.submitted_seq,
+            project=state.project,
+            owner=state.owner,
+            queued_at=state.updated_at,
+            excluded=frozenset(v.worker_id for v in state.votes) if state.votes else _NOBODY,
+        )
+        return True
+
+    def _put_back(self, job_id: str) -> None:
+        """A job a lease call picked but did not hand out goes back where its current state
+        belongs, without waking the lease calls (they would pick it again at once and spin).
+
+        A job the call did hand out, or that changed or left meanwhile, is already placed.
+        """
+        state = self.jobs.get(job_id)
+        if state is not None and job_id not in self.queue and job_id not in self._delayed:
+            self._place(state)
 
     def _start_lease(self, state: JobState) -> None:
         assert state.lease_id is not None and state.worker_id is not None
@@ -252,44 +280,41 @@ class Engine:
 
     async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
         now = self._clock()
-        plans: list[tuple[JobState, JobEvent]] = []
         policy = self._projects
         allowed = None if policy is None else (lambda project: policy.may_assign(worker.id, project))
         picked = self.queue.take(worker.labels, n, now=now, held=self._recent_use, allowed=allowed, worker_id=worker.id)
-        for job_id in picked:
-            job = self.jobs[job_id]
-            if policy is not None and not await policy.admit(job.project, now):
-                self._requeue(job)
-                continue
-            command = Assign(job_id=job_id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
-            events = decide(command, job)
-            if events:
-                plans.append((job, events[0]))
-        granted: list[LeasedJob] = []
-        for _, new in await self._append(plans):
-            if new is None:
-                continue  # overtaken: the fold loop will tell us what the job is now
-            granted.append(
-                LeasedJob(
-                    lease_id=new.lease_id or "",
-                    job_id=new.id,
-                    attempt=new.attempts,
-                    lease_s=new.lease_s,
-                    job=msgspec.Raw(_encoder.encode(new)),
+        # Decided on the states they had when picked, whatever the fold loop brings while this call
+        # awaits a project's token: a job edited (new labels), paused or deleted meanwhile has a
+        # newer version, so the stream refuses its assignment.
+        states = [job for job_id in picked if (job := self.jobs.get(job_id)) is not None]
+        try:
+            plans: list[tuple[JobState, JobEvent]] = []
+            for job in states:
+                if policy is not None and not await policy.admit(job.project, now):
+                    continue
+                command = Assign(job_id=job.id, lease_id=self._new_id(), worker_id=worker.id, issued_at=now)
+                events = decide(command, job)
+                if events:
+                    plans.append((job, events[0]))
+            granted: list[LeasedJob] = []
+            for _, new in await self._append(plans):
+                if new is None:
+                    continue  # overtaken: the fold loop will tell us what the job is now
+                granted.append(
+                    LeasedJob(
+                        lease_id=new.lease_id or "",
+                        job_id=new.id,
+                        attempt=new.attempts,
+                        lease_s=new.lease_s,
+                        job=msgspec.Raw(_encoder.encode(new)),
+                    )
                 )
-            )
-        return granted
-
-    def _requeue(self, job: JobState) -> None:
-        """Put back a job its project's rate refused, without waking the lease calls (they would spin).
-
-        Only if the job did not change meanwhile: a newer state was already placed by ``_set_job``.
-        """
-        current = self.jobs.get(job.id)
-        if current is None or current.version != job.version or job.id in self.queue:
-            return
-        self.queue.add(job.id, job.labels, job.priority, job.submitted_seq, project=job.project,
-                       owner=job.owner, queued_at=job.updated_at)  # fmt: skip
+            return granted
+        finally:
+            # Whatever this call did not hand out (refused by its project's rate, overtaken, or the
+            # call failed or was cancelled half-way) is queued again as its current state says.
+            for job_id in picked:
+                self._put_back(job_id)
 
     def _recent_use(self, project: str, owner: str) -> tuple[float, float]:
         """Recent assignments of a project and of an owner (the fair-share input)."""
@@ -312,7 +337,7 @@ class Engine:
             lease.expires_at = now + timedelta(seconds=job.lease_s if job else 60)
             if job is not None and job.cancel_requested:
                 stop.append(StopOrder(lease_id=lease_id, reason="cancelled"))
-        held = [self.jobs[self.leases[i].job_id].lease_s for i in self._held.get(worker.id, ()) if i in self.leases]
+        held = [job.lease_s for i in self._held.get(worker.id, ()) if (job := self._leased_job(i)) is not None]
         lease_s = min(held, default=0)
         return HeartbeatReply(stop=tuple(stop), lease_s=lease_s)
 
@@ -337,9 +362,9 @@ class Engine:
     ) -> ReportReply:
         for _ in range(5):
             lease = self.leases.get(lease_id)
-            if lease is None or lease.worker_id != worker_id:
+            job = self._leased_job(lease_id)
+            if lease is None or job is None or lease.worker_id != worker_id:
                 return ReportReply(error="lease_not_current")
-            job = self.jobs[lease.job_id]
             try:
                 events = decide(build(job, self._clock()), job)
             except LeaseNotCurrentError:
@@ -359,6 +384,12 @@ class Engine:
             if current is job:
                 await self._await_change(job.id, 2.0)  # overtaken: decide again on the newer state
         return ReportReply(error="busy")
+
+    def _leased_job(self, lease_id: str) -> JobState | None:
+        """The job a live lease is for, while it holds that lease."""
+        lease = self.leases.get(lease_id)
+        job = None if lease is None else self.jobs.get(lease.job_id)
+        return job if job is not None and job.lease_id == lease_id else None
 
     async def _await_change(self, job_id: str, timeout_s: float) -> None:
         event = self._changed.setdefault(job_id, asyncio.Event())

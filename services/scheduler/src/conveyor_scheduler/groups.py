@@ -15,7 +15,8 @@ Progress is the share of children that ended, in percent.
 from collections.abc import Mapping
 from typing import Final
 
-TERMINAL_STATES: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
+from conveyor_events.states import TERMINAL
+
 WAITING_STATES: Final = frozenset({"submitted", "pending", "blocked", "queued"})
 
 
@@ -24,7 +25,7 @@ def group_state(children: Mapping[str, int]) -> tuple[str, str]:
     total = sum(children.values())
     if total == 0:
         return "queued", "no children yet"
-    ended = sum(n for s, n in children.items() if s in TERMINAL_STATES)
+    ended = sum(n for s, n in children.items() if s in TERMINAL)
     if ended == total:
         failed = children.get("failed", 0) + children.get("timed_out", 0)
         if failed:
@@ -44,7 +45,7 @@ def group_progress(children: Mapping[str, int]) -> float | None:
     total = sum(children.values())
     if total == 0:
         return None
-    ended = sum(n for s, n in children.items() if s in TERMINAL_STATES)
+    ended = sum(n for s, n in children.items() if s in TERMINAL)
     return round(100.0 * ended / total, 2)
 
 

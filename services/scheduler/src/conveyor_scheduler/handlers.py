@@ -286,10 +286,6 @@ class JobFolder:
         return len(touched)
 
 
-def _advance(job: JobState, now: datetime, deps: dict[str, str]) -> Advance:
-    return Advance(job_id=job.id, issued_at=now, dependencies={d: deps.get(d, "unknown") for d in job.depends_on})
-
-
 def decode_jobs_and_workers(
     batch: Sequence[StreamEvent],
 ) -> tuple[list[tuple[int, JobEvent]], list[tuple[int, WorkerEvent]]]:

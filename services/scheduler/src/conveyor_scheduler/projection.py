@@ -5,7 +5,7 @@ from typing import Any, Final
 
 import msgspec
 
-from conveyor_runtime import CHECKPOINT_MIGRATION, Migration, quote_schema
+from conveyor_runtime import CHECKPOINT_MIGRATION, Migration, quarantine_migration, quote_schema
 from conveyor_runtime.db import DbConnection
 
 from .decider import JobState
@@ -82,6 +82,7 @@ MIGRATIONS: Final[list[Migration]] = [
     # the end (issue 8); their definitions wait here, so a rebuild that died in between leaves
     # them to the next rebuild or scheduler start, not lost.
     (7, "CREATE TABLE {schema}.deferred_indexes (name text PRIMARY KEY, definition text NOT NULL)"),
+    quarantine_migration(8),  # events the projector could not apply as they were
 ]
 
 _encoder: Final = msgspec.json.Encoder()

@@ -173,6 +173,12 @@ class DelayedJobs:
         self._heap: list[tuple[datetime, str]] = []
         self._due: dict[str, datetime] = {}
 
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def __contains__(self, job_id: str) -> bool:
+        return job_id in self._due
+
     def add(self, job_id: str, at: datetime) -> None:
         self._due[job_id] = at
         heapq.heappush(self._heap, (at, job_id))

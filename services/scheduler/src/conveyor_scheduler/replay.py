@@ -7,6 +7,11 @@ events need no read, and writes what changed as one ``COPY`` of new rows and one
 ``UPDATE`` per flush, committed with the checkpoint while the next events are folded (issue 8:
 a rebuild at half the raw pull-consume rate). The rows are the ones the live fold writes: a
 test compares a rebuilt projection with the live one.
+
+Events the live fold quarantined (``conveyor_runtime.quarantine``) come to the same outcome: an
+event whose text holds NUL is folded with it replaced (as the live fold does after PostgreSQL
+refused it), one the live fold skipped is skipped (the verdicts are read from the live schema's
+``quarantine`` table), and both are recorded in the rebuilt schema's table.
 """
 
 import asyncio
@@ -21,8 +26,9 @@ import msgspec
 from nats.aio.msg import Msg
 
 from conveyor_events import JobDependenciesSet, JobEvent, JobSubmitted, WorkerEvent
-from conveyor_runtime import DbConnection, Projector, StreamEvent
+from conveyor_runtime import DbConnection, Projector, StreamEvent, quote_schema, sanitised
 from conveyor_runtime.feed import stream_seq
+from conveyor_runtime.quarantine import SANITISED, SKIPPED, record_quarantine
 
 from .decider import JobState, apply
 from .handlers import decode_jobs_and_workers
@@ -34,6 +40,56 @@ CACHE_JOBS: Final = 200_000
 FLUSH_EVENTS: Final = 5_000
 """Events folded between two writes (each write is one transaction with the checkpoint)."""
 IDLE_TIMEOUT_S: Final = 30.0
+NUL_REPLACED: Final = "the text held NUL (\\u0000), which PostgreSQL cannot store: replaced by U+FFFD"
+
+
+class Quarantined(msgspec.Struct, frozen=True, kw_only=True):
+    """An event the replay folded sanitised or skipped, as the live fold recorded it."""
+
+    event: StreamEvent
+    outcome: str
+    error: str
+
+
+class Verdicts:
+    """What the live fold did with the events it quarantined, by stream sequence.
+
+    Args:
+        consumer: The live projector's name (the rows are recorded under it).
+        outcomes: ``seq -> (outcome, error)`` read from the live ``quarantine`` table.
+    """
+
+    def __init__(self, consumer: str, outcomes: dict[int, tuple[str, str]]) -> None:
+        self.consumer = consumer
+        self._outcomes = outcomes
+
+    @classmethod
+    async def read(cls, conn: DbConnection, schema: str, consumer: str) -> "Verdicts":
+        """Read the verdicts of ``consumer`` from ``schema.quarantine`` (none when it has no table)."""
+        try:
+            rows = await conn.fetch(
+                f"SELECT stream_seq, outcome, error FROM {quote_schema(schema)}.quarantine WHERE consumer = $1",
+                consumer,
+            )
+        except asyncpg.UndefinedTableError:
+            rows = []
+        return cls(consumer, {int(r["stream_seq"]): (r["outcome"], r["error"]) for r in rows})
+
+    def screen(self, events: Sequence[StreamEvent]) -> tuple[list[StreamEvent], list[Quarantined]]:
+        """The events to fold (skipped ones left out, NUL replaced) and the ones to record."""
+        kept: list[StreamEvent] = []
+        noted: list[Quarantined] = []
+        for event in events:
+            outcome, error = self._outcomes.get(event.seq, ("", NUL_REPLACED))
+            if outcome == SKIPPED:
+                noted.append(Quarantined(event=event, outcome=SKIPPED, error=error))
+                continue
+            clean = sanitised(event.data)
+            if clean is not None:
+                noted.append(Quarantined(event=event, outcome=SANITISED, error=error))
+                event = StreamEvent(event.seq, event.subject, clean)
+            kept.append(event)
+        return kept, noted
 
 
 class ReplayWrite(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,12 +99,18 @@ class ReplayWrite(msgspec.Struct, frozen=True, kw_only=True):
     updates: list[JobState]
     edges: dict[str, tuple[str, ...]]
     workers: list[WorkerState]
+    quarantined: list[Quarantined] = []
+    consumer: str = ""
 
     async def write(self, conn: DbConnection, table: JobTable) -> None:
         await table.insert_bulk(conn, self.inserts)
         await table.update_bulk(conn, self.updates)
         await table.save_dependencies(conn, self.edges)
         await table.save_workers(conn, self.workers)
+        where = f"{quote_schema(table.schema)}.quarantine"
+        for q in self.quarantined:
+            e = q.event
+            await record_quarantine(conn, where, self.consumer, e.seq, e.subject, e.data, q.outcome, q.error)
 
 
 class ReplayFolder:
@@ -121,15 +183,17 @@ async def replay_jobs(
     *,
     cache_size: int = CACHE_JOBS,
     flush_events: int = FLUSH_EVENTS,
+    verdicts: Verdicts | None = None,
 ) -> None:
     """Fold the stream up to ``last`` into a projection that ``projector.reset`` emptied.
 
     One write is under way at a time, on one connection, while the next events are folded: a
     job evicted from the cache is read back only after the write before it committed.
+    ``verdicts`` says what the live fold quarantined (none: NUL is still replaced).
     """
     folder = ReplayFolder(cache_size)
     with _fewer_collections():
-        await _replay(projector, pool, table, last, folder, flush_events)
+        await _replay(projector, pool, table, last, folder, flush_events, verdicts or Verdicts(projector.name, {}))
 
 
 @contextlib.contextmanager
@@ -154,10 +218,12 @@ async def _replay(
     last: int,
     folder: ReplayFolder,
     flush_events: int,
+    verdicts: Verdicts,
 ) -> None:
     async with pool.acquire() as conn:
         await table.prepare_bulk(conn)
         writing: asyncio.Task[None] | None = None
+        noted: list[Quarantined] = []
         try:
             folded = 0
             position = projector.position  # folded; the projector's moves when a write commits
@@ -166,7 +232,9 @@ async def _replay(
                 fresh = [StreamEvent(seq, m.subject, m.data) for m in msgs if (seq := stream_seq(m)) > position]
                 if not fresh:
                     continue
-                jobs, workers = decode_jobs_and_workers(fresh)
+                kept, screened = verdicts.screen(fresh)
+                noted += screened
+                jobs, workers = decode_jobs_and_workers(kept)
                 missing = folder.missing(jobs)
                 if missing:
                     await _finished(writing)
@@ -177,7 +245,9 @@ async def _replay(
                 folded += len(fresh)
                 if folded >= flush_events or position >= last:
                     await _finished(writing)
-                    commit = _commit(projector, conn, table, folder.take(), position, msgs[-1])
+                    write = msgspec.structs.replace(folder.take(), quarantined=noted, consumer=verdicts.consumer)
+                    noted = []
+                    commit = _commit(projector, conn, table, write, position, msgs[-1])
                     writing = asyncio.create_task(commit)
                     folded = 0
             await _finished(writing)

@@ -20,6 +20,7 @@ class WorkerState(msgspec.Struct, frozen=True, kw_only=True):
     labels: tuple[str, ...] = ()
     capacity: int = 1
     secret_hash: str = ""
+    owner: str = ""  # who registered it (``WorkerRegistered.registered_by``)
     mode: Mode = "active"
     deleted: bool = False
     registered_at: UtcDatetime = _EPOCH
@@ -49,6 +50,7 @@ def evolve_worker(state: WorkerState, event: WorkerEvent) -> WorkerState:
                 labels=event.labels,
                 capacity=event.capacity,
                 secret_hash=event.secret_hash,
+                owner=event.registered_by,
                 registered_at=event.occurred_at,
             )
         case WorkerStateChanged(mode=mode):

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from conveyor_scheduler.leadership import TERM_HEADER, LeaderElector, Lease, NotLeaderError, safety_margin_s
+from conveyor_runtime.leadership import TERM_HEADER, LeaderElector, Lease, NotLeaderError, safety_margin_s
 
 LEASE = Lease(term=7, revision=7, sent_at=100.0, ttl_s=5)
 

@@ -1,5 +1,8 @@
 """Leader election through a NATS KV key with a TTL; the key's revision is the leader's term.
 
+Each service that must run once at a time has its own key in one bucket: ``scheduler``,
+``hook-dispatcher``, ``log-collector``; every copy of it campaigns, one leads, the rest stand by.
+
 A candidate campaigns with ``create`` (it succeeds only while the key is absent), and the winner
 renews with a compare-and-set on the revision it last wrote, every third of the TTL. Each write
 carries a per-message TTL (``Nats-TTL``), so a killed leader's key vanishes on its own after the
@@ -38,7 +41,10 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 
 from conveyor_events import AppendFencedError, new_uuid7
-from conveyor_runtime import get_logger
+
+from .connections import DEPENDENCY_ERRORS
+from .logging import get_logger
+from .projector import ProjectorFencedError
 
 __all__ = [
     "LEADER_BUCKET",
@@ -49,14 +55,17 @@ __all__ = [
     "Lease",
     "NotLeaderError",
     "current_holder",
+    "lead_when_elected",
     "safety_margin_s",
 ]
 
 LEADER_BUCKET: Final = "conveyor_leader"
-LEADER_KEY: Final = "scheduler"
+LEADER_KEY: Final = "scheduler"  # the scheduler's key; other services pass their own
 TERM_HEADER: Final = "Conveyor-Leader-Term"
 _WRONG_LAST_SEQUENCE: Final = 10071
 _log = get_logger("leadership")
+OUTAGE_PAUSE_S: Final = 1.0
+"""How long a term ended by a NATS or PostgreSQL outage waits before campaigning again."""
 
 
 class NotLeaderError(AppendFencedError):
@@ -72,6 +81,7 @@ class Holder(msgspec.Struct, frozen=True, kw_only=True):
 
     @staticmethod
     def of_this_process() -> "Holder":
+        """This process, with a fresh nonce."""
         return Holder(host=socket.gethostname(), pid=os.getpid(), nonce=new_uuid7())
 
 
@@ -79,8 +89,10 @@ _holder_decoder: Final = msgspec.json.Decoder(Holder)
 
 
 def safety_margin_s(ttl_s: float) -> float:
-    """How long before the server could expire the key a leader stops: a fifth of the TTL, at
-    least 0.25 s (scheduling delays, a publish still in the socket buffer)."""
+    """How long before the server could expire the key a leader stops.
+
+    A fifth of the TTL, at least 0.25 s (scheduling delays, a publish still in the socket buffer).
+    """
     return max(0.25, ttl_s / 5)
 
 
@@ -107,19 +119,25 @@ class Lease(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def renew_at(self) -> float:
-        """When to renew: a third of the TTL after the latest write, so two attempts fit before
-        the deadline."""
+        """When to renew: a third of the TTL after the latest write.
+
+        So two attempts fit before the deadline.
+        """
         return self.sent_at + self.ttl_s / 3
 
     def valid_at(self, now: float) -> bool:
+        """Whether the holder may still act at ``now``."""
         return now < self.deadline
 
     def renewed(self, revision: int, sent_at: float) -> "Lease":
+        """The lease after a renewal written at ``revision`` and sent at ``sent_at``."""
         return msgspec.structs.replace(self, revision=revision, sent_at=sent_at)
 
     def adopted(self, revision: int) -> "Lease":
-        """Our own renewal landed although we never saw its acknowledgement: take its revision
-        but keep the deadline (we do not know when it landed, only that it was not earlier)."""
+        """Our own renewal landed although we never saw its acknowledgement: take its revision.
+
+        Keep the deadline: we do not know when it landed, only that it was not earlier.
+        """
         return msgspec.structs.replace(self, revision=revision)
 
 
@@ -135,10 +153,10 @@ async def open_bucket(js: JetStreamContext, *, replicas: int = 1) -> KeyValue:
         return await js.create_key_value(KeyValueConfig(bucket=LEADER_BUCKET, history=1, replicas=replicas))
 
 
-async def current_holder(js: JetStreamContext) -> tuple[Holder, int] | None:
-    """Who holds the leader key now and its revision, or ``None`` when nobody does."""
+async def current_holder(js: JetStreamContext, key: str = LEADER_KEY) -> tuple[Holder, int] | None:
+    """Who holds the leader key ``key`` now and its revision, or ``None`` when nobody does."""
     try:
-        entry = await (await js.key_value(LEADER_BUCKET)).get(LEADER_KEY)
+        entry = await (await js.key_value(LEADER_BUCKET)).get(key)
     except (BucketNotFoundError, KeyNotFoundError):
         return None
     if entry.value is None or entry.revision is None:
@@ -151,6 +169,7 @@ class LeaderElector:
 
     Args:
         js: JetStream context.
+        key: The leader key in the bucket: one per service that leads (``scheduler`` by default).
         ttl_s: The key's TTL in whole seconds (``Nats-TTL`` has a one-second resolution).
         poll_s: How often a standby tries to take the key.
         replicas: Replicas of the bucket's stream.
@@ -161,6 +180,7 @@ class LeaderElector:
         self,
         js: JetStreamContext,
         *,
+        key: str = LEADER_KEY,
         ttl_s: int = 5,
         poll_s: float = 0.5,
         replicas: int = 1,
@@ -169,6 +189,7 @@ class LeaderElector:
         if ttl_s < 1:
             raise ValueError("the leader TTL is at least 1 s")
         self._js = js
+        self._key = key
         self._ttl_s = ttl_s
         self._poll_s = poll_s
         self._replicas = replicas
@@ -180,13 +201,14 @@ class LeaderElector:
 
     @property
     def holder(self) -> Holder:
+        """Who this process campaigns as."""
         return self._holder
 
     def fence(self) -> Mapping[str, str]:
         """The appender's fence: the term header while the lease is valid, else ``NotLeaderError``."""
         lease = self.lease
         if lease is None or not lease.valid_at(self._clock()):
-            raise NotLeaderError("this scheduler does not hold a valid leader lease")
+            raise NotLeaderError(f"this process does not hold a valid {self._key} leader lease")
         return {TERM_HEADER: str(lease.term)}
 
     async def _bucket(self) -> KeyValue:
@@ -201,11 +223,11 @@ class LeaderElector:
         self._value = msgspec.json.encode(self._holder)
         sent_at = self._clock()
         try:
-            revision = await kv.create(LEADER_KEY, self._value, msg_ttl=self._ttl_s)
+            revision = await kv.create(self._key, self._value, msg_ttl=self._ttl_s)
         except (KeyWrongLastSequenceError, KeyNotFoundError):  # held, or expired while we looked
             return None
         self.lease = Lease(term=revision, revision=revision, sent_at=sent_at, ttl_s=self._ttl_s)
-        _log.info("leadership_acquired", term=revision, ttl_s=self._ttl_s, pid=self._holder.pid)
+        _log.info("leadership_acquired", key=self._key, term=revision, ttl_s=self._ttl_s, pid=self._holder.pid)
         return self.lease
 
     async def campaign(self, stop: asyncio.Event) -> Lease | None:
@@ -229,7 +251,7 @@ class LeaderElector:
     async def _write(self, lease: Lease) -> int:
         """Compare-and-set the key to our value with a fresh TTL (``kv.update`` takes no TTL)."""
         ack = await self._js.publish(
-            f"$KV.{LEADER_BUCKET}.{LEADER_KEY}",
+            f"$KV.{LEADER_BUCKET}.{self._key}",
             self._value,
             headers={"Nats-Expected-Last-Subject-Sequence": str(lease.revision)},
             msg_ttl=self._ttl_s,
@@ -238,8 +260,11 @@ class LeaderElector:
         return int(ack.seq)
 
     async def _renew_once(self, lease: Lease) -> Lease | None:
-        """One renewal. Returns the renewed lease, the same lease (outcome unknown: try again),
-        or ``None`` when someone else's write is on the key (we are deposed)."""
+        """One renewal.
+
+        Returns the renewed lease, the same lease (outcome unknown: try again), or ``None`` when
+        someone else's write is on the key (we are deposed).
+        """
         sent_at = self._clock()
         try:
             return lease.renewed(await self._write(lease), sent_at)
@@ -255,7 +280,7 @@ class LeaderElector:
     async def _reconcile(self, lease: Lease) -> Lease | None:
         """The revision moved: ours if a renewal we never heard back from landed, else deposed."""
         try:
-            entry = await (await self._bucket()).get(LEADER_KEY)
+            entry = await (await self._bucket()).get(self._key)
         except KeyNotFoundError:
             return None
         except (nats.errors.Error, APIError, OSError) as exc:
@@ -266,8 +291,11 @@ class LeaderElector:
         return None
 
     async def keep(self) -> None:
-        """Renew the lease until it is lost: someone else's revision is on the key, or the
-        deadline passed (renewals failing or hanging, e.g. cut off from the server)."""
+        """Renew the lease until it is lost.
+
+        Lost: someone else's revision is on the key, or the deadline passed (renewals failing or
+        hanging, e.g. cut off from the server).
+        """
         reason = "deadline_passed"
         while (lease := self.lease) is not None:
             await asyncio.sleep(max(0.0, min(lease.renew_at, lease.deadline) - self._clock()))
@@ -305,14 +333,14 @@ class LeaderElector:
         try:
             kv = await self._bucket()
             try:
-                await kv.delete(LEADER_KEY, last=lease.revision)
+                await kv.delete(self._key, last=lease.revision)
             except BadRequestError as exc:
                 if exc.err_code != _WRONG_LAST_SEQUENCE:
                     raise
-                entry = await kv.get(LEADER_KEY)
+                entry = await kv.get(self._key)
                 if entry.value != self._value:
                     return  # someone else's key now: not ours to delete
-                await kv.delete(LEADER_KEY, last=entry.revision)
+                await kv.delete(self._key, last=entry.revision)
         except (nats.errors.Error, APIError, OSError) as exc:  # it expires on its own then
             _log.warning("leadership_release_failed", term=lease.term, error=repr(exc))
         else:
@@ -355,3 +383,29 @@ def _is_fenced(error: object) -> bool:
     if isinstance(error, BaseExceptionGroup):
         return any(_is_fenced(e) for e in error.exceptions)
     return False
+
+
+async def lead_when_elected(
+    elector: LeaderElector, stop: asyncio.Event, lead: Callable[[], Coroutine[Any, Any, None]]
+) -> None:
+    """Stand by, lead while the key is held, stand by again when it is lost.
+
+    Until ``stop`` is set or ``lead`` ends on its own.
+
+    A projection checkpoint moving under the leader (a deposed leader's transaction that
+    committed late) ends the term too: the key is released, and the next term starts over from
+    the stored checkpoint instead of crashing the process. So does an outage of NATS or
+    PostgreSQL that a term's start or end ran into (``DEPENDENCY_ERRORS``).
+    """
+    while await elector.campaign(stop) is not None:
+        try:
+            if not await elector.hold(lead):
+                return
+        except* ProjectorFencedError as group:
+            _log.warning("checkpoint_moved_under_the_leader", error=str(group.exceptions[0]))
+        except* DEPENDENCY_ERRORS as group:
+            # NATS or PostgreSQL went away while a term started or ended (issue 13): campaign
+            # again once it is back, instead of ending the process.
+            _log.warning("term_ended_by_an_outage", error=repr(group.exceptions[0]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), OUTAGE_PAUSE_S)
