@@ -48,7 +48,7 @@ async def test_overlapping_retry_stores_only_new_bytes_and_a_gap_is_refused(stac
 
 
 async def test_task_logs_are_separate_from_the_job_log(stack: httpx.AsyncClient) -> None:
-    run = await start_run(stack)
+    run = await start_run(stack, command=None, manifest={"tasks": [{"name": "build", "script": "make"}]})
     assert (await run.log(0, b"job\n")).status_code == 204
     assert (await run.log(0, b"build step\n", task="build")).status_code == 204
     assert (await wait_for_log(stack, run.job_id, 11, task="build")).content == b"build step\n"

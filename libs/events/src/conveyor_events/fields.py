@@ -15,7 +15,12 @@ UtcDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 """A short name: project slug, owner, label. Starts with a letter or digit; no spaces or slashes."""
 
-JobId = Annotated[str, msgspec.Meta(min_length=36, max_length=36)]
+JobId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=36, max_length=36, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    ),
+]
 """A job id: a canonical lowercase UUID string."""
 
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]

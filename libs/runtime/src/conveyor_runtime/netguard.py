@@ -109,6 +109,8 @@ async def resolve_checked(host: str, port: int, allow: Sequence[IPNetwork] = ())
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise TargetRefusedError(f"{host!r} does not resolve: {exc}") from None
+    except UnicodeError:  # the resolver's IDNA encoding: an empty or over-long label
+        raise TargetRefusedError(f"{host!r} is not a valid host name (IDNA)") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise TargetRefusedError(f"{host!r} has no address")

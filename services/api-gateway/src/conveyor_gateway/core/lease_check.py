@@ -24,18 +24,22 @@ class CurrentLease(msgspec.Struct, frozen=True):
 
     job_id: str
     attempt: int
+    tasks: tuple[str, ...] = ()
+    """The names of the job's manifest tasks (none for a command or recipe job)."""
 
 
 async def _lookup(pool: "asyncpg.Pool[Any]", worker_id: str, lease_id: str) -> CurrentLease | None:
     rows = await fetch_projection(
         pool,
-        "SELECT id::text, (doc->>'attempts')::int FROM scheduler.jobs"
+        "SELECT id::text, (doc->>'attempts')::int,"
+        " ARRAY(SELECT jsonb_array_elements_text(jsonb_path_query_array(doc, '$.tasks[*].name')))"
+        " FROM scheduler.jobs"
         " WHERE doc->>'worker_id' = $1 AND state = ANY($2::text[]) AND doc->>'lease_id' = $3 AND NOT deleted",
         worker_id,
         list(_LIVE),
         lease_id,
     )
-    return CurrentLease(rows[0][0], max(1, rows[0][1] or 1)) if rows else None
+    return CurrentLease(rows[0][0], max(1, rows[0][1] or 1), tuple(rows[0][2] or ())) if rows else None
 
 
 async def current_lease(

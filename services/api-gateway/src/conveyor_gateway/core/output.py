@@ -21,6 +21,7 @@ from conveyor_events import (
     worker_log_subject,
 )
 
+from ..errors import UnknownTaskError
 from .artifact_io import BodyReader
 from .context import State
 from .lease_check import CurrentLease, current_lease
@@ -45,8 +46,13 @@ async def append_log(
     log's next offset, or None for an empty chunk (nothing stored).
 
     Raises:
+        UnknownTaskError: The job has no task ``task`` (nothing is stored).
         LogGapError: ``offset`` is past the log's end (``expected_offset`` says where it is).
     """
+    if task and task not in lease.tasks:
+        raise UnknownTaskError(
+            f"the job has no task {task!r}" + (f"; its tasks: {', '.join(lease.tasks)}" if lease.tasks else "")
+        )
     if not data:
         return None
     chunk = LogChunk(job_id=lease.job_id, lease_id=lease_id, attempt=lease.attempt, task=task, offset=offset, data=data)

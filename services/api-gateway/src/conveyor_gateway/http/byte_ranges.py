@@ -17,6 +17,11 @@ class ByteRange(msgspec.Struct, frozen=True):
         return f"bytes {self.start}-{self.end - 1}/{self.size}"
 
 
+def _number(text: str) -> bool:
+    """ASCII digits that fit a bigint (``"²".isdigit()`` holds, and int() refuses it)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """The range a ``Range`` header asks for; None to send the whole representation.
 
@@ -32,7 +37,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()):
+    if not dash or not (_number(first) or _number(last)) or (first and not _number(first)):
         return None
     if not first:  # suffix: the last n bytes
         n = int(last)
@@ -40,7 +45,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise RangeNotSatisfiableError(f"no bytes to serve: the size is {size}", size=size)
         return ByteRange(max(0, size - n), size, size)
     start = int(first)
-    if last and not last.isdigit():
+    if last and not _number(last):
         return None
     end = min(size, int(last) + 1) if last else size
     if last and int(last) < start:

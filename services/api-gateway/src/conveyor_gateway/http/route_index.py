@@ -5,8 +5,11 @@ Starlette's ``Router`` tests every route's regex until one matches: the worker's
 than its own handler code. ``IndexedRouter`` first narrows the list with the literal segments of
 the route templates, then runs Starlette's own matching over what is left, in the same order, so
 the route chosen (full match first, else the first partial match for 405) is the one Starlette
-would choose. When nothing in the narrowed list matches, the full Starlette path runs (trailing
-slash redirects, 404), so unmatched requests behave exactly as before.
+would choose, with two exceptions: a 405 lists the methods of every route of the template, where
+Starlette's names only the first route's; and a path that a literal route has (``/v1/jobs/bulk``)
+answers 405 for its other methods rather than fall to a parameter route (``{job_id}`` = "bulk").
+When nothing in the narrowed list matches, the full Starlette path runs (trailing slash
+redirects, 404), so unmatched requests behave exactly as before.
 
 The narrowing is pure: ``signature`` reads a route template, ``could_match`` decides from the
 path's segments. A segment is a literal, a one-segment parameter (``{id}``, ``{n:int}``), or the
@@ -21,6 +24,7 @@ from typing import Final
 
 import msgspec
 from starlette._utils import get_route_path
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -132,22 +136,37 @@ class IndexedRouter(Router):
         if scope["type"] != "http":
             await super().app(scope, receive, send)
             return
-        partial: BaseRoute | None = None
-        partial_scope: Scope = {}
+        full: tuple[BaseRoute, Scope] | None = None
+        partials: list[tuple[BaseRoute, Scope]] = []
         for route in self.candidates(get_route_path(scope)):
             match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                scope.setdefault("router", self)
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
-            if match is Match.PARTIAL and partial is None:
-                partial, partial_scope = route, child_scope
-        if partial is not None:
+            if match is Match.FULL and full is None:
+                full = route, child_scope
+            elif match is Match.PARTIAL:
+                partials.append((route, child_scope))
+        # A literal route of the path (``/v1/jobs/bulk``) owns it: another method there is a 405,
+        # not a parameter route's match (``/v1/jobs/{job_id}`` with the id "bulk").
+        literal = next((p for p in partials if "{" not in getattr(p[0], "path", "{")), None)
+        if full is not None and (literal is None or "{" not in getattr(full[0], "path", "{")):
+            route, child_scope = full
             scope.setdefault("router", self)
-            scope["route"] = partial
-            scope.update(partial_scope)
-            await partial.handle(scope, receive, send)
+            scope["route"] = route
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
             return
+        if partials:
+            route, child_scope = literal or partials[0]
+            scope.setdefault("router", self)
+            scope["route"] = route
+            scope.update(child_scope)
+            # Several routes may share a template, one per method: the 405 names them all, where
+            # Starlette's names only the first route's methods.
+            template = getattr(route, "path", None)
+            allowed = {
+                m
+                for r, _ in partials
+                if getattr(r, "path", None) == template
+                for m in getattr(r, "methods", None) or ()
+            }
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
         await super().app(scope, receive, send)  # no candidate: Starlette's redirect or 404, unchanged

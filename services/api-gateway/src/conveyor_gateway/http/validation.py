@@ -19,6 +19,18 @@ _PATH: Final = re.compile(r"\$((?:\.[^.\[`]+|\[[^\]]*\])*)`?$")
 _SEGMENT: Final = re.compile(r"\.([^.\[]+)|\[(\d+|\"(?:[^\"\\]|\\.)*\"|[^\]]*)\]")
 _any: Final = msgspec.json.Decoder()
 _OPAQUE: Final = (msgspec.Raw,)
+NOT_JSON: Final = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What msgspec raises for bytes that are not JSON: bad syntax, trailing junk, a string that is
+not UTF-8, or nesting deeper than it recurses."""
+
+
+def malformed(exc: Exception) -> MalformedError:
+    """The 400 for one of ``NOT_JSON``, saying which."""
+    if isinstance(exc, UnicodeDecodeError):
+        return MalformedError("invalid JSON: a string is not valid UTF-8")
+    if isinstance(exc, RecursionError):
+        return MalformedError("invalid JSON: nested too deeply")
+    return MalformedError(f"invalid JSON: {exc}")
 
 
 def _escape(token: str) -> str:
@@ -53,8 +65,8 @@ def decode_body(body: bytes, cls: type[T]) -> T:
         value = msgspec.json.decode(body, type=cls)
     except msgspec.ValidationError as exc:
         first = str(exc)
-    except msgspec.DecodeError as exc:
-        raise MalformedError(f"invalid JSON: {exc}") from exc
+    except NOT_JSON as exc:
+        raise malformed(exc) from None
     else:
         refused = storable_errors(body)
         if refused:
@@ -78,11 +90,18 @@ def storable_errors(body: bytes) -> list[FieldError]:
 
 
 def collect_errors(body: bytes, cls: type[msgspec.Struct], first: str) -> list[FieldError]:
-    """Check each top-level field of ``body`` separately; fall back to the first error."""
+    """Check each top-level field of ``body`` separately; fall back to the first error.
+
+    Raises:
+        MalformedError: ``body`` is not JSON after all (the typed decode stopped before the fault).
+    """
     try:
         doc: Any = _any.decode(body)
     except msgspec.ValidationError:  # a number out of float range, also where any JSON goes
-        return storable_errors(body)
+        pointer, detail = pointer_of(first)
+        return storable_errors(body) or [FieldError(pointer=pointer, detail=detail)]
+    except NOT_JSON as exc:
+        raise malformed(exc) from None
     if not isinstance(doc, dict):
         pointer, detail = pointer_of(first)
         return [FieldError(pointer=pointer, detail=detail)]

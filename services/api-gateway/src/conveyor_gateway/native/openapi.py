@@ -11,7 +11,8 @@ from .identity.openapi import IDENTITY_SCHEMAS, identity_paths
 from .jobs.openapi import JOB_SCHEMAS, job_paths, submit_and_read_paths
 from .jobs.openapi_acl import ACL_SCHEMAS, job_acl_paths
 from .jobs.openapi_bulk_explain import BULK_EXPLAIN_SCHEMAS, bulk_explain_paths
-from .openapi_blocks import REF
+from .openapi_blocks import REF, input_problems
+from .openapi_links import add_links
 from .openapi_security import TOKEN_SECURITY_SCHEME, secure_paths
 from .output.openapi import OUTPUT_SCHEMAS, output_paths
 from .projects.openapi import PROJECT_SCHEMAS, maintenance_paths, project_paths
@@ -67,22 +68,26 @@ def build_openapi(version: str) -> dict[str, Any]:
             "description": "Event-sourced job scheduler. Errors are RFC 9457 problem+json documents.",
         },
         "paths": secure_paths(
-            {
-                **submit_and_read_paths(),
-                **job_paths(),
-                **bulk_explain_paths(),
-                **worker_paths(),
-                **lease_paths(),
-                **output_paths(),
-                **identity_paths(),
-                **project_paths(),
-                **maintenance_paths(),
-                **push_hook_paths(),
-                **job_acl_paths(),
-                **hook_paths(),
-                **event_paths(),
-                **_health(),
-            }
+            add_links(
+                input_problems(
+                    {
+                        **submit_and_read_paths(),
+                        **job_paths(),
+                        **bulk_explain_paths(),
+                        **worker_paths(),
+                        **lease_paths(),
+                        **output_paths(),
+                        **identity_paths(),
+                        **project_paths(),
+                        **maintenance_paths(),
+                        **push_hook_paths(),
+                        **job_acl_paths(),
+                        **hook_paths(),
+                        **event_paths(),
+                        **_health(),
+                    }
+                )
+            )
         ),
         "components": {
             "schemas": components,

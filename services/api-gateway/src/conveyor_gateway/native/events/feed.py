@@ -57,7 +57,7 @@ async def fetch_raw(sub: Any, batch: int, timeout_s: float) -> list[Any]:
     """Up to ``batch`` messages; none when nothing arrived within ``timeout_s``."""
     try:
         msgs: list[Any] = await sub.fetch(batch, timeout=timeout_s)
-    except nats.errors.TimeoutError:
+    except TimeoutError:  # nats.errors.TimeoutError, and the bare one nats-py's fetch also raises
         return []
     return msgs
 

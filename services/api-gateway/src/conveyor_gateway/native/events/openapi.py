@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-from ..openapi_blocks import json_content, problem, query
+from ..openapi_blocks import SSE_EVENT, json_content, problem, query
 from .feed import FeedItem
 from .routes import EventPage
 
@@ -49,7 +49,7 @@ def event_paths() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "text/event-stream: id = stream sequence, event = type, data = a FeedItem.",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     "422": problem("A bad query parameter."),
                 },

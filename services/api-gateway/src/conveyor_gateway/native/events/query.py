@@ -5,7 +5,7 @@ secrets or identity data). Secrets a job or worker event carries (a trigger's si
 worker's secret hash) are removed from what is sent.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgspec
@@ -56,10 +56,11 @@ def parse_query(params: dict[str, str], *, paged: bool) -> EventQuery:
             since = datetime.fromisoformat(params["since"].replace("Z", "+00:00"))
             if since.tzinfo is None:
                 raise ValueError("no offset")
-        except ValueError:
+            since = since.astimezone(UTC)  # 0001-01-01T00:00+01:00 is before the first UTC instant
+        except (ValueError, OverflowError):
             errors.append(FieldError(pointer="since", detail="an RFC 3339 time with an offset"))
     raw = params.get("limit", "100")
-    limit = int(raw) if raw.isdigit() else 0
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
     if not 1 <= limit <= 500:
         errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
     if errors:

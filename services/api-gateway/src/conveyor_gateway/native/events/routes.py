@@ -12,8 +12,10 @@ from starlette.routing import Route
 
 from ...core.context import State
 from ...core.reader import encode_cursor
+from ...errors import FieldError
 from ...http.access import caller
 from ...http.plumbing import json_response
+from ..output.log_params import bounded_int, raise_if
 from .feed import FeedItem, Visibility, close_feed, fetch_raw, open_feed, scan
 from .query import EventQuery, parse_query
 
@@ -69,8 +71,11 @@ async def stream_events(request: Request) -> Response:
     state: State = request.scope["state"]
     query = parse_query(dict(request.query_params), paged=False)
     last_id = request.headers.get("last-event-id", "").strip()
-    if last_id.isdigit():
-        query = msgspec.structs.replace(query, after_seq=int(last_id))
+    if last_id:
+        errors: list[FieldError] = []
+        after_seq = bounded_int(last_id, "Last-Event-ID", errors, minimum=0)
+        raise_if(errors)
+        query = msgspec.structs.replace(query, after_seq=after_seq)
     vis = Visibility(caller(request), state["reader"])
     sub = await open_feed(state["js"], query, new_only=query.since is None and query.after_seq is None)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

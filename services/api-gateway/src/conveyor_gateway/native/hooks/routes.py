@@ -118,7 +118,7 @@ async def list_deliveries(request: Request) -> Response:
     params = request.query_params
     errors = [FieldError(pointer=k, detail="unknown parameter") for k in params if k not in ("limit", "cursor")]
     raw = params.get("limit", "50")
-    limit = int(raw) if raw.isdigit() else 0
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
     if not 1 <= limit <= 500:
         errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
     if errors:

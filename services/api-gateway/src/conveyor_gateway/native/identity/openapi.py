@@ -87,7 +87,10 @@ def identity_paths() -> dict[str, Any]:
             },
         },
         "/v1/users/{user_id}/tokens": {
-            "post": _issue("issueUserToken", "A new token for a user (admin)", [_USER_ID]),
+            "post": {
+                **(issue := _issue("issueUserToken", "A new token for a user (admin)", [_USER_ID])),
+                "responses": {**issue["responses"], "404": problem("No such user (`user_not_found`).")},
+            },
             "get": {
                 "operationId": "listUserTokens",
                 "summary": "A user's tokens (admin)",

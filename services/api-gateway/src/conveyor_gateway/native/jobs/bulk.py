@@ -14,10 +14,10 @@ from ...core.context import State
 from ...core.outages import RETRY_AFTER_S
 from ...core.submission import submission_payload
 from ...core.submit import submit_batch
-from ...errors import FieldError, MalformedError, ValidationFailedError
+from ...errors import FieldError, ValidationFailedError
 from ...http.access import caller
 from ...http.plumbing import json_response, prefers_async, read_json_body
-from ...http.validation import collect_errors, decode_body
+from ...http.validation import NOT_JSON, collect_errors, decode_body, malformed
 
 _INVALID: Final = "the body has invalid fields"
 
@@ -72,8 +72,8 @@ def decode_batch(body: bytes, *, max_item_bytes: int) -> list[JobSubmission]:
         raws = msgspec.json.decode(body, type=_Envelope).jobs
     except msgspec.ValidationError as exc:
         raise ValidationFailedError(_INVALID, errors=collect_errors(body, _LooseEnvelope, str(exc))) from None
-    except msgspec.DecodeError as exc:
-        raise MalformedError(f"invalid JSON: {exc}") from exc
+    except NOT_JSON as exc:
+        raise malformed(exc) from None
     subs: list[JobSubmission] = []
     errors: list[FieldError] = []
     for index, raw in enumerate(raws):

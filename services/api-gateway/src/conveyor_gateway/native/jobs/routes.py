@@ -70,7 +70,7 @@ def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
         if value is not None and not 0 < len(value) <= 128:
             errors.append(FieldError(pointer=key, detail="1 to 128 characters"))
     raw_limit = params.get("limit", "50")
-    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6 else 0
     if not 1 <= limit <= 500:
         errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
     if errors:

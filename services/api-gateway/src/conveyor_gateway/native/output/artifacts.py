@@ -4,6 +4,7 @@
 
 import mimetypes
 from typing import Final
+from urllib.parse import quote
 
 import msgspec
 from nats.js.errors import NotFoundError
@@ -48,7 +49,8 @@ async def put_artifact(request: Request) -> Response:
         raise TooLargeError(f"the artifact is {declared} bytes; the limit is {limit}")
     stored = await output.put_artifact(state, lease, path, request.stream())
     saved = ArtifactSaved(path=path, size=stored.size, sha256=stored.sha256)
-    return json_response(saved, 201, {"Location": f"/v1/jobs/{lease.job_id}/artifacts/{path}"})
+    # Percent-encoded: a header is Latin-1, and a path may hold any character.
+    return json_response(saved, 201, {"Location": f"/v1/jobs/{lease.job_id}/artifacts/{quote(path)}"})
 
 
 async def list_artifacts(request: Request) -> Response:

@@ -7,6 +7,8 @@ from typing import Final
 
 from ...errors import FieldError, InvalidQueryError
 
+INT64_MAX: Final = 2**63 - 1
+MAX_ATTEMPT: Final = 2**31 - 1  # the logs tables' attempt column is a PostgreSQL integer
 _TASK: Final = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")  # the manifest's task-name rule
 
 
@@ -28,8 +30,17 @@ def int_param(
     raw = params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
-        bound = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    return bounded_int(raw, name, errors, minimum=minimum, maximum=maximum)
+
+
+def bounded_int(
+    raw: str, name: str, errors: list[FieldError], *, minimum: int, maximum: int | None = None
+) -> int | None:
+    """``raw`` as an integer from ``minimum`` to ``maximum`` (at most int64: PostgreSQL's bigint)."""
+    top = min(maximum, INT64_MAX) if maximum is not None else INT64_MAX
+    # ASCII digits only: str.isdigit() also holds for "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw.lstrip("0")) > 19 or not minimum <= int(raw) <= top:
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f"from {minimum} to {INT64_MAX}"
         errors.append(FieldError(pointer=name, detail=f"an integer {bound}"))
         return None
     return int(raw)

@@ -19,7 +19,7 @@ from ...core.log_store import LogInfo, WorkerLogEntry
 from ...errors import FieldError
 from ...http.byte_ranges import parse_range
 from ...http.plumbing import json_response, path_id
-from .log_params import check_params, int_param, raise_if, task_param, time_param
+from .log_params import MAX_ATTEMPT, bounded_int, check_params, int_param, raise_if, task_param, time_param
 from .read_access import readable_job
 
 COLLECTOR: Final = "log-collector"  # the collector's consumer (checkpoint) name
@@ -56,7 +56,7 @@ def _params(request: Request, allowed: frozenset[str]) -> tuple[str, int | None,
     params = request.query_params
     errors = check_params(params, allowed)
     task = task_param(params, errors)
-    attempt = int_param(params, "attempt", errors, minimum=1)
+    attempt = int_param(params, "attempt", errors, minimum=1, maximum=MAX_ATTEMPT)
     offset = int_param(params, "offset", errors, minimum=0)
     raise_if(errors)
     return task, attempt, offset
@@ -95,7 +95,10 @@ async def stream_log(request: Request) -> Response:
     job = await readable_job(request, state)
     task, attempt, offset = _params(request, _STREAM_PARAMS)
     last_id = request.headers.get("last-event-id", "")
-    start = int(last_id) if last_id.isdigit() else offset or 0
+    errors: list[FieldError] = []
+    resumed = bounded_int(last_id, "Last-Event-ID", errors, minimum=0) if last_id else None
+    raise_if(errors)  # before the stream starts: a bad header cannot break it mid-body
+    start = resumed if resumed is not None else offset or 0
     events = _tail(state, job.id, task, attempt, start, job.attempts)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, headers=headers, media_type="text/event-stream")

@@ -14,7 +14,9 @@ _LEASE: Final = path_id("lease_id", "lease")
 _WORKER: Final = path_id("worker_id", "worker")
 _AUTH: Final[list[dict[str, list[str]]]] = [{"workerBasic": []}]
 _TASK: Final = query("task", "A task's log instead of the job's own (manifest task name).", {"type": "string"})
-_ATTEMPT: Final = query("attempt", "Which attempt's log (default: the latest).", {"type": "integer", "minimum": 1})
+_ATTEMPT: Final = query(
+    "attempt", "Which attempt's log (default: the latest).", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+)
 _PATH: Final = {
     "name": "path",
     "in": "path",

@@ -141,7 +141,7 @@ def _list_query(request: Request) -> tuple[bool, int, str | None]:
     if include_deleted is None:
         errors.append(FieldError(pointer="include_deleted", detail="true or false"))
     raw_limit = params.get("limit", "50")
-    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6 else 0
     if not 1 <= limit <= 500:
         errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
     if errors:
