@@ -1,5 +1,6 @@
 """Request and response plumbing every surface shares: JSON bodies in and out, path ids, ``Prefer``."""
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import msgspec
@@ -8,7 +9,7 @@ from starlette.responses import Response
 
 from conveyor_events import parse_uuid
 
-from ..errors import InvalidIdError, TooLargeError, UnsupportedMediaError
+from ..errors import FieldError, InvalidIdError, TooLargeError, UnsupportedMediaError
 
 _encoder: Final = msgspec.json.Encoder()
 
@@ -71,3 +72,16 @@ def prefers_async(request: Request) -> bool:
     """RFC 7240 ``Prefer: respond-async``: answer once stored, without waiting to read it back."""
     prefer = request.headers.get("prefer")
     return prefer is not None and "respond-async" in (p.strip().lower() for p in prefer.split(","))
+
+
+def page_limit(params: Mapping[str, str], errors: list[FieldError], *, default: int = 50, most: int = 500) -> int:
+    """``?limit=``: a page size from 1 to ``most`` (``default`` when absent); else an error in ``errors``.
+
+    ASCII digits only (``str.isdigit`` also holds for "²", which ``int`` refuses), and short: a
+    thousand-digit number is not converted.
+    """
+    raw = params.get("limit", str(default))
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+    if not 1 <= limit <= most:
+        errors.append(FieldError(pointer="limit", detail=f"an integer from 1 to {most}"))
+    return limit

@@ -14,6 +14,7 @@ from conveyor_events import parse_uuid
 
 from ...core.reader import decode_cursor
 from ...errors import FieldError, InvalidQueryError
+from ...http.plumbing import page_limit
 
 PUBLISHED: Final = frozenset({"job", "worker"})
 _SECRET_KEYS: Final = frozenset({"secret", "secret_hash", "token_hash"})
@@ -59,10 +60,7 @@ def parse_query(params: dict[str, str], *, paged: bool) -> EventQuery:
             since = since.astimezone(UTC)  # 0001-01-01T00:00+01:00 is before the first UTC instant
         except (ValueError, OverflowError):
             errors.append(FieldError(pointer="since", detail="an RFC 3339 time with an offset"))
-    raw = params.get("limit", "100")
-    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
-    if not 1 <= limit <= 500:
-        errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
+    limit = page_limit(params, errors, default=100)
     if errors:
         raise InvalidQueryError("invalid query parameters", errors=errors)
     after = decode_cursor(params["cursor"]) if paged and params.get("cursor") else None

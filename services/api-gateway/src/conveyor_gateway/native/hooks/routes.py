@@ -30,7 +30,7 @@ from ...errors import (
     InvalidQueryError,
 )
 from ...http.access import caller
-from ...http.plumbing import json_response, path_id, read_json_body
+from ...http.plumbing import json_response, page_limit, path_id, read_json_body
 from ...http.validation import decode_body
 
 _NO_STORE: Final = {"Cache-Control": "no-store"}
@@ -117,10 +117,7 @@ async def list_deliveries(request: Request) -> Response:
     hook = await managed_hook(request)
     params = request.query_params
     errors = [FieldError(pointer=k, detail="unknown parameter") for k in params if k not in ("limit", "cursor")]
-    raw = params.get("limit", "50")
-    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
-    if not 1 <= limit <= 500:
-        errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
+    limit = page_limit(params, errors)
     if errors:
         raise InvalidQueryError("invalid query parameters", errors=errors)
     cursor = params.get("cursor")

@@ -18,7 +18,7 @@ from ...core.submit import SubmissionUnconfirmedError, submit
 from ...errors import FieldError, InvalidQueryError
 from ...http.access import caller
 from ...http.outage import stored_anyway, unconfirmed_submission
-from ...http.plumbing import json_response, path_id, prefers_async, read_json_body
+from ...http.plumbing import json_response, page_limit, path_id, prefers_async, read_json_body
 from ...http.validation import decode_body
 
 _LIST_PARAMS: Final = frozenset({"state", "project", "tag", "owner", "parent", "limit", "cursor"})
@@ -69,10 +69,7 @@ def _list_query(request: Request) -> tuple[JobFilter, int, int | None]:
         value = params.get(key)
         if value is not None and not 0 < len(value) <= 128:
             errors.append(FieldError(pointer=key, detail="1 to 128 characters"))
-    raw_limit = params.get("limit", "50")
-    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6 else 0
-    if not 1 <= limit <= 500:
-        errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
+    limit = page_limit(params, errors)
     if errors:
         raise InvalidQueryError("invalid query parameters", errors=errors)
     cursor = params.get("cursor")

@@ -28,7 +28,7 @@ from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
 from ...errors import FieldError, ForbiddenError, InvalidQueryError, WorkerNotFoundError
 from ...http.access import caller, caller_id
-from ...http.plumbing import json_response, path_id, read_json_body
+from ...http.plumbing import json_response, page_limit, path_id, read_json_body
 from ...http.validation import decode_body
 
 CREDENTIALS_HINT: Final = (
@@ -140,10 +140,7 @@ def _list_query(request: Request) -> tuple[bool, int, str | None]:
     include_deleted = _BOOLEANS.get(params.get("include_deleted", "false"))
     if include_deleted is None:
         errors.append(FieldError(pointer="include_deleted", detail="true or false"))
-    raw_limit = params.get("limit", "50")
-    limit = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 6 else 0
-    if not 1 <= limit <= 500:
-        errors.append(FieldError(pointer="limit", detail="an integer from 1 to 500"))
+    limit = page_limit(params, errors)
     if errors:
         raise InvalidQueryError("invalid query parameters", errors=errors)
     cursor = params.get("cursor")
