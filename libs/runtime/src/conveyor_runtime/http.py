@@ -112,6 +112,9 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event, 
         # Longer than clients keep idle connections (httpx: 5 s), so the server never closes one
         # just as a client sends on it: a POST caught that way fails (clients do not retry it).
         timeout_keep_alive=75,
+        # A long poll (a lease call's wait_s) or a live tail must not hold a stopping service
+        # forever: after this long, requests still in flight are cut.
+        timeout_graceful_shutdown=5,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())

@@ -1,7 +1,7 @@
 """Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Final
@@ -30,6 +30,7 @@ from conveyor_runtime import (
     configure_logging,
     connect_nats,
     create_pool,
+    get_logger,
     health_routes,
     load_settings,
     nats_check,
@@ -63,8 +64,19 @@ from .http.route_index import IndexedRouter
 from .settings import Settings
 
 SCHEDULER_CONSUMER: Final = "scheduler"
+_log = get_logger("gateway")
 COLLECTOR_CONSUMER: Final = "log-collector"
 HOOKS_CONSUMER: Final = "hook-dispatcher"
+
+
+async def _close_all(*closers: Callable[[], Awaitable[object]]) -> None:
+    """Run every closer in order; one that fails (NATS gone at shutdown) is logged and the rest
+    still run, so the pool and the connection are never left open."""
+    for close in closers:
+        try:
+            await close()
+        except Exception as exc:
+            _log.warning("shutdown_step_failed", step=getattr(close, "__qualname__", repr(close)), error=repr(exc))
 
 
 def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute] | None = None) -> Starlette:
@@ -162,17 +174,19 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
             )
         finally:
             checks.clear()
-            await watcher.stop()
-            await collector.stop()
-            await hooks_watcher.stop()
-            await identity_watcher.stop()
-            await projects_watcher.stop()
-            await access_watcher.stop()
-            await leader_watch.stop()
-            await requester.stop()
-            await appender.close()
-            await nc.drain()
-            await pool.close()
+            await _close_all(
+                watcher.stop,
+                collector.stop,
+                hooks_watcher.stop,
+                identity_watcher.stop,
+                projects_watcher.stop,
+                access_watcher.stop,
+                leader_watch.stop,
+                requester.stop,
+                appender.close,
+                nc.drain,
+                pool.close,
+            )
 
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
