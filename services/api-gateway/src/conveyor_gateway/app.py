@@ -4,8 +4,9 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Any, Final
 
+import asyncpg
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -69,14 +70,30 @@ COLLECTOR_CONSUMER: Final = "log-collector"
 HOOKS_CONSUMER: Final = "hook-dispatcher"
 
 
-async def _close_all(*closers: Callable[[], Awaitable[object]]) -> None:
-    """Run every closer in order; one that fails (NATS gone at shutdown) is logged and the rest
-    still run, so the pool and the connection are never left open."""
+async def _close_all(*closers: Callable[[], Awaitable[object]], budget_s: float = 8.0) -> None:
+    """Run every closer in order within ``budget_s`` in all. One that fails (NATS gone at
+    shutdown) or hangs (a drain waiting on a subscription) is logged, naming it, and the rest
+    still run: a stopping gateway never hangs, and never leaves its pool or connection open."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_s
     for close in closers:
+        step = getattr(close, "__qualname__", repr(close))
+        remaining = max(0.5, deadline - loop.time())
         try:
-            await close()
+            await asyncio.wait_for(close(), remaining)
+        except TimeoutError:
+            _log.warning("shutdown_step_timed_out", step=step, after_s=round(remaining, 2))
         except Exception as exc:
-            _log.warning("shutdown_step_failed", step=getattr(close, "__qualname__", repr(close)), error=repr(exc))
+            _log.warning("shutdown_step_failed", step=step, error=repr(exc))
+
+
+async def _close_pool(pool: "asyncpg.Pool[Any]", timeout_s: float = 3.0) -> None:
+    """Close the pool, or terminate it when a connection is not given back in time."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout_s)
+    except TimeoutError:
+        _log.warning("shutdown_pool_terminated", after_s=timeout_s)
+        pool.terminate()
 
 
 def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute] | None = None) -> Starlette:
@@ -185,7 +202,8 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
                 requester.stop,
                 appender.close,
                 nc.drain,
-                pool.close,
+                nc.close,  # a no-op after a drain that finished; closes one that timed out
+                lambda: _close_pool(pool),
             )
 
     routes = [
