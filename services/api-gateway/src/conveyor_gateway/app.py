@@ -206,10 +206,18 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
                 lambda: _close_pool(pool),
             )
 
+    async def _gateway(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)  # the dashboard calls the API in process (web.api)
+
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
         Mount("/compat", routes=list(compat.routes() if facades is None else facades)),
-        Mount("/ui", app=web.app),
+        Mount(
+            "/ui",
+            app=web.create_app(
+                _gateway, session_key_setting=settings.ui_session_key, session_hours=settings.ui_session_hours
+            ),
+        ),
     ]
     app = Starlette(
         lifespan=lifespan,

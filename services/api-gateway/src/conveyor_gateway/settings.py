@@ -21,3 +21,8 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     signed_requests: bool = False
     # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
     hook_allow_nets: str = ""
+    # The dashboard (web/, issue 20): the key sealing session cookies (32 bytes, hex or base64; a
+    # random one per process when empty, which signs everyone out at a restart; give every gateway
+    # of a cluster the same), and how long a sign-in lasts.
+    ui_session_key: str = ""
+    ui_session_hours: float = 12.0

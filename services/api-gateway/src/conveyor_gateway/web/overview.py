@@ -1,0 +1,129 @@
+"""The overview (queue depth by project and state, throughput and failures, workers online) and
+the pages of workers, projects (worker access requests) and hooks (deliveries, redeliver)."""
+
+import asyncio
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from conveyor_events import parse_uuid
+from conveyor_events.states import JOB_STATES
+
+from ..core.context import State
+from ..core.job_counts import JobCounts
+from ..core.token_auth import Principal
+from .api import Answer, Asgi, call
+from .charts import HEIGHT, WIDTH, bars
+from .render import Pages
+
+WORKER_MODES: Final = {"pause": "paused", "resume": "active", "drain": "draining"}
+
+
+def _viewer(principal: Principal) -> str | None:
+    return None if principal.has_scope("admin") else principal.user_id
+
+
+def _items(answer: Answer) -> list[Any]:
+    return list((answer.body or {}).get("items", [])) if answer.ok else []
+
+
+class OtherPages:
+    def __init__(self, pages: Pages, api: Asgi) -> None:
+        self._pages = pages
+        self._api = api
+
+    async def _call(self, request: Request, method: str, path: str, body: Any = None) -> Answer:
+        return await call(self._api, request.scope, request.scope["ui_session"].token, method, path, body)
+
+    def _back(self, request: Request, path: str) -> Response:
+        return Response(status_code=303, headers={"Location": f"{request.scope['root_path']}/{path}"})
+
+    async def overview(self, request: Request) -> Response:
+        state: State = request.scope["state"]
+        viewer = _viewer(request.scope["ui_principal"])
+        counts = JobCounts(state["reader"].pool)
+        now = datetime.now(UTC)
+        hour_from = now.replace(second=0, microsecond=0) - timedelta(minutes=55)
+        day_from = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+        depth, hour, day, workers = await asyncio.gather(
+            counts.by_project_and_state(viewer),
+            counts.finished_per_bucket(viewer, since=hour_from, width=timedelta(minutes=5), n=12),
+            counts.finished_per_bucket(viewer, since=day_from, width=timedelta(hours=1), n=24),
+            self._call(request, "GET", "/v1/workers?limit=500"),
+        )
+        table: dict[str, dict[str, int]] = defaultdict(dict)
+        for row in depth:
+            table[row.project][row.state] = row.count
+        totals = {s: sum(r.count for r in depth if r.state == s) for s in JOB_STATES}
+        online = [w for w in _items(workers) if w.get("state") != "offline"]
+        charts = {"hour": (bars(hour, "hour"), hour), "day": (bars(day, "day"), day)}
+        return self._pages.render(
+            request, "overview.html", table=dict(sorted(table.items())), totals=totals, workers=online,
+            charts=charts, chart_w=WIDTH, chart_h=HEIGHT,
+            hour_sum=(sum(b.finished for b in hour), sum(b.failed for b in hour)),
+            day_sum=(sum(b.finished for b in day), sum(b.failed for b in day)),
+        )  # fmt: skip
+
+    async def workers(self, request: Request) -> Response:
+        answer = await self._call(request, "GET", "/v1/workers?limit=500")
+        return self._pages.render(request, "workers.html", workers=_items(answer), modes=WORKER_MODES)
+
+    async def worker_mode(self, request: Request) -> Response:
+        worker_id = parse_uuid(request.path_params["worker_id"])
+        action = request.path_params["action"]
+        if worker_id is None or action not in WORKER_MODES:
+            return self._pages.render(request, "message.html", 404, title="Not found", text="no such action")
+        answer = await self._call(request, "POST", f"/v1/workers/{worker_id}/{action}")
+        if not answer.ok:
+            return self._pages.render(
+                request, "message.html", answer.status, title=f"{action} refused", text=answer.detail
+            )
+        return self._back(request, "workers")
+
+    async def projects(self, request: Request) -> Response:
+        listed = _items(await self._call(request, "GET", "/v1/projects"))
+        managed = [p for p in listed if "manage_access" in p.get("your_roles", [])]
+        answers = await asyncio.gather(
+            *(self._call(request, "GET", f"/v1/projects/{quote(p['name'], safe='')}/workers") for p in managed)
+        )
+        access = {p["name"]: _items(a) for p, a in zip(managed, answers, strict=True)}
+        return self._pages.render(request, "projects.html", projects=listed, access=access)
+
+    async def decide_access(self, request: Request) -> Response:
+        form = request.scope["ui_form"]
+        name = request.path_params["project"]
+        worker_id = parse_uuid(request.path_params["worker_id"])
+        decision = str(form.get("decision", ""))
+        if worker_id is None or decision not in ("granted", "rejected"):
+            return self._pages.render(request, "message.html", 400, title="Refused", text="grant or reject a worker")
+        body = {"status": decision, "assign": form.get("assign") == "on", "submit": form.get("submit") == "on"}
+        answer = await self._call(request, "PUT", f"/v1/projects/{quote(name, safe='')}/workers/{worker_id}", body)
+        if not answer.ok:
+            return self._pages.render(request, "message.html", answer.status, title="Refused", text=answer.detail)
+        return self._back(request, "projects")
+
+    async def hooks(self, request: Request) -> Response:
+        hooks = _items(await self._call(request, "GET", "/v1/hooks"))
+        return self._pages.render(request, "hooks.html", hooks=hooks)
+
+    async def hook(self, request: Request) -> Response:
+        hook_id = parse_uuid(request.path_params["hook_id"])
+        found = await self._call(request, "GET", f"/v1/hooks/{hook_id}") if hook_id else None
+        if found is None or not found.ok:
+            return self._pages.render(request, "message.html", 404, title="No such hook", text="no hook you may see")
+        deliveries = _items(await self._call(request, "GET", f"/v1/hooks/{hook_id}/deliveries?limit=100"))
+        return self._pages.render(request, "hook.html", hook=found.body, deliveries=deliveries)
+
+    async def redeliver(self, request: Request) -> Response:
+        hook_id = parse_uuid(request.path_params["hook_id"])
+        delivery_id = parse_uuid(request.path_params["delivery_id"])
+        if hook_id is None or delivery_id is None:
+            return self._pages.render(request, "message.html", 404, title="Not found", text="no such delivery")
+        answer = await self._call(request, "POST", f"/v1/hooks/{hook_id}/deliveries/{delivery_id}/redeliver")
+        if not answer.ok:
+            return self._pages.render(request, "message.html", answer.status, title="Refused", text=answer.detail)
+        return self._back(request, f"hooks/{hook_id}")
