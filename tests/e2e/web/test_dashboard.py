@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, expect
 
+from ..hooks.receiver import Receiver
 from ..test_projects import as_user
 from ..test_workers_api import register
-from .conftest import sign_in
+from .conftest import Stack, sign_in, unique
 
 
 async def _lease_and_start(api: httpx.AsyncClient, worker: Any) -> str:
@@ -20,17 +21,18 @@ async def _lease_and_start(api: httpx.AsyncClient, worker: Any) -> str:
     return str(lease["lease_id"])
 
 
-async def test_sign_in_then_watch_a_job_appear_run_and_finish_live(
-    api: httpx.AsyncClient, log_collector: None, browser: Browser, admin_token: str
-) -> None:
-    context, page = await sign_in(browser, str(api.base_url), admin_token)
+async def test_sign_in_then_watch_a_job_appear_run_and_finish_live(stack: Stack, browser: Browser) -> None:
+    api, label = stack.api, unique("live")
+    context, page = await sign_in(browser, stack.base_url, stack.admin_token)
     try:
         await page.goto("/ui/jobs")
         await expect(page.locator("#live-dot.on")).to_be_visible()
-        job = (await api.post("/v1/jobs", json={"title": "render frame 7", "command": "make"})).json()
+        job = (
+            await api.post("/v1/jobs", json={"title": "render frame 7", "command": "make", "labels": [label]})
+        ).json()
         row = page.locator(f"tr[data-id='{job['id']}']")
         await expect(row).to_contain_text("queued")  # appeared without a reload
-        worker = await register(api)
+        worker = await register(api, labels=[label])
         lease_id = await _lease_and_start(api, worker)
         await expect(row).to_contain_text("running")
         await page.click(f"tr[data-id='{job['id']}'] a")
@@ -56,13 +58,12 @@ async def test_sign_in_then_watch_a_job_appear_run_and_finish_live(
         await context.close()
 
 
-async def test_filter_failures_then_restart_them_in_bulk_after_a_confirmation(
-    api: httpx.AsyncClient, browser: Browser, admin_token: str
-) -> None:
-    worker = await register(api, capacity=3)
+async def test_filter_failures_then_restart_them_in_bulk_after_a_confirmation(stack: Stack, browser: Browser) -> None:
+    api, label, tag = stack.api, unique("bulk"), unique("nightly")
+    worker = await register(api, capacity=3, labels=[label])
     ids = [
         (await api.post("/v1/jobs", json={"title": f"nightly {i}", "command": "make", "max_retries": 0,
-                                          "tags": ["nightly"]})).json()["id"]
+                                          "tags": [tag], "labels": [label]})).json()["id"]
         for i in range(3)
     ]  # fmt: skip
     leases = (await worker.lease(max=3, wait_s=5)).json()["leases"]
@@ -73,9 +74,9 @@ async def test_filter_failures_then_restart_them_in_bulk_after_a_confirmation(
         body = {"result": "failed" if n < 2 else "succeeded", "exit_code": 1 if n < 2 else 0}
         assert (await api.post(f"/v1/leases/{lease['lease_id']}/finish", json=body, auth=auth)).status_code == 200
     failed = {lease["job"]["id"] for lease in leases[:2]}
-    context, page = await sign_in(browser, str(api.base_url), admin_token)
+    context, page = await sign_in(browser, stack.base_url, stack.admin_token)
     try:
-        await page.goto("/ui/jobs?tag=nightly")
+        await page.goto(f"/ui/jobs?tag={tag}")
         await page.select_option("select[name=state]", "failed")
         await page.click("button:text('Filter')")
         await expect(page.locator("#jobs-table tbody tr")).to_have_count(2)
@@ -110,20 +111,22 @@ async def test_a_form_without_its_csrf_token_is_refused(
         await context.close()
 
 
-async def test_a_user_without_access_sees_nothing_of_a_private_project(
-    api: httpx.AsyncClient, browser: Browser
-) -> None:
-    alice, bob = await as_user(api, "alice"), await as_user(api, "bob")
+async def test_a_user_without_access_sees_nothing_of_a_private_project(stack: Stack, browser: Browser) -> None:
+    api = stack.api
+    alice, bob = await as_user(api, unique("alice")), await as_user(api, unique("bob"))
     async with alice, bob:
         # hidden: not even its name is shown (a private project's name and settings are listed to
         # everyone by the API's rule; its jobs are not, as the job checks below show for both)
         hidden = {"name": "secret-farm", "visibility": "hidden"}
         assert (await alice.post("/v1/projects", json=hidden)).status_code == 201
         job = (
-            await alice.post("/v1/jobs", json={"project": "secret-farm", "title": "classified", "command": "x"})
+            await alice.post(
+                "/v1/jobs",
+                json={"project": "secret-farm", "title": "classified", "command": "x", "labels": [unique("none")]},
+            )
         ).json()
         bob_token = bob.headers["Authorization"].removeprefix("Bearer ")
-        context, page = await sign_in(browser, str(api.base_url), bob_token)
+        context, page = await sign_in(browser, stack.base_url, bob_token)
         try:
             await expect(page.locator("#depth")).not_to_contain_text("secret-farm")
             await page.goto("/ui/jobs")
@@ -140,12 +143,15 @@ async def test_a_user_without_access_sees_nothing_of_a_private_project(
             await context.close()
 
 
-async def test_walk_a_tree_of_200_children(api: httpx.AsyncClient, browser: Browser, admin_token: str) -> None:
-    parent = (await api.post("/v1/jobs", json={"title": "scene", "command": "true"})).json()
-    children = [{"title": f"tile {i:03}", "command": "true", "parent": parent["id"]} for i in range(200)]
+async def test_walk_a_tree_of_200_children(stack: Stack, browser: Browser) -> None:
+    api, label = stack.api, unique("none")
+    parent = (await api.post("/v1/jobs", json={"title": "scene", "command": "true", "labels": [label]})).json()
+    children = [
+        {"title": f"tile {i:03}", "command": "true", "parent": parent["id"], "labels": [label]} for i in range(200)
+    ]
     stored = await api.post("/v1/jobs/bulk", json={"jobs": children})
     assert stored.status_code == 201, stored.text
-    context, page = await sign_in(browser, str(api.base_url), admin_token)
+    context, page = await sign_in(browser, stack.base_url, stack.admin_token)
     try:
         await page.goto(f"/ui/jobs/{parent['id']}")
         await expect(page.locator("#children tbody tr")).to_have_count(200)
@@ -158,19 +164,20 @@ async def test_walk_a_tree_of_200_children(api: httpx.AsyncClient, browser: Brow
         await context.close()
 
 
-async def test_approve_a_workers_access_request(api: httpx.AsyncClient, browser: Browser) -> None:
-    alice = await as_user(api, "alice")
+async def test_approve_a_workers_access_request(stack: Stack, browser: Browser) -> None:
+    api, farm = stack.api, unique("farm")
+    alice = await as_user(api, unique("alice"))
     async with alice:
-        assert (await alice.post("/v1/projects", json={"name": "farm"})).status_code == 201
-        worker = await register(api)
-        asked = await api.post(f"/v1/workers/{worker.id}/access-requests", json={"project": "farm"}, auth=worker.auth)
+        assert (await alice.post("/v1/projects", json={"name": farm})).status_code == 201
+        worker = await register(api, labels=[unique("none")])
+        asked = await api.post(f"/v1/workers/{worker.id}/access-requests", json={"project": farm}, auth=worker.auth)
         assert asked.status_code == 202
         for _ in range(100):  # folded shortly after its 202
-            if (await alice.get("/v1/projects/farm/workers")).json()["items"]:
+            if (await alice.get(f"/v1/projects/{farm}/workers")).json()["items"]:
                 break
             await asyncio.sleep(0.02)
         token = alice.headers["Authorization"].removeprefix("Bearer ")
-        context, page = await sign_in(browser, str(api.base_url), token)
+        context, page = await sign_in(browser, stack.base_url, token)
         try:
             await page.goto("/ui/projects")
             row = page.locator(f"tr[data-worker='{worker.id}']")
@@ -179,5 +186,37 @@ async def test_approve_a_workers_access_request(api: httpx.AsyncClient, browser:
             await expect(page.locator(f"tr[data-worker='{worker.id}']")).to_contain_text("granted")
         finally:
             await context.close()
-        [item] = (await alice.get("/v1/projects/farm/workers")).json()["items"]
+        [item] = (await alice.get(f"/v1/projects/{farm}/workers")).json()["items"]
         assert item["status"] == "granted" and item["assign"] is True
+
+
+async def test_redeliver_a_webhook_delivery(stack: Stack, browser: Browser) -> None:
+    api, project = stack.api, unique("hooked")
+    assert (await api.post("/v1/projects", json={"name": project})).status_code == 201
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        hook = (await api.post("/v1/hooks", json={"url": receiver.url(), "events": ["job.submitted"],
+                                                  "project": project})).json()  # fmt: skip
+        job = {"project": project, "title": "notify", "command": "x", "labels": [unique("none")]}
+        assert (await api.post("/v1/jobs", json=job)).status_code == 201
+        [first] = await receiver.wait_for(lambda r: len(r) >= 1)
+        context, page = await sign_in(browser, stack.base_url, stack.admin_token)
+        try:
+            await page.goto("/ui/hooks")
+            await page.click(f"a:text('{receiver.url()}')")
+            row = page.locator("#deliveries tbody tr").first
+            for _ in range(100):  # the dispatcher records the answer just after sending
+                if "delivered" in (await row.inner_text()):
+                    break
+                await page.reload()
+            await expect(row).to_contain_text("delivered")
+            await expect(row).to_contain_text("200")
+            await row.locator("button:text('Redeliver')").click()
+            _, second = await receiver.wait_for(lambda r: len(r) >= 2)
+            assert second.webhook_id == first.webhook_id and second.body == first.body
+            second.verify(hook["secret"])
+        finally:
+            await context.close()
+    finally:
+        await receiver.stop()
