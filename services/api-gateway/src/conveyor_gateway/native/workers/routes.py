@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import WorkerDeleted, WorkerStateChanged, new_uuid7, worker_subject
+from conveyor_events import WorkerDeleted, new_uuid7, worker_subject
 
 from ...core import worker_registration
 from ...core.context import State
@@ -24,9 +24,10 @@ from ...core.worker_bodies import (
     WorkerRegistration,
     WorkerView,
 )
+from ...core.worker_modes import owned_worker, set_worker_mode
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
-from ...errors import FieldError, ForbiddenError, InvalidQueryError, WorkerNotFoundError
+from ...errors import FieldError, InvalidQueryError, WorkerNotFoundError
 from ...http.access import caller, caller_id
 from ...http.plumbing import json_response, page_limit, path_id, read_json_body
 from ...http.validation import decode_body
@@ -76,29 +77,6 @@ async def _views(state: State, docs: list[WorkerDoc]) -> list[WorkerView]:
 async def _read_view(state: State, worker_id: str) -> WorkerView | None:
     doc = await state["workers"].get(worker_id)
     return None if doc is None else (await _views(state, [doc]))[0]
-
-
-async def _live_worker(state: State, worker_id: str) -> WorkerDoc:
-    doc = await state["workers"].get(worker_id)
-    if doc is None or doc.deleted:
-        raise WorkerNotFoundError(f"no worker {worker_id}")
-    return doc
-
-
-async def _owned_worker(request: Request, state: State, worker_id: str) -> WorkerDoc:
-    """The live worker, if the caller registered it or is an admin (issue 13).
-
-    Raises:
-        WorkerNotFoundError: No such live worker.
-        ForbiddenError: Someone else's worker (every ``workers`` holder may read it, hence 403).
-    """
-    doc = await _live_worker(state, worker_id)
-    principal = caller(request)
-    if not principal.has_scope("admin") and (not doc.owner or doc.owner != principal.user_id):
-        raise ForbiddenError(
-            f"worker {worker_id} is not yours: only who registered it, or an admin, may pause, drain or delete it"
-        )
-    return doc
 
 
 async def register_worker(request: Request) -> Response:
@@ -160,16 +138,8 @@ def _mode_endpoint(mode: WorkerMode) -> Callable[[Request], Awaitable[Response]]
         state: State = request.scope["state"]
         worker_id = path_id(request, "worker_id", "worker")
         decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), NoFields)
-        await _owned_worker(request, state, worker_id)
-        event = WorkerStateChanged(
-            event_id=new_uuid7(),
-            worker_id=worker_id,
-            occurred_at=datetime.now(UTC),
-            mode=mode,
-            requested_by=caller_id(request),
-        )
-        appended = await state["appender"].append(worker_subject(worker_id), event)
-        view = await read_after(state, appended.seq, lambda: _read_view(state, worker_id))
+        seq = await set_worker_mode(state, caller(request), worker_id, mode)
+        view = await read_after(state, seq, lambda: _read_view(state, worker_id))
         if view is None:
             return json_response(WorkerAccepted(id=worker_id), 202, _location(worker_id))
         return json_response(view, 200, _location(worker_id))
@@ -183,7 +153,7 @@ async def delete_worker(request: Request) -> Response:
     working at once on this gateway and within the credential cache's TTL on the others."""
     state: State = request.scope["state"]
     worker_id = path_id(request, "worker_id", "worker")
-    await _owned_worker(request, state, worker_id)
+    await owned_worker(state, caller(request), worker_id)
     event = WorkerDeleted(
         event_id=new_uuid7(), worker_id=worker_id, occurred_at=datetime.now(UTC), requested_by=caller_id(request)
     )
