@@ -4,7 +4,7 @@ confirmation that counts the jobs) and one job (fields, timeline, waterfall, chi
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlencode
 
 import msgspec
@@ -14,11 +14,13 @@ from starlette.responses import Response
 from conveyor_events import parse_uuid
 from conveyor_events.states import JOB_STATES, TERMINAL
 
+from ..core import job_commands
 from ..core.bodies import JobView
 from ..core.context import State
+from ..core.job_access import check_access_to
 from ..core.reader import JobFilter, decode_cursor
 from ..core.token_auth import Principal
-from ..errors import InvalidQueryError
+from ..errors import GatewayError, InvalidQueryError
 from .api import Asgi, call
 from .render import Pages
 from .timeline import attempts, waterfall
@@ -154,20 +156,23 @@ class JobPages:
                                   refused=refused, back=str(form.get("back", "")))  # fmt: skip
 
     async def job(self, request: Request) -> Response:
+        state: State = request.scope["state"]
+        principal: Principal = request.scope["ui_principal"]
         job_id = parse_uuid(request.path_params["job_id"])
-        found = await self._call(request, "GET", f"/v1/jobs/{job_id}") if job_id else None
-        if found is None or not found.ok:
+        job = None
+        if job_id is not None:
+            try:
+                await check_access_to(state, principal, job_id, write=False)
+                job = await state["reader"].get(job_id)
+            except GatewayError:
+                job = None  # one it may not read looks as a missing one, as in the API
+        if job is None:
             return self._pages.render(request, "message.html", 404, title="No such job",
                                       text="There is no job with that id that you may see.")  # fmt: skip
-        state: State = request.scope["state"]
-        job = await state["reader"].get(str(job_id))
-        if job is None:
-            return self._pages.render(request, "message.html", 404, title="No such job", text="It was just deleted.")
-        principal: Principal = request.scope["ui_principal"]
         explain, history, artifacts, (children, more) = await asyncio.gather(
             self._call(request, "GET", f"/v1/jobs/{job.id}/explain"),
             self._call(request, "GET", f"/v1/events?job={job.id}&limit=500"),
-            self._call(request, "GET", f"/v1/jobs/{job.id}/artifacts"),
+            state["logs"].artifacts(job.id),
             state["reader"].list(
                 job_filter({"parent": job.id}, principal), limit=500, before_seq=None, oldest_first=True
             ),
@@ -177,7 +182,7 @@ class JobPages:
         return self._pages.render(
             request, "job.html", job=job, explain=explain.body if explain.ok else None, events=events,
             bars=waterfall(runs, datetime.now(UTC)), runs=runs, children=children, more_children=more is not None,
-            artifacts=(artifacts.body or {}).get("items", []) if artifacts.ok else [],
+            artifacts=artifacts,
             payload=_payload(job), terminal=job.state in TERMINAL,
         )  # fmt: skip
 
@@ -187,12 +192,24 @@ class JobPages:
         action = request.path_params["action"]
         if job_id is None or action not in ("cancel", "pause", "resume", "start", "restart", "reset"):
             return self._pages.render(request, "message.html", 404, title="Not found", text="no such action")
-        answer = await self._call(request, "POST", f"/v1/jobs/{job_id}/{action}", {} if action == "cancel" else None)
-        if not answer.ok:
-            return self._pages.render(
-                request, "message.html", answer.status, title=f"{action} refused", text=answer.detail
-            )
+        refused = await apply_command(request.scope["state"], request.scope["ui_principal"], job_id, action)
+        if refused is not None:
+            return self._pages.render(request, "message.html", 409, title=f"{action} refused", text=refused)
         return Response(status_code=303, headers={"Location": f"{request.scope['root_path']}/jobs/{job_id}"})
+
+
+async def apply_command(state: State, principal: Principal, job_id: str, action: str) -> str | None:
+    """One job command through its use case, as ``principal`` (the API's job access rule first);
+    None when done, else why it was refused."""
+    try:
+        await check_access_to(state, principal, job_id, write=True)
+        if action == "cancel":
+            await job_commands.cancel_job(state, principal.user_id, job_id, "cancelled from the dashboard")
+        else:
+            await job_commands.command_job(state, principal.user_id, job_id, cast(job_commands.CommandName, action))
+    except GatewayError as exc:
+        return exc.detail
+    return None
 
 
 async def _bounded(calls: list[Any], at_once: int = 16) -> list[Any]:

@@ -13,14 +13,18 @@ from starlette.responses import Response
 from conveyor_events import parse_uuid
 from conveyor_events.states import JOB_STATES
 
+from ..core import hooks
 from ..core.context import State
 from ..core.job_counts import JobCounts
 from ..core.token_auth import Principal
+from ..core.worker_bodies import WorkerMode
+from ..core.worker_modes import set_worker_mode
+from ..errors import GatewayError
 from .api import Answer, Asgi, call
 from .charts import HEIGHT, WIDTH, bars
 from .render import Pages
 
-WORKER_MODES: Final = {"pause": "paused", "resume": "active", "drain": "draining"}
+WORKER_MODES: Final[dict[str, WorkerMode]] = {"pause": "paused", "resume": "active", "drain": "draining"}
 
 
 def _viewer(principal: Principal) -> str | None:
@@ -77,11 +81,12 @@ class OtherPages:
         action = request.path_params["action"]
         if worker_id is None or action not in WORKER_MODES:
             return self._pages.render(request, "message.html", 404, title="Not found", text="no such action")
-        answer = await self._call(request, "POST", f"/v1/workers/{worker_id}/{action}")
-        if not answer.ok:
-            return self._pages.render(
-                request, "message.html", answer.status, title=f"{action} refused", text=answer.detail
+        try:
+            await set_worker_mode(
+                request.scope["state"], request.scope["ui_principal"], worker_id, WORKER_MODES[action]
             )
+        except GatewayError as exc:
+            return self._pages.render(request, "message.html", 409, title=f"{action} refused", text=exc.detail)
         return self._back(request, "workers")
 
     async def projects(self, request: Request) -> Response:
@@ -123,7 +128,8 @@ class OtherPages:
         delivery_id = parse_uuid(request.path_params["delivery_id"])
         if hook_id is None or delivery_id is None:
             return self._pages.render(request, "message.html", 404, title="Not found", text="no such delivery")
-        answer = await self._call(request, "POST", f"/v1/hooks/{hook_id}/deliveries/{delivery_id}/redeliver")
-        if not answer.ok:
-            return self._pages.render(request, "message.html", answer.status, title="Refused", text=answer.detail)
+        try:
+            await hooks.redeliver(request.scope["state"], request.scope["ui_principal"], hook_id, delivery_id)
+        except GatewayError as exc:
+            return self._pages.render(request, "message.html", 404, title="Refused", text=exc.detail)
         return self._back(request, f"hooks/{hook_id}")
