@@ -8,7 +8,7 @@ from typing import Any, Final
 import asyncpg
 import msgspec
 
-from conveyor_events.states import TERMINAL
+from conveyor_events.states import JOB_STATES, TERMINAL
 
 from .reader import READABLE, fetch_projection
 
@@ -55,11 +55,12 @@ class JobCounts:
     def __init__(self, pool: "asyncpg.Pool[Any]") -> None:
         self._pool = pool
 
-    async def by_project_and_state(self, viewer: str | None) -> list[StateCount]:
-        """Live (not deleted) jobs per project and state, by project then state."""
-        args: list[Any] = []
+    async def queue_by_project_and_state(self, viewer: str | None) -> list[StateCount]:
+        """Jobs that have not ended, per project and state, by project then state (the index on
+        state reads only those: ended jobs, the bulk of a big table, are not counted)."""
+        args: list[Any] = [[s for s in JOB_STATES if s not in TERMINAL]]
         sql = (
-            "SELECT project, state, count(*) FROM scheduler.jobs WHERE NOT deleted"
+            "SELECT project, state, count(*) FROM scheduler.jobs WHERE state = ANY($1::text[]) AND NOT deleted"
             f"{_visible(viewer, args)} GROUP BY project, state ORDER BY project, state"
         )
         rows = await fetch_projection(self._pool, sql, *args)
@@ -68,12 +69,14 @@ class JobCounts:
     async def finished_per_bucket(
         self, viewer: str | None, *, since: datetime, width: timedelta, n: int
     ) -> list[Bucket]:
-        """Jobs that ended (any terminal state) per ``width`` from ``since``, and how many failed."""
+        """Jobs that ended (any terminal state) per ``width`` from ``since``, and how many failed
+        (read through the scheduler's ``jobs_finished`` index)."""
         args: list[Any] = [list(TERMINAL), list(_FAILED), since, width.total_seconds()]
         sql = (
             "SELECT floor(extract(epoch FROM updated_at - $3::timestamptz) / $4::float8)::int AS bucket,"
             " count(*), count(*) FILTER (WHERE state = ANY($2::text[]))"
-            " FROM scheduler.jobs WHERE NOT deleted AND state = ANY($1::text[]) AND updated_at >= $3"
+            " FROM scheduler.jobs WHERE state IN ('succeeded', 'failed', 'timed_out', 'cancelled') AND NOT deleted"
+            " AND state = ANY($1::text[]) AND updated_at >= $3"
             f"{_visible(viewer, args)} GROUP BY 1"
         )
         rows = await fetch_projection(self._pool, sql, *args)

@@ -16,6 +16,9 @@ from .log_store import LogStore
 
 _JOB_DECODER: Final = msgspec.json.Decoder(JobView)
 _TABLE: Final = "scheduler.jobs"
+TEXT_WINDOW: Final = 100_000
+"""Text in titles is looked for among the newest this many submissions: no index serves a
+substring match, and over a million jobs a rare one read the whole table (seconds)."""
 
 
 async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> list[Any]:
@@ -149,6 +152,7 @@ class JobReader:
         if filters.text is not None:
             args.append("%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
             clauses.append(f"doc->>'title' ILIKE ${len(args)}")
+            clauses.append(f"submitted_seq > (SELECT coalesce(max(submitted_seq), 0) FROM {_TABLE}) - {TEXT_WINDOW}")
         if filters.viewer is not None:
             args.append(filters.viewer)
             clauses.append(READABLE.replace("{n}", str(len(args))))

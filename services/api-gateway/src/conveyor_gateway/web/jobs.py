@@ -18,7 +18,7 @@ from ..core import job_commands
 from ..core.bodies import JobView
 from ..core.context import State
 from ..core.job_access import check_access_to
-from ..core.reader import JobFilter, decode_cursor
+from ..core.reader import TEXT_WINDOW, JobFilter, decode_cursor
 from ..core.token_auth import Principal
 from ..errors import GatewayError, InvalidQueryError
 from .api import Asgi, call
@@ -103,6 +103,7 @@ class JobPages:
         return self._pages.render(
             request, "jobs.html", jobs=items, filters=found, problems=problems, order="oldest" if oldest else "newest",
             next_url=next_url, first_url=f"?{urlencode(base)}", is_first=before is None, actions=BULK_ACTIONS,
+            text_window=TEXT_WINDOW,
         )  # fmt: skip
 
     async def _targets(self, request: Request, form: Any) -> list[JobView]:

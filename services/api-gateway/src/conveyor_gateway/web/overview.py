@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conveyor_events import parse_uuid
-from conveyor_events.states import JOB_STATES
+from conveyor_events.states import JOB_STATES, TERMINAL
 
 from ..core import hooks
 from ..core.context import State
@@ -54,7 +54,7 @@ class OtherPages:
         hour_from = now.replace(second=0, microsecond=0) - timedelta(minutes=55)
         day_from = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
         depth, hour, day, workers = await asyncio.gather(
-            counts.by_project_and_state(viewer),
+            counts.queue_by_project_and_state(viewer),
             counts.finished_per_bucket(viewer, since=hour_from, width=timedelta(minutes=5), n=12),
             counts.finished_per_bucket(viewer, since=day_from, width=timedelta(hours=1), n=24),
             self._call(request, "GET", "/v1/workers?limit=500"),
@@ -63,10 +63,12 @@ class OtherPages:
         for row in depth:
             table[row.project][row.state] = row.count
         totals = {s: sum(r.count for r in depth if r.state == s) for s in JOB_STATES}
+        totals["failed"] = sum(b.failed for b in day)  # ended ones are counted over the last day
         online = [w for w in _items(workers) if w.get("state") != "offline"]
         charts = {"hour": (bars(hour, "hour"), hour), "day": (bars(day, "day"), day)}
         return self._pages.render(
             request, "overview.html", table=dict(sorted(table.items())), totals=totals, workers=online,
+            live_states=[s for s in JOB_STATES if s not in TERMINAL],
             charts=charts, chart_w=WIDTH, chart_h=HEIGHT,
             hour_sum=(sum(b.finished for b in hour), sum(b.failed for b in hour)),
             day_sum=(sum(b.finished for b in day), sum(b.failed for b in day)),
