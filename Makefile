@@ -78,6 +78,10 @@ pytest: venv system-deps browser-deps ## Every pytest suite (starts its own nats
 .PHONY: test
 test: venv system-deps browser-deps lint typecheck pytest ## Everything CI runs: lint, types, unit, property, integration, e2e
 
+.PHONY: screenshots
+screenshots: venv system-deps browser-deps ## Screenshots of every dashboard page, light and dark, into docs/dashboard/
+	CONVEYOR_SCREENSHOTS=docs/dashboard $(BIN)/pytest tests/e2e/web/test_screenshots.py -q
+
 .PHONY: bench
 bench: venv system-deps ## Benchmarks (not part of `make test`); results under bench/results/
 	$(BIN)/python -m bench $(ARGS)
