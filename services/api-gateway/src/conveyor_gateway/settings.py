@@ -26,3 +26,9 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     # of a cluster the same), and how long a sign-in lasts.
     ui_session_key: str = ""
     ui_session_hours: float = 12.0
+
+    # Façades (DESIGN §10). Each is under /compat/<name>; these give one a port of its own, where it
+    # answers at the root (``coalition=19211,task_tracker=8091``), and list the networks that may call
+    # a façade without credentials and the user they act as (``coalition:127.0.0.1/32@farm; ...``).
+    compat_ports: str = ""
+    compat_trust: str = ""
