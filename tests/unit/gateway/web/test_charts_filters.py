@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from conveyor_events.states import JOB_STATES
-from conveyor_gateway.core.job_counts import Bucket, fill_buckets
+from conveyor_gateway.core.job_counts import Bucket, JobCounts, OverviewCounts, StateCount, fill_buckets
 from conveyor_gateway.core.token_auth import Principal
 from conveyor_gateway.web.charts import HEIGHT, bars
 from conveyor_gateway.web.jobs import job_filter, read_filters
@@ -43,3 +43,31 @@ def test_a_user_lists_only_what_they_may_read_and_an_admin_everything() -> None:
     assert job_filter(found, user).viewer == "u1"
     assert job_filter(found, admin).viewer is None
     assert (job_filter(found, user).label, job_filter(found, user).text) == ("gpu", "tile")
+
+
+class _Counting(JobCounts):
+    """JobCounts without a database: counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def queue_by_project_and_state(self, viewer: str | None) -> list[StateCount]:
+        self.calls += 1
+        return [StateCount(project="web", state="queued", count=self.calls)]
+
+    async def finished_per_bucket(
+        self, viewer: str | None, *, since: datetime, width: timedelta, n: int
+    ) -> list[Bucket]:
+        return fill_buckets([], since, width, n)
+
+
+async def test_overview_counts_are_kept_a_few_seconds_per_viewer() -> None:
+    now = [100.0]
+    kept = OverviewCounts(ttl_s=5, clock=lambda: now[0])
+    counts = _Counting()
+    first = await kept.snapshot(counts, None, T0)
+    assert (len(first.hour), len(first.day)) == (12, 24)
+    assert (await kept.snapshot(counts, None, T0)).queue[0].count == 1  # kept
+    assert (await kept.snapshot(counts, "u1", T0)).queue[0].count == 2  # another viewer counts its own
+    now[0] += 6
+    assert (await kept.snapshot(counts, None, T0)).queue[0].count == 3  # expired

@@ -2,6 +2,9 @@
 state, and finished jobs per time bucket (throughput and failures). Every count sees only the jobs
 ``viewer`` may read (``reader.READABLE``); ``viewer=None`` counts all (admins)."""
 
+import asyncio
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -81,3 +84,46 @@ class JobCounts:
         )
         rows = await fetch_projection(self._pool, sql, *args)
         return fill_buckets([(r[0], r[1], r[2]) for r in rows], since, width, n)
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The overview's figures at one moment: the queue, and ended jobs per 5 min and per hour."""
+
+    queue: list[StateCount]
+    hour: list[Bucket]
+    day: list[Bucket]
+    taken_at: datetime
+
+
+class OverviewCounts:
+    """The overview's figures, kept ``ttl_s`` per viewer: over a big table they take a moment
+    (every job that has not ended, every job that ended today), and a page redraws on events, so
+    one count serves every redraw and every tab of that user meanwhile (one count at a time each)."""
+
+    def __init__(self, *, ttl_s: float = 5.0, max_viewers: int = 1000,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self._ttl_s = ttl_s
+        self._max = max_viewers
+        self._clock = clock
+        self._kept: dict[str | None, tuple[float, Snapshot]] = {}
+        self._locks: dict[str | None, asyncio.Lock] = {}
+
+    async def snapshot(self, counts: JobCounts, viewer: str | None, now: datetime) -> Snapshot:
+        lock = self._locks.setdefault(viewer, asyncio.Lock())
+        async with lock:
+            kept = self._kept.get(viewer)
+            if kept is not None and kept[0] > self._clock():
+                return kept[1]
+            hour_from = now.replace(second=0, microsecond=0) - timedelta(minutes=55)
+            day_from = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
+            queue, hour, day = await asyncio.gather(
+                counts.queue_by_project_and_state(viewer),
+                counts.finished_per_bucket(viewer, since=hour_from, width=timedelta(minutes=5), n=12),
+                counts.finished_per_bucket(viewer, since=day_from, width=timedelta(hours=1), n=24),
+            )
+            snap = Snapshot(queue=queue, hour=hour, day=day, taken_at=now)
+            if len(self._kept) >= self._max:
+                self._kept.pop(next(iter(self._kept)))
+                self._locks = {k: v for k, v in self._locks.items() if k in self._kept or k == viewer}
+            self._kept[viewer] = (self._clock() + self._ttl_s, snap)
+            return snap

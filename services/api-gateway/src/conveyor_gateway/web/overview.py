@@ -3,7 +3,7 @@ the pages of workers, projects (worker access requests) and hooks (deliveries, r
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -15,7 +15,7 @@ from conveyor_events.states import JOB_STATES, TERMINAL
 
 from ..core import hooks
 from ..core.context import State
-from ..core.job_counts import JobCounts
+from ..core.job_counts import JobCounts, OverviewCounts
 from ..core.token_auth import Principal
 from ..core.worker_bodies import WorkerMode
 from ..core.worker_modes import set_worker_mode
@@ -39,6 +39,7 @@ class OtherPages:
     def __init__(self, pages: Pages, api: Asgi) -> None:
         self._pages = pages
         self._api = api
+        self._counts = OverviewCounts()
 
     async def _call(self, request: Request, method: str, path: str, body: Any = None) -> Answer:
         return await call(self._api, request.scope, request.scope["ui_session"].token, method, path, body)
@@ -49,16 +50,11 @@ class OtherPages:
     async def overview(self, request: Request) -> Response:
         state: State = request.scope["state"]
         viewer = _viewer(request.scope["ui_principal"])
-        counts = JobCounts(state["reader"].pool)
-        now = datetime.now(UTC)
-        hour_from = now.replace(second=0, microsecond=0) - timedelta(minutes=55)
-        day_from = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
-        depth, hour, day, workers = await asyncio.gather(
-            counts.queue_by_project_and_state(viewer),
-            counts.finished_per_bucket(viewer, since=hour_from, width=timedelta(minutes=5), n=12),
-            counts.finished_per_bucket(viewer, since=day_from, width=timedelta(hours=1), n=24),
+        snap, workers = await asyncio.gather(
+            self._counts.snapshot(JobCounts(state["reader"].pool), viewer, datetime.now(UTC)),
             self._call(request, "GET", "/v1/workers?limit=500"),
         )
+        depth, hour, day = snap.queue, snap.hour, snap.day
         table: dict[str, dict[str, int]] = defaultdict(dict)
         for row in depth:
             table[row.project][row.state] = row.count
@@ -68,7 +64,7 @@ class OtherPages:
         charts = {"hour": (bars(hour, "hour"), hour), "day": (bars(day, "day"), day)}
         return self._pages.render(
             request, "overview.html", table=dict(sorted(table.items())), totals=totals, workers=online,
-            live_states=[s for s in JOB_STATES if s not in TERMINAL],
+            live_states=[s for s in JOB_STATES if s not in TERMINAL], taken_at=snap.taken_at,
             charts=charts, chart_w=WIDTH, chart_h=HEIGHT,
             hour_sum=(sum(b.finished for b in hour), sum(b.failed for b in hour)),
             day_sum=(sum(b.finished for b in day), sum(b.failed for b in day)),
