@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +17,7 @@ from conveyor_events.states import JOB_STATES, TERMINAL
 from ..core import hooks
 from ..core.context import State
 from ..core.job_counts import JobCounts, OverviewCounts
+from ..core.project_access import effective_roles
 from ..core.token_auth import Principal
 from ..core.worker_bodies import WorkerMode
 from ..core.worker_modes import set_worker_mode
@@ -24,6 +26,7 @@ from .api import Answer, Asgi, call
 from .charts import HEIGHT, WIDTH, bars
 from .render import Pages
 
+_SECRETS: Final = frozenset({"secret", "webhook_secret"})  # never in a page
 WORKER_MODES: Final[dict[str, WorkerMode]] = {"pause": "paused", "resume": "active", "drain": "draining"}
 
 
@@ -88,8 +91,15 @@ class OtherPages:
         return self._back(request, "workers")
 
     async def projects(self, request: Request) -> Response:
-        listed = _items(await self._call(request, "GET", "/v1/projects"))
-        managed = [p for p in listed if "manage_access" in p.get("your_roles", [])]
+        state: State = request.scope["state"]
+        principal: Principal = request.scope["ui_principal"]
+        rows = await state["projects"].listed(principal.user_id, is_admin=principal.has_scope("admin"))
+        listed = [
+            {k: v for k, v in msgspec.structs.asdict(p).items() if k not in _SECRETS}
+            | {"your_roles": sorted(effective_roles(principal, p, granted))}
+            for p, granted in rows
+        ]
+        managed = [p for p in listed if "manage_access" in p["your_roles"]]
         answers = await asyncio.gather(
             *(self._call(request, "GET", f"/v1/projects/{quote(p['name'], safe='')}/workers") for p in managed)
         )
@@ -110,16 +120,19 @@ class OtherPages:
         return self._back(request, "projects")
 
     async def hooks(self, request: Request) -> Response:
-        hooks = _items(await self._call(request, "GET", "/v1/hooks"))
-        return self._pages.render(request, "hooks.html", hooks=hooks)
+        state: State = request.scope["state"]
+        listed = await state["hooks"].listed(_viewer(request.scope["ui_principal"]))
+        return self._pages.render(request, "hooks.html", hooks=listed)
 
     async def hook(self, request: Request) -> Response:
+        state: State = request.scope["state"]
         hook_id = parse_uuid(request.path_params["hook_id"])
-        found = await self._call(request, "GET", f"/v1/hooks/{hook_id}") if hook_id else None
-        if found is None or not found.ok:
+        try:
+            hook = await hooks.managed_hook(state, request.scope["ui_principal"], hook_id or "")
+        except GatewayError:
             return self._pages.render(request, "message.html", 404, title="No such hook", text="no hook you may see")
-        deliveries = _items(await self._call(request, "GET", f"/v1/hooks/{hook_id}/deliveries?limit=100"))
-        return self._pages.render(request, "hook.html", hook=found.body, deliveries=deliveries)
+        deliveries, _ = await state["hooks"].deliveries(hook.id, limit=100, before_seq=None)
+        return self._pages.render(request, "hook.html", hook=hook, deliveries=deliveries)
 
     async def redeliver(self, request: Request) -> Response:
         hook_id = parse_uuid(request.path_params["hook_id"])
