@@ -37,6 +37,7 @@ async def test_sign_in_then_watch_a_job_appear_run_and_finish_live(stack: Stack,
         await expect(row).to_contain_text("running")
         await page.click(f"tr[data-id='{job['id']}'] a")
         await expect(page.locator("h1")).to_contain_text("render frame 7")
+        await expect(page.locator(".explain")).to_contain_text(f"running on worker builder ({worker.id})")
         log = page.locator("#log-text")
         auth = worker.auth
         line = b"compiling \x1b[31merror-free\x1b[0m\n"

@@ -17,6 +17,9 @@ from conveyor_events.states import JOB_STATES, TERMINAL
 from ..core import job_commands
 from ..core.bodies import JobView
 from ..core.context import State
+from ..core.dependency_check import principal_viewer
+from ..core.explain import explain
+from ..core.explain_facts import gather_facts
 from ..core.job_access import check_access_to
 from ..core.reader import TEXT_WINDOW, JobFilter, decode_cursor
 from ..core.token_auth import Principal
@@ -170,8 +173,8 @@ class JobPages:
         if job is None:
             return self._pages.render(request, "message.html", 404, title="No such job",
                                       text="There is no job with that id that you may see.")  # fmt: skip
-        explain, history, artifacts, (children, more) = await asyncio.gather(
-            self._call(request, "GET", f"/v1/jobs/{job.id}/explain"),
+        facts, history, artifacts, (children, more) = await asyncio.gather(
+            gather_facts(state, job.id, datetime.now(UTC), principal_viewer(principal)),
             self._call(request, "GET", f"/v1/events?job={job.id}&limit=500"),
             state["logs"].artifacts(job.id),
             state["reader"].list(
@@ -181,7 +184,7 @@ class JobPages:
         events = history.body.get("items", []) if history.ok else []
         runs = attempts(events)
         return self._pages.render(
-            request, "job.html", job=job, explain=explain.body if explain.ok else None, events=events,
+            request, "job.html", job=job, explain=explain(facts) if facts is not None else None, events=events,
             bars=waterfall(runs, datetime.now(UTC)), runs=runs, children=children, more_children=more is not None,
             artifacts=artifacts,
             payload=_payload(job), terminal=job.state in TERMINAL,
