@@ -221,3 +221,25 @@ async def test_redeliver_a_webhook_delivery(stack: Stack, browser: Browser) -> N
             await context.close()
     finally:
         await receiver.stop()
+
+
+async def test_pages_and_actions_need_the_scopes_the_api_asks_for(stack: Stack, browser: Browser) -> None:
+    reader = await as_user(stack.api, unique("reader"), ["jobs:read"])
+    async with reader:
+        job = (await stack.api.post("/v1/jobs", json={"title": "not yours to stop", "command": "x",
+                                                      "labels": [unique("none")]})).json()  # fmt: skip
+        token = reader.headers["Authorization"].removeprefix("Bearer ")
+        context, page = await sign_in(browser, stack.base_url, token)
+        try:
+            for path in ("/ui/workers", "/ui/projects", "/ui/hooks"):
+                refused = await page.goto(path)
+                assert refused is not None and refused.status == 403, path
+                assert "scope" in await refused.text()
+            await page.goto("/ui/jobs")
+            csrf = await page.locator("#bulk input[name=csrf]").get_attribute("value")
+            form = {"csrf": csrf or "", "action": "cancel", "id": job["id"], "confirmed": "yes"}
+            answer = await page.request.post("/ui/jobs/bulk", form=form)
+            assert answer.status == 403 and "jobs:write" in await answer.text()
+            assert (await stack.api.get(f"/v1/jobs/{job['id']}")).json()["state"] == "queued"
+        finally:
+            await context.close()

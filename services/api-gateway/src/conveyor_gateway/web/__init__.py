@@ -57,8 +57,8 @@ def create_app(api: Asgi, *, session_key_setting: str = "", session_hours: float
     other = OtherPages(pages, api)
     login_page, login, logout = login_routes(config, pages)
 
-    def page(handler: Handler) -> Handler:
-        return signed_in(config, handler)
+    def page(handler: Handler, scope: str) -> Handler:
+        return signed_in(config, handler, scope)
 
     async def home(request: Request) -> Response:
         return RedirectResponse(f"{request.scope.get('root_path', '')}/overview", status_code=303)
@@ -74,17 +74,17 @@ def create_app(api: Asgi, *, session_key_setting: str = "", session_hours: float
         Route("/logout", logout, methods=["POST"]),
         Route("/static/{digest}/{name}", assets.serve),
         Route("/api/{path:path}", ApiPassThrough(api, config), methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
-        Route("/overview", page(other.overview)),
-        Route("/jobs", page(jobs.listing)),
-        Route("/jobs/bulk", page(jobs.bulk), methods=["POST"]),
-        Route("/jobs/{job_id}", page(jobs.job)),
-        Route("/jobs/{job_id}/{action}", page(jobs.command), methods=["POST"]),
-        Route("/workers", page(other.workers)),
-        Route("/workers/{worker_id}/{action}", page(other.worker_mode), methods=["POST"]),
-        Route("/projects", page(other.projects)),
-        Route("/projects/{project}/workers/{worker_id}", page(other.decide_access), methods=["POST"]),
-        Route("/hooks", page(other.hooks)),
-        Route("/hooks/{hook_id}", page(other.hook)),
-        Route("/hooks/{hook_id}/deliveries/{delivery_id}/redeliver", page(other.redeliver), methods=["POST"]),
+        Route("/overview", page(other.overview, "jobs:read")),
+        Route("/jobs", page(jobs.listing, "jobs:read")),
+        Route("/jobs/bulk", page(jobs.bulk, "jobs:write"), methods=["POST"]),
+        Route("/jobs/{job_id}", page(jobs.job, "jobs:read")),
+        Route("/jobs/{job_id}/{action}", page(jobs.command, "jobs:write"), methods=["POST"]),
+        Route("/workers", page(other.workers, "workers")),
+        Route("/workers/{worker_id}/{action}", page(other.worker_mode, "workers"), methods=["POST"]),
+        Route("/projects", page(other.projects, "projects")),
+        Route("/projects/{project}/workers/{worker_id}", page(other.decide_access, "projects"), methods=["POST"]),
+        Route("/hooks", page(other.hooks, "hooks")),
+        Route("/hooks/{hook_id}", page(other.hook, "hooks")),
+        Route("/hooks/{hook_id}/deliveries/{delivery_id}/redeliver", page(other.redeliver, "hooks"), methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found})

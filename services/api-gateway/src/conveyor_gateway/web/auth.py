@@ -57,9 +57,11 @@ async def authenticated(request: Request, config: SessionConfig) -> tuple[Sessio
     return session, principal
 
 
-def signed_in(config: SessionConfig, handler: Handler) -> Handler:
+def signed_in(config: SessionConfig, handler: Handler, scope: str | None = None) -> Handler:
     """``handler`` for a signed-in user (``request.scope['ui_principal']``); others go to sign-in.
-    A POST must carry the session's CSRF token (form field ``csrf``): without it, 403."""
+    A POST must carry the session's CSRF token (form field ``csrf``): without it, 403. With
+    ``scope``, the token must hold it, as the API's route table asks for the same reads and
+    changes (``native/*/access.py``): without it, 403 saying which."""
 
     async def guarded(request: Request) -> Response:
         found = await authenticated(request, config)
@@ -71,6 +73,13 @@ def signed_in(config: SessionConfig, handler: Handler) -> Handler:
         session, principal = found
         request.scope["ui_session"] = session
         request.scope["ui_principal"] = principal
+        if scope is not None and not principal.has_scope(scope):
+            return Response(
+                f"refused: this page needs a token with the {scope!r} scope; sign in with one that has it",
+                status_code=403,
+                media_type="text/plain",
+                headers=SECURITY_HEADERS,
+            )
         if request.method == "POST":
             form = await request.form(max_fields=2000)
             request.scope["ui_form"] = form

@@ -19,8 +19,9 @@ from ..core.context import State
 from ..core.job_counts import JobCounts, OverviewCounts
 from ..core.project_access import effective_roles
 from ..core.token_auth import Principal
-from ..core.worker_bodies import WorkerMode
+from ..core.worker_bodies import WorkerMode, WorkerView
 from ..core.worker_modes import set_worker_mode
+from ..core.worker_views import worker_views
 from ..errors import GatewayError
 from .api import Answer, Asgi, call
 from .charts import HEIGHT, WIDTH, bars
@@ -32,6 +33,16 @@ WORKER_MODES: Final[dict[str, WorkerMode]] = {"pause": "paused", "resume": "acti
 
 def _viewer(principal: Principal) -> str | None:
     return None if principal.has_scope("admin") else principal.user_id
+
+
+async def _none() -> list[WorkerView]:
+    return []
+
+
+async def _workers(state: State) -> list[WorkerView]:
+    """The newest 500 live workers, as the API shows them (every ``workers`` holder sees all)."""
+    docs, _ = await state["workers"].list(include_deleted=False, limit=500, after_id=None)
+    return await worker_views(state, docs)
 
 
 def _items(answer: Answer) -> list[Any]:
@@ -55,7 +66,7 @@ class OtherPages:
         viewer = _viewer(request.scope["ui_principal"])
         snap, workers = await asyncio.gather(
             self._counts.snapshot(JobCounts(state["reader"].pool), viewer, datetime.now(UTC)),
-            self._call(request, "GET", "/v1/workers?limit=500"),
+            _workers(state) if request.scope["ui_principal"].has_scope("workers") else _none(),
         )
         depth, hour, day = snap.queue, snap.hour, snap.day
         table: dict[str, dict[str, int]] = defaultdict(dict)
@@ -63,7 +74,7 @@ class OtherPages:
             table[row.project][row.state] = row.count
         totals = {s: sum(r.count for r in depth if r.state == s) for s in JOB_STATES}
         totals["failed"] = sum(b.failed for b in day)  # ended ones are counted over the last day
-        online = [w for w in _items(workers) if w.get("state") != "offline"]
+        online = [w for w in workers if w.state != "offline"]
         charts = {"hour": (bars(hour, "hour"), hour), "day": (bars(day, "day"), day)}
         return self._pages.render(
             request, "overview.html", table=dict(sorted(table.items())), totals=totals, workers=online,
@@ -74,8 +85,8 @@ class OtherPages:
         )  # fmt: skip
 
     async def workers(self, request: Request) -> Response:
-        answer = await self._call(request, "GET", "/v1/workers?limit=500")
-        return self._pages.render(request, "workers.html", workers=_items(answer), modes=WORKER_MODES)
+        listed = await _workers(request.scope["state"])
+        return self._pages.render(request, "workers.html", workers=listed, modes=WORKER_MODES)
 
     async def worker_mode(self, request: Request) -> Response:
         worker_id = parse_uuid(request.path_params["worker_id"])
