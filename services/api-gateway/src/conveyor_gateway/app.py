@@ -37,6 +37,7 @@ from conveyor_runtime import (
     nats_check,
     parse_nets,
     postgres_check,
+    start_tracing,
 )
 
 from . import compat, native, web
@@ -62,6 +63,7 @@ from .http.outage import OUTAGE_HANDLERS
 from .http.problems import gateway_problem, http_problem, unexpected_problem
 from .http.query_guard import QueryTextGuard
 from .http.route_index import IndexedRouter
+from .http.tracing import TraceRequests
 from .settings import Settings
 
 SCHEDULER_CONSUMER: Final = "scheduler"
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
     configure_logging(settings.log_level, settings.log_json)
     checks: dict[str, ReadinessCheck] = {}
     allow_nets = parse_nets(settings.hook_allow_nets)
+    tracing = start_tracing("conveyor-gateway", endpoint=settings.otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
@@ -143,9 +146,9 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
         )
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
-        appender = EventAppender(nc)
+        appender = EventAppender(nc, stamp=tracing.stamp)  # events carry the request's traceparent
         await appender.start()
-        requester = Requester(nc)
+        requester = Requester(nc, stamp=tracing.stamp)
         await requester.start()
         leader_watch = LeaderWatch(nc, requester)  # calls follow a new scheduler leader (issue 13)
         await leader_watch.start()
@@ -181,7 +184,7 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
                 logs=logs,
-                log_writer=LogWriter(js, logs.received),
+                log_writer=LogWriter(js, logs.received, stamp=tracing.stamp),
                 bucket=bucket,
                 artifact_max_bytes=settings.artifact_max_bytes,
                 collector=collector,
@@ -204,6 +207,7 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
                 nc.drain,
                 nc.close,  # a no-op after a drain that finished; closes one that timed out
                 lambda: _close_pool(pool),
+                lambda: asyncio.to_thread(tracing.shutdown),  # exports the spans still buffered
             )
 
     routes = [
@@ -213,7 +217,11 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
     ]
     app = Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext), Middleware(QueryTextGuard)],
+        middleware=[
+            *([Middleware(TraceRequests, tracing=tracing)] if tracing.is_on else []),  # off: not even mounted
+            Middleware(RequestContext),
+            Middleware(QueryTextGuard),
+        ],
         exception_handlers={
             GatewayError: gateway_problem,
             HTTPException: http_problem,
