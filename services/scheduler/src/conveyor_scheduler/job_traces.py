@@ -8,7 +8,7 @@ decision starts from whatever call makes it (issue 22). With tracing off, nothin
 """
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Final
 
@@ -50,7 +50,7 @@ class JobTraces:
         while len(self._by_job) > self._capacity:
             self._by_job.popitem(last=False)
 
-    def forget(self, job_ids: Iterator[str] | Sequence[str] | set[str]) -> None:
+    def forget(self, job_ids: Iterable[str]) -> None:
         """Drop ended jobs: nothing more is decided about them."""
         if self.is_on:
             for job_id in job_ids:
