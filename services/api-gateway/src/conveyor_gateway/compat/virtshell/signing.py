@@ -1,4 +1,4 @@
-"""Optional VirtShell-style signed requests (``CONVEYOR_SIGNED_REQUESTS=true``; off by default).
+"""VirtShell's signed requests: how the VirtShell façade authenticates every call.
 
 ``X-VirtShell-Authorization: <token_id>:<signature>``, where signature =
 Base64(HMAC-SHA1(key, StringToSign)) and StringToSign =
@@ -19,9 +19,9 @@ from starlette.requests import Request
 
 from conveyor_events import parse_uuid
 
-from ..core.identity_reader import IdentityReader
-from ..core.token_auth import Principal, principal_of
-from ..errors import TokenRequiredError
+from ...core.identity_reader import IdentityReader
+from ...core.token_auth import Principal, principal_of
+from ...errors import TokenRequiredError
 
 HEADER: Final = "x-virtshell-authorization"
 MAX_SKEW: Final = timedelta(minutes=15)
