@@ -7,12 +7,22 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
+import msgspec
 import pytest
+
+from conveyor_devstack import free_port
+from conveyor_gateway.settings import Settings as GatewaySettings
 
 from .virtshell_client import VirtShellSigner, issue_token
 
 DOC = "/compat/virtshell/api/virtshell/v1/tasks"  # the document's paths
 REAL = "/compat/virtshell/tasks"  # the real server's paths
+
+
+@pytest.fixture
+def gateway_settings(gateway_settings: GatewaySettings) -> GatewaySettings:
+    """The façade also at the root of a port of its own, as the real server was mounted."""
+    return msgspec.structs.replace(gateway_settings, compat_ports=f"virtshell={free_port()}")
 
 
 @pytest.fixture
@@ -24,7 +34,7 @@ async def virtshell(api: httpx.AsyncClient, log_collector: None) -> AsyncIterato
 
 
 async def test_every_call_is_signed_and_bad_input_stores_nothing(
-    api: httpx.AsyncClient, virtshell: httpx.AsyncClient
+    api: httpx.AsyncClient, virtshell: httpx.AsyncClient, gateway_settings: GatewaySettings
 ) -> None:
     token_id, token = await issue_token(api, "other")
     unsigned = await api.get(f"{REAL}/", headers={"Authorization": ""})
@@ -40,6 +50,10 @@ async def test_every_call_is_signed_and_bad_input_stores_nothing(
         signed = next(signer.auth_flow(request))
         moved = await plain.get(f"{REAL}/", headers=dict(signed.headers))
         assert moved.json()["code"] == "SignatureDoesNotMatch"
+        # On its own port the façade answers at the root, signed over the path as requested there.
+        own_port = gateway_settings.compat_ports.partition("=")[2]
+        own = await plain.get(f"http://127.0.0.1:{own_port}/tasks/", auth=VirtShellSigner(token_id, token))
+        assert own.status_code == 200 and own.json() == {"tasks": []}
         reader_id, reader = await issue_token(api, "reader", ("jobs:read",))
         refused = await plain.post(f"{REAL}/", json={"description": "x"}, auth=VirtShellSigner(reader_id, reader))
         assert refused.status_code == 403
