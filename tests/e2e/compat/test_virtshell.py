@@ -136,3 +136,14 @@ async def test_two_dispatchers_never_take_the_same_task(api: httpx.AsyncClient, 
     assert "not found" in (await virtshell.get(f"{REAL}/{failed}")).json()["error"]
     listed = {t["uuid"] for t in (await virtshell.get(f"{DOC}")).json()["tasks"]}
     assert failed not in listed and task in listed
+
+    # The document's create example posts "in progress": its creator holds the task at once.
+    example = await virtshell.post(
+        DOC, json={"description": "clone virtual machine database_01", "status": "in progress"}
+    )
+    held = (await virtshell.get(f"{DOC}/{example.json()['task_id']}")).json()
+    assert held["status"] == "in progress" and [h[0] for h in held["status_history"]] == ["pending"]
+    assert (await api.get(f"/v1/jobs/{held['uuid']}")).json()["state"] == "running"
+    cleared = (await virtshell.delete(f"{REAL}/")).json()
+    assert cleared["delete"] == "success" and cleared["deleted"] == len(listed) + 1
+    assert (await virtshell.get(f"{REAL}/")).json() == {"tasks": []}
