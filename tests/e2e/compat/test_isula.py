@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import msgspec
+import nats
 import pytest
+from nats.js.errors import NotFoundError as ObjectNotFoundError
 
+from conveyor_events import ARTIFACTS_BUCKET
 from conveyor_gateway.settings import Settings as GatewaySettings
 
 from ..hooks.conftest import LOOPBACK, start_dispatcher, wait_until
@@ -70,6 +73,7 @@ async def test_a_build_task_from_upload_to_output_rerun_edit_delete_and_hooks(
     trusted: httpx.AsyncClient,
     start_worker: Callable[..., Awaitable[Any]],
     start_dispatcher: Callable[..., Any],
+    nats_url: str,
 ) -> None:
     start_dispatcher()
     receiver = Receiver()
@@ -126,15 +130,29 @@ async def test_a_build_task_from_upload_to_output_rerun_edit_delete_and_hooks(
         assert (await trusted.get(f"{ROOT}/bob/task/{task}/files/output.txt")).content == b"edited\n"
         assert [t["ID"] for t in (await trusted.get(f"{ROOT}/bob/task")).json()] == [task]
 
+        assert not await _output_gone(nats_url, job_id)
         assert (await trusted.delete(f"{ROOT}/bob/task/{task}")).json() == "success to remove task"
         assert (await trusted.get(f"{ROOT}/bob/task/{task}")).status_code == 404
         assert (await trusted.get(f"{ROOT}/bob/task/{task}/files/output.txt")).status_code == 404
         assert (await trusted.delete(f"{ROOT}/bob/task/{task}")).status_code == 404
         assert (await api.get(f"/v1/jobs/{job_id}/artifacts")).status_code == 404
+        await wait_until(lambda: _output_gone(nats_url, job_id), 10)  # the collector deletes the files
         assert (await trusted.delete(f"{ROOT}/bob/hook/{hook_id}")).status_code == 200
         assert (await trusted.get(f"{ROOT}/bob/hook")).json() == []
     finally:
         await receiver.stop()
+
+
+async def _output_gone(nats_url: str, job_id: str) -> bool:
+    nc = await nats.connect(nats_url)
+    try:
+        bucket = await nc.jetstream().object_store(ARTIFACTS_BUCKET)
+        names = {info.name for info in await bucket.list(ignore_deletes=True)}
+    except ObjectNotFoundError:  # "no objects": the bucket is empty
+        names = set()
+    finally:
+        await nc.close()
+    return not any(name.startswith(f"{job_id}/") for name in names)
 
 
 async def _ran_again(client: httpx.AsyncClient, job_id: str, finished_at: str) -> dict[str, Any] | None:
