@@ -57,6 +57,21 @@ async def test_every_call_is_signed_and_bad_input_stores_nothing(
         reader_id, reader = await issue_token(api, "reader", ("jobs:read",))
         refused = await plain.post(f"{REAL}/", json={"description": "x"}, auth=VirtShellSigner(reader_id, reader))
         assert refused.status_code == 403
+    # Another user neither sees nor changes the admin's tasks.
+    mine = (await virtshell.post(f"{REAL}/", json={"description": "admin's"})).json()["task_id"]
+    carol = (await api.post("/v1/users", json={"name": "carol"})).json()
+    issued = await api.post(
+        f"/v1/users/{carol['id']}/tokens", json={"name": "vs", "scopes": ["jobs:read", "jobs:write"]}
+    )
+    async with httpx.AsyncClient(
+        base_url=api.base_url, timeout=10, auth=VirtShellSigner(issued.json()["id"], issued.json()["token"])
+    ) as as_carol:
+        assert (await as_carol.get(f"{REAL}/")).json() == {"tasks": []}
+        assert "not found" in (await as_carol.get(f"{REAL}/{mine}")).json()["error"]
+        assert (await as_carol.put(f"{REAL}/{mine}", json={"status": "dispatching"})).json()["update"] == "error"
+        assert (await as_carol.delete(f"{REAL}/{mine}")).json()["delete"] == "error"
+        assert (await as_carol.delete(f"{REAL}/")).json() == {"delete": "success", "deleted": 0}
+    assert (await virtshell.get(f"{REAL}/{mine}")).json()["status"] == "pending"
     before = (await api.get("/v1/jobs")).json()["items"]
     for body in (b"", b"[1]", b'{"description": 5}', b'{"status": ""}', b"{not json"):
         answer = await virtshell.post(f"{DOC}", content=body)
