@@ -193,6 +193,8 @@ async def test_callers_act_only_for_themselves_and_bad_input_stores_nothing(
         assert answer.status_code == 400, answer.text
         assert answer.headers["content-type"].startswith("text/plain") and answer.text
     assert (await trusted.get(f"{ROOT}/bob/task/999999")).status_code == 404
+    unknown = await trusted.get(f"{ROOT}/bob/nothing")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/plain")
     assert (await api.get("/v1/jobs")).json()["items"] == jobs_before
     assert (await trusted.get(f"{ROOT}/bob/hook")).json() == []
     # With ?output=, the upload is the configuration and only the named file is the output.

@@ -77,10 +77,20 @@ async def test_every_call_is_signed_and_bad_input_stores_nothing(
         answer = await virtshell.post(f"{DOC}", content=body)
         assert answer.status_code == 200 and answer.json()["create"] == "error" and answer.json()["reason"]
     assert (await api.get("/v1/jobs")).json()["items"] == before
+    unknown = await virtshell.post(f"{DOC}/status/pending")
+    assert unknown.status_code == 405 and unknown.json()["error"]
     missing = await virtshell.get(f"{DOC}/ab8076c0-db91-11e2-82ce-0002a5d5c51b")
     assert missing.status_code == 200 and "not found" in missing.json()["error"]
     bad_put = await virtshell.put(f"{DOC}/ab8076c0-db91-11e2-82ce-0002a5d5c51b", json={"status": "sucess"})
     assert bad_put.json()["update"] == "error"
+
+
+@pytest.fixture
+async def second_dispatcher(api: httpx.AsyncClient, virtshell: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """Another dispatcher: a signing client with a token of its own."""
+    token_id, token = await issue_token(api, "second-dispatcher")
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=10, auth=VirtShellSigner(token_id, token)) as client:
+        yield client
 
 
 async def _claim(client: httpx.AsyncClient, task_id: str) -> bool:
@@ -88,7 +98,9 @@ async def _claim(client: httpx.AsyncClient, task_id: str) -> bool:
     return bool(answer.json() == {"update": "success"})
 
 
-async def test_two_dispatchers_never_take_the_same_task(api: httpx.AsyncClient, virtshell: httpx.AsyncClient) -> None:
+async def test_two_dispatchers_never_take_the_same_task(
+    api: httpx.AsyncClient, virtshell: httpx.AsyncClient, second_dispatcher: httpx.AsyncClient
+) -> None:
     # The document's create call, its body sent as curl -d sends it (a form content-type).
     created = await virtshell.post(
         DOC,
@@ -109,27 +121,29 @@ async def test_two_dispatchers_never_take_the_same_task(api: httpx.AsyncClient, 
     # The native API sees the same jobs.
     assert (await api.get(f"/v1/jobs/{ids[0]}")).json()["state"] == "queued"
 
-    token_id, token = await issue_token(api, "second-dispatcher")
-    async with httpx.AsyncClient(base_url=api.base_url, timeout=10, auth=VirtShellSigner(token_id, token)) as other:
-        dispatchers = (virtshell, other)
-        polls = await asyncio.gather(*(d.get(f"{REAL}/status/pending") for d in dispatchers))
-        for poll in polls:
-            assert {t["uuid"] for t in poll.json()["tasks"]} >= set(ids)
-        pairs = [(task_id, d) for task_id in ids for d in dispatchers]
-        claims = await asyncio.gather(*(_claim(d, task_id) for task_id, d in pairs))
+    dispatchers = (virtshell, second_dispatcher)
+    polls = await asyncio.gather(*(d.get(f"{REAL}/status/pending") for d in dispatchers))
+    for poll in polls:
+        assert {t["uuid"] for t in poll.json()["tasks"]} >= set(ids)
+    pairs = [(task_id, d) for task_id in ids for d in dispatchers]
+    claims = await asyncio.gather(*(_claim(d, task_id) for task_id, d in pairs))
     won = Counter(task_id for (task_id, _), ok in zip(pairs, claims, strict=True) if ok)
     assert won == Counter(ids)  # each task claimed exactly once, by one of the two
     assert not {t["uuid"] for t in (await virtshell.get(f"{REAL}/status/pending")).json()["tasks"]} & set(ids)
+    holder = {task_id: d for (task_id, d), ok in zip(pairs, claims, strict=True) if ok}
 
     task = ids[0]
+    loser = dispatchers[1] if holder[task] is dispatchers[0] else dispatchers[0]
+    refused = (await loser.put(f"{DOC}/{task}", json={"status": "dispatched"})).json()
+    assert refused["update"] == "error" and "held by another dispatcher" in refused["reason"]
     for status, log in (("dispatched", "sent to host-3"), ("received", "agent got it"), ("creating", "docker run")):
-        assert (await virtshell.put(f"{DOC}/{task}", json={"status": status, "log": log})).json() == {
+        assert (await holder[task].put(f"{DOC}/{task}", json={"status": status, "log": log})).json() == {
             "update": "success"
         }
     running = (await virtshell.get(f"{DOC}/{task}")).json()
     assert running["status"] == "creating" and running["log"] == "docker run"
     assert (await api.get(f"/v1/jobs/{task}")).json()["state"] == "running"
-    assert (await virtshell.put(f"{DOC}/{task}", json={"status": "sucess", "log": "done"})).json() == {
+    assert (await holder[task].put(f"{DOC}/{task}", json={"status": "sucess", "log": "done"})).json() == {
         "update": "success"
     }
     done = (await virtshell.get(f"{DOC}/{task}")).json()
@@ -137,13 +151,13 @@ async def test_two_dispatchers_never_take_the_same_task(api: httpx.AsyncClient, 
     assert [h[0] for h in done["status_history"]] == ["pending", "dispatching", "dispatched", "received", "creating"]
     assert (await api.get(f"/v1/jobs/{task}")).json()["state"] == "succeeded"
     assert [t["uuid"] for t in (await virtshell.get(f"{DOC}/sucess")).json()["tasks"]] == [task]  # GET /tasks/:status
-    ended = (await virtshell.put(f"{DOC}/{task}", json={"status": "creating"})).json()
+    ended = (await holder[task].put(f"{DOC}/{task}", json={"status": "creating"})).json()
     assert ended["update"] == "error" and "ended" in ended["reason"]
 
     failed = ids[1]
-    assert (await virtshell.put(f"{REAL}/{failed}", json={"status": "error", "log": "task not supported"})).json() == {
-        "update": "success"
-    }
+    assert (
+        await holder[failed].put(f"{REAL}/{failed}", json={"status": "error", "log": "task not supported"})
+    ).json() == {"update": "success"}
     assert (await virtshell.get(f"{REAL}/{failed}")).json()["status"] == "error"
     assert (await api.get(f"/v1/jobs/{failed}")).json()["state"] == "failed"
 
@@ -160,5 +174,5 @@ async def test_two_dispatchers_never_take_the_same_task(api: httpx.AsyncClient, 
     assert held["status"] == "in progress" and [h[0] for h in held["status_history"]] == ["pending"]
     assert (await api.get(f"/v1/jobs/{held['uuid']}")).json()["state"] == "running"
     cleared = (await virtshell.delete(f"{REAL}/")).json()
-    assert cleared["delete"] == "success" and cleared["deleted"] == len(listed) + 1
+    assert cleared["delete"] == "success" and cleared["deleted"] == len(listed) + 1  # all were created by the admin
     assert (await virtshell.get(f"{REAL}/")).json() == {"tasks": []}

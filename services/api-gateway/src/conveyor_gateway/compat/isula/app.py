@@ -14,6 +14,7 @@ from typing import Final
 import msgspec
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -293,4 +294,10 @@ def _routes() -> list[Route]:
     ]
 
 
-app: Final = Starlette(routes=_routes())
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """An unknown path or method, as isula's plain-text errors."""
+    assert isinstance(exc, HTTPException)
+    return PlainTextResponse(f"{request.method} {request.url.path}: {exc.detail}", exc.status_code)
+
+
+app: Final = Starlette(routes=_routes(), exception_handlers={HTTPException: _no_route})

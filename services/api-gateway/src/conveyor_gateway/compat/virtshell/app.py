@@ -12,6 +12,7 @@ from typing import Final
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -135,4 +136,10 @@ def _routes() -> list[Route]:
     return routes
 
 
-app: Final = Starlette(routes=_routes())
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """An unknown path or method, in VirtShell's error shape."""
+    assert isinstance(exc, HTTPException)
+    return json_response({"error": f"{request.method} {request.url.path}: {exc.detail}"}, exc.status_code)
+
+
+app: Final = Starlette(routes=_routes(), exception_handlers={HTTPException: _no_route})
