@@ -13,7 +13,13 @@ from typing import Final
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
-FACADES: Final[Mapping[str, ASGIApp]] = {}
+from .isula.app import app as isula_app
+from .virtshell.app import app as virtshell_app
+
+FACADES: Final[Mapping[str, ASGIApp]] = {
+    "isula": isula_app,
+    "virtshell": virtshell_app,
+}
 """Each façade's app by its name (the path segment under ``/compat`` and the key of its port)."""
 
 
