@@ -54,6 +54,9 @@ async def test_every_call_is_signed_and_bad_input_stores_nothing(
         own_port = gateway_settings.compat_ports.partition("=")[2]
         own = await plain.get(f"http://127.0.0.1:{own_port}/tasks/", auth=VirtShellSigner(token_id, token))
         assert own.status_code == 200 and own.json() == {"tasks": []}
+        # And at the document's own path on the API port (no /compat prefix), as its clients call it.
+        at_seed_path = await plain.get("/api/virtshell/v1/tasks/", auth=VirtShellSigner(token_id, token))
+        assert at_seed_path.status_code == 200 and at_seed_path.json() == {"tasks": []}
         reader_id, reader = await issue_token(api, "reader", ("jobs:read",))
         refused = await plain.post(f"{REAL}/", json={"description": "x"}, auth=VirtShellSigner(reader_id, reader))
         assert refused.status_code == 403

@@ -217,6 +217,7 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
         Mount("/compat", routes=compat.routes(facades)),
+        *compat.seed_routes(facades),
         Mount("/ui", app=web.app),
     ]
     app = Starlette(
