@@ -128,7 +128,8 @@ class JobFolder:
             await self._roll_up(conn, states, touched)
             await self._chain(conn, [states[i] for i in succeeded])
         saved = [states[i] for i in touched if states[i].state != "new"]
-        self._traces.forget([s.id for s in saved if s.is_terminal])
+        if self._traces.is_on:
+            self._traces.forget([s.id for s in saved if s.is_terminal])
         await self._table.save(conn, saved)
         await self._table.save_dependencies(conn, {i: d for i, d in edges.items() if i in states})
         return saved

@@ -52,9 +52,8 @@ class JobTraces:
 
     def forget(self, job_ids: Iterable[str]) -> None:
         """Drop ended jobs: nothing more is decided about them."""
-        if self.is_on:
-            for job_id in job_ids:
-                self._by_job.pop(job_id, None)
+        for job_id in job_ids:
+            self._by_job.pop(job_id, None)
 
     @contextmanager
     def folding(self, batch: Sequence[StreamEvent], decoded: Sequence[tuple[int, JobEvent]]) -> Iterator[None]:
