@@ -218,11 +218,19 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
                 lambda: asyncio.to_thread(tracing.shutdown),  # exports the spans still buffered
             )
 
+    async def _gateway(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)  # the dashboard calls the API in process (web.api)
+
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
         Mount("/compat", routes=compat.routes(facades)),
         *compat.seed_routes(facades),
-        Mount("/ui", app=web.app),
+        Mount(
+            "/ui",
+            app=web.create_app(
+                _gateway, session_key_setting=settings.ui_session_key, session_hours=settings.ui_session_hours
+            ),
+        ),
     ]
     app = Starlette(
         lifespan=lifespan,
