@@ -10,11 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import WorkerDeleted, WorkerStateChanged, new_uuid7, worker_subject
-
-from ...core import worker_registration
+from ...core import worker_commands, worker_registration
 from ...core.context import State
-from ...core.reads import read_after, wait_applied
+from ...core.reads import read_after
 from ...core.worker_bodies import (
     NoFields,
     WorkerAccepted,
@@ -26,7 +24,7 @@ from ...core.worker_bodies import (
 )
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
-from ...errors import FieldError, ForbiddenError, InvalidQueryError, WorkerNotFoundError
+from ...errors import FieldError, InvalidQueryError, WorkerNotFoundError
 from ...http.access import caller, caller_id
 from ...http.plumbing import json_response, page_limit, path_id, read_json_body
 from ...http.validation import decode_body
@@ -76,29 +74,6 @@ async def _views(state: State, docs: list[WorkerDoc]) -> list[WorkerView]:
 async def _read_view(state: State, worker_id: str) -> WorkerView | None:
     doc = await state["workers"].get(worker_id)
     return None if doc is None else (await _views(state, [doc]))[0]
-
-
-async def _live_worker(state: State, worker_id: str) -> WorkerDoc:
-    doc = await state["workers"].get(worker_id)
-    if doc is None or doc.deleted:
-        raise WorkerNotFoundError(f"no worker {worker_id}")
-    return doc
-
-
-async def _owned_worker(request: Request, state: State, worker_id: str) -> WorkerDoc:
-    """The live worker, if the caller registered it or is an admin (issue 13).
-
-    Raises:
-        WorkerNotFoundError: No such live worker.
-        ForbiddenError: Someone else's worker (every ``workers`` holder may read it, hence 403).
-    """
-    doc = await _live_worker(state, worker_id)
-    principal = caller(request)
-    if not principal.has_scope("admin") and (not doc.owner or doc.owner != principal.user_id):
-        raise ForbiddenError(
-            f"worker {worker_id} is not yours: only who registered it, or an admin, may pause, drain or delete it"
-        )
-    return doc
 
 
 async def register_worker(request: Request) -> Response:
@@ -160,16 +135,8 @@ def _mode_endpoint(mode: WorkerMode) -> Callable[[Request], Awaitable[Response]]
         state: State = request.scope["state"]
         worker_id = path_id(request, "worker_id", "worker")
         decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), NoFields)
-        await _owned_worker(request, state, worker_id)
-        event = WorkerStateChanged(
-            event_id=new_uuid7(),
-            worker_id=worker_id,
-            occurred_at=datetime.now(UTC),
-            mode=mode,
-            requested_by=caller_id(request),
-        )
-        appended = await state["appender"].append(worker_subject(worker_id), event)
-        view = await read_after(state, appended.seq, lambda: _read_view(state, worker_id))
+        seq = await worker_commands.set_worker_mode(state, caller(request), worker_id, mode)
+        view = await read_after(state, seq, lambda: _read_view(state, worker_id))
         if view is None:
             return json_response(WorkerAccepted(id=worker_id), 202, _location(worker_id))
         return json_response(view, 200, _location(worker_id))
@@ -183,13 +150,7 @@ async def delete_worker(request: Request) -> Response:
     working at once on this gateway and within the credential cache's TTL on the others."""
     state: State = request.scope["state"]
     worker_id = path_id(request, "worker_id", "worker")
-    await _owned_worker(request, state, worker_id)
-    event = WorkerDeleted(
-        event_id=new_uuid7(), worker_id=worker_id, occurred_at=datetime.now(UTC), requested_by=caller_id(request)
-    )
-    appended = await state["appender"].append(worker_subject(worker_id), event)
-    is_applied = await wait_applied(state, appended.seq)
-    state["auth"].forget(worker_id)  # after the wait: a lookup meanwhile may have cached the live row
+    is_applied = await worker_commands.delete_worker(state, caller(request), worker_id)
     if not is_applied:
         return json_response(WorkerAccepted(id=worker_id), 202, _location(worker_id))
     return Response(status_code=204)
