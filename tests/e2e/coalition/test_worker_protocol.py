@@ -24,6 +24,12 @@ async def _until(read: Any, check: Any, what: str) -> Any:
     raise AssertionError(f"{what}: last {value!r}")
 
 
+async def job_in(api: httpx.AsyncClient, number: int, state: str) -> dict[str, Any]:
+    """The job once it is in ``state`` (the worker's calls answer before readers see their effect)."""
+    response = await _until(lambda: api.get(f"/api/jobs/{number}"), lambda r: r.json()["state"] == state, state)
+    return dict(response.json())
+
+
 async def test_a_job_runs_through_pickjob_heartbeat_and_endjob(stack: Stack) -> None:
     api = stack.coalition
     body = {"title": "proto-1", "command": "render -f 1", "dir": "/farm", "environment": "A=1\\nB=2",
@@ -35,7 +41,7 @@ async def test_a_job_runs_through_pickjob_heartbeat_and_endjob(stack: Stack) -> 
     worker = StockWorker(api, "proto-w1")
     picked = await worker.pick()
     assert picked == (number, "render -f 1", "/farm", "artist", "A=1\\nB=2")
-    job = (await api.get(f"/api/jobs/{number}")).json()
+    job = await job_in(api, number, "WORKING")
     assert (job["state"], job["worker"], job["user"], job["affinity"], job["timeout"]) == (
         "WORKING", "proto-w1", "artist", "proto", 600)  # fmt: skip
     assert await worker.beat(number, b"frame 1\nPROGRESS:40\n")
@@ -46,8 +52,8 @@ async def test_a_job_runs_through_pickjob_heartbeat_and_endjob(stack: Stack) -> 
     progress = await _until(lambda: api.get(f"/api/jobs/{number}"), lambda r: r.json()["progress"] > 0, "progress")
     assert progress.json()["progress"] == 0.4
     await worker.end(number, 0)
-    done = (await api.get(f"/api/jobs/{number}")).json()
-    assert done["state"] == "FINISHED" and done["progress"] == 1.0
+    done = await job_in(api, number, "FINISHED")
+    assert done["progress"] == 1.0
     assert (await api.get(f"/api/jobs/{number}/log")).json() == "frame 1\nPROGRESS:40\nmore\n"
     assert await worker.pick() == (-1, "", "", "", None)
     workers = {w["name"]: w for w in (await api.get("/api/workers")).json()}
@@ -64,8 +70,7 @@ async def test_unknown_worker_is_registered_and_a_failed_run_is_an_error(stack: 
     await api.post("/api/workers", json={"proto-w2": {"affinity": "fails"}})
     assert (await worker.pick())[0] == number
     await worker.end(number, 3)
-    job = (await api.get(f"/api/jobs/{number}")).json()
-    assert job["state"] == "ERROR"
+    await job_in(api, number, "ERROR")
     events = (await api.get("/api/events", params={"job": number, "howlong": 600})).json()
     assert [(e["job_id"], e["worker"], e["state"]) for e in events] == [(number, "proto-w2", "ERROR")]
 
@@ -76,6 +81,7 @@ async def test_a_paused_job_stops_its_run_and_a_stopped_worker_gets_nothing(stac
     await api.post("/api/workers", json={"proto-w3": {"affinity": "pz"}})
     worker = StockWorker(api, "proto-w3")
     assert (await worker.pick())[0] == number
+    await job_in(api, number, "WORKING")
     assert (await api.post("/api/pausejobs", json=[number])).json() == 1
     assert not await worker.beat(number, b"")  # false: the worker kills the process
     assert (await api.get(f"/api/jobs/{number}")).json()["state"] == "PAUSED"

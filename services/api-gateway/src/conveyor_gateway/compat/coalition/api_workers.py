@@ -13,8 +13,9 @@ from starlette.responses import PlainTextResponse, Response
 
 from ...core import leases, worker_commands, worker_registration
 from ...core.context import State
+from ...core.reads import wait_applied
 from ...core.token_auth import Principal
-from ...core.worker_bodies import RunFinish, WorkerRegistration
+from ...core.worker_bodies import RunFinish, WorkerMode, WorkerRegistration
 from ...core.worker_reader import JobStats, WorkerDoc
 from ...core.worker_status import derive_state
 from ...errors import LeaseNotCurrentError
@@ -83,7 +84,8 @@ async def _set_active(request: Request, active: bool) -> Response:
     principal = await coalition_caller(request, "workers")
     state: State = request.scope["state"]
     for worker_id, _, _ in await reader(state).workers_named(_names(await body_json(request))):
-        await worker_commands.set_worker_mode(state, principal, worker_id, "active" if active else "paused")
+        seq = await worker_commands.set_worker_mode(state, principal, worker_id, "active" if active else "paused")
+        await wait_applied(state, seq)
         if not active:
             await _release(state, worker_id)
     return json_response(1)
@@ -129,10 +131,10 @@ async def _edit_worker(state: State, principal: Principal, name: str, edit: Work
         done = await worker_registration.register_worker(state, reg, registered_by=principal.user_id)
         worker_id = done.worker_id
     active = bool(edit.active) if edit.active is not None else (doc.mode == "active" if doc else True)
-    if worker_id is not None and not active:
-        await worker_commands.set_worker_mode(state, principal, worker_id, "paused")
-    elif worker_id is not None and doc is not None and doc.id == worker_id and doc.mode != "active":
-        await worker_commands.set_worker_mode(state, principal, worker_id, "active")
+    mode: WorkerMode = "active" if active else "paused"
+    current = doc.mode if doc is not None and doc.id == worker_id else "active"
+    if worker_id is not None and mode != current:
+        await wait_applied(state, await worker_commands.set_worker_mode(state, principal, worker_id, mode))
 
 
 async def edit_workers(request: Request) -> Response:

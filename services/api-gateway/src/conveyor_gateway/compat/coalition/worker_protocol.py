@@ -21,6 +21,7 @@ from conveyor_events.states import LEASED
 from ...core import leases, output, worker_registration
 from ...core.bodies import JobView
 from ...core.context import State
+from ...core.lease_check import CurrentLease
 from ...core.reads import first_seq
 from ...core.seq_reader import SeqReader
 from ...core.token_auth import Principal
@@ -47,13 +48,6 @@ async def _form(request: Request) -> dict[str, str]:
     except UnicodeDecodeError:
         raise MalformedError("the form body is not UTF-8") from None
     return {**dict(request.query_params), **dict(pairs)}
-
-
-async def _settled(state: State) -> None:
-    """Wait until the scheduler's projection has folded every event so far: a client reading the
-    job right after the worker's call sees what the call did (read-your-writes)."""
-    info = await state["js"].stream_info(EVENTS_STREAM)
-    await state["watcher"].wait_for(info.state.last_seq, state["write_wait_s"])
 
 
 def _hostname(form: dict[str, str]) -> str:
@@ -106,7 +100,7 @@ async def pickjob(request: Request) -> Response:
         return _text(IDLE)  # registered a moment ago; the scheduler sees it at the next call
     await _release_held(state, worker_id)
     try:
-        await leases.heartbeat(state, worker_id, _status(form, []))
+        await leases.record_status(state, worker_id, _status(form, []))
         got = await leases.lease(state, worker_id, LeaseAsk(max=1, wait_s=0))
     except (WorkerPausedError, UnauthenticatedError):
         return _text(IDLE)  # an inactive (or just deleted) worker gets no job
@@ -118,22 +112,36 @@ async def pickjob(request: Request) -> Response:
     except LeaseNotCurrentError:
         return _text(IDLE)
     number = await first_seq(state, job_subject(leased.job.id))
-    await _settled(state)
     return _text(job_tuple(number, leased.job))
 
 
+async def _settled(state: State) -> None:
+    """Wait until the scheduler's projection has folded every event appended so far."""
+    info = await state["js"].stream_info(EVENTS_STREAM)
+    await state["watcher"].wait_for(info.state.last_seq, state["write_wait_s"])
+
+
+def _holds(job: JobView | None, worker_id: str) -> bool:
+    return job is not None and job.worker_id == worker_id and job.state in LEASED and job.lease_id is not None
+
+
 async def _held_job(state: State, worker_id: str | None, form: dict[str, str]) -> JobView | None:
-    """The job ``jobId`` if ``worker_id`` holds its lease now."""
+    """The job ``jobId`` if ``worker_id`` holds its lease now.
+
+    The projection may not show a lease granted a moment ago (a quick job ends before its
+    assignment is folded): on a miss, the lookup waits for the projection to catch up once.
+    """
     number = parse_int(form.get("jobId"))
     if worker_id is None or number is None:
         return None
-    found = await SeqReader(state["reader"].pool).job_at(number)
-    if found is None:
-        return None
-    job = found[1]
-    if job.worker_id != worker_id or job.state not in LEASED or job.lease_id is None:
-        return None
-    return job
+    for attempt in range(2):
+        found = await SeqReader(state["reader"].pool).job_at(number)
+        job = found[1] if found else None
+        if _holds(job, worker_id):
+            return job
+        if attempt == 0:
+            await _settled(state)
+    return None
 
 
 async def heartbeat(request: Request) -> Response:
@@ -151,7 +159,9 @@ async def heartbeat(request: Request) -> Response:
         return _text("false")
     try:
         if data:
-            lease = await output.fence(state, worker_id, job.lease_id)
+            # _held_job read the lease from the projection (as fence does, without waiting for the
+            # newest events: the heartbeat right after checks the lease with the scheduler itself).
+            lease = CurrentLease(job.id, max(1, job.attempts))
             offset = await state["log_writer"].next_offset(lease.job_id, job.lease_id, lease.attempt, "")
             await output.append_log(state, job.lease_id, lease, offset, "", data)
         answer = await leases.heartbeat(state, worker_id, _status(form, [job.lease_id]))
@@ -175,5 +185,4 @@ async def endjob(request: Request) -> Response:
         # LeaseNotCurrent: the job was taken back meanwhile; the report is for a run that no longer counts.
         with contextlib.suppress(LeaseNotCurrentError):
             await leases.finish_run(state, worker_id, job.lease_id, done)
-        await _settled(state)
     return _text("None")
