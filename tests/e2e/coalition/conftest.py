@@ -23,6 +23,8 @@ from conveyor_scheduler.settings import Settings as SchedulerSettings
 from ..conftest import Service, _ready, scheduler_serving
 
 _numbers = itertools.count(1)
+TRUSTED = "127.0.0.1/32"
+"""The network trusted in these tests: calls from 127.0.0.2 (also loopback) are not."""
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,10 @@ class Stack:
     coalition: httpx.AsyncClient
     native: httpx.AsyncClient
     token: str
+    farm: httpx.AsyncClient
+    """No credentials, at the root of the façade's own port, from loopback (trusted): the stock
+    worker's and client's view (they take a host and a port)."""
+    port: int
 
 
 async def _token(nats_url: str, database_url: str) -> str:
@@ -75,20 +81,23 @@ async def stack(module_nats: str, module_database: str) -> AsyncIterator[Stack]:
     logs_settings = LogsSettings(nats_url=url, database_url=dsn, http_port=free_port(), log_level=level,
                                  events_duplicate_window_s=1.0)  # fmt: skip
     collector = Service(lambda stop: serve_logs(logs_settings, stop))
-    port = free_port()
+    port, own = free_port(), free_port()
     app = create_app(GatewaySettings(nats_url=url, database_url=dsn, http_port=port, log_level=level,
-                                     events_duplicate_window_s=1.0, write_wait_ms=2000))  # fmt: skip
-    gateway = Service(lambda stop: serve_http(app, "127.0.0.1", port, stop, lifespan=True))
+                                     events_duplicate_window_s=1.0, write_wait_ms=2000,
+                                     compat_ports=f"coalition={own}",
+                                     compat_trust=f"coalition:{TRUSTED}@admin"))  # fmt: skip
+    gateway = Service(lambda stop: serve_http(app, "127.0.0.1", port, stop, lifespan=True, extra_ports=[own]))
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     try:
         async with (
             httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as native,
             httpx.AsyncClient(base_url=f"{base}/compat/coalition", headers=headers, timeout=10) as client,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{own}", timeout=10) as farm,
         ):
             await _ready(native)
             await scheduler_serving(module_nats)
-            yield Stack(coalition=client, native=native, token=token)
+            yield Stack(coalition=client, native=native, token=token, farm=farm, port=own)
     finally:
         for service in (gateway, collector, scheduler):
             await service.stop()

@@ -10,7 +10,7 @@ FRAMES = 100  # per layer: 200 frames in all
 
 
 async def _layer(stack: Stack, shot: int, name: str, affinity: str) -> tuple[int, list[int]]:
-    api = stack.coalition
+    api = stack.farm  # as the stock client and workers call: host and port, no credentials
     layer = (await api.put("/api/jobs", json={"parent": shot, "title": name, "affinity": affinity})).json()
 
     async def frame(n: int) -> int:
@@ -28,13 +28,13 @@ async def _layer(stack: Stack, shot: int, name: str, affinity: str) -> tuple[int
 async def _work(worker: StockWorker, comp: int, stack: Stack) -> None:
     while True:
         if await worker.run_one() is None:
-            if (await stack.coalition.get(f"/api/jobs/{comp}")).json()["state"] == "FINISHED":
+            if (await stack.farm.get(f"/api/jobs/{comp}")).json()["state"] == "FINISHED":
                 return
             await asyncio.sleep(0.02)  # the stock worker sleeps between empty picks too
 
 
 async def test_a_shot_of_200_frames_runs_to_finished(stack: Stack) -> None:
-    api = stack.coalition
+    api = stack.farm  # as the stock client and workers call: host and port, no credentials
     shot = (await api.put("/api/jobs", json={"title": "shot-010", "priority": 200, "user": "artist"})).json()
     (cpu_layer, cpu_frames), (gpu_layer, gpu_frames) = await asyncio.gather(
         _layer(stack, shot, "beauty", "render"), _layer(stack, shot, "volumes", "render,gpu")

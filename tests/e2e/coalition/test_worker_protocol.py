@@ -38,7 +38,7 @@ async def test_a_job_runs_through_pickjob_heartbeat_and_endjob(stack: Stack) -> 
     assert created.status_code == 200 and isinstance(created.json(), int)
     number = created.json()
     await api.post("/api/workers", json={"proto-w1": {"affinity": "proto"}})
-    worker = StockWorker(api, "proto-w1")
+    worker = StockWorker(stack.farm, "proto-w1")
     picked = await worker.pick()
     assert picked == (number, "render -f 1", "/farm", "artist", "A=1\\nB=2")
     job = await job_in(api, number, "WORKING")
@@ -66,7 +66,7 @@ async def test_a_job_runs_through_pickjob_heartbeat_and_endjob(stack: Stack) -> 
 async def test_unknown_worker_is_registered_and_a_failed_run_is_an_error(stack: Stack) -> None:
     api = stack.coalition
     number = (await api.put("/api/jobs", json={"title": "proto-fail", "command": "false", "affinity": "fails"})).json()
-    worker = StockWorker(api, "proto-w2")
+    worker = StockWorker(stack.farm, "proto-w2")
     await api.post("/api/workers", json={"proto-w2": {"affinity": "fails"}})
     assert (await worker.pick())[0] == number
     await worker.end(number, 3)
@@ -79,7 +79,7 @@ async def test_a_paused_job_stops_its_run_and_a_stopped_worker_gets_nothing(stac
     api = stack.coalition
     number = (await api.put("/api/jobs", json={"title": "proto-pause", "command": "sleep 9", "affinity": "pz"})).json()
     await api.post("/api/workers", json={"proto-w3": {"affinity": "pz"}})
-    worker = StockWorker(api, "proto-w3")
+    worker = StockWorker(stack.farm, "proto-w3")
     assert (await worker.pick())[0] == number
     await job_in(api, number, "WORKING")
     assert (await api.post("/api/pausejobs", json=[number])).json() == 1
@@ -93,11 +93,17 @@ async def test_a_paused_job_stops_its_run_and_a_stopped_worker_gets_nothing(stac
     assert (await worker.pick())[0] == number
 
 
-async def test_the_worker_protocol_needs_credentials_or_trust(stack: Stack) -> None:
-    async with httpx.AsyncClient(base_url=stack.coalition.base_url, timeout=10) as anonymous:
-        response = await anonymous.post("/workers/pickjob", data={"hostname": "nobody"}, headers=FORM)
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith("Basic")
-    basic = httpx.BasicAuth("anyone", stack.token)
-    async with httpx.AsyncClient(base_url=stack.coalition.base_url, timeout=10, auth=basic) as browser:
-        assert (await browser.get("/api/jobs")).status_code == 200
+async def test_credentials_or_a_trusted_network(stack: Stack) -> None:
+    untrusted = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{stack.port}", transport=untrusted) as outsider:
+        response = await outsider.post("/workers/pickjob", data={"hostname": "nobody"}, headers=FORM)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].startswith("Basic")
+        assert (await outsider.get("/api/jobs")).status_code == 401
+        # A browser's Basic credentials with a Conveyor token as the password are accepted anywhere.
+        assert (await outsider.get("/api/jobs", auth=httpx.BasicAuth("anyone", stack.token))).status_code == 200
+        bearer = {"Authorization": f"Bearer {stack.token}"}
+        assert (await outsider.get("/api/workers", headers=bearer)).status_code == 200
+        assert (await outsider.get("/api/jobs", headers={"Authorization": "Bearer cvy_wrong"})).status_code == 401
+    names = [w["name"] for w in (await stack.farm.get("/api/workers")).json()]
+    assert "nobody" not in names  # the refused pick registered nothing

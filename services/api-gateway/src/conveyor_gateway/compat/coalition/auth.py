@@ -10,8 +10,11 @@ from starlette.requests import Request
 from ...core.context import State
 from ...core.token_auth import Principal
 from ...errors import InsufficientScopeError, UnauthenticatedError
+from ...http.trusted_networks import trusted_principal
 
 REALM = 'Basic realm="coalition"'
+# What a caller admitted by its network may do: all that coalition's API and workers do.
+_SCOPES = frozenset({"jobs:read", "jobs:write", "workers"})
 
 
 def _bearer(authorization: str) -> str:
@@ -27,12 +30,6 @@ def _bearer(authorization: str) -> str:
     return f"Bearer {password}"
 
 
-async def trusted(request: Request) -> Principal | None:
-    """The user acting for an unauthenticated caller on a trusted network; None: not trusted."""
-    del request
-    return None
-
-
 async def coalition_caller(request: Request, scope: str) -> Principal:
     """The caller, if it holds ``scope``.
 
@@ -43,7 +40,7 @@ async def coalition_caller(request: Request, scope: str) -> Principal:
     state: State = request.scope["state"]
     authorization = request.headers.get("authorization")
     if authorization is None:
-        principal = await trusted(request)
+        principal = await trusted_principal(request, "coalition", _SCOPES)
         if principal is None:
             raise UnauthenticatedError(
                 "send a Conveyor token (Authorization: Bearer, or Basic with the token as password);"
