@@ -2,6 +2,7 @@
 lists, the events, and the legacy ``/xmlrpc/addjob``."""
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -111,11 +112,19 @@ async def where_refused(request: Request) -> Response:
     return PlainTextResponse(_WHERE_REFUSED, status_code=400)
 
 
-async def filter_list(request: Request) -> Response:
+def filter_list(what: str) -> Callable[[Request], Awaitable[Response]]:
+    """``/api/jobs/<what>/``: the endpoint of one filter list."""
+
+    async def endpoint(request: Request) -> Response:
+        return await _filter_list(request, what)
+
+    return endpoint
+
+
+async def _filter_list(request: Request, what: str) -> Response:
     """``/api/jobs/{users,states,workers,priorities,affinities}/``: the distinct values, sorted."""
     await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    what = request.path_params["what"]
     rows = await reader(state).in_project(PROJECT)
     values: set[Any]
     if what == "users":

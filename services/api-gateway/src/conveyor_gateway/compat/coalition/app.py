@@ -17,7 +17,6 @@ from .api_jobs import BadRequest, UnknownJob
 from .auth import REALM
 
 _NOT_FOUND: Final = "Web service not found."
-_FILTERS: Final = "{what:str}"
 
 ROUTES: Final = [
     Route("/workers/pickjob", worker_protocol.pickjob, methods=["GET", "POST"]),
@@ -30,7 +29,7 @@ ROUTES: Final = [
     Route("/api/jobs/where/", api_actions.where_refused, methods=["GET"]),
     Route("/api/jobs/count/where/", api_actions.where_refused, methods=["GET"]),
     *(
-        Route(f"/api/jobs/{what}/", api_actions.filter_list, methods=["GET"], name=what)
+        Route(f"/api/jobs/{what}/", api_actions.filter_list(what), methods=["GET"], name=what)
         for what in ("users", "states", "workers", "priorities", "affinities")
     ),
     Route("/api/jobs/{id}", api_jobs.get_job, methods=["GET"]),
