@@ -96,6 +96,7 @@ async def test_bad_input_is_refused_and_nothing_is_stored(stack: Stack) -> None:
         await api.put("/api/jobs", json={"parent": group, "command": "x", "affinity": "two words"}),
         await api.put("/api/jobs", json={"parent": group, "command": "x", "environment": "NOEQUALS"}),
         await api.put("/api/jobs", json={"parent": group, "priority": "high"}),
+        await api.put("/api/jobs", json={"parent": group, "command": "x", "state": "FINISHED"}),
         await api.put("/api/jobs", json=[1, 2]),
         await api.post("/api/jobs", json={str(leaf): {"parent": 0}}),
         await api.post("/api/jobs", json={str(leaf): {"state": "FINISHED"}}),
@@ -105,7 +106,7 @@ async def test_bad_input_is_refused_and_nothing_is_stored(stack: Stack) -> None:
         await api.post("/api/affinities", json={"1": "linux"}),
     ]
     assert [r.status_code for r in refused] == [400] * len(refused), [r.text for r in refused]
-    assert "where_clause" in refused[9].text
+    assert "where_clause" in refused[10].text
     missing = [
         await api.put("/api/jobs", json={"parent": 999999, "command": "x"}),
         await api.post("/api/jobs", json={str(leaf): {"title": "changed"}, "999999": {"title": "y"}}),

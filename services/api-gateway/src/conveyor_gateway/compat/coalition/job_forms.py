@@ -96,6 +96,8 @@ def submission(new: NewJob, *, project: str, parent: JobView | None, depends_on:
         raise FormError(f"parent {new.parent} is not a group: it runs a command")
     if not 0 <= new.retry <= 100:
         raise FormError("retry: 0 to 100")
+    if new.state.upper() not in ("WAITING", "PAUSED"):
+        raise FormError(f"state: WAITING or PAUSED, not {new.state!r}")
     labels = list(dict.fromkeys([*(parent.labels if parent else []), *parse_affinity(new.affinity)]))
     top = top_priority(parent, new.priority)
     try:
