@@ -3,6 +3,7 @@
 tree counters and value lists a façade's listings need. Read-only, on the scheduler's projection."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
@@ -72,9 +73,6 @@ class SeqReader:
         """The jobs of ``project`` without a parent."""
         return await self._jobs("parent_id IS NULL AND project = $1", project)
 
-    async def in_project(self, project: str) -> list[tuple[int, JobView]]:
-        return await self._jobs("project = $1", project)
-
     async def tree_counts(self, ids: Sequence[str]) -> dict[str, TreeCounts]:
         """For each job, the counters of the command jobs at any depth below it."""
         if not ids:
@@ -127,3 +125,46 @@ class SeqReader:
             return {}
         rows = await self._fetch("SELECT id::text, name FROM scheduler.workers WHERE id = ANY($1::uuid[])", list(ids))
         return {r[0]: r[1] for r in rows}
+
+    async def distinct_tags(self, project: str, prefix: str) -> list[str]:
+        """The values of the tags ``<prefix><value>`` on the project's live jobs, sorted."""
+        rows = await self._fetch(
+            f"SELECT DISTINCT substr(t, length($2) + 1) FROM {_JOBS}, unnest(tags) AS t"
+            " WHERE project = $1 AND NOT deleted AND starts_with(t, $2) ORDER BY 1",
+            project,
+            prefix,
+        )
+        return [r[0] for r in rows]
+
+    async def distinct_labels(self, project: str) -> list[str]:
+        rows = await self._fetch(
+            f"SELECT DISTINCT jsonb_array_elements_text(doc->'labels') FROM {_JOBS}"
+            " WHERE project = $1 AND NOT deleted ORDER BY 1",
+            project,
+        )
+        return [r[0] for r in rows]
+
+    async def states_in(self, project: str) -> list[tuple[str, bool]]:
+        """The distinct ``(state, paused)`` pairs of the project's live jobs."""
+        rows = await self._fetch(
+            f"SELECT DISTINCT state, coalesce((doc->>'paused')::boolean, false) FROM {_JOBS}"
+            " WHERE project = $1 AND NOT deleted",
+            project,
+        )
+        return [(r[0], bool(r[1])) for r in rows]
+
+    async def worker_names_in(self, project: str) -> list[str]:
+        """The names of the workers that ran (or run) the project's live jobs, sorted."""
+        rows = await self._fetch(
+            f"SELECT DISTINCT w.name FROM {_JOBS} j JOIN scheduler.workers w ON w.id::text = j.doc->>'worker_id'"
+            " WHERE j.project = $1 AND NOT j.deleted ORDER BY 1",
+            project,
+        )
+        return [r[0] for r in rows]
+
+    async def runs_since(self, project: str, since: datetime | None) -> list[tuple[int, JobView]]:
+        """The project's command jobs that started (their latest run) after ``since`` (all that ran: None)."""
+        where = "project = $1 AND doc->>'payload' IS NOT NULL AND doc->>'started_at' IS NOT NULL"
+        if since is None:
+            return await self._jobs(where, project)
+        return await self._jobs(f"{where} AND (doc->>'started_at')::timestamptz > $2", project, since)

@@ -1,8 +1,8 @@
 """coalition's actions on lists of jobs (dependencies, delete, reset, start, pause), the filter
 lists, the events, and the legacy ``/xmlrpc/addjob``."""
 
-import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -30,7 +30,7 @@ from .api_jobs import (
 )
 from .auth import coalition_caller
 from .job_forms import NewJob
-from .words import STATES, USER_TAG, coalition_priority, epoch, state_word, tag_value
+from .words import PRIORITY_TAG, STATES, USER_TAG, epoch, state_word
 
 _WHERE_REFUSED: Final = (
     "where_clause is not supported: Conveyor never passes client text to SQL. Filter with"
@@ -125,21 +125,20 @@ async def _filter_list(request: Request, what: str) -> Response:
     """``/api/jobs/{users,states,workers,priorities,affinities}/``: the distinct values, sorted."""
     await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    rows = await reader(state).in_project(PROJECT)
-    values: set[Any]
+    found = reader(state)
+    values: list[Any]
     if what == "users":
-        values = {tag_value(j.tags, USER_TAG) or "" for _, j in rows}
+        values = await found.distinct_tags(PROJECT, USER_TAG)
     elif what == "states":
-        values = {state_word(j.state, paused=j.paused) for _, j in rows}
-        return json_response([s for s in STATES if s in values])
+        present = {state_word(s, paused=paused) for s, paused in await found.states_in(PROJECT)}
+        values = [s for s in STATES if s in present]
     elif what == "workers":
-        names = await reader(state).worker_names(list({j.worker_id for _, j in rows if j.worker_id}))
-        values = set(names.values())
+        values = await found.worker_names_in(PROJECT)
     elif what == "priorities":
-        values = {coalition_priority(j) for _, j in rows}
+        values = sorted(int(p) for p in await found.distinct_tags(PROJECT, PRIORITY_TAG) if p.isdigit())
     else:
-        values = {label for _, j in rows for label in j.labels}
-    return json_response(sorted(values))
+        values = await found.distinct_labels(PROJECT)
+    return json_response(values)
 
 
 async def events(request: Request) -> Response:
@@ -152,23 +151,19 @@ async def events(request: Request) -> Response:
     except ValueError:
         raise BadRequest("howlong: seconds") from None
     job_filter = job_number(params["job"]) if params.get("job") else None
-    rows = await reader(state).in_project(PROJECT)
+    since = datetime.now(UTC) - timedelta(seconds=howlong) if 0 <= howlong < 10 * 365 * 86_400 else None
+    rows = await reader(state).runs_since(PROJECT, since)
     names = await reader(state).worker_names(list({j.worker_id for _, j in rows if j.worker_id}))
-    since = time.time() - howlong if howlong >= 0 else None
     found = []
     for seq, job in rows:
-        if job.started_at is None or job.payload is None:
-            continue
         worker = names.get(job.worker_id or "", "")
-        start = epoch(job.started_at)
         if (job_filter is not None and seq != job_filter) or (params.get("worker") and worker != params["worker"]):
             continue
-        if since is not None and start <= since:
-            continue
-        end = job.finished_at.timestamp() if job.finished_at else time.time()
+        assert job.started_at is not None
+        end = job.finished_at or datetime.now(UTC)
         found.append({"id": seq, "worker": worker, "job_id": seq, "job_title": job.title,
-                      "state": state_word(job.state, paused=job.paused), "start": start,
-                      "duration": max(0, int(end - job.started_at.timestamp()))})  # fmt: skip
+                      "state": state_word(job.state, paused=job.paused), "start": epoch(job.started_at),
+                      "duration": max(0, int((end - job.started_at).total_seconds()))})  # fmt: skip
     return json_response(sorted(found, key=lambda e: -e["start"]))
 
 

@@ -155,7 +155,7 @@ async def get_affinities(request: Request) -> Response:
     """``GET /api/affinities``: the labels in use (jobs and workers), numbered as coalition's slots."""
     await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    labels = {label for _, j in await reader(state).in_project(PROJECT) for label in j.labels}
+    labels = set(await reader(state).distinct_labels(PROJECT))
     labels |= {label for d in await _all_workers(state) for label in d.labels}
     return json_response({str(i): name for i, name in enumerate(sorted(labels)[:_AFFINITY_SLOTS], start=1)})
 
