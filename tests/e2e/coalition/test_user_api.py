@@ -119,3 +119,25 @@ async def test_bad_input_is_refused_and_nothing_is_stored(stack: Stack) -> None:
     unknown = await api.get("/api/nothing")
     assert (unknown.status_code, unknown.text) == (404, "Web service not found.")
     assert await get(api, f"/api/jobs/{group}/children") == before  # nothing stored, nothing changed
+
+
+async def _token_of(stack: Stack, name: str) -> dict[str, str]:
+    user = await stack.native.post("/v1/users", json={"name": name})
+    assert user.status_code == 201, user.text
+    scopes = {"name": "coalition", "scopes": ["jobs:read", "jobs:write", "workers"]}
+    token = await stack.native.post(f"/v1/users/{user.json()['id']}/tokens", json=scopes)
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+async def test_a_users_jobs_are_theirs(stack: Stack) -> None:
+    api = stack.farm
+    alice, bob = await _token_of(stack, "coal-alice"), await _token_of(stack, "coal-bob")
+    created = await api.put("/api/jobs", json={"title": "alice's", "command": "echo"}, headers=alice)
+    number = int(created.text)
+    assert (await api.get(f"/api/jobs/{number}", headers=alice)).json()["title"] == "alice's"
+    assert (await api.get(f"/api/jobs/{number}", headers=bob)).status_code == 404
+    assert number not in [j["id"] for j in (await api.get("/api/jobs", headers=bob)).json()]
+    assert (await api.post("/api/jobs", json={str(number): {"title": "bob's"}}, headers=bob)).status_code == 404
+    assert (await api.post("/api/pausejobs", json=[number], headers=bob)).status_code == 404
+    assert (await api.put("/api/jobs", json={"parent": number, "command": "x"}, headers=bob)).status_code == 404
+    assert (await api.get(f"/api/jobs/{number}", headers=alice)).json()["title"] == "alice's"

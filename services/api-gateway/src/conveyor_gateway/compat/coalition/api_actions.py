@@ -12,6 +12,7 @@ from conveyor_events.states import FAILED
 
 from ...core import job_commands, job_edits
 from ...core.context import State
+from ...core.job_access import check_access_to
 from ...core.trees import descendants
 from ...http.plumbing import json_response
 from .api_jobs import (
@@ -43,7 +44,7 @@ async def set_dependencies(request: Request) -> Response:
     """``POST /api/jobs/{id}/dependencies``: ``[ids]`` replace the job's dependencies."""
     principal = await coalition_caller(request, "jobs:write")
     state: State = request.scope["state"]
-    _, job = await existing(state, job_number(request.path_params["id"]))
+    _, job = await existing(state, job_number(request.path_params["id"]), principal, write=True)
     deps = await _dependency_ids(state, numbers(await body_json(request)))
     await job_edits.set_dependencies(state, principal, job.id, deps)
     return json_response(1)
@@ -55,6 +56,8 @@ async def _listed(request: Request) -> tuple[Any, State, list[tuple[int, Any]]]:
     given = numbers(await body_json(request))
     ids = await job_ids(state, given)
     rows = await reader(state).jobs_by_id([ids[n] for n in given])
+    for _, job in rows:  # every one may be changed, or none is
+        await check_access_to(state, principal, job.id, write=True)
     return principal, state, rows
 
 

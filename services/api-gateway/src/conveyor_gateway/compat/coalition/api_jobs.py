@@ -15,6 +15,7 @@ from conveyor_events.states import FAILED, LEASED
 from ...core import job_commands, job_edits, submit
 from ...core.bodies import JobEdit, JobView
 from ...core.context import State
+from ...core.job_access import check_access_to
 from ...core.reads import first_seq
 from ...core.seq_reader import SeqReader, TreeCounts
 from ...core.token_auth import Principal
@@ -97,11 +98,30 @@ async def _root(state: State) -> dict[str, Any]:
             "total_working": total.working, "dependencies": []}  # fmt: skip
 
 
-async def existing(state: State, number: int) -> tuple[int, JobView]:
+async def existing(
+    state: State, number: int, principal: Principal | None = None, *, write: bool = False
+) -> tuple[int, JobView]:
+    """The job ``number``; with ``principal``, one it may read (or, with ``write``, change).
+
+    Raises:
+        UnknownJob: No such job.
+        JobNotFoundError: ``principal`` may not read it (answered as a missing one).
+        ForbiddenError: ``principal`` may read it but not change it.
+    """
     found = await reader(state).job_at(number)
     if found is None:
         raise UnknownJob(f"no job {number}")
+    if principal is not None:
+        await check_access_to(state, principal, found[1].id, write=write)
     return found
+
+
+async def visible(state: State, principal: Principal, rows: list[tuple[int, JobView]]) -> list[tuple[int, JobView]]:
+    """The rows ``principal`` may read (all for an admin)."""
+    if principal.has_scope("admin") or not rows:
+        return rows
+    readable = await state["reader"].readable({job.id for _, job in rows}, principal.user_id)
+    return [(seq, job) for seq, job in rows if job.id in readable]
 
 
 async def job_ids(state: State, given: Sequence[int]) -> dict[int, str]:
@@ -115,51 +135,53 @@ async def job_ids(state: State, given: Sequence[int]) -> dict[int, str]:
 
 async def list_roots(request: Request) -> Response:
     """``GET /api/jobs``: the jobs at the root."""
-    await coalition_caller(request, "jobs:read")
+    principal = await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    return json_response(await documents(state, await reader(state).roots(PROJECT)))
+    return json_response(await documents(state, await visible(state, principal, await reader(state).roots(PROJECT))))
 
 
 async def get_job(request: Request) -> Response:
     """``GET /api/jobs/{id}``: the job with its ``dependencies``."""
-    await coalition_caller(request, "jobs:read")
+    principal = await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
     number = job_number(request.path_params["id"])
     if number == 0:
         return json_response(await _root(state))
-    return json_response((await documents(state, [await existing(state, number)]))[0])
+    return json_response((await documents(state, [await existing(state, number, principal)]))[0])
 
 
-async def _children_rows(state: State, number: int) -> list[tuple[int, JobView]]:
+async def _children_rows(state: State, principal: Principal, number: int) -> list[tuple[int, JobView]]:
     if number == 0:
-        return await reader(state).roots(PROJECT)
-    _, job = await existing(state, number)
-    return await reader(state).children(job.id)
+        return await visible(state, principal, await reader(state).roots(PROJECT))
+    _, job = await existing(state, number, principal)
+    return await visible(state, principal, await reader(state).children(job.id))
 
 
 async def get_children(request: Request) -> Response:
     """``GET /api/jobs/{id}/children``."""
-    await coalition_caller(request, "jobs:read")
+    principal = await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    return json_response(await documents(state, await _children_rows(state, job_number(request.path_params["id"]))))
+    rows = await _children_rows(state, principal, job_number(request.path_params["id"]))
+    return json_response(await documents(state, rows))
 
 
 async def get_dependencies(request: Request) -> Response:
     """``GET /api/jobs/{id}/dependencies``: the jobs it waits for."""
-    await coalition_caller(request, "jobs:read")
+    principal = await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
     number = job_number(request.path_params["id"])
     if number == 0:
         return json_response([])
-    _, job = await existing(state, number)
-    return json_response(await documents(state, await reader(state).jobs_by_id(job.depends_on)))
+    _, job = await existing(state, number, principal)
+    rows = await visible(state, principal, await reader(state).jobs_by_id(job.depends_on))
+    return json_response(await documents(state, rows))
 
 
 async def get_children_dependencies(request: Request) -> Response:
     """``GET /api/jobs/{id}/childrendependencies``: ``[{id, dependencies: [ids]}]`` of its children."""
-    await coalition_caller(request, "jobs:read")
+    principal = await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    rows = await _children_rows(state, job_number(request.path_params["id"]))
+    rows = await _children_rows(state, principal, job_number(request.path_params["id"]))
     seqs = await reader(state).seqs_of([d for _, j in rows for d in j.depends_on])
     return json_response([{"id": seq, "dependencies": [seqs[d] for d in j.depends_on if d in seqs]}
                           for seq, j in rows])  # fmt: skip
@@ -167,9 +189,9 @@ async def get_children_dependencies(request: Request) -> Response:
 
 async def get_log(request: Request) -> Response:
     """``GET /api/jobs/{id}/log``: the latest run's log as a JSON string."""
-    await coalition_caller(request, "jobs:read")
+    principal = await coalition_caller(request, "jobs:read")
     state: State = request.scope["state"]
-    _, job = await existing(state, job_number(request.path_params["id"]))
+    _, job = await existing(state, job_number(request.path_params["id"]), principal)
     info = await state["logs"].log_info(job.id, "", None)
     if info is None:
         return json_response("")
@@ -185,7 +207,7 @@ async def _dependency_ids(state: State, value: Any) -> list[str]:
 
 async def create(state: State, principal: Principal, new: NewJob) -> int:
     """Submit ``new``; its id (``submitted_seq``)."""
-    parent = (await existing(state, new.parent))[1] if new.parent else None
+    parent = (await existing(state, new.parent, principal, write=True))[1] if new.parent else None
     depends_on = await _dependency_ids(state, new.dependencies)
     try:
         sub = submission(new, project=PROJECT, parent=parent, depends_on=depends_on)
@@ -225,7 +247,7 @@ async def edit_jobs(request: Request) -> Response:
         raise BadRequest("expected {job id: {attribute: value}}")
     plans: list[tuple[JobView, Change]] = []
     for raw, attrs in body.items():
-        _, job = await existing(state, job_number(str(raw)))
+        _, job = await existing(state, job_number(str(raw)), principal, write=True)
         top, is_top = await _top(state, job)
         try:
             plans.append((job, change(job, attrs, top=top, is_top=is_top)))
