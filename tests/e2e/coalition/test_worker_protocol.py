@@ -107,3 +107,25 @@ async def test_credentials_or_a_trusted_network(stack: Stack) -> None:
         assert (await outsider.get("/api/jobs", headers={"Authorization": "Bearer cvy_wrong"})).status_code == 401
     names = [w["name"] for w in (await stack.farm.get("/api/workers")).json()]
     assert "nobody" not in names  # the refused pick registered nothing
+
+
+async def test_retry_retries_progress_follows_the_jobs_pattern_and_the_top_priority_dominates(stack: Stack) -> None:
+    api = stack.coalition
+    await api.post("/api/workers", json={"proto-w4": {"affinity": "rt"}})
+    worker = StockWorker(stack.farm, "proto-w4")
+    body = {"title": "retried", "command": "flaky", "affinity": "rt", "retry": 1, "progress_pattern": "done %one"}
+    number = (await api.put("/api/jobs", json=body)).json()
+    assert (await worker.pick())[0] == number
+    assert await worker.beat(number, b"done 0.25\n")
+    await _until(lambda: api.get(f"/api/jobs/{number}"), lambda r: r.json()["progress"] == 0.25, "progress")
+    await worker.end(number, 1)  # fails once: retried, not ERROR
+    assert (await _until(worker.pick, lambda t: t[0] == number, "retried pick"))[0] == number
+    await worker.end(number, 0)
+    done = await job_in(api, number, "FINISHED")
+    assert done["run_done"] == 2
+    # A low top-level job's high-priority frame waits behind a high top-level job's low-priority frame.
+    low = (await api.put("/api/jobs", json={"title": "low", "priority": 10, "affinity": "rt"})).json()
+    high = (await api.put("/api/jobs", json={"title": "high", "priority": 200, "affinity": "rt"})).json()
+    eager = (await api.put("/api/jobs", json={"parent": low, "command": "a", "priority": 255})).json()
+    modest = (await api.put("/api/jobs", json={"parent": high, "command": "b", "priority": 0})).json()
+    assert [(await worker.run_one()), (await worker.run_one())] == [modest, eager]
