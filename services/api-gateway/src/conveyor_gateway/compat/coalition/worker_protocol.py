@@ -63,13 +63,18 @@ async def _worker_id(state: State, principal: Principal, name: str, *, register:
     found = await reader.worker_named(name)
     if found is not None or not register:
         return found[0] if found else None
-    async with _registering.setdefault(name, asyncio.Lock()):
-        found = await reader.worker_named(name)
-        if found is not None:
-            return found[0]
-        reg = WorkerRegistration(name=name, labels=[], capacity=1)
-        done = await worker_registration.register_worker(state, reg, registered_by=principal.user_id)
-        return done.worker_id if done.visible else None
+    lock = _registering.setdefault(name, asyncio.Lock())
+    try:
+        async with lock:  # one registration per name from this process
+            found = await reader.worker_named(name)
+            if found is not None:
+                return found[0]
+            reg = WorkerRegistration(name=name, labels=[], capacity=1)
+            done = await worker_registration.register_worker(state, reg, registered_by=principal.user_id)
+            return done.worker_id if done.visible else None
+    finally:
+        if not lock.locked():
+            _registering.pop(name, None)
 
 
 def _status(form: dict[str, str], leased: list[str]) -> Heartbeat:
