@@ -1,5 +1,6 @@
-"""One stack (NATS, PostgreSQL, scheduler, log collector, gateway) for the whole coalition module:
-its tests share it, so each starts nothing and a test's jobs are its own by their ids."""
+"""One stack (NATS, PostgreSQL, scheduler, log collector, gateway) for the whole coalition package:
+its tests share it, so each starts nothing; each test keeps to its own jobs (their ids and
+affinities) and worker names."""
 
 import itertools
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +28,7 @@ TRUSTED = "127.0.0.1/32"
 """The network trusted in these tests: calls from 127.0.0.2 (also loopback) are not."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base: Path = tmp_path_factory.mktemp("coalition-nats")
     server = NatsServer(base / "nats", log_file=base / "nats-server.log")
@@ -38,7 +39,7 @@ def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def module_database(postgres_server: Postgres) -> str:
     name = f"coalition_{next(_numbers)}"
     postgres_server.create_database(name, exist_ok=False)
@@ -70,9 +71,9 @@ async def _token(nats_url: str, database_url: str) -> str:
         await pool.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def stack(module_nats: str, module_database: str) -> AsyncIterator[Stack]:
-    """The whole stack, started once for the module."""
+    """The whole stack, started once for the package."""
     token = await _token(module_nats, module_database)
     url, dsn, level = module_nats, module_database, "warning"
     scheduler_settings = SchedulerSettings(nats_url=url, database_url=dsn, http_port=free_port(), log_level=level,

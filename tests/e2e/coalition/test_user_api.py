@@ -34,7 +34,7 @@ async def test_the_python_clients_calls(stack: Stack) -> None:
     api = stack.farm
     group = await new_job(api, title="client-group", user="ann", priority=40)
     first = await new_job(api, parent=group, title="a", command="echo a", priority=10, affinity="client")
-    second = await new_job(api, parent=group, title="b", command="echo b", dependencies=[first])
+    second = await new_job(api, parent=group, title="b", command="echo b", dependencies=[first], affinity="client")
     job = await get(api, f"/api/jobs/{group}")
     assert job.keys() >= SEED_FIELDS
     assert (job["title"], job["user"], job["priority"], job["total"], job["dependencies"]) == (
@@ -61,9 +61,16 @@ async def test_the_python_clients_calls(stack: Stack) -> None:
     assert group in [j["id"] for j in await get(api, "/api/jobs")]
     assert (await get(api, "/api/jobs/0"))["total"] >= 2
     assert "x" in (await get(api, "/api/affinities")).values()
-    held = await new_job(api, parent=group, title="held", command="echo held", state="PAUSED")
+    held = await new_job(api, parent=group, title="held", command="echo held", state="PAUSED", affinity="client")
     assert (await get(api, f"/api/jobs/{held}"))["state"] == "PAUSED"
-    added = await api.get("/xmlrpc/addjob", params={"parent": group, "title": "legacy", "cmd": "echo l", "priority": 5})
+    legacy_job: dict[str, str | int] = {
+        "parent": group,
+        "title": "legacy",
+        "cmd": "echo l",
+        "priority": 5,
+        "affinity": "client",
+    }
+    added = await api.get("/xmlrpc/addjob", params=legacy_job)
     legacy = int(added.text)
     assert (await get(api, f"/api/jobs/{legacy}"))["command"] == "echo l"
     assert (await api.get("/xmlrpc/addjob", params={"parent": 999999, "cmd": "x"})).text == "-1"
@@ -88,7 +95,7 @@ async def test_workers_are_edited_as_the_client_sends_them_back(stack: Stack) ->
 async def test_bad_input_is_refused_and_nothing_is_stored(stack: Stack) -> None:
     api = stack.farm
     group = await new_job(api, title="bad-input")
-    leaf = await new_job(api, parent=group, title="leaf", command="echo")
+    leaf = await new_job(api, parent=group, title="leaf", command="echo", affinity="client")  # no worker takes it
     before = await get(api, f"/api/jobs/{group}/children")
     refused = [
         await api.put("/api/jobs", content=b"{not json", headers={"content-type": "application/json"}),
@@ -132,7 +139,9 @@ async def _token_of(stack: Stack, name: str) -> dict[str, str]:
 async def test_a_users_jobs_are_theirs(stack: Stack) -> None:
     api = stack.farm
     alice, bob = await _token_of(stack, "coal-alice"), await _token_of(stack, "coal-bob")
-    created = await api.put("/api/jobs", json={"title": "alice's", "command": "echo"}, headers=alice)
+    created = await api.put(
+        "/api/jobs", json={"title": "alice's", "command": "echo", "affinity": "client"}, headers=alice
+    )
     number = int(created.text)
     assert (await api.get(f"/api/jobs/{number}", headers=alice)).json()["title"] == "alice's"
     assert (await api.get(f"/api/jobs/{number}", headers=bob)).status_code == 404

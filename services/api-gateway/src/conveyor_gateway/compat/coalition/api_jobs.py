@@ -80,7 +80,7 @@ async def documents(state: State, rows: Sequence[tuple[int, JobView]]) -> list[d
     )
     del ids
     ctx = Context(seqs=seqs, worker_names=names, counts=counts, progress=progress)
-    return [{**document(seq, job, ctx), "dependencies": [seqs[d] for d in job.depends_on if d in seqs]}
+    return [{**document(seq, job, ctx), "dependencies": sorted(seqs[d] for d in job.depends_on if d in seqs)}
             for seq, job in rows]  # fmt: skip
 
 
@@ -183,7 +183,7 @@ async def get_children_dependencies(request: Request) -> Response:
     state: State = request.scope["state"]
     rows = await _children_rows(state, principal, job_number(request.path_params["id"]))
     seqs = await reader(state).seqs_of([d for _, j in rows for d in j.depends_on])
-    return json_response([{"id": seq, "dependencies": [seqs[d] for d in j.depends_on if d in seqs]}
+    return json_response([{"id": seq, "dependencies": sorted(seqs[d] for d in j.depends_on if d in seqs)}
                           for seq, j in rows])  # fmt: skip
 
 
