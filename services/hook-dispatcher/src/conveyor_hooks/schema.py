@@ -71,4 +71,6 @@ MIGRATIONS: Final[list[Migration]] = [
         """,
     ),
     quarantine_migration(3),  # events the projector could not apply as they were
+    # The trace context of the matched event (tracing on, issue 22): the webhook call continues it.
+    (4, "ALTER TABLE {schema}.deliveries ADD COLUMN traceparent text, ADD COLUMN tracestate text"),
 ]

@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 
-from conveyor_events import LOGS_STREAM, LogChunk, decode_chunk, encode_chunk, log_subject
+from conveyor_events import LOGS_STREAM, HeaderStamp, LogChunk, decode_chunk, encode_chunk, log_subject
 
 from ..errors import LogGapError
 
@@ -32,10 +33,18 @@ class LogWriter:
         js: JetStream context.
         stored_offset: Where the collector says a log ends, for a log whose messages already
             left the (bounded) stream: ``(job_id, attempt, task) -> received bytes``.
+        stamp: Headers to add to each chunk (the worker's trace context, when tracing is on).
     """
 
-    def __init__(self, js: JetStreamContext, stored_offset: Callable[[str, int, str], Awaitable[int]]) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stored_offset: Callable[[str, int, str], Awaitable[int]],
+        *,
+        stamp: HeaderStamp | None = None,
+    ) -> None:
         self._js = js
+        self._stamp = stamp
         self._stored_offset = stored_offset
         self._tails: OrderedDict[str, tuple[int, int]] = OrderedDict()  # subject -> (last seq, next offset)
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
@@ -73,22 +82,36 @@ class LogWriter:
         Raises:
             LogGapError: The chunk starts past the log's end (``expected_offset`` says where).
         """
+        return await self._locked(chunk, at_end=False)
+
+    async def append_at_end(self, chunk: LogChunk) -> int:
+        """Publish all of ``chunk`` at the log's end, whatever its ``offset`` (for writers that keep
+        no offsets, e.g. a façade appending a status line); return the log's next offset."""
+        return await self._locked(chunk, at_end=True)
+
+    async def _locked(self, chunk: LogChunk, *, at_end: bool) -> int:
         subject = log_subject(chunk.job_id, chunk.lease_id, chunk.task)
         entry = self._locks.setdefault(subject, (asyncio.Lock(), [0]))
         entry[1][0] += 1  # writers using this lock; the entry goes when the last one leaves
         try:
             async with entry[0]:
                 try:
-                    return await self._append(subject, chunk)
+                    return await self._append(subject, await self._placed(subject, chunk, at_end))
                 except APIError as exc:
                     if exc.err_code != _WRONG_LAST_SEQUENCE:
                         raise
                     self._tails.pop(subject, None)  # another gateway wrote: read the tail again
-                    return await self._append(subject, chunk)
+                    return await self._append(subject, await self._placed(subject, chunk, at_end))
         finally:
             entry[1][0] -= 1
             if entry[1][0] == 0:
                 self._locks.pop(subject, None)
+
+    async def _placed(self, subject: str, chunk: LogChunk, at_end: bool) -> LogChunk:
+        if not at_end:
+            return chunk
+        _, end = await self._tail(subject, chunk.job_id, chunk.attempt, chunk.task)
+        return msgspec.structs.replace(chunk, offset=end)
 
     async def _append(self, subject: str, chunk: LogChunk) -> int:
         seq, next_offset = await self._tail(subject, chunk.job_id, chunk.attempt, chunk.task)
@@ -112,6 +135,8 @@ class LogWriter:
                 "Nats-Msg-Id": f"{chunk.lease_id}:{chunk.task}:{offset}",
                 "Nats-Expected-Last-Subject-Sequence": str(seq),
             }
+            if self._stamp is not None:
+                headers.update(self._stamp())
             try:
                 ack = await self._js.publish(subject, encode_chunk(message), stream=LOGS_STREAM, headers=headers)
             except Exception:
