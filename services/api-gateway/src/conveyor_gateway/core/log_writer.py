@@ -70,12 +70,6 @@ class LogWriter:
         while len(self._tails) > _CACHE:
             self._tails.popitem(last=False)
 
-    async def next_offset(self, job_id: str, lease_id: str, attempt: int, task: str) -> int:
-        """Where the next chunk of this run's log starts (the bytes stored so far), for a writer
-        that does not count them itself (the coalition worker sends only new bytes)."""
-        subject = log_subject(job_id, lease_id, task)
-        return (await self._tail(subject, job_id, attempt, task))[1]
-
     async def append(self, chunk: LogChunk) -> int:
         """Publish the part of ``chunk`` the log does not have yet; return the log's next offset.
 

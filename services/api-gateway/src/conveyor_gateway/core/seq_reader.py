@@ -9,6 +9,7 @@ from typing import Any, Final
 import asyncpg
 import msgspec
 
+from . import job_numbers
 from .bodies import JobView
 from .reader import fetch_projection
 from .trees import MAX_DEPTH
@@ -105,10 +106,7 @@ class SeqReader:
 
     async def seqs_of(self, ids: Sequence[str]) -> dict[str, int]:
         """``submitted_seq`` of each job (deleted ones too: a dependency may have gone)."""
-        if not ids:
-            return {}
-        rows = await self._fetch(f"SELECT id::text, submitted_seq FROM {_JOBS} WHERE id = ANY($1::uuid[])", list(ids))
-        return {r[0]: int(r[1]) for r in rows}
+        return await job_numbers.seqs_of(self._pool, list(ids)) if ids else {}
 
     async def ids_at(self, seqs: Sequence[int]) -> dict[int, str]:
         """The live job at each ``submitted_seq``."""

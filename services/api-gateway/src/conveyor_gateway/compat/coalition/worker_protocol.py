@@ -15,13 +15,12 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from conveyor_events import EVENTS_STREAM, job_subject
+from conveyor_events import EVENTS_STREAM, LogChunk, job_subject
 from conveyor_events.states import LEASED
 
-from ...core import leases, output, worker_registration
+from ...core import leases, worker_registration
 from ...core.bodies import JobView
 from ...core.context import State
-from ...core.lease_check import CurrentLease
 from ...core.reads import first_seq
 from ...core.seq_reader import SeqReader
 from ...core.token_auth import Principal
@@ -163,12 +162,10 @@ async def heartbeat(request: Request) -> Response:
     if worker_id is None or job is None or job.lease_id is None:
         return _text("false")
     try:
-        if data:
-            # _held_job read the lease from the projection (as fence does, without waiting for the
-            # newest events: the heartbeat right after checks the lease with the scheduler itself).
-            lease = CurrentLease(job.id, max(1, job.attempts))
-            offset = await state["log_writer"].next_offset(lease.job_id, job.lease_id, lease.attempt, "")
-            await output.append_log(state, job.lease_id, lease, offset, "", data)
+        if data:  # the worker sends the bytes since its last heartbeat, no offset: they go at the end
+            chunk = LogChunk(job_id=job.id, lease_id=job.lease_id, attempt=max(1, job.attempts), task="", offset=0,
+                             data=data)  # fmt: skip
+            await state["log_writer"].append_at_end(chunk)
         answer = await leases.heartbeat(state, worker_id, _status(form, [job.lease_id]))
     except (LeaseNotCurrentError, WorkerPausedError, UnauthenticatedError):
         return _text("false")
