@@ -70,7 +70,6 @@ def numbers(value: Any) -> list[int]:
 async def documents(state: State, rows: Sequence[tuple[int, JobView]]) -> list[dict[str, Any]]:
     """coalition's documents of ``rows``, with one query each for the ids, counters and progress."""
     jobs = [job for _, job in rows]
-    ids = [j.id for j in jobs]
     related = {j.parent_id for j in jobs if j.parent_id} | {d for j in jobs for d in j.depends_on}
     seqs, names, counts, progress = await asyncio.gather(
         reader(state).seqs_of(list(related)),
@@ -78,7 +77,6 @@ async def documents(state: State, rows: Sequence[tuple[int, JobView]]) -> list[d
         reader(state).tree_counts([j.id for j in jobs if j.payload is None]),
         state["logs"].progress_of([j.id for j in jobs if j.payload is not None and j.attempts > 0]),
     )
-    del ids
     ctx = Context(seqs=seqs, worker_names=names, counts=counts, progress=progress)
     return [{**document(seq, job, ctx), "dependencies": sorted(seqs[d] for d in job.depends_on if d in seqs)}
             for seq, job in rows]  # fmt: skip
