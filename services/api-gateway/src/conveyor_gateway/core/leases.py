@@ -149,6 +149,13 @@ async def heartbeat(state: State, worker_id: str, beat: Heartbeat) -> HeartbeatA
     ask = HeartbeatRequest(worker_id=worker_id, leases=tuple(lease.lower() for lease in beat.leases))
     reply = await call_scheduler(state, "heartbeat", ask, HeartbeatReply, CALL_TIMEOUT_S)
     raise_for(state, worker_id, reply.error)
+    await record_status(state, worker_id, beat)
+    stop = [StopView(lease_id=s.lease_id, reason=s.reason) for s in reply.stop]
+    return HeartbeatAnswer(stop=stop, lease_s=reply.lease_s)
+
+
+async def record_status(state: State, worker_id: str, beat: Heartbeat) -> None:
+    """Record that ``worker_id`` was seen now, with its load and memory (what ``GET /v1/workers`` shows)."""
     status = WorkerStatus(
         last_seen_at=datetime.now(UTC),
         load=beat.load,
@@ -156,8 +163,6 @@ async def heartbeat(state: State, worker_id: str, beat: Heartbeat) -> HeartbeatA
         memory_total_mb=beat.memory_total_mb,
     )
     await state["statuses"].put(worker_id, status)
-    stop = [StopView(lease_id=s.lease_id, reason=s.reason) for s in reply.stop]
-    return HeartbeatAnswer(stop=stop, lease_s=reply.lease_s)
 
 
 async def start_run(state: State, worker_id: str, lease_id: str) -> str | None:

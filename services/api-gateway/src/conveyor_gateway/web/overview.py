@@ -20,7 +20,7 @@ from ..core.job_counts import JobCounts, OverviewCounts
 from ..core.project_access import effective_roles
 from ..core.token_auth import Principal
 from ..core.worker_bodies import WorkerMode, WorkerView
-from ..core.worker_modes import set_worker_mode
+from ..core.worker_commands import set_worker_mode
 from ..core.worker_views import worker_views
 from ..errors import GatewayError
 from .api import Answer, Asgi, call

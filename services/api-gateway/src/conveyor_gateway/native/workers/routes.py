@@ -2,18 +2,15 @@
 drain and delete. The endpoints a worker calls with its own credentials are in leases.py."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import WorkerDeleted, new_uuid7, worker_subject
-
-from ...core import worker_registration
+from ...core import worker_commands, worker_registration
 from ...core.context import State
-from ...core.reads import read_after, wait_applied
+from ...core.reads import read_after
 from ...core.worker_bodies import (
     NoFields,
     WorkerAccepted,
@@ -22,7 +19,6 @@ from ...core.worker_bodies import (
     WorkerPage,
     WorkerRegistration,
 )
-from ...core.worker_modes import owned_worker, set_worker_mode
 from ...core.worker_reader import decode_worker_cursor
 from ...core.worker_views import read_worker_view, worker_views
 from ...errors import FieldError, InvalidQueryError, WorkerNotFoundError
@@ -101,7 +97,7 @@ def _mode_endpoint(mode: WorkerMode) -> Callable[[Request], Awaitable[Response]]
         state: State = request.scope["state"]
         worker_id = path_id(request, "worker_id", "worker")
         decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), NoFields)
-        seq = await set_worker_mode(state, caller(request), worker_id, mode)
+        seq = await worker_commands.set_worker_mode(state, caller(request), worker_id, mode)
         view = await read_after(state, seq, lambda: read_worker_view(state, worker_id))
         if view is None:
             return json_response(WorkerAccepted(id=worker_id), 202, _location(worker_id))
@@ -116,13 +112,7 @@ async def delete_worker(request: Request) -> Response:
     working at once on this gateway and within the credential cache's TTL on the others."""
     state: State = request.scope["state"]
     worker_id = path_id(request, "worker_id", "worker")
-    await owned_worker(state, caller(request), worker_id)
-    event = WorkerDeleted(
-        event_id=new_uuid7(), worker_id=worker_id, occurred_at=datetime.now(UTC), requested_by=caller_id(request)
-    )
-    appended = await state["appender"].append(worker_subject(worker_id), event)
-    is_applied = await wait_applied(state, appended.seq)
-    state["auth"].forget(worker_id)  # after the wait: a lookup meanwhile may have cached the live row
+    is_applied = await worker_commands.delete_worker(state, caller(request), worker_id)
     if not is_applied:
         return json_response(WorkerAccepted(id=worker_id), 202, _location(worker_id))
     return Response(status_code=204)
