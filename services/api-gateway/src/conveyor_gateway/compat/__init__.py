@@ -2,12 +2,16 @@
 
 Each façade is its own app (its routes, bodies, error envelope and auth scheme, DESIGN §10), so it
 registers its own exception handlers and answers in its seed's shape; ``routes()`` lists one
-``Mount`` per façade, and adding a façade is one line there. None is written yet.
+``Mount`` per façade, and adding a façade is one line there.
 """
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
+
+from . import buildsrht
 
 
 def routes() -> list[BaseRoute]:
     """One ``Mount("/<system>", app=<system>.app)`` per façade."""
-    return []
+    return [
+        Mount("/builds", app=buildsrht.app),
+    ]

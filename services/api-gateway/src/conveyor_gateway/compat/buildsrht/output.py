@@ -1,0 +1,72 @@
+"""Build output as the runner served it: logs with HTTP ``Range`` (206 + ``Content-Range``, which
+``hut builds show -f`` requires) and artifact downloads. A public build (``*`` in its read list)
+answers without credentials, as ``hut`` fetches log URLs without them; any other needs a token
+that may read the build."""
+
+import mimetypes
+from typing import Final
+
+from nats.js.errors import NotFoundError
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from ...core.artifact_io import read_object
+from ...core.artifact_paths import check_artifact_path
+from ...core.context import State
+from ...core.log_store import LogInfo
+from ...errors import InvalidArtifactPathError, RangeNotSatisfiableError
+from ...http.byte_ranges import parse_range
+from .auth import optional_caller
+from .builds import build_of
+from .errors import BuildsError
+from .rest import number_param
+
+
+async def get_log(request: Request) -> Response:
+    """``GET /logs/:id/log`` (setup) and ``/logs/:id/:task/log``: text, ``Range: bytes=N-`` → 206.
+
+    A range starting at the end of the log so far answers 206 with no bytes (``bytes */size`` is
+    what RFC 9110 gives a 416; hut polls at its offset until more comes, so it gets an empty 206).
+    """
+    state: State = request.scope["state"]
+    job = await build_of(state, await optional_caller(request, "jobs:read"), number_param(request))
+    task = request.path_params.get("task", "")
+    if task and task not in {t.name for t in job.tasks}:
+        raise BuildsError(404, "Not found")
+    info = await state["logs"].log_info(job.id, task, None) or LogInfo(job.attempts, 0, False)
+    headers = {"Accept-Ranges": "bytes"}
+    start, end, status = 0, info.size, 200
+    try:
+        wanted = parse_range(request.headers.get("range"), info.size)
+    except RangeNotSatisfiableError:
+        headers |= {"Content-Range": f"bytes {info.size}-{info.size}/{info.size}", "Content-Length": "0"}
+        return Response(b"", status_code=206, headers=headers, media_type="text/plain; charset=utf-8")
+    if wanted is not None:
+        start, end, status = wanted.start, wanted.end, 206
+        headers["Content-Range"] = wanted.content_range
+    headers["Content-Length"] = str(end - start)
+    body = (piece async for _, piece in state["logs"].chunks(job.id, info.attempt, task, start, end))
+    return StreamingResponse(body, status_code=status, headers=headers, media_type="text/plain; charset=utf-8")
+
+
+async def get_artifact(request: Request) -> Response:
+    """``GET /artifacts/:id/:path``: an artifact's bytes."""
+    state: State = request.scope["state"]
+    job = await build_of(state, await optional_caller(request, "jobs:read"), number_param(request))
+    try:
+        path = check_artifact_path(request.path_params["path"])
+        info = await state["bucket"].get_info(f"{job.id}/{path}")
+    except (NotFoundError, InvalidArtifactPathError):
+        raise BuildsError(404, "Not found") from None
+    size = info.size or 0
+    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    headers = {"Content-Length": str(size)}
+    return StreamingResponse(read_object(state["js"], info, 0, size), 200, headers, media_type=media)
+
+
+ROUTES: Final = [
+    Route("/logs/{job_id}/log", get_log, methods=["GET"]),
+    Route("/logs/{job_id}/{task}/log", get_log, methods=["GET"]),
+    Route("/artifacts/{job_id}/{path:path}", get_artifact, methods=["GET"]),
+]
