@@ -24,7 +24,7 @@ from ...errors import (
 )
 from ...http.outage import OUTAGE_HANDLERS
 from ...http.plumbing import json_response
-from . import output, rest
+from . import graphql, output, rest
 from .builds import BuildSettings
 from .errors import BuildsError
 
@@ -61,7 +61,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: BuildSettings | None = None) -> Starlette:
     """The façade's app; ``settings`` default to builds.sr.ht's (45 min timeout, project ``default``)."""
     app = Starlette(
-        routes=[*rest.ROUTES, *output.ROUTES],
+        routes=[*rest.ROUTES, *output.ROUTES, *graphql.ROUTES],
         exception_handlers={
             BuildsError: builds_error,
             GatewayError: gateway_error,

@@ -16,7 +16,7 @@ from ...core.artifact_paths import check_artifact_path
 from ...core.context import State
 from ...core.log_store import LogInfo
 from ...errors import InvalidArtifactPathError, RangeNotSatisfiableError
-from ...http.byte_ranges import parse_range
+from ...http.byte_ranges import ByteRange, parse_range
 from .auth import optional_caller
 from .builds import build_of
 from .errors import BuildsError
@@ -26,8 +26,10 @@ from .rest import number_param
 async def get_log(request: Request) -> Response:
     """``GET /logs/:id/log`` (setup) and ``/logs/:id/:task/log``: text, ``Range: bytes=N-`` → 206.
 
-    A range starting at the end of the log so far answers 206 with no bytes (``bytes */size`` is
-    what RFC 9110 gives a 416; hut polls at its offset until more comes, so it gets an empty 206).
+    hut asks from the last byte it printed (its offset is the previous ``Content-Range`` end, which
+    is inclusive) and drops the first byte of any answer not starting at 0; it takes nothing but a
+    206. So a range starting past the end is answered with the last byte (dropped by hut), and an
+    empty log with an empty 206 ``bytes 0-0/0``, where RFC 9110 would give a 416.
     """
     state: State = request.scope["state"]
     job = await build_of(state, await optional_caller(request, "jobs:read"), number_param(request))
@@ -40,8 +42,10 @@ async def get_log(request: Request) -> Response:
     try:
         wanted = parse_range(request.headers.get("range"), info.size)
     except RangeNotSatisfiableError:
-        headers |= {"Content-Range": f"bytes {info.size}-{info.size}/{info.size}", "Content-Length": "0"}
-        return Response(b"", status_code=206, headers=headers, media_type="text/plain; charset=utf-8")
+        if info.size == 0:
+            headers |= {"Content-Range": "bytes 0-0/0", "Content-Length": "0"}
+            return Response(b"", status_code=206, headers=headers, media_type="text/plain; charset=utf-8")
+        wanted = ByteRange(info.size - 1, info.size, info.size)
     if wanted is not None:
         start, end, status = wanted.start, wanted.end, 206
         headers["Content-Range"] = wanted.content_range
