@@ -34,6 +34,7 @@ from .hook import (
 )
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
 from .job import (
+    BuildsTrigger,
     CommandPayload,
     JobAssigned,
     JobBlocked,
@@ -136,6 +137,7 @@ __all__ = [
     "AppendFencedError",
     "Appended",
     "ArtifactStored",
+    "BuildsTrigger",
     "CommandPayload",
     "Event",
     "EventAppender",
