@@ -7,6 +7,7 @@ matched event is delivered at least once, with the same ``webhook-id`` each time
 
 import asyncio
 import random
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -15,11 +16,13 @@ import asyncpg
 from conveyor_events import EventAppender, HookDisabled, hook_subject, new_uuid7
 from conveyor_runtime import get_logger
 
+from . import builds
+from .mailer import Mailer
 from .metrics import ATTEMPT_SECONDS, ATTEMPTS
 from .retry import next_attempt_at, retry_after_s, should_disable
 from .sender import Outcome, Sender
 from .settings import Settings
-from .signing import webhook_headers
+from .signing import ed25519_seed, payload_headers, webhook_headers
 
 _log = get_logger("hook-dispatcher")
 _LEASE_MARGIN_S: Final = 5.0
@@ -57,6 +60,8 @@ class Deliverer:
         self._appender = appender
         self._settings = settings
         self._rng = rng or random.Random()
+        self._mailer = Mailer(settings)
+        self._builds_key = ed25519_seed(settings.webhook_ed25519_key)
         self._inflight: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
 
@@ -114,8 +119,14 @@ class Deliverer:
 
     async def _deliver(self, item: Claimed) -> None:
         attempted_at = datetime.now(UTC)
-        headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
-        outcome = await self._sender.send(item.url, headers, item.body)
+        if item.secret == builds.EMAIL:  # a builds.sr.ht trigger email (issue 17)
+            outcome = await self._mailer.send(item.body)
+        else:
+            if item.secret == builds.SIGNED:  # a builds.sr.ht trigger webhook: sourcehut's signature
+                headers = payload_headers(self._builds_key, item.body, secrets.token_hex(8))
+            else:
+                headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
+            outcome = await self._sender.send(item.url, headers, item.body)
         ATTEMPT_SECONDS.observe(outcome.latency_ms / 1000)
         _log.info(
             "webhook_attempted",

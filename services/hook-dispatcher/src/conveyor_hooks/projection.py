@@ -32,11 +32,13 @@ from conveyor_events.job import JobEventBase
 from conveyor_events.subjects import aggregate_of
 from conveyor_runtime import DbConnection, StreamEvent, decode_batch
 
+from . import builds
 from .snapshot import JobSnapshot, event_tag, evolve, payload_body, subscribed, trigger_fires
 
 _NAMESPACE: Final = uuid.UUID("6f1c3f0e-8d5a-4f63-9a57-3c1e2b0d9a11")
 _snapshot_decoder: Final = msgspec.json.Decoder(JobSnapshot)
 _triggers_decoder: Final = msgspec.json.Decoder(tuple[JobTrigger, ...])
+_builds_decoder: Final = msgspec.json.Decoder(builds.BuildsFold | None)
 _encoder: Final = msgspec.json.Encoder()
 
 Delivery = tuple[str, str | None, str, str, str, str, int, bytes, datetime, datetime, datetime]
@@ -48,12 +50,19 @@ def delivery_id(target: str, seq: int) -> str:
 
 
 class _Job:
-    __slots__ = ("changed", "snap", "triggers", "version")
+    __slots__ = ("builds", "changed", "snap", "triggers", "version")
 
-    def __init__(self, snap: JobSnapshot | None, version: int, triggers: tuple[JobTrigger, ...]) -> None:
+    def __init__(
+        self,
+        snap: JobSnapshot | None,
+        version: int,
+        triggers: tuple[JobTrigger, ...],
+        fold: builds.BuildsFold | None = None,
+    ) -> None:
         self.snap = snap
         self.version = version
         self.triggers = triggers
+        self.builds = fold  # builds.sr.ht's view of the job, for its triggers (issue 17)
         self.changed = False
 
 
@@ -97,25 +106,34 @@ class EventsHandler:
         jobs = {i: _Job(None, 0, ()) for i in ids}
         if ids:
             rows = await conn.fetch(
-                f"SELECT job_id::text, doc::text, version, triggers::text FROM {self._s}.jobs"
-                " WHERE job_id = ANY($1::uuid[])",
+                f"SELECT job_id::text, doc::text, version, triggers::text, coalesce(builds::text, 'null')"
+                f" FROM {self._s}.jobs WHERE job_id = ANY($1::uuid[])",
                 list(ids),
             )
             for r in rows:
-                jobs[r[0]] = _Job(_snapshot_decoder.decode(r[1]), r[2], _triggers_decoder.decode(r[3]))
+                jobs[r[0]] = _Job(
+                    _snapshot_decoder.decode(r[1]), r[2], _triggers_decoder.decode(r[3]), _builds_decoder.decode(r[4])
+                )
         return jobs
 
     async def _save_jobs(self, conn: DbConnection, jobs: dict[str, _Job]) -> None:
         rows = [
-            (i, _encoder.encode(j.snap).decode(), j.version, _encoder.encode(j.triggers).decode())
+            (
+                i,
+                _encoder.encode(j.snap).decode(),
+                j.version,
+                _encoder.encode(j.triggers).decode(),
+                None if j.builds is None else _encoder.encode(j.builds).decode(),
+            )
             for i, j in jobs.items()
             if j.changed and j.snap is not None
         ]
         if rows:
             await conn.executemany(
-                f"INSERT INTO {self._s}.jobs (job_id, doc, version, triggers) VALUES ($1, $2::jsonb, $3, $4::jsonb)"
+                f"INSERT INTO {self._s}.jobs (job_id, doc, version, triggers, builds)"
+                " VALUES ($1, $2::jsonb, $3, $4::jsonb, $5::jsonb)"
                 " ON CONFLICT (job_id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version,"
-                " triggers = EXCLUDED.triggers",
+                " triggers = EXCLUDED.triggers, builds = EXCLUDED.builds",
                 rows,
             )
 
@@ -133,6 +151,7 @@ class EventsHandler:
         if isinstance(event, JobSubmitted):
             job.triggers = event.triggers
         job.snap = evolve(job.snap, event)
+        job.builds = builds.fold(job.builds, event, seq)
         job.version += 1
         job.changed = True
         if job.snap is None:
@@ -148,14 +167,31 @@ class EventsHandler:
                 )
             )
         targets: list[tuple[str | None, str, str]] = [(h[0], "", "") for h in hooks[key] if subscribed(h[1], tag)]
-        targets += [(None, t.url, t.secret) for t in job.triggers if trigger_fires(t, tag)]
+        firing = [t for t in job.triggers if trigger_fires(t, tag)]
+        targets += [(None, t.url, t.secret) for t in firing if t.builds is None]
+        expires = now + self._horizon
+        for url, secret, own_body in self._builds_targets(job, job.snap, firing):
+            ident = delivery_id(url, seq)
+            out.append((ident, None, url, secret, tag, event.job_id, seq, own_body, event.occurred_at, now, expires))
         if not targets:
             return
         body = payload_body(tag, event.occurred_at, job.snap, job.version, seq)
-        expires = now + self._horizon
         for hook_id, url, secret in targets:
             ident = delivery_id(hook_id or url, seq)
             out.append((ident, hook_id, url, secret, tag, event.job_id, seq, body, event.occurred_at, now, expires))
+
+    @staticmethod
+    def _builds_targets(job: _Job, snap: JobSnapshot, firing: list[JobTrigger]) -> list[tuple[str, str, bytes]]:
+        """builds.sr.ht's triggers that fire: ``(url, secret, body)`` each, with sourcehut's body."""
+        found: list[tuple[str, str, bytes]] = []
+        for t in firing:
+            if t.builds is None or job.builds is None:
+                continue
+            if t.builds.action == "email":
+                found.append((f"mailto:{t.builds.to}", builds.EMAIL, builds.email_body(job.builds, snap, t.builds)))
+            else:
+                found.append((t.url, builds.SIGNED, builds.webhook_body(job.builds, snap, t.builds)))
+        return found
 
     async def _apply_hook(self, conn: DbConnection, event: HookEvent, seq: int, now: datetime) -> None:
         s = self._s

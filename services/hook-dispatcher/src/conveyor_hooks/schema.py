@@ -71,4 +71,6 @@ MIGRATIONS: Final[list[Migration]] = [
         """,
     ),
     quarantine_migration(3),  # events the projector could not apply as they were
+    # builds.sr.ht's view of a job with a builds trigger (issue 17): its number, tasks and runner.
+    (4, "ALTER TABLE {schema}.jobs ADD COLUMN builds jsonb"),
 ]
