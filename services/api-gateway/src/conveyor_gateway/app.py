@@ -208,7 +208,7 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
 
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
-        Mount("/compat", routes=list(compat.routes() if facades is None else facades)),
+        Mount("/compat", routes=list(compat.routes(settings) if facades is None else facades)),
         Mount("/ui", app=web.app),
     ]
     app = Starlette(

@@ -21,3 +21,11 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     signed_requests: bool = False
     # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
     hook_allow_nets: str = ""
+    # builds.sr.ht façade (issue 17): the project its builds go to and their timeout (sourcehut's
+    # runners: 45 min); the instance's Ed25519 webhook key (base64 seed, the same variable as the
+    # hook dispatcher's, which signs with it), whose public half the façade serves; email triggers
+    # are taken when an SMTP host is set (the same variable as the dispatcher's, which sends them).
+    builds_project: str = "default"
+    builds_timeout_s: int = 45 * 60
+    webhook_ed25519_key: str = ""
+    smtp_host: str = ""

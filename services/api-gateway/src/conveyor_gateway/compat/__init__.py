@@ -7,11 +7,14 @@ registers its own exception handlers and answers in its seed's shape; ``routes()
 
 from starlette.routing import BaseRoute, Mount
 
+from ..settings import Settings
 from . import buildsrht
 
 
-def routes() -> list[BaseRoute]:
-    """One ``Mount("/<system>", app=<system>.app)`` per façade."""
+def routes(settings: Settings | None = None) -> list[BaseRoute]:
+    """One ``Mount("/<system>", app=<system>.app)`` per façade (built with ``settings`` when given)."""
     return [
-        Mount("/builds", app=buildsrht.app),
+        Mount(
+            "/builds", app=buildsrht.app if settings is None else buildsrht.create_app(buildsrht.settings_of(settings))
+        ),
     ]

@@ -10,7 +10,8 @@ from typing import Final
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from ...errors import (
     ConflictError,
@@ -24,9 +25,11 @@ from ...errors import (
 )
 from ...http.outage import OUTAGE_HANDLERS
 from ...http.plumbing import json_response
+from ...settings import Settings
 from . import graphql, output, rest
 from .builds import BuildSettings
 from .errors import BuildsError
+from .keys import public_key
 
 _STATUS_BY_KIND: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (NotFoundError, 404),
@@ -37,6 +40,14 @@ _STATUS_BY_KIND: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (RateLimitedError, 429),
     (UnavailableError, 503),
 )
+
+
+async def webhook_key(request: Request) -> Response:
+    """``GET /webhook-key``: the base64 Ed25519 public key trigger webhooks are signed with."""
+    key = request.app.state.builds.webhook_public_key
+    if not key:
+        return json_response({"errors": [{"reason": "no webhook key is configured: webhooks are unsigned"}]}, 404)
+    return PlainTextResponse(key + "\n")
 
 
 async def builds_error(request: Request, exc: Exception) -> Response:
@@ -58,10 +69,20 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return json_response({"errors": [{"reason": exc.detail}]}, exc.status_code, dict(exc.headers or {}))
 
 
+def settings_of(gateway: Settings) -> BuildSettings:
+    """The façade's settings from the gateway's (``CONVEYOR_BUILDS_*``, the webhook key, SMTP)."""
+    return BuildSettings(
+        project=gateway.builds_project,
+        timeout_s=gateway.builds_timeout_s,
+        email_enabled=bool(gateway.smtp_host),
+        webhook_public_key=public_key(gateway.webhook_ed25519_key),
+    )
+
+
 def create_app(settings: BuildSettings | None = None) -> Starlette:
     """The façade's app; ``settings`` default to builds.sr.ht's (45 min timeout, project ``default``)."""
     app = Starlette(
-        routes=[*rest.ROUTES, *output.ROUTES, *graphql.ROUTES],
+        routes=[*rest.ROUTES, *output.ROUTES, *graphql.ROUTES, Route("/webhook-key", webhook_key, methods=["GET"])],
         exception_handlers={
             BuildsError: builds_error,
             GatewayError: gateway_error,

@@ -11,7 +11,9 @@ from typing import Final
 
 from msgspec.structs import replace
 
-from ...core.bodies import JobEdit, JobSubmission, JobView, ManifestBody, TriggerSpec
+from conveyor_events import BuildsTrigger, JobTrigger
+
+from ...core.bodies import JobEdit, JobSubmission, JobView, ManifestBody
 from ...core.context import State
 from ...core.job_access import check_access_to
 from ...core.job_commands import cancel_job, command_job
@@ -47,6 +49,8 @@ class BuildSettings:
 
     project: str = "default"
     timeout_s: int = 45 * 60  # builds.sr.ht's default runner timeout
+    email_enabled: bool = False  # an SMTP server is configured (the dispatcher sends the emails)
+    webhook_public_key: str = ""  # base64 Ed25519 public key webhooks are signed with ("" unsigned)
 
 
 def check_tags(tags: object, where: str = "tags") -> tuple[str, ...]:
@@ -87,18 +91,40 @@ async def user_ids(state: State, names: object, where: str, *, star: bool) -> tu
     return tuple(ids)
 
 
+def job_triggers(triggers: tuple[Trigger, ...], *, origin: str, owner_name: str, note: str) -> tuple[JobTrigger, ...]:
+    """The triggers as the hook dispatcher sends them: sourcehut's payload, signature and email."""
+    return tuple(
+        JobTrigger(
+            on=t.condition,
+            url=t.url,
+            builds=BuildsTrigger(
+                action=t.action,
+                origin=origin,
+                owner_name=owner_name,
+                note=note,
+                to=t.to,
+                cc=t.cc,
+                in_reply_to=t.in_reply_to,
+            ),
+        )
+        for t in triggers
+    )
+
+
 async def submit_build(
-    state: State, principal: Principal, req: BuildRequest, *, job_url: str, settings: BuildSettings
+    state: State, principal: Principal, req: BuildRequest, *, origin: str, settings: BuildSettings
 ) -> tuple[int, JobView]:
-    """Store the build, give it ``CI_NAME``, ``JOB_ID`` and ``JOB_URL`` (``job_url`` with ``{id}``),
-    and start it when ``req.execute``: its number and the job as it then is.
+    """Store the build, give it ``CI_NAME``, ``JOB_ID`` and ``JOB_URL`` (on ``origin``, the
+    façade's address), and start it when ``req.execute``: its number and the job as it then is.
 
     Raises:
         BuildsError: 503 when the job was stored but is not readable yet.
         GatewayError: From the submission (access, rate, validation).
     """
     body = req.manifest.body
-    triggers = [TriggerSpec(on=t.condition, url=t.url) for t in (*req.manifest.triggers, *req.triggers)]  # type: ignore[arg-type]
+    triggers = job_triggers(
+        (*req.manifest.triggers, *req.triggers), origin=origin, owner_name=principal.name, note=req.note
+    )
     sub = JobSubmission(
         project=settings.project,
         title=f"build on {body.image}",
@@ -111,13 +137,17 @@ async def submit_build(
         timeout_s=settings.timeout_s,
         read_access=list(req.read),
         write_access=list(req.write),
-        triggers=[t for t in triggers if t.url],
     )
-    submitted = await submit(state, principal, sub)
+    submitted = await submit(state, principal, sub, extra_triggers=triggers)
     number = await number_of(state["reader"].pool, submitted.job_id) if submitted.job is not None else None
     if number is None:
         raise BuildsError(503, "the build is stored but not readable yet: list your jobs in a moment")
-    env = {**body.environment, "CI_NAME": "sourcehut", "JOB_ID": str(number), "JOB_URL": job_url.format(id=number)}
+    env = {
+        **body.environment,
+        "CI_NAME": "sourcehut",
+        "JOB_ID": str(number),
+        "JOB_URL": f"{origin}~{principal.name}/job/{number}",
+    }
     edited: ManifestBody = replace(body, environment=env)
     job = await edit_job(state, principal.user_id, submitted.job_id, JobEdit(manifest=edited))
     if req.execute:

@@ -26,7 +26,7 @@ from .auth import caller
 from .builds import BuildRequest, build_of, cancel_build, check_tags, start_build, submit_build
 from .errors import BuildsError
 from .manifest import manifest_yaml, parse_manifest
-from .rest import base_of, job_url_template, settings_of
+from .rest import base_of, settings_of
 from .states import job_status, task_status
 from .wire import RESULTS_PER_PAGE, log_url
 
@@ -330,15 +330,15 @@ async def _submit(
     ctx = _ctx(info)
     _needs(ctx, "jobs:write")
     try:
+        settings = settings_of(ctx.request)
         req = BuildRequest(
-            manifest=parse_manifest(manifest),
+            manifest=parse_manifest(manifest, email_enabled=settings.email_enabled),
             note=note or "",
             tags=check_tags(tags),
             read=() if visibility == "PRIVATE" else ("*",),
             execute=True if execute is None else execute,
         )
-        url = job_url_template(ctx.request, ctx.principal)
-        number, job = await submit_build(ctx.state, ctx.principal, req, job_url=url, settings=settings_of(ctx.request))
+        number, job = await submit_build(ctx.state, ctx.principal, req, origin=ctx.base, settings=settings)
     except BuildsError as exc:
         raise GraphQLError("; ".join(_reason(e) for e in exc.errors)) from None
     return JobNode(job, number)

@@ -10,7 +10,6 @@ from starlette.routing import Route
 from ...core.bodies import JobView, ManifestView
 from ...core.context import State
 from ...core.job_numbers import count_owned, owned_page
-from ...core.token_auth import Principal
 from ...http.plumbing import json_response, read_raw_body
 from .auth import caller, optional_caller
 from .builds import BuildRequest, BuildSettings, build_of, cancel_build, check_tags, start_build, submit_build, user_ids
@@ -89,20 +88,14 @@ async def build_request(state: State, body: dict[str, Any], *, email_enabled: bo
     )
 
 
-def job_url_template(request: Request, principal: Principal) -> str:
-    return f"{base_of(request)}~{principal.name}/job/{{id}}"
-
-
 async def post_jobs(request: Request) -> Response:
     """``POST /api/jobs``: submit a manifest; the new job as ``GET /api/jobs/:id`` shows it."""
     principal = await caller(request, "jobs:write")
     state: State = request.scope["state"]
     body = await _json_body(request)
-    req = await build_request(state, body, email_enabled=False)
     settings = settings_of(request)
-    number, job = await submit_build(
-        state, principal, req, job_url=job_url_template(request, principal), settings=settings
-    )
+    req = await build_request(state, body, email_enabled=settings.email_enabled)
+    number, job = await submit_build(state, principal, req, origin=base_of(request), settings=settings)
     return json_response(await job_document(request, job, number))
 
 
