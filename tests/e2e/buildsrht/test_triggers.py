@@ -10,6 +10,7 @@ from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -17,9 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from conveyor_devstack import free_port
+from conveyor_gateway.app import create_app
+from conveyor_gateway.compat import buildsrht
 from conveyor_gateway.settings import Settings as GatewaySettings
+from conveyor_runtime import serve_http
 
 from ..conftest import Service
+from ..conftest import _ready as ready
 from ..hooks.conftest import LOOPBACK, start_dispatcher  # noqa: F401 - a fixture used below
 from ..hooks.receiver import Receiver
 from .conftest import Builds, wait_status
@@ -58,6 +63,20 @@ def gateway_settings(gateway_settings: GatewaySettings) -> GatewaySettings:
     return msgspec.structs.replace(
         gateway_settings, hook_allow_nets=LOOPBACK, webhook_ed25519_key=WEBHOOK_KEY, smtp_host="127.0.0.1"
     )
+
+
+@pytest.fixture
+async def gateway(gateway_settings: GatewaySettings, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway with the builds façade configured from ``gateway_settings`` (its key, SMTP)."""
+    facades = {"builds": buildsrht.create_app(buildsrht.settings_of(gateway_settings))}
+    app = create_app(gateway_settings, facades=facades)
+    service = Service(lambda stop: serve_http(app, "127.0.0.1", gateway_settings.http_port, stop, lifespan=True))
+    base_url = f"http://127.0.0.1:{gateway_settings.http_port}"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, headers=headers) as client:
+        await ready(client)
+        yield client
+    await service.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from conveyor_runtime import load_settings
 
 from ...errors import (
     ConflictError,
@@ -94,4 +97,18 @@ def create_app(settings: BuildSettings | None = None) -> Starlette:
     return app
 
 
-app: Final = create_app()
+class _FromEnvironment:
+    """The façade configured from the gateway's ``CONVEYOR_*`` variables (as ``app.main`` reads
+    them), built at its first request: importing it reads nothing. Tests that need other settings
+    pass ``create_app(settings_of(...))`` to the gateway's ``create_app(facades=...)``."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = create_app(settings_of(load_settings(Settings)))
+        await self._app(scope, receive, send)
+
+
+app: Final = _FromEnvironment()
