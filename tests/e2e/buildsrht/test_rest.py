@@ -3,10 +3,13 @@ three-task build whose second task fails, held builds started and cancelled, acc
 second user, and bad manifests refused in sourcehut's error shape with nothing stored."""
 
 import asyncio
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import Builds, wait_status
 
@@ -14,9 +17,12 @@ MANIFEST = """\
 image: alpine/edge
 environment:
   GREETING: hello
+sources:
+  - {source}
 tasks:
   - first: |
       echo "$GREETING from $CI_NAME job $JOB_ID at $JOB_URL"
+      cat src/README
   - second: |
       echo "about to fail"
       false
@@ -35,13 +41,29 @@ async def _log_when(client: httpx.AsyncClient, url: str, text: str) -> str:
             await asyncio.sleep(0.05)
 
 
+@pytest.fixture
+def git_source(tmp_path: Path) -> str:
+    """A git repository with a README on branch ``topic``, as a ``sources`` entry cloning it to ``src``."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    (path / "README").write_text("cloned from the source\n")
+    for argv in (
+        ("init", "-q", "-b", "topic"),
+        ("add", "README"),
+        ("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "readme"),
+    ):
+        subprocess.run(["git", "-C", str(path), *argv], check=True)
+    return f"src::file://{path}#topic"
+
+
 async def test_a_build_runs_its_tasks_in_order_and_shows_them_as_sourcehut_does(
-    builds_user: Callable[..., Awaitable[Builds]], start_worker: Callable[..., Awaitable[Any]]
+    builds_user: Callable[..., Awaitable[Builds]], start_worker: Callable[..., Awaitable[Any]], git_source: str
 ) -> None:
     alice, bob = await builds_user("alice"), await builds_user("bob")
     await start_worker("--label", "image.alpine.edge")
+    manifest = MANIFEST.format(source=git_source)
     submitted = await alice.post(
-        "/api/jobs", json={"manifest": MANIFEST, "note": "three tasks", "tags": ["ci", "main"]}
+        "/api/jobs", json={"manifest": manifest, "note": "three tasks", "tags": ["ci", "main"]}
     )
     assert submitted.status_code == 200, submitted.text
     created = submitted.json()
@@ -58,8 +80,9 @@ async def test_a_build_runs_its_tasks_in_order_and_shows_them_as_sourcehut_does(
         ("second", "failed"),
         ("third", "pending"),  # sourcehut leaves the tasks after a failure pending
     ]
-    first = await _log_when(alice, job["tasks"][0]["log"], "hello")
+    first = await _log_when(alice, job["tasks"][0]["log"], "cloned from")
     assert f"hello from sourcehut job {number} at " in first and f"/~alice/job/{number}" in first
+    assert "cloned from the source" in first
     second = await _log_when(alice, job["tasks"][1]["log"], "about to fail")
     assert "never printed" not in second
 
@@ -81,8 +104,9 @@ async def test_a_build_runs_its_tasks_in_order_and_shows_them_as_sourcehut_does(
     refused = await bob.post(f"/api/jobs/{number}/cancel")
     assert refused.status_code == 403 and refused.json()["errors"][0]["reason"]
 
-    manifest = await alice.get(f"/api/jobs/{number}/manifest")
-    assert manifest.status_code == 200 and "image: alpine/edge" in manifest.text and "false" in manifest.text
+    stored = await alice.get(f"/api/jobs/{number}/manifest")
+    assert stored.status_code == 200 and "image: alpine/edge" in stored.text and "false" in stored.text
+    assert "sources:" in stored.text and "git clone" not in stored.text
     listed = (await alice.get("/api/jobs")).json()
     assert listed["total"] == 1 and listed["results"][0]["id"] == number and listed["next"] is None
 

@@ -91,3 +91,19 @@ def test_states_map_to_sourcehut_words() -> None:
     assert job_status("timed_out") == "timeout" and job_status("assigned") == "running"
     assert task_status("succeeded") == "success" and task_status("skipped", "failed") == "pending"
     assert task_status("skipped", "succeeded") == "skipped"  # complete-build
+
+
+def test_sources_are_cloned_by_the_first_task_and_read_back() -> None:
+    text = "image: a/b\nsources:\n  - https://git.sr.ht/~u/repo\n  - lib::https://x.org/l.git#v1\ntasks:\n  - a: make\n"
+    manifest = parse_manifest(text)
+    script = manifest.body.tasks[0].script
+    assert "git clone -q --recursive -- 'https://git.sr.ht/~u/repo' repo" in script
+    assert "git -C lib checkout -q v1" in script and script.endswith("make")
+    view = ManifestView(tasks=[ManifestTaskView(name="a", script=script)], image="a/b")
+    back = parse_manifest(manifest_yaml(view, ["image.a.b"]))
+    assert back.body.tasks[0].script == script  # the sources come back as sources, not as script
+    assert "sources:" in manifest_yaml(view, []) and "git clone" not in manifest_yaml(view, [])
+
+
+def test_only_git_sources() -> None:
+    assert _fields("image: a/b\nsources: [hg+https://x.org/r]\ntasks:\n  - a: x") == ["sources[0]"]

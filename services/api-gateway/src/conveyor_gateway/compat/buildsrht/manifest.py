@@ -6,6 +6,7 @@ What Conveyor cannot honour is refused with its field rather than silently dropp
 """
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,12 +22,15 @@ _IMAGE: Final = re.compile(r"^[a-z0-9][a-z0-9._+-]*(/[a-z0-9._+-]+)?$")
 _ARCH: Final = re.compile(r"^[a-z0-9_]+$")
 _ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CONDITIONS: Final = ("always", "success", "failure")
-_IGNORED: Final = frozenset({"packages", "repositories", "sources"})  # see README: the worker is the image
+_IGNORED: Final = frozenset({"packages", "repositories"})  # see README: the worker is the image
+_SOURCES_START: Final = "# conveyor: clone the manifest's sources (builds.sr.ht)"
+_SOURCES_END: Final = "# conveyor: sources cloned"
+_SOURCE: Final = "# source: "
 _REFUSED: Final = {
     "secrets": "secrets are not supported here: give the values through the worker's environment",
     "oauth": "oauth tokens are not supported here",
 }
-_KNOWN: Final = frozenset({"image", "arch", "environment", "tasks", "artifacts", "triggers", "shell"})
+_KNOWN: Final = frozenset({"image", "arch", "environment", "tasks", "artifacts", "triggers", "shell", "sources"})
 
 Problems = list[tuple[str | None, str]]
 
@@ -102,12 +106,15 @@ def _read(doc: dict[Any, Any], problems: Problems, *, email_enabled: bool) -> Ma
         problems.append(("arch", "arch must be an architecture name, e.g. x86_64"))
         arch = None
     tasks = _tasks(doc.get("tasks"), problems)
+    sources = _sources(doc.get("sources"), problems)
     environment = _environment(doc.get("environment"), problems)
     artifacts = _artifacts(doc.get("artifacts"), problems)
     triggers = read_triggers(doc.get("triggers"), problems, "triggers", email_enabled=email_enabled)
     if problems or image is None:
         return None
     labels = (image_label(image), *([arch_label(arch)] if arch else []))
+    if sources and tasks:
+        tasks[0] = ManifestTaskBody(name=tasks[0].name, script=clone_script(sources) + tasks[0].script)
     body = ManifestBody(tasks=tasks, environment=environment, artifacts=artifacts, image=image)
     return Manifest(body=body, labels=labels, triggers=triggers)
 
@@ -136,6 +143,52 @@ def _tasks(raw: object, problems: Problems) -> list[ManifestTaskBody]:
             continue
         tasks.append(ManifestTaskBody(name=name, script=script))
     return tasks
+
+
+def _sources(raw: object, problems: Problems) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > 32:
+        problems.append(("sources", "sources must be a list of at most 32 repository URLs"))
+        return []
+    for index, url in enumerate(raw):
+        if not isinstance(url, str) or not url or len(url) > 2048 or "\n" in url:
+            problems.append((f"sources[{index}]", "a source is a repository URL"))
+        elif url.startswith("hg+"):
+            problems.append((f"sources[{index}]", "only git sources are cloned here"))
+    return [u for u in raw if isinstance(u, str)]
+
+
+def clone_script(sources: list[str]) -> str:
+    """Shell lines, prepended to the first task, that clone each source as builds.sr.ht does
+    (``url``, ``url#ref``, ``name::url``) into the build's directory when the worker has git.
+
+    Each URL is also kept in a comment line, so ``manifest_yaml`` gives the ``sources`` back.
+    """
+    lines = [_SOURCES_START]
+    for source in sources:
+        name, _, url = source.rpartition("::")
+        url, _, ref = url.partition("#")
+        name = name or url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or "source"
+        lines += [
+            _SOURCE + source,
+            "if command -v git >/dev/null 2>&1; then",
+            f"  git clone -q --recursive -- {shlex.quote(url)} {shlex.quote(name)}",
+            *([f"  git -C {shlex.quote(name)} checkout -q {shlex.quote(ref)}"] if ref else []),
+            f"else echo {shlex.quote(f'git is not installed on this worker: {url} is not cloned')} >&2; fi",
+        ]
+    return "\n".join([*lines, _SOURCES_END, ""])
+
+
+def split_sources(script: str) -> tuple[list[str], str]:
+    """The sources a first task's script clones, and the script as the manifest gave it."""
+    if not script.startswith(_SOURCES_START + "\n"):
+        return [], script
+    head, marker, rest = script.partition(_SOURCES_END + "\n")
+    if not marker:
+        return [], script
+    sources = [line.removeprefix(_SOURCE) for line in head.splitlines() if line.startswith(_SOURCE)]
+    return sources, rest
 
 
 def _environment(raw: object, problems: Problems) -> dict[str, str]:
@@ -219,5 +272,11 @@ def manifest_yaml(body: ManifestView, labels: list[str]) -> str:
         doc["environment"] = dict(body.environment)
     if body.artifacts:
         doc["artifacts"] = list(body.artifacts)
-    doc["tasks"] = [{t.name: t.script} for t in body.tasks]
+    tasks = [(t.name, t.script) for t in body.tasks]
+    if tasks:
+        sources, first = split_sources(tasks[0][1])
+        tasks[0] = (tasks[0][0], first)
+        if sources:
+            doc["sources"] = sources
+    doc["tasks"] = [{name: script} for name, script in tasks]
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
