@@ -119,7 +119,31 @@ async def test_hut_submits_follows_every_log_and_lists(
     assert started["status"] == "QUEUED"  # no worker has plan9/4
     assert (await _graphql(hut, CANCEL, jobId=held["id"]))["cancel"] == {"id": held["id"]}
 
+    pair = [
+        (
+            await _graphql(
+                hut, 'mutation { submit(manifest: "image: plan9/4\\ntasks:\\n  - a: b\\n", execute: false) { id } }'
+            )
+        )["submit"]["id"]
+        for _ in range(2)
+    ]
+    made = (
+        await _graphql(
+            hut,
+            'mutation g($ids: [Int!]!) { createGroup(jobIds: $ids, note: "g") { id note jobs { id status } } }',
+            ids=pair,
+        )
+    )["createGroup"]
+    assert made["note"] == "g" and made["jobs"] == [
+        {"id": pair[0], "status": "PENDING"},
+        {"id": pair[1], "status": "PENDING"},
+    ]
+    started = (
+        await _graphql(hut, "mutation s($id: Int!) { startGroup(groupId: $id) { jobs { status } } }", id=made["id"])
+    )["startGroup"]
+    assert started["jobs"] == [{"status": "QUEUED"}, {"status": "QUEUED"}]
+
     bad = await hut.post("/query", json={"query": SUBMIT, "variables": {"manifest": "tasks: [", "note": ""}})
     assert bad.json()["errors"][0]["message"].startswith("manifest:")
-    assert (await _graphql(hut, JOBS))["jobs"]["results"][0]["id"] == held["id"]
-    assert len((await _graphql(hut, JOBS))["jobs"]["results"]) == 2  # the bad manifest stored nothing
+    assert (await _graphql(hut, JOBS))["jobs"]["results"][0]["id"] == pair[1]
+    assert len((await _graphql(hut, JOBS))["jobs"]["results"]) == 4  # the bad manifest stored nothing

@@ -138,6 +138,25 @@ async def test_held_builds_access_lists_and_bad_manifests(builds_user: Callable[
     assert (await alice.post(f"/api/jobs/{number}/cancel")).json() == {}
     assert (await wait_status(alice, number, {"cancelled"}))["status"] == "cancelled"
 
+    # A job group of two held builds: started together (they wait, no worker has debian/12),
+    # cancelled together; the group is no build, and no build a group.
+    first, second = [(await alice.post("/api/jobs", json=body)).json()["id"] for _ in range(2)]
+    made = await alice.post("/api/job-group", json={"jobs": [first, second], "note": "pair"})
+    assert made.status_code == 200, made.text
+    group = made.json()
+    assert [j["id"] for j in group["jobs"]] == [first, second] and group["status"] == "pending"
+    assert group["note"] == "pair" and group["owner"]["name"] == "alice" and group["id"] not in (first, second)
+    assert (await alice.get(f"/api/jobs/{group['id']}")).status_code == 404
+    assert (await alice.get(f"/api/job-group/{first}")).status_code == 404
+    assert (await bob.post(f"/api/job-group/{group['id']}/start")).status_code == 404  # not his
+    assert (await alice.post(f"/api/job-group/{group['id']}/start")).json() == {}
+    started = (await alice.get(f"/api/job-group/{group['id']}")).json()
+    assert [j["status"] for j in started["jobs"]] == ["queued", "queued"] and started["status"] == "running"
+    assert (await alice.post(f"/api/job-group/{group['id']}/cancel")).json() == {}
+    assert (await wait_status(alice, second, {"cancelled"}))["status"] == "cancelled"
+    regroup = await alice.post("/api/job-group", json={"jobs": [first]})
+    assert regroup.status_code == 400 and regroup.json()["errors"][0]["field"] == "jobs"  # not pending
+
     bad: list[tuple[dict[str, Any], str]] = [
         ({"manifest": "image: [unclosed\ntasks: {"}, "manifest"),
         ({"manifest": "image: alpine/edge\ntasks:\n  - Bad Name!: true\n"}, "tasks[0]"),
@@ -150,7 +169,7 @@ async def test_held_builds_access_lists_and_bad_manifests(builds_user: Callable[
         refused = await alice.post("/api/jobs", json=request)
         assert refused.status_code == 400, refused.text
         assert refused.json()["errors"][0]["field"] == field and refused.json()["errors"][0]["reason"]
-    assert (await alice.get("/api/jobs")).json()["total"] == 1  # nothing stored
+    assert (await alice.get("/api/jobs")).json()["total"] == 3  # nothing stored (and the group is no job)
     assert (await carol.get("/api/jobs")).json()["total"] == 0
 
     async with httpx.AsyncClient(timeout=10) as unauthenticated:

@@ -36,20 +36,23 @@ async def job_numbered(pool: "asyncpg.Pool[Any]", number: int) -> str | None:
 
 
 async def owned_page(
-    pool: "asyncpg.Pool[Any]", owner: str, *, limit: int, at_most: int | None
+    pool: "asyncpg.Pool[Any]", owner: str, *, limit: int, at_most: int | None, without_label: str = ""
 ) -> tuple[list[tuple[int, str]], int | None]:
-    """``owner``'s jobs newest first, numbered at most ``at_most``: ``(number, id)`` pairs and
-    the number the next page starts at (None on the last page)."""
+    """``owner``'s jobs newest first, numbered at most ``at_most`` (and not labelled
+    ``without_label``): ``(number, id)`` pairs and the number the next page starts at (None on the
+    last page)."""
     sql = (
         f"SELECT submitted_seq, id::text FROM {_TABLE} WHERE owner = $1 AND NOT deleted"
-        " AND ($2::bigint IS NULL OR submitted_seq <= $2) ORDER BY submitted_seq DESC LIMIT $3"
+        " AND ($2::bigint IS NULL OR submitted_seq <= $2) AND NOT (doc->'labels') ? $4"
+        " ORDER BY submitted_seq DESC LIMIT $3"
     )
-    rows = await fetch_projection(pool, sql, owner, at_most, limit + 1)
+    rows = await fetch_projection(pool, sql, owner, at_most, limit + 1, without_label)
     page = [(int(r[0]), str(r[1])) for r in rows[:limit]]
     return page, (int(rows[limit][0]) if len(rows) > limit else None)
 
 
-async def count_owned(pool: "asyncpg.Pool[Any]", owner: str) -> int:
-    """How many live jobs ``owner`` has."""
-    rows = await fetch_projection(pool, f"SELECT count(*) FROM {_TABLE} WHERE owner = $1 AND NOT deleted", owner)
+async def count_owned(pool: "asyncpg.Pool[Any]", owner: str, *, without_label: str = "") -> int:
+    """How many live jobs ``owner`` has (not labelled ``without_label``)."""
+    sql = f"SELECT count(*) FROM {_TABLE} WHERE owner = $1 AND NOT deleted AND NOT (doc->'labels') ? $2"
+    rows = await fetch_projection(pool, sql, owner, without_label)
     return int(rows[0][0]) if rows else 0

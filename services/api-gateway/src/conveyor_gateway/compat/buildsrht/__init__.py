@@ -29,7 +29,7 @@ from ...errors import (
 from ...http.outage import OUTAGE_HANDLERS
 from ...http.plumbing import json_response
 from ...settings import Settings
-from . import graphql, output, rest
+from . import graphql, output, rest, rest_groups
 from .builds import BuildSettings
 from .errors import BuildsError
 from .keys import public_key
@@ -85,7 +85,13 @@ def settings_of(gateway: Settings) -> BuildSettings:
 def create_app(settings: BuildSettings | None = None) -> Starlette:
     """The façade's app; ``settings`` default to builds.sr.ht's (45 min timeout, project ``default``)."""
     app = Starlette(
-        routes=[*rest.ROUTES, *output.ROUTES, *graphql.ROUTES, Route("/webhook-key", webhook_key, methods=["GET"])],
+        routes=[
+            *rest.ROUTES,
+            *rest_groups.ROUTES,
+            *output.ROUTES,
+            *graphql.ROUTES,
+            Route("/webhook-key", webhook_key, methods=["GET"]),
+        ],
         exception_handlers={
             BuildsError: builds_error,
             GatewayError: gateway_error,

@@ -26,6 +26,7 @@ from .errors import BuildsError
 from .manifest import Manifest, Trigger
 from .states import job_status
 
+GROUP_LABEL: Final = "builds.group"  # the label of the job that holds a job group (groups.py)
 _TAG: Final = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _USER: Final = re.compile(r"^~?[A-Za-z0-9_.-]{1,64}$")
 
@@ -157,9 +158,12 @@ async def submit_build(
     return number, job
 
 
-async def build_of(state: State, principal: Principal | None, number: int, *, write: bool = False) -> JobView:
+async def build_of(
+    state: State, principal: Principal | None, number: int, *, write: bool = False, group: bool = False
+) -> JobView:
     """The job numbered ``number`` if ``principal`` may read it (``write``: change it); a
-    ``None`` principal reads only a job whose read list holds ``*``.
+    ``None`` principal reads only a job whose read list holds ``*``. With ``group``, the job that
+    holds the job group ``number``.
 
     Raises:
         BuildsError: 404 for a job that does not exist or may not be read; 403 for one that may
@@ -180,7 +184,7 @@ async def build_of(state: State, principal: Principal | None, number: int, *, wr
     except ForbiddenError:
         raise BuildsError(403, "You do not have write access to this job") from None
     job = await state["reader"].get(job_id)
-    if job is None:
+    if job is None or (GROUP_LABEL in job.labels) != group:  # a group is no build, a build no group
         raise BuildsError(404, "Not found")
     return job
 

@@ -23,8 +23,9 @@ from ...core.reads import first_seq
 from ...core.token_auth import Principal
 from ...http.plumbing import json_response, read_raw_body
 from .auth import caller
-from .builds import BuildRequest, build_of, cancel_build, check_tags, start_build, submit_build
+from .builds import GROUP_LABEL, BuildRequest, build_of, cancel_build, check_tags, start_build, submit_build
 from .errors import BuildsError
+from .groups import Group, create_group, group_of, start_group
 from .manifest import manifest_yaml, parse_manifest
 from .rest import base_of, settings_of
 from .states import job_status, task_status
@@ -136,7 +137,9 @@ async def _jobs_of(ctx: Context, owner: str, cursor: str | None) -> dict[str, An
         raise GraphQLError("invalid cursor")
     if owner != ctx.principal.user_id and not ctx.principal.has_scope("admin"):
         return {"results": [], "cursor": None}  # another user's jobs: only those shared are readable by number
-    page, next_start = await owned_page(ctx.state["reader"].pool, owner, limit=RESULTS_PER_PAGE, at_most=at_most)
+    page, next_start = await owned_page(
+        ctx.state["reader"].pool, owner, limit=RESULTS_PER_PAGE, at_most=at_most, without_label=GROUP_LABEL
+    )
     results = []
     for number, job_id in page:
         job = await ctx.state["reader"].get(job_id)
@@ -374,9 +377,77 @@ async def _cancel(_: Any, info: Any, jobId: int) -> JobNode | None:
     return JobNode(job or node.job, jobId)
 
 
+group_type = ObjectType("JobGroup")
+
+
+@group_type.field("id")
+def _group_id(group: Group, *_: Any) -> int:
+    return group.number
+
+
+@group_type.field("created")
+def _group_created(group: Group, *_: Any) -> datetime:
+    return group.job.created_at
+
+
+@group_type.field("owner")
+async def _group_owner(group: Group, info: Any) -> UserNode:
+    return await _user(_ctx(info), group.job.owner)
+
+
+@group_type.field("note")
+def _group_note(group: Group, *_: Any) -> str | None:
+    return group.job.note or None
+
+
+@group_type.field("jobs")
+def _group_jobs(group: Group, *_: Any) -> list[JobNode]:
+    return [JobNode(job, number) for number, job in group.builds]
+
+
+@group_type.field("triggers")
+def _group_triggers(*_: Any) -> list[Any]:
+    return []
+
+
+@mutation.field("createGroup")
+async def _create_group(
+    _: Any,
+    info: Any,
+    jobIds: list[int],
+    triggers: list[Any] | None = None,
+    execute: bool | None = None,
+    note: str | None = None,
+) -> Group:
+    ctx = _ctx(info)
+    _needs(ctx, "jobs:write")
+    if triggers:
+        raise GraphQLError("group triggers are not supported here: give each job's manifest its triggers")
+    try:
+        group = await create_group(ctx.state, ctx.principal, jobIds, note or "", settings=settings_of(ctx.request))
+        if execute:
+            await start_group(ctx.state, ctx.principal, group)
+            group = await group_of(ctx.state, ctx.principal, group.number)
+    except BuildsError as exc:
+        raise GraphQLError(_reason(exc.errors[0])) from None
+    return group
+
+
+@mutation.field("startGroup")
+async def _start_group(_: Any, info: Any, groupId: int) -> Group | None:
+    ctx = _ctx(info)
+    _needs(ctx, "jobs:write")
+    try:
+        group = await group_of(ctx.state, ctx.principal, groupId, write=True)
+        await start_group(ctx.state, ctx.principal, group)
+        return await group_of(ctx.state, ctx.principal, groupId)
+    except BuildsError as exc:
+        raise GraphQLError(_reason(exc.errors[0])) from None
+
+
 SCHEMA: Final = make_executable_schema(
     (Path(__file__).parent / "schema.graphqls").read_text(),
-    query, mutation, job_type, task_type, user_type, entity, log_type, time_scalar,
+    query, mutation, job_type, task_type, user_type, entity, log_type, time_scalar, group_type,
 )  # fmt: skip
 
 

@@ -12,7 +12,17 @@ from ...core.context import State
 from ...core.job_numbers import count_owned, owned_page
 from ...http.plumbing import json_response, read_raw_body
 from .auth import caller, optional_caller
-from .builds import BuildRequest, BuildSettings, build_of, cancel_build, check_tags, start_build, submit_build, user_ids
+from .builds import (
+    GROUP_LABEL,
+    BuildRequest,
+    BuildSettings,
+    build_of,
+    cancel_build,
+    check_tags,
+    start_build,
+    submit_build,
+    user_ids,
+)
 from .errors import BuildsError
 from .manifest import manifest_yaml, parse_manifest, read_triggers
 from .wire import RESULTS_PER_PAGE, job_json, page_json
@@ -34,7 +44,7 @@ def base_of(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}{mount}/"
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def json_body(request: Request) -> dict[str, Any]:
     state: State = request.scope["state"]
     raw = await read_raw_body(request, state["max_body_bytes"])
     try:
@@ -92,7 +102,7 @@ async def post_jobs(request: Request) -> Response:
     """``POST /api/jobs``: submit a manifest; the new job as ``GET /api/jobs/:id`` shows it."""
     principal = await caller(request, "jobs:write")
     state: State = request.scope["state"]
-    body = await _json_body(request)
+    body = await json_body(request)
     settings = settings_of(request)
     req = await build_request(state, body, email_enabled=settings.email_enabled)
     number, job = await submit_build(state, principal, req, origin=base_of(request), settings=settings)
@@ -108,13 +118,17 @@ async def get_jobs(request: Request) -> Response:
     if raw is not None and start is None:
         raise BuildsError(400, "start must be a job id", "start")
     pool = state["reader"].pool
-    page, next_start = await owned_page(pool, principal.user_id, limit=RESULTS_PER_PAGE, at_most=start)
+    page, next_start = await owned_page(
+        pool, principal.user_id, limit=RESULTS_PER_PAGE, at_most=start, without_label=GROUP_LABEL
+    )
     results = []
     for number, job_id in page:
         job = await state["reader"].get(job_id)
         if job is not None:
             results.append(await job_document(request, job, number))
-    return json_response(page_json(results, next_start, await count_owned(pool, principal.user_id)))
+    return json_response(
+        page_json(results, next_start, await count_owned(pool, principal.user_id, without_label=GROUP_LABEL))
+    )
 
 
 async def get_job(request: Request) -> Response:
