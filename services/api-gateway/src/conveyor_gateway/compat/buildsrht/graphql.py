@@ -109,14 +109,11 @@ async def _node(ctx: Context, number: int, *, write: bool = False) -> JobNode:
 
 
 @query.field("version")
-def _version(*_: Any) -> dict[str, Any]:
-    return {
-        "major": 0,
-        "minor": 0,
-        "patch": 0,
-        "deprecationDate": None,
-        "settings": {"sshUser": "", "buildTimeout": ""},
-    }
+def _version(_: Any, info: Any) -> dict[str, Any]:
+    """No SSH into builds here (no VM per build): ``sshUser`` is empty; the timeout is the façade's."""
+    minutes = settings_of(_ctx(info).request).timeout_s // 60
+    settings = {"sshUser": "", "buildTimeout": f"{minutes}m"}
+    return {"major": 0, "minor": 1, "patch": 0, "deprecationDate": None, "settings": settings}
 
 
 @query.field("me")
