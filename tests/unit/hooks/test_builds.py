@@ -21,7 +21,7 @@ from conveyor_events import (
     ManifestTask,
     TaskReport,
 )
-from conveyor_hooks.builds import email_body, fold, webhook_body
+from conveyor_hooks.builds import email_body, fold, group_email_body, group_fires, group_outcome, webhook_body
 from conveyor_hooks.signing import ed25519_seed, payload_headers
 from conveyor_hooks.snapshot import evolve
 
@@ -94,3 +94,16 @@ def test_the_payload_signature_covers_body_and_nonce() -> None:
     assert headers["x-payload-nonce"] == "abc123"
     key.public_key().verify(base64.b64decode(headers["x-payload-signature"]), b'{"id":1}abc123')
     assert "x-payload-signature" not in payload_headers(b"", b"{}", "n")
+
+
+def test_a_group_ends_when_every_build_ended() -> None:
+    assert group_outcome(["succeeded", "running"]) is None and group_outcome([]) is None
+    assert group_outcome(["succeeded", "succeeded"]) == "success"
+    assert group_outcome(["succeeded", "timed_out"]) == "failed"
+    assert [group_fires(c, "failed") for c in ("always", "success", "failure")] == [True, False, True]
+    assert [group_fires(c, "success") for c in ("always", "success", "failure")] == [True, True, False]
+    trigger = BuildsTrigger(action="email", origin="https://ci.test/", owner_name="a", to="g@x.org", jobs=(7, 9))
+    mail = message_from_bytes(group_email_body(12, trigger, ["succeeded", "cancelled"]))
+    assert mail["Subject"] == "job group #12 failed" and mail["To"] == "g@x.org"
+    text = mail.get_payload(decode=True)
+    assert isinstance(text, bytes) and "✓ #7 success" in text.decode() and "✗ #9 cancelled" in text.decode()

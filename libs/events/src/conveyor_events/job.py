@@ -92,6 +92,8 @@ class BuildsTrigger(msgspec.Struct, frozen=True, kw_only=True):
         to: The email's recipients.
         cc: The email's copy recipients.
         in_reply_to: The email's ``In-Reply-To``.
+        jobs: For a job group's trigger, the numbers of its builds (the jobs it depends on, in
+            order): it fires once all of them ended, not when the group's own job does.
     """
 
     action: str
@@ -101,6 +103,7 @@ class BuildsTrigger(msgspec.Struct, frozen=True, kw_only=True):
     to: str = ""
     cc: str = ""
     in_reply_to: str = ""
+    jobs: tuple[int, ...] = ()
 
 
 class JobTrigger(msgspec.Struct, frozen=True, kw_only=True):

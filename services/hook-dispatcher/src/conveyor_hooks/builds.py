@@ -44,6 +44,7 @@ class BuildsFold(msgspec.Struct, kw_only=True, frozen=True):
     number: int
     tasks: tuple[tuple[str, str], ...] = ()
     runner: str | None = None
+    members: tuple[str, ...] = ()  # a job group's builds (job ids), in order
 
 
 def _pending(payload: Payload | None) -> tuple[tuple[str, str], ...]:
@@ -55,7 +56,7 @@ def fold(current: BuildsFold | None, event: JobEvent, seq: int) -> BuildsFold | 
     if isinstance(event, JobSubmitted):
         if not any(t.builds is not None for t in event.triggers):
             return None
-        return BuildsFold(number=seq, tasks=_pending(event.payload))
+        return BuildsFold(number=seq, tasks=_pending(event.payload), members=event.depends_on)
     if current is None:
         return None
     match event:
@@ -124,6 +125,40 @@ def email_body(f: BuildsFold, snap: JobSnapshot, trigger: BuildsTrigger) -> byte
     lines = [f"{marks.get(task_word(state, snap.state), '-')} {name}" for name, state in f.tasks]
     job_url = f"{trigger.origin}~{trigger.owner_name}/job/{f.number}"
     text = f"Build #{f.number} {status}: {job_url}\n\n" + "\n".join(lines) + "\n"
+    if trigger.note:
+        text += f"\n{trigger.note}\n"
+    message.set_content(text)
+    return bytes(message)
+
+
+def group_outcome(states: list[str]) -> str | None:
+    """A job group's status once every build ended (``success`` if all succeeded), else None."""
+    if not states or any(s not in _JOB_WORDS for s in states):
+        return None
+    return "success" if all(s == "succeeded" for s in states) else "failed"
+
+
+def group_fires(condition: str, outcome: str) -> bool:
+    return condition == "always" or (condition == "success") == (outcome == "success")
+
+
+def group_email_body(group_number: int, trigger: BuildsTrigger, states: list[str]) -> bytes:
+    """The email of a job group that ended: a line per build (✓/✗ and its number)."""
+    outcome = group_outcome(states) or "running"
+    message = EmailMessage()
+    message["Subject"] = f"job group #{group_number} {outcome}"
+    message["To"] = trigger.to
+    if trigger.cc:
+        message["Cc"] = trigger.cc
+    if trigger.in_reply_to:
+        message["In-Reply-To"] = trigger.in_reply_to
+    marks = {"success": "✓", "failed": "✗"}
+    base = f"{trigger.origin}~{trigger.owner_name}/job/"
+    lines = [
+        f"{marks.get(job_word(state), '✗')} #{number} {job_word(state)}: {base}{number}"
+        for number, state in zip(trigger.jobs, states, strict=False)
+    ]
+    text = f"Job group #{group_number} {outcome}\n\n" + "\n".join(lines) + "\n"
     if trigger.note:
         text += f"\n{trigger.note}\n"
     message.set_content(text)

@@ -29,6 +29,7 @@ from conveyor_events import (
     decode_job_event,
 )
 from conveyor_events.job import JobEventBase
+from conveyor_events.states import TERMINAL_EVENT_TYPES
 from conveyor_events.subjects import aggregate_of
 from conveyor_runtime import DbConnection, StreamEvent, decode_batch
 
@@ -167,9 +168,20 @@ class EventsHandler:
                 )
             )
         targets: list[tuple[str | None, str, str]] = [(h[0], "", "") for h in hooks[key] if subscribed(h[1], tag)]
-        firing = [t for t in job.triggers if trigger_fires(t, tag)]
+        # A job group's own triggers wait for its builds (below), not for the group's job.
+        firing = [t for t in job.triggers if trigger_fires(t, tag) and not (t.builds and t.builds.jobs)]
         targets += [(None, t.url, t.secret) for t in firing if t.builds is None]
         expires = now + self._horizon
+        if isinstance(event, JobSubmitted) and any(t.builds and t.builds.jobs for t in event.triggers):
+            await conn.executemany(
+                f"INSERT INTO {self._s}.builds_groups (member_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(member, event.job_id) for member in event.depends_on],
+            )
+        if tag in TERMINAL_EVENT_TYPES:
+            for ident, url, body in await self._group_deliveries(conn, jobs, event.job_id):
+                out.append(
+                    (ident, None, url, builds.EMAIL, tag, event.job_id, seq, body, event.occurred_at, now, expires)
+                )
         for url, secret, own_body in self._builds_targets(job, job.snap, firing):
             ident = delivery_id(url, seq)
             out.append((ident, None, url, secret, tag, event.job_id, seq, own_body, event.occurred_at, now, expires))
@@ -179,6 +191,42 @@ class EventsHandler:
         for hook_id, url, secret in targets:
             ident = delivery_id(hook_id or url, seq)
             out.append((ident, hook_id, url, secret, tag, event.job_id, seq, body, event.occurred_at, now, expires))
+
+    async def _group_deliveries(
+        self, conn: DbConnection, jobs: dict[str, _Job], member_id: str
+    ) -> list[tuple[str, str, bytes]]:
+        """The emails of the job groups ``member_id`` belongs to that have just ended (every build
+        ended); each group's delivery id derives from the group alone, so it is sent once."""
+        groups = await conn.fetch(
+            f"SELECT group_id::text FROM {self._s}.builds_groups WHERE member_id = $1::uuid", member_id
+        )
+        found: list[tuple[str, str, bytes]] = []
+        for (group_id,) in groups:
+            members = await conn.fetch(
+                f"SELECT member_id::text FROM {self._s}.builds_groups WHERE group_id = $1::uuid", group_id
+            )
+            wanted = [group_id, *(m[0] for m in members)]
+            missing = {i for i in wanted if i not in jobs}
+            if missing:
+                jobs.update(await self._load_jobs(conn, missing))
+            group = jobs[group_id]
+            if group.snap is None or group.builds is None:
+                continue
+            by_id = {m[0]: jobs[m[0]].snap for m in members}
+            for t in group.triggers:
+                if t.builds is None or not t.builds.jobs:
+                    continue
+                # the builds in the trigger's order: its numbers follow the group's depends_on
+                order = [i for i in group_dependencies(group) if i in by_id]
+                states = [s.state if (s := by_id[i]) is not None else "" for i in order]
+                outcome = builds.group_outcome(states)
+                if outcome is None or not builds.group_fires(t.on, outcome):
+                    continue
+                body = builds.group_email_body(group.builds.number, t.builds, states)
+                found.append(
+                    (delivery_id(f"mailto:{t.builds.to}#group", group.builds.number), f"mailto:{t.builds.to}", body)
+                )
+        return found
 
     @staticmethod
     def _builds_targets(job: _Job, snap: JobSnapshot, firing: list[JobTrigger]) -> list[tuple[str, str, bytes]]:
@@ -260,6 +308,11 @@ class EventsHandler:
         await conn.execute(
             f"UPDATE {s}.hooks SET updated_at = $2, last_seq = $3 WHERE id = $1", event.hook_id, event.occurred_at, seq
         )
+
+
+def group_dependencies(job: _Job) -> tuple[str, ...]:
+    """A group's builds, in order (its ``JobSubmitted``'s dependencies, kept in its fold)."""
+    return job.builds.members if job.builds is not None else ()
 
 
 def _split(subject: str) -> tuple[str, str]:

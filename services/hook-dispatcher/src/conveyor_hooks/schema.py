@@ -73,4 +73,10 @@ MIGRATIONS: Final[list[Migration]] = [
     quarantine_migration(3),  # events the projector could not apply as they were
     # builds.sr.ht's view of a job with a builds trigger (issue 17): its number, tasks and runner.
     (4, "ALTER TABLE {schema}.jobs ADD COLUMN builds jsonb"),
+    # builds.sr.ht job groups with triggers: which group each build belongs to (issue 17).
+    (
+        5,
+        "CREATE TABLE {schema}.builds_groups (member_id uuid NOT NULL, group_id uuid NOT NULL,"
+        " PRIMARY KEY (member_id, group_id))",
+    ),
 ]
