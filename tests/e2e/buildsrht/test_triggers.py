@@ -137,9 +137,32 @@ triggers:
     assert payload["tasks"][1]["log"].endswith(f"/compat/builds/logs/{number}/test/log") and payload["runner"]
 
     [(recipients, mail)] = inbox.messages
+    inbox.arrived.clear()
     assert sorted(recipients) == ["dev@example.org", "lead@example.org"]
     assert mail["Subject"] == "[proj/main] build failed" and mail["From"] == "builds@conveyor.test"
     assert mail["In-Reply-To"] == "<patch-1@example.org>"
     text = mail.get_payload(decode=True)
     assert isinstance(text, bytes)
     assert "✓ build" in text.decode() and "✗ test" in text.decode() and f"/~alice/job/{number}" in text.decode()
+
+    # A job group's email trigger fires once every build of the group ended, once.
+    held = {"manifest": "image: alpine/edge\ntasks:\n  - ok: 'true'\n", "execute": False}
+    ok = (await alice.post("/api/jobs", json=held)).json()["id"]
+    failing = (
+        await alice.post("/api/jobs", json=held | {"manifest": "image: alpine/edge\ntasks:\n  - bad: 'false'\n"})
+    ).json()["id"]
+    trigger = {"action": "email", "condition": "failure", "to": "group@example.org"}
+    group = await alice.post("/api/job-group", json={"jobs": [ok, failing], "triggers": [trigger], "execute": True})
+    assert group.status_code == 200, group.text
+    await wait_status(alice, ok, {"success"})
+    await wait_status(alice, failing, {"failed"})
+    await asyncio.wait_for(inbox.arrived.wait(), 20)
+    [(group_recipients, group_mail)] = inbox.messages[1:]
+    assert group_recipients == ["group@example.org"]
+    assert group_mail["Subject"] == f"job group #{group.json()['id']} failed"
+    group_text = group_mail.get_payload(decode=True)
+    assert isinstance(group_text, bytes)
+    assert f"✓ #{ok} success" in group_text.decode() and f"✗ #{failing} failed" in group_text.decode()
+    webhook_trigger = {"action": "webhook", "condition": "always", "url": receiver.url()}
+    refused = await alice.post("/api/job-group", json={"jobs": [ok], "triggers": [webhook_trigger]})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "triggers[0].action"

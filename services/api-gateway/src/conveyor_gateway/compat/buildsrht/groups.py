@@ -10,6 +10,8 @@ the group's creation event. Its status is worked out from its builds'.
 from dataclasses import dataclass
 from typing import Final
 
+from conveyor_events import BuildsTrigger, JobTrigger
+
 from ...core.bodies import JobSubmission, JobView
 from ...core.context import State
 from ...core.job_commands import cancel_job, command_job
@@ -18,6 +20,7 @@ from ...core.submit import submit
 from ...core.token_auth import Principal
 from .builds import GROUP_LABEL, BuildSettings, build_of, cancel_build
 from .errors import BuildsError
+from .manifest import Trigger
 
 _TERMINAL: Final = frozenset({"succeeded", "failed", "timed_out", "cancelled"})
 
@@ -32,9 +35,16 @@ class Group:
 
 
 async def create_group(
-    state: State, principal: Principal, numbers: list[int], note: str, *, settings: BuildSettings
+    state: State,
+    principal: Principal,
+    numbers: list[int],
+    note: str,
+    *,
+    settings: BuildSettings,
+    triggers: tuple[Trigger, ...] = (),
+    origin: str = "",
 ) -> Group:
-    """Group the caller's held builds ``numbers``.
+    """Group the caller's held builds ``numbers``; ``triggers`` (email) fire once all ended.
 
     Raises:
         BuildsError: 400 for an empty list or a build that is not pending; 404/403 for builds the
@@ -56,7 +66,24 @@ async def create_group(
         max_retries=0,
         depends_on=[job.id for _, job in members],
     )
-    submitted = await submit(state, principal, sub)
+    extra = tuple(
+        JobTrigger(
+            on=t.condition,
+            url="",
+            builds=BuildsTrigger(
+                action="email",
+                origin=origin,
+                owner_name=principal.name,
+                note=note,
+                to=t.to,
+                cc=t.cc,
+                in_reply_to=t.in_reply_to,
+                jobs=tuple(n for n, _ in members),
+            ),
+        )
+        for t in triggers
+    )
+    submitted = await submit(state, principal, sub, extra_triggers=extra)
     number = await number_of(state["reader"].pool, submitted.job_id) if submitted.job is not None else None
     if number is None or submitted.job is None:
         raise BuildsError(503, "the group is stored but not readable yet")

@@ -12,7 +12,8 @@ from ...http.plumbing import json_response
 from .auth import caller
 from .errors import BuildsError
 from .groups import Group, cancel_group, create_group, group_of, group_status, start_group
-from .rest import job_document, json_body, number_param, owner_name, settings_of
+from .manifest import read_triggers
+from .rest import base_of, job_document, json_body, number_param, owner_name, settings_of
 from .wire import owner_json, timestamp
 
 
@@ -47,11 +48,17 @@ async def post_group(request: Request) -> Response:
     execute = body.get("execute", False)
     if not isinstance(execute, bool):
         raise BuildsError(400, "execute must be a boolean", "execute")
-    if body.get("triggers"):
-        raise BuildsError(
-            400, "group triggers are not supported here: give each job's manifest its triggers", "triggers"
-        )
-    group = await create_group(state, principal, numbers, note, settings=settings_of(request))
+    settings = settings_of(request)
+    problems: list[tuple[str | None, str]] = []
+    triggers = read_triggers(body.get("triggers"), problems, "triggers", email_enabled=settings.email_enabled)
+    for index, trigger in enumerate(triggers):
+        if trigger.action != "email":  # as sourcehut: a group's triggers are emails
+            problems.append((f"triggers[{index}].action", "a job group's triggers are emails"))
+    if problems:
+        raise BuildsError.of(400, problems)
+    group = await create_group(
+        state, principal, numbers, note, settings=settings, triggers=triggers, origin=base_of(request)
+    )
     if execute:
         await start_group(state, principal, group)
         group = await group_of(state, principal, group.number)
