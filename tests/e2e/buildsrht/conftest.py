@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
+from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_logs.app import serve as serve_collector
 
 from ..conftest import Service
@@ -22,6 +24,12 @@ class Builds(httpx.AsyncClient):
     user_id: str
     name: str
     token: str
+
+
+@pytest.fixture
+def gateway_settings(gateway_settings: GatewaySettings) -> GatewaySettings:
+    """The parent's gateway settings, with loopback allowed as a webhook target."""
+    return msgspec.structs.replace(gateway_settings, hook_allow_nets="127.0.0.0/8")
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from ..conftest import Service
+from ..hooks.conftest import start_dispatcher  # noqa: F401 - a fixture used below
 from .conftest import Builds
 
 SUBMIT = (
@@ -23,6 +25,7 @@ SHOW = (
 )
 JOBS = "query jobs { jobs { results { id status note tags tasks { name status } } cursor } }"
 CANCEL = "mutation cancel($jobId: Int!) { cancel(jobId: $jobId) { id } }"
+WEBHOOK_CREATE = "mutation c($config: UserWebhookInput!) { createUserWebhook(config: $config) { id url events query } }"
 MANIFEST = """\
 image: alpine/edge
 tasks:
@@ -83,9 +86,12 @@ async def _follow(client: httpx.AsyncClient, number: int) -> tuple[dict[str, Any
 
 
 async def test_hut_submits_follows_every_log_and_lists(
-    builds_user: Callable[..., Awaitable[Builds]], start_worker: Callable[..., Awaitable[Any]]
+    builds_user: Callable[..., Awaitable[Builds]],
+    start_worker: Callable[..., Awaitable[Any]],
+    start_dispatcher: Callable[..., Service],  # noqa: F811 - the fixture imported above
 ) -> None:
-    hut = await builds_user("frank", scheme="Bearer")
+    start_dispatcher()  # user webhooks are Conveyor hooks: the dispatcher folds them
+    hut = await builds_user("frank", scopes=("jobs:read", "jobs:write", "hooks"), scheme="Bearer")
     await start_worker("--label", "image.alpine.edge")
     version = await _graphql(hut, "{ version { major minor patch settings { sshUser buildTimeout } } }")
     assert version["version"]["settings"] == {"sshUser": "", "buildTimeout": "45m"}
@@ -147,3 +153,15 @@ async def test_hut_submits_follows_every_log_and_lists(
     assert bad.json()["errors"][0]["message"].startswith("manifest:")
     assert (await _graphql(hut, JOBS))["jobs"]["results"][0]["id"] == pair[1]
     assert len((await _graphql(hut, JOBS))["jobs"]["results"]) == 4  # the bad manifest stored nothing
+
+    # User webhooks, as `hut builds user-webhook create|list|delete` sends them.
+    config = {"url": "http://127.0.0.1:9/hook", "events": ["JOB_CREATED"], "query": "query { me { canonicalName } }"}
+    created = (await _graphql(hut, WEBHOOK_CREATE, config=config))["createUserWebhook"]
+    assert (
+        created["url"] == config["url"] and created["events"] == ["JOB_CREATED"] and created["query"] == config["query"]
+    )
+    listed_hooks = (await _graphql(hut, "{ userWebhooks { results { id url } cursor } }"))["userWebhooks"]
+    assert listed_hooks == {"results": [{"id": created["id"], "url": config["url"]}], "cursor": None}
+    deleted = await _graphql(hut, "mutation d($id: Int!) { deleteUserWebhook(id: $id) { id } }", id=created["id"])
+    assert deleted["deleteUserWebhook"] == {"id": created["id"]}
+    assert (await _graphql(hut, "{ userWebhooks { results { id } } }"))["userWebhooks"]["results"] == []

@@ -21,6 +21,7 @@ from ...core.context import State
 from ...core.job_numbers import owned_page
 from ...core.reads import first_seq
 from ...core.token_auth import Principal
+from ...errors import GatewayError
 from ...http.plumbing import json_response, read_raw_body
 from .auth import caller
 from .builds import GROUP_LABEL, BuildRequest, build_of, cancel_build, check_tags, start_build, submit_build
@@ -29,6 +30,7 @@ from .groups import Group, create_group, group_of, start_group
 from .manifest import manifest_yaml, parse_manifest
 from .rest import base_of, settings_of
 from .states import job_status, task_status
+from .webhooks import Subscription, create_webhook, delete_webhook, list_webhooks
 from .wire import RESULTS_PER_PAGE, log_url
 
 _LAST_BYTES: Final = 128 * 1024
@@ -442,9 +444,46 @@ async def _start_group(_: Any, info: Any, groupId: int) -> Group | None:
         raise GraphQLError(_reason(exc.errors[0])) from None
 
 
+subscription = InterfaceType("WebhookSubscription")
+
+
+@subscription.type_resolver
+def _subscription_type(obj: Any, *_: Any) -> str:
+    return "UserWebhookSubscription"
+
+
+@query.field("userWebhooks")
+async def _user_webhooks(_: Any, info: Any, cursor: str | None = None) -> dict[str, Any]:
+    del cursor  # one page: a user's hooks are few
+    ctx = _ctx(info)
+    return {"results": await list_webhooks(ctx.state, ctx.principal), "cursor": None}
+
+
+@mutation.field("createUserWebhook")
+async def _create_webhook(_: Any, info: Any, config: dict[str, Any]) -> Subscription:
+    ctx = _ctx(info)
+    _needs(ctx, "hooks")
+    try:
+        return await create_webhook(ctx.state, ctx.principal, config["url"], config["events"], config["query"])
+    except BuildsError as exc:
+        raise GraphQLError(_reason(exc.errors[0])) from None
+    except GatewayError as exc:
+        raise GraphQLError(exc.detail) from None
+
+
+@mutation.field("deleteUserWebhook")
+async def _delete_webhook(_: Any, info: Any, id: int) -> Subscription:
+    ctx = _ctx(info)
+    _needs(ctx, "hooks")
+    try:
+        return await delete_webhook(ctx.state, ctx.principal, id)
+    except BuildsError as exc:
+        raise GraphQLError(_reason(exc.errors[0])) from None
+
+
 SCHEMA: Final = make_executable_schema(
     (Path(__file__).parent / "schema.graphqls").read_text(),
-    query, mutation, job_type, task_type, user_type, entity, log_type, time_scalar, group_type,
+    query, mutation, job_type, task_type, user_type, entity, log_type, time_scalar, group_type, subscription,
 )  # fmt: skip
 
 
