@@ -18,7 +18,7 @@ from ...core.context import State
 from ...core.job_access import check_access_to
 from ...core.job_commands import cancel_job, command_job
 from ...core.job_edits import edit_job
-from ...core.job_numbers import job_numbered, number_of
+from ...core.job_numbers import job_at_seq, number_of
 from ...core.submit import submit
 from ...core.token_auth import Principal
 from ...errors import ForbiddenError, JobNotFoundError
@@ -169,7 +169,7 @@ async def build_of(
         BuildsError: 404 for a job that does not exist or may not be read; 403 for one that may
             be read but not changed.
     """
-    job_id = await job_numbered(state["reader"].pool, number)
+    job_id = await job_at_seq(state["reader"].pool, number)
     if job_id is None:
         raise BuildsError(404, "Not found")
     try:

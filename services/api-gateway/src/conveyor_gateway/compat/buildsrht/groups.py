@@ -15,7 +15,7 @@ from conveyor_events import BuildsTrigger, JobTrigger
 from ...core.bodies import JobSubmission, JobView
 from ...core.context import State
 from ...core.job_commands import cancel_job, command_job
-from ...core.job_numbers import number_of, numbers_of
+from ...core.job_numbers import number_of, seqs_of
 from ...core.submit import submit
 from ...core.token_auth import Principal
 from .builds import GROUP_LABEL, BuildSettings, build_of, cancel_build
@@ -97,7 +97,7 @@ async def group_of(state: State, principal: Principal, number: int, *, write: bo
         BuildsError: 404 for no such group (or one the caller may not read), 403 for no write.
     """
     job = await build_of(state, principal, number, write=write, group=True)
-    numbers = await numbers_of(state["reader"].pool, job.depends_on)
+    numbers = await seqs_of(state["reader"].pool, job.depends_on)
     builds = []
     for job_id in job.depends_on:
         member = await state["reader"].get(job_id)
