@@ -12,8 +12,8 @@ import pytest
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_logs.app import serve as serve_collector
 
-from ..conftest import Service
-from ..logs.conftest import collector_leading, collector_settings
+from ...conftest import Service
+from ...logs.conftest import collector_leading, collector_settings
 
 PREFIX = "/compat/builds"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from ..conftest import Service
-from ..hooks.conftest import start_dispatcher  # noqa: F401 - a fixture used below
+from ...conftest import Service
+from ...hooks.conftest import start_dispatcher  # noqa: F401 - a fixture used below
 from .conftest import Builds
 
 SUBMIT = (

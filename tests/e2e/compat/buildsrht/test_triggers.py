@@ -23,10 +23,10 @@ from conveyor_gateway.compat import buildsrht
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_runtime import serve_http
 
-from ..conftest import Service
-from ..conftest import _ready as ready
-from ..hooks.conftest import LOOPBACK, start_dispatcher  # noqa: F401 - a fixture used below
-from ..hooks.receiver import Receiver
+from ...conftest import Service
+from ...conftest import _ready as ready
+from ...hooks.conftest import LOOPBACK, start_dispatcher  # noqa: F401 - a fixture used below
+from ...hooks.receiver import Receiver
 from .conftest import Builds, wait_status
 
 _SEED = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
