@@ -29,7 +29,7 @@ from ...errors import (
 from ...http.outage import OUTAGE_HANDLERS
 from ...http.plumbing import json_response
 from ...settings import Settings
-from . import graphql, output, rest, rest_groups
+from . import graphql_route, output, rest, rest_groups
 from .builds import BuildSettings
 from .errors import BuildsError
 from .keys import public_key
@@ -89,7 +89,7 @@ def create_app(settings: BuildSettings | None = None) -> Starlette:
             *rest.ROUTES,
             *rest_groups.ROUTES,
             *output.ROUTES,
-            *graphql.ROUTES,
+            *graphql_route.ROUTES,
             Route("/webhook-key", webhook_key, methods=["GET"]),
         ],
         exception_handlers={

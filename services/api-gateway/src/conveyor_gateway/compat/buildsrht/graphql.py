@@ -4,15 +4,11 @@ build use cases as the legacy REST API."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final
 
-import msgspec
-from ariadne import InterfaceType, MutationType, ObjectType, QueryType, ScalarType, graphql, make_executable_schema
+from ariadne import InterfaceType, MutationType, ObjectType, QueryType, ScalarType
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from conveyor_events import user_subject
 
@@ -21,20 +17,14 @@ from ...core.context import State
 from ...core.job_numbers import owned_page
 from ...core.reads import first_seq
 from ...core.token_auth import Principal
-from ...errors import GatewayError
-from ...http.plumbing import json_response, read_raw_body
-from .auth import caller
 from .builds import GROUP_LABEL, BuildRequest, build_of, cancel_build, check_tags, start_build, submit_build
 from .errors import BuildsError
-from .groups import Group, create_group, group_of, start_group
 from .manifest import manifest_yaml, parse_manifest
-from .rest import base_of, settings_of
+from .rest import settings_of
 from .states import job_status, task_status
-from .webhooks import Subscription, create_webhook, delete_webhook, list_webhooks
 from .wire import RESULTS_PER_PAGE, log_url
 
 _LAST_BYTES: Final = 128 * 1024
-_decoder: Final = msgspec.json.Decoder()
 
 query = QueryType()
 mutation = MutationType()
@@ -91,12 +81,12 @@ class UserNode:
     created: datetime
 
 
-def _ctx(info: Any) -> Context:
+def context_of(info: Any) -> Context:
     ctx: Context = info.context
     return ctx
 
 
-async def _user(ctx: Context, user_id: str) -> UserNode:
+async def user_node(ctx: Context, user_id: str) -> UserNode:
     user = await ctx.state["identity"].user(user_id)
     if user is None:
         return UserNode(user_id=user_id, name=user_id, created=datetime.now(UTC))
@@ -113,20 +103,20 @@ async def _node(ctx: Context, number: int, *, write: bool = False) -> JobNode:
 @query.field("version")
 def _version(_: Any, info: Any) -> dict[str, Any]:
     """No SSH into builds here (no VM per build): ``sshUser`` is empty; the timeout is the façade's."""
-    minutes = settings_of(_ctx(info).request).timeout_s // 60
+    minutes = settings_of(context_of(info).request).timeout_s // 60
     settings = {"sshUser": "", "buildTimeout": f"{minutes}m"}
     return {"major": 0, "minor": 1, "patch": 0, "deprecationDate": None, "settings": settings}
 
 
 @query.field("me")
 async def _me(_: Any, info: Any) -> UserNode:
-    ctx = _ctx(info)
-    return await _user(ctx, ctx.principal.user_id)
+    ctx = context_of(info)
+    return await user_node(ctx, ctx.principal.user_id)
 
 
 @query.field("userByName")
 async def _user_by_name(_: Any, info: Any, username: str) -> UserNode | None:
-    user = await _ctx(info).state["identity"].user_named(username.removeprefix("~"))
+    user = await context_of(info).state["identity"].user_named(username.removeprefix("~"))
     return None if user is None else UserNode(user_id=user.id, name=user.name, created=user.created_at)
 
 
@@ -149,19 +139,19 @@ async def _jobs_of(ctx: Context, owner: str, cursor: str | None) -> dict[str, An
 
 @query.field("jobs")
 async def _jobs(_: Any, info: Any, cursor: str | None = None) -> dict[str, Any]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await _jobs_of(ctx, ctx.principal.user_id, cursor)
 
 
 @user_type.field("jobs")
 async def _user_jobs(user: UserNode, info: Any, cursor: str | None = None) -> dict[str, Any]:
-    return await _jobs_of(_ctx(info), user.user_id, cursor)
+    return await _jobs_of(context_of(info), user.user_id, cursor)
 
 
 @user_type.field("id")
 @entity.field("id")
 async def _user_id(user: UserNode, info: Any) -> int:
-    return await first_seq(_ctx(info).state, user_subject(user.user_id))  # its creation's stream sequence
+    return await first_seq(context_of(info).state, user_subject(user.user_id))  # its creation's stream sequence
 
 
 @user_type.field("canonicalName")
@@ -177,7 +167,7 @@ def _username(user: UserNode, *_: Any) -> str:
 @query.field("job")
 async def _job(_: Any, info: Any, id: int) -> JobNode | None:
     try:
-        return JobNode(await build_of(_ctx(info).state, _ctx(info).principal, id), id)
+        return JobNode(await build_of(context_of(info).state, context_of(info).principal, id), id)
     except BuildsError:
         return None
 
@@ -220,7 +210,7 @@ def _job_tags(node: JobNode, *_: Any) -> list[str]:
 
 @job_type.field("visibility")
 async def _job_visibility(node: JobNode, info: Any) -> str:
-    grants = await _ctx(info).state["projects"].job_owner(node.job.id)
+    grants = await context_of(info).state["projects"].job_owner(node.job.id)
     return "UNLISTED" if grants is not None and "*" in grants.read else "PRIVATE"
 
 
@@ -237,7 +227,7 @@ def _job_runner(node: JobNode, *_: Any) -> str | None:
 
 @job_type.field("owner")
 async def _job_owner(node: JobNode, info: Any) -> UserNode:
-    return await _user(_ctx(info), node.job.owner)
+    return await user_node(context_of(info), node.job.owner)
 
 
 @job_type.field("group")
@@ -252,7 +242,7 @@ def _job_tasks(node: JobNode, *_: Any) -> list[TaskNode]:
 
 @job_type.field("artifacts")
 async def _job_artifacts(node: JobNode, info: Any) -> list[dict[str, Any]]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     entries = await ctx.state["logs"].artifacts(node.job.id)
     return [
         {"id": i + 1, "created": e.stored_at, "path": e.path, "size": e.size,
@@ -303,12 +293,12 @@ def _task_job(task: TaskNode, *_: Any) -> JobNode:
 
 @log_type.field("fullURL")
 def _log_url(log: LogNode, info: Any) -> str:
-    return log_url(_ctx(info).base, log.node.number, log.task or None)
+    return log_url(context_of(info).base, log.node.number, log.task or None)
 
 
 @log_type.field("last128KiB")
 async def _log_tail(log: LogNode, info: Any) -> str:
-    logs = _ctx(info).state["logs"]
+    logs = context_of(info).state["logs"]
     found = await logs.log_info(log.node.job.id, log.task, None)
     if found is None:
         return ""
@@ -329,8 +319,8 @@ async def _submit(
     visibility: str | None = None,
 ) -> JobNode:
     del secrets  # there are no secrets to share with a build here
-    ctx = _ctx(info)
-    _needs(ctx, "jobs:write")
+    ctx = context_of(info)
+    require_scope(ctx, "jobs:write")
     try:
         settings = settings_of(ctx.request)
         req = BuildRequest(
@@ -342,163 +332,35 @@ async def _submit(
         )
         number, job = await submit_build(ctx.state, ctx.principal, req, origin=ctx.base, settings=settings)
     except BuildsError as exc:
-        raise GraphQLError("; ".join(_reason(e) for e in exc.errors)) from None
+        raise GraphQLError("; ".join(reason_of(e) for e in exc.errors)) from None
     return JobNode(job, number)
 
 
-def _reason(error: dict[str, Any]) -> str:
+def reason_of(error: dict[str, Any]) -> str:
     return f"{error['field']}: {error['reason']}" if error.get("field") else str(error["reason"])
 
 
-def _needs(ctx: Context, scope: str) -> None:
+def require_scope(ctx: Context, scope: str) -> None:
     if not ctx.principal.has_scope(scope):
         raise GraphQLError(f"Access denied: the token lacks {scope}")
 
 
 @mutation.field("start")
 async def _start(_: Any, info: Any, jobID: int) -> JobNode | None:
-    ctx = _ctx(info)
-    _needs(ctx, "jobs:write")
+    ctx = context_of(info)
+    require_scope(ctx, "jobs:write")
     node = await _node(ctx, jobID, write=True)
     try:
         job = await start_build(ctx.state, ctx.principal, node.job)
     except BuildsError as exc:
-        raise GraphQLError(_reason(exc.errors[0])) from None
+        raise GraphQLError(reason_of(exc.errors[0])) from None
     return JobNode(job or node.job, jobID)
 
 
 @mutation.field("cancel")
 async def _cancel(_: Any, info: Any, jobId: int) -> JobNode | None:
-    ctx = _ctx(info)
-    _needs(ctx, "jobs:write")
+    ctx = context_of(info)
+    require_scope(ctx, "jobs:write")
     node = await _node(ctx, jobId, write=True)
     job = await cancel_build(ctx.state, ctx.principal, node.job)
     return JobNode(job or node.job, jobId)
-
-
-group_type = ObjectType("JobGroup")
-
-
-@group_type.field("id")
-def _group_id(group: Group, *_: Any) -> int:
-    return group.number
-
-
-@group_type.field("created")
-def _group_created(group: Group, *_: Any) -> datetime:
-    return group.job.created_at
-
-
-@group_type.field("owner")
-async def _group_owner(group: Group, info: Any) -> UserNode:
-    return await _user(_ctx(info), group.job.owner)
-
-
-@group_type.field("note")
-def _group_note(group: Group, *_: Any) -> str | None:
-    return group.job.note or None
-
-
-@group_type.field("jobs")
-def _group_jobs(group: Group, *_: Any) -> list[JobNode]:
-    return [JobNode(job, number) for number, job in group.builds]
-
-
-@group_type.field("triggers")
-def _group_triggers(*_: Any) -> list[Any]:
-    return []
-
-
-@mutation.field("createGroup")
-async def _create_group(
-    _: Any,
-    info: Any,
-    jobIds: list[int],
-    triggers: list[Any] | None = None,
-    execute: bool | None = None,
-    note: str | None = None,
-) -> Group:
-    ctx = _ctx(info)
-    _needs(ctx, "jobs:write")
-    if triggers:
-        raise GraphQLError("group triggers are not supported here: give each job's manifest its triggers")
-    try:
-        group = await create_group(ctx.state, ctx.principal, jobIds, note or "", settings=settings_of(ctx.request))
-        if execute:
-            await start_group(ctx.state, ctx.principal, group)
-            group = await group_of(ctx.state, ctx.principal, group.number)
-    except BuildsError as exc:
-        raise GraphQLError(_reason(exc.errors[0])) from None
-    return group
-
-
-@mutation.field("startGroup")
-async def _start_group(_: Any, info: Any, groupId: int) -> Group | None:
-    ctx = _ctx(info)
-    _needs(ctx, "jobs:write")
-    try:
-        group = await group_of(ctx.state, ctx.principal, groupId, write=True)
-        await start_group(ctx.state, ctx.principal, group)
-        return await group_of(ctx.state, ctx.principal, groupId)
-    except BuildsError as exc:
-        raise GraphQLError(_reason(exc.errors[0])) from None
-
-
-subscription = InterfaceType("WebhookSubscription")
-
-
-@subscription.type_resolver
-def _subscription_type(obj: Any, *_: Any) -> str:
-    return "UserWebhookSubscription"
-
-
-@query.field("userWebhooks")
-async def _user_webhooks(_: Any, info: Any, cursor: str | None = None) -> dict[str, Any]:
-    del cursor  # one page: a user's hooks are few
-    ctx = _ctx(info)
-    return {"results": await list_webhooks(ctx.state, ctx.principal), "cursor": None}
-
-
-@mutation.field("createUserWebhook")
-async def _create_webhook(_: Any, info: Any, config: dict[str, Any]) -> Subscription:
-    ctx = _ctx(info)
-    _needs(ctx, "hooks")
-    try:
-        return await create_webhook(ctx.state, ctx.principal, config["url"], config["events"], config["query"])
-    except BuildsError as exc:
-        raise GraphQLError(_reason(exc.errors[0])) from None
-    except GatewayError as exc:
-        raise GraphQLError(exc.detail) from None
-
-
-@mutation.field("deleteUserWebhook")
-async def _delete_webhook(_: Any, info: Any, id: int) -> Subscription:
-    ctx = _ctx(info)
-    _needs(ctx, "hooks")
-    try:
-        return await delete_webhook(ctx.state, ctx.principal, id)
-    except BuildsError as exc:
-        raise GraphQLError(_reason(exc.errors[0])) from None
-
-
-SCHEMA: Final = make_executable_schema(
-    (Path(__file__).parent / "schema.graphqls").read_text(),
-    query, mutation, job_type, task_type, user_type, entity, log_type, time_scalar, group_type, subscription,
-)  # fmt: skip
-
-
-async def post_query(request: Request) -> Response:
-    """``POST /query``: ``{query, variables, operationName}`` → ``{data, errors}``."""
-    principal = await caller(request, "jobs:read")
-    state: State = request.scope["state"]
-    raw = await read_raw_body(request, state["max_body_bytes"])
-    try:
-        data = _decoder.decode(raw)
-    except msgspec.DecodeError:
-        raise BuildsError(400, "the body is not JSON") from None
-    ctx = Context(state=state, principal=principal, base=base_of(request), request=request)
-    success, result = await graphql(SCHEMA, data, context_value=ctx, introspection=True)
-    return json_response(result, 200 if success else 400)
-
-
-ROUTES: Final = [Route("/query", post_query, methods=["POST"])]
