@@ -5,12 +5,15 @@ Nothing here does I/O at import time.
 
 from .access import AccessEvent, JobAccessSet
 from .append import (
+    TRACEPARENT,
+    TRACESTATE,
     AppendConflictError,
     Appended,
     AppendError,
     AppendFence,
     AppendFencedError,
     EventAppender,
+    HeaderStamp,
     PendingAppend,
 )
 from .codec import (
@@ -129,6 +132,8 @@ __all__ = [
     "LOGS_FILTER",
     "LOGS_STREAM",
     "PROJECT_ROLES",
+    "TRACEPARENT",
+    "TRACESTATE",
     "WORKER_LOG_LEVELS",
     "AccessEvent",
     "AppendConflictError",
@@ -141,6 +146,7 @@ __all__ = [
     "CommandPayload",
     "Event",
     "EventAppender",
+    "HeaderStamp",
     "HookCreated",
     "HookDeleted",
     "HookDisabled",

@@ -19,6 +19,12 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     token_cache_s: float = 2.0
     # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
     hook_allow_nets: str = ""
+    # The dashboard (web/, issue 20): the key sealing session cookies (32 bytes, hex or base64; a
+    # random one per process when empty, which signs everyone out at a restart; give every gateway
+    # of a cluster the same), and how long a sign-in lasts.
+    ui_session_key: str = ""
+    ui_session_hours: float = 12.0
+
     # Façades (DESIGN §10). Each is under /compat/<name>; these give one a port of its own, where it
     # answers at the root (``coalition=19211,task_tracker=8091``), and list the networks that may call
     # a façade without credentials and the user they act as (``coalition:127.0.0.1/32@farm; ...``).

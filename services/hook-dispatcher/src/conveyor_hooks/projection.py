@@ -4,7 +4,8 @@ Each matched (event, hook) or (event, trigger) pair becomes a delivery row writt
 projector's transaction, together with the checkpoint: a crash before the commit replays the
 batch, one after it finds the rows; nothing is matched twice or lost (at-least-once delivery
 starts here). Delivery ids derive from (target, stream sequence), so even a replay of an
-already-matched event could not add a second row.
+already-matched event could not add a second row. With tracing on, a matched event's trace
+context is stored with its deliveries, under a span of the match (issue 22).
 """
 
 import uuid
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import msgspec
+from opentelemetry.trace import SpanKind
 
 from conveyor_events import (
     HookCreated,
@@ -31,7 +33,7 @@ from conveyor_events import (
 from conveyor_events.job import JobEventBase
 from conveyor_events.states import TERMINAL_EVENT_TYPES
 from conveyor_events.subjects import aggregate_of
-from conveyor_runtime import DbConnection, StreamEvent, decode_batch
+from conveyor_runtime import OFF, DbConnection, StreamEvent, Tracing, decode_batch, trace_headers
 
 from . import builds
 from .snapshot import JobSnapshot, event_tag, evolve, payload_body, subscribed, trigger_fires
@@ -42,7 +44,7 @@ _triggers_decoder: Final = msgspec.json.Decoder(tuple[JobTrigger, ...])
 _builds_decoder: Final = msgspec.json.Decoder(builds.BuildsFold | None)
 _encoder: Final = msgspec.json.Encoder()
 
-Delivery = tuple[str, str | None, str, str, str, str, int, bytes, datetime, datetime, datetime]
+Delivery = tuple[str, str | None, str, str, str, str, int, bytes, datetime, datetime, datetime, str | None, str | None]
 
 
 def delivery_id(target: str, seq: int) -> str:
@@ -71,9 +73,10 @@ class EventsHandler:
     """Folds a batch of ``EVENTS`` into the ``hooks`` schema; ``matched`` counts new deliveries
     (the app wakes the delivery workers when it grows)."""
 
-    def __init__(self, *, schema: str, horizon_s: float) -> None:
+    def __init__(self, *, schema: str, horizon_s: float, tracing: Tracing = OFF) -> None:
         self._s = schema
         self._horizon = timedelta(seconds=horizon_s)
+        self._tracing = tracing
         self.matched = 0
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
@@ -87,9 +90,10 @@ class EventsHandler:
         hooks: dict[tuple[str, str], list[Any]] = {}
         out: list[Delivery] = []
         decoded: list[tuple[int, HookEvent | JobEvent]] = decode_batch(batch, _hook_or_job_event)
+        carried = {e.seq: found for e in batch if (found := trace_headers(e.headers))} if self._tracing.is_on else {}
         for seq, event in decoded:
             if isinstance(event, JobEventBase):
-                await self._apply_job(conn, jobs, hooks, seq, event, now, out)
+                await self._apply_job(conn, jobs, hooks, seq, event, now, out, carried.get(seq))
             else:
                 await self._apply_hook(conn, event, seq, now)
                 hooks.clear()
@@ -97,8 +101,8 @@ class EventsHandler:
         if out:
             await conn.executemany(
                 f"INSERT INTO {self._s}.deliveries (id, hook_id, url, secret, event_type, job_id, stream_seq, body,"
-                " created_at, matched_at, expires_at, next_attempt_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10) ON CONFLICT (id) DO NOTHING",
+                " created_at, matched_at, expires_at, next_attempt_at, traceparent, tracestate)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $12, $13) ON CONFLICT (id) DO NOTHING",
                 out,
             )
             self.matched += len(out)
@@ -147,6 +151,7 @@ class EventsHandler:
         event: JobEvent,
         now: datetime,
         out: list[Delivery],
+        trace: dict[str, str] | None = None,
     ) -> None:
         job = jobs[event.job_id]
         if isinstance(event, JobSubmitted):
@@ -179,18 +184,69 @@ class EventsHandler:
             )
         if tag in TERMINAL_EVENT_TYPES:
             for ident, url, body in await self._group_deliveries(conn, jobs, event.job_id):
-                out.append(
-                    (ident, None, url, builds.EMAIL, tag, event.job_id, seq, body, event.occurred_at, now, expires)
-                )
+                # no trace context: a group's email continues no single event
+                row = (ident, None, url, builds.EMAIL, tag, event.job_id, seq, body, event.occurred_at, now, expires)
+                out.append((*row, None, None))
         for url, secret, own_body in self._builds_targets(job, job.snap, firing):
             ident = delivery_id(url, seq)
-            out.append((ident, None, url, secret, tag, event.job_id, seq, own_body, event.occurred_at, now, expires))
+            out.append(
+                (
+                    ident,
+                    None,
+                    url,
+                    secret,
+                    tag,
+                    event.job_id,
+                    seq,
+                    own_body,
+                    event.occurred_at,
+                    now,
+                    expires,
+                    None,
+                    None,
+                )
+            )
         if not targets:
             return
         body = payload_body(tag, event.occurred_at, job.snap, job.version, seq)
+        context = self._matched_context(tag, event.job_id, len(targets), trace)
+        parent, state = (context or {}).get("traceparent"), (context or {}).get("tracestate")
         for hook_id, url, secret in targets:
             ident = delivery_id(hook_id or url, seq)
-            out.append((ident, hook_id, url, secret, tag, event.job_id, seq, body, event.occurred_at, now, expires))
+            out.append(
+                (
+                    ident,
+                    hook_id,
+                    url,
+                    secret,
+                    tag,
+                    event.job_id,
+                    seq,
+                    body,
+                    event.occurred_at,
+                    now,
+                    expires,
+                    parent,
+                    state,
+                )
+            )
+
+    def _matched_context(
+        self, tag: str, job_id: str, targets: int, trace: dict[str, str] | None
+    ) -> dict[str, str] | None:
+        """A span for the match under the event's context; its context is what the deliveries continue."""
+        if trace is None:
+            return None
+        span = self._tracing.start_span(
+            f"hook-dispatcher match {tag}",
+            parent=trace,
+            kind=SpanKind.CONSUMER,
+            attributes={"conveyor.job_id": job_id, "conveyor.webhook.targets": targets},
+        )
+        if span is None:
+            return None
+        span.end()
+        return self._tracing.headers_of(span)
 
     async def _group_deliveries(
         self, conn: DbConnection, jobs: dict[str, _Job], member_id: str

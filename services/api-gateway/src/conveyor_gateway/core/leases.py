@@ -112,7 +112,14 @@ async def lease(state: State, worker_id: str, ask: LeaseAsk) -> list[LeaseView]:
     reply = await call_scheduler(state, "lease", lease_ask, LeaseReply, ask.wait_s + LEASE_GRACE_S)
     raise_for(state, worker_id, reply.error)
     return [
-        LeaseView(lease_id=lj.lease_id, attempt=lj.attempt, lease_s=lj.lease_s, job=_job_decoder.decode(lj.job))
+        LeaseView(
+            lease_id=lj.lease_id,
+            attempt=lj.attempt,
+            lease_s=lj.lease_s,
+            job=_job_decoder.decode(lj.job),
+            traceparent=lj.traceparent,
+            tracestate=lj.tracestate,
+        )
         for lj in reply.leases
     ]
 
