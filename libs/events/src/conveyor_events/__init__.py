@@ -37,6 +37,7 @@ from .hook import (
 )
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
 from .job import (
+    BuildsTrigger,
     CommandPayload,
     JobAssigned,
     JobBlocked,
@@ -141,6 +142,7 @@ __all__ = [
     "AppendFencedError",
     "Appended",
     "ArtifactStored",
+    "BuildsTrigger",
     "CommandPayload",
     "Event",
     "EventAppender",

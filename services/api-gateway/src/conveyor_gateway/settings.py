@@ -30,3 +30,11 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     # a façade without credentials and the user they act as (``coalition:127.0.0.1/32@farm; ...``).
     compat_ports: str = ""
     compat_trust: str = ""
+    # builds.sr.ht façade (issue 17): the project its builds go to and their timeout (sourcehut's
+    # runners: 45 min); the instance's Ed25519 webhook key (base64 seed, the same variable as the
+    # hook dispatcher's, which signs with it), whose public half the façade serves; email triggers
+    # are taken when an SMTP host is set (the same variable as the dispatcher's, which sends them).
+    builds_project: str = "default"
+    builds_timeout_s: int = 45 * 60
+    webhook_ed25519_key: str = ""
+    smtp_host: str = ""

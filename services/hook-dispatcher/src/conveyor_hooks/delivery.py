@@ -8,6 +8,7 @@ each attempt is a ``CLIENT`` span under the matched event's trace, sent as ``tra
 
 import asyncio
 import random
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -17,11 +18,13 @@ from opentelemetry.trace import SpanKind, StatusCode
 from conveyor_events import EventAppender, HookDisabled, hook_subject, new_uuid7
 from conveyor_runtime import OFF, Tracing, get_logger
 
+from . import builds
+from .mailer import Mailer
 from .metrics import ATTEMPT_SECONDS, ATTEMPTS
 from .retry import next_attempt_at, retry_after_s, should_disable
 from .sender import Outcome, Sender
 from .settings import Settings
-from .signing import webhook_headers
+from .signing import ed25519_seed, payload_headers, webhook_headers
 
 _log = get_logger("hook-dispatcher")
 _LEASE_MARGIN_S: Final = 5.0
@@ -63,6 +66,8 @@ class Deliverer:
         self._appender = appender
         self._settings = settings
         self._rng = rng or random.Random()
+        self._mailer = Mailer(settings)
+        self._builds_key = ed25519_seed(settings.webhook_ed25519_key)
         self._inflight: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
 
@@ -121,11 +126,17 @@ class Deliverer:
 
     async def _deliver(self, item: Claimed) -> None:
         attempted_at = datetime.now(UTC)
-        headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
-        if item.trace is None or not self._tracing.is_on:
-            outcome = await self._sender.send(item.url, headers, item.body)
+        if item.secret == builds.EMAIL:  # a builds.sr.ht trigger email (issue 17)
+            outcome = await self._mailer.send(item.body)
         else:
-            outcome = await self._send_traced(item, headers)
+            if item.secret == builds.SIGNED:  # a builds.sr.ht trigger webhook: sourcehut's signature
+                headers = payload_headers(self._builds_key, item.body, secrets.token_hex(8))
+            else:
+                headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
+            if item.trace is None or not self._tracing.is_on:
+                outcome = await self._sender.send(item.url, headers, item.body)
+            else:
+                outcome = await self._send_traced(item, headers)
         ATTEMPT_SECONDS.observe(outcome.latency_ms / 1000)
         _log.info(
             "webhook_attempted",
