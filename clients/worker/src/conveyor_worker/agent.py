@@ -5,7 +5,9 @@ import contextlib
 import os
 import random
 import signal
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from .calls import call_until_done
 from .credentials import load_credentials, save_credentials
 from .decisions import Backoff, heartbeat_interval_s, is_lease_lost_by_silence
 from .health import serve_health
+from .reporter import Reporter
 from .run import JobRun, RunContext, install_tools
 
 _log = structlog.get_logger("conveyor_worker")
@@ -115,6 +118,7 @@ class Agent:
             tools_dir=install_tools(work_root),
             base_env={**os.environ, **self.settings.env}, recipe_handler=self.settings.recipe_handler,
             kill_grace_s=self.settings.kill_grace_s, output_buffer_bytes=self.settings.output_buffer_bytes,
+            reporter=Reporter(self.api),
         )  # fmt: skip
         _log.info("worker_started", worker_id=credentials.id, capacity=self.settings.capacity, url=self.settings.url)
         async with asyncio.TaskGroup() as group:
@@ -239,9 +243,27 @@ def _memory() -> tuple[int, int] | None:
     return memory.available // 2**20, memory.total // 2**20
 
 
+def _watch_children_with_pidfds(loop: asyncio.AbstractEventLoop) -> None:
+    """Learn of job processes' exits through pidfds in the event loop (Linux 5.3+), not a thread
+    per process blocked in ``waitpid`` (Python 3.11's default watcher): profiled, those threads
+    took a fifth of a no-op job's CPU on the worker. Python 3.12+ does this by itself."""
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return  # the kernel has no pidfds: keep the default watcher
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(loop)
+        asyncio.get_event_loop_policy().set_child_watcher(watcher)
+
+
 async def run_agent(settings: WorkerSettings) -> None:
     """Run a worker until SIGTERM/SIGINT (twice: at once)."""
     loop = asyncio.get_running_loop()
+    _watch_children_with_pidfds(loop)
     async with WorkerApi(settings.url, token=settings.token) as api:
         agent = Agent(settings, api)
         for sig in (signal.SIGTERM, signal.SIGINT):
