@@ -38,6 +38,7 @@ from conveyor_runtime import (
     parse_nets,
     postgres_check,
 )
+from conveyor_runtime.pauses import LoopLagMonitor, watch_gc_pauses
 
 from . import compat, native, web
 from .core.context import State
@@ -157,6 +158,8 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
         hooks_watcher = PositionWatcher(nc, HOOKS_CONSUMER, lambda: hooks.checkpoint(HOOKS_CONSUMER))
         await hooks_watcher.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
+        watch_gc_pauses("gateway")
+        sampling_lag = asyncio.create_task(LoopLagMonitor("gateway").run(asyncio.Event()))  # issue 21
         try:
             yield State(
                 nc=nc,
@@ -190,6 +193,7 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
                 hook_allow_nets=allow_nets,
             )
         finally:
+            sampling_lag.cancel()
             checks.clear()
             await _close_all(
                 watcher.stop,

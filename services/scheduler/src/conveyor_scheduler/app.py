@@ -55,6 +55,7 @@ from conveyor_runtime import (
 )
 from conveyor_runtime.leadership import LeaderElector, current_holder, lead_when_elected
 from conveyor_runtime.metrics import JOBS_READY
+from conveyor_runtime.pauses import LoopLagMonitor, watch_gc_pauses
 
 from .calls import SchedulerCalls
 from .decider import JobState, RetryPolicy
@@ -109,12 +110,15 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
         app = Starlette(routes=health_routes(lambda: checks))
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
+        watch_gc_pauses("scheduler")
+        sampling_lag = asyncio.create_task(LoopLagMonitor("scheduler").run(stop))  # issue 21
         elector = _elector(settings, nc)
         try:
             await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence, checks))
         finally:
             stop.set()
             await http
+            await sampling_lag
 
 
 def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
