@@ -30,11 +30,15 @@ ReportResult = Literal["succeeded", "failed", "skipped"]
 
 
 class LeaseRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """A worker asks for up to ``max`` jobs, waiting up to ``wait_s`` for one to be ready."""
+    """A worker asks for up to ``max`` jobs, waiting up to ``wait_s`` for one to be ready.
+
+    ``project``: only jobs of that project (task_tracker's ``/task/get/:project``).
+    """
 
     worker_id: str
     max: int = 1
     wait_s: float = 0.0
+    project: str | None = None
 
 
 class LeasedJob(msgspec.Struct, frozen=True, kw_only=True):

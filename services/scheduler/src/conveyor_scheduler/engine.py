@@ -264,7 +264,7 @@ class Engine:
             free = worker.capacity - len(self._held.get(worker.id, ()))
             if worker.mode == "draining" or free <= 0:
                 return LeaseReply()
-            granted = await self._assign(worker, min(req.max, free))
+            granted = await self._assign(worker, min(req.max, free), req.project)
             remaining = deadline - loop.time()
             if granted or remaining <= 0:
                 return LeaseReply(leases=tuple(granted))
@@ -278,10 +278,13 @@ class Engine:
         """Let waiting lease calls look again (a project resumed, or its rate bucket refilled)."""
         self._wake()
 
-    async def _assign(self, worker: WorkerState, n: int) -> list[LeasedJob]:
+    async def _assign(self, worker: WorkerState, n: int, only: str | None = None) -> list[LeasedJob]:
         now = self._clock()
         policy = self._projects
-        allowed = None if policy is None else (lambda project: policy.may_assign(worker.id, project))
+
+        def allowed(project: str) -> bool:
+            return (only is None or project == only) and (policy is None or policy.may_assign(worker.id, project))
+
         picked = self.queue.take(worker.labels, n, now=now, held=self._recent_use, allowed=allowed, worker_id=worker.id)
         # Decided on the states they had when picked, whatever the fold loop brings while this call
         # awaits a project's token: a job edited (new labels), paused or deleted meanwhile has a
