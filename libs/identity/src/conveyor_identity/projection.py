@@ -90,6 +90,16 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "CREATE INDEX job_access_read ON {schema}.job_access USING gin (read)",
     ),
     quarantine_migration(7),  # events the projectors could not apply as they were
+    (
+        8,
+        # The stream sequence of a project's and a user's first event: the integer ids the
+        # façades show (task_tracker's project and manager ids), stable across restarts and a
+        # rebuild. Rows folded before this column existed get theirs from a rebuild.
+        "ALTER TABLE {schema}.projects ADD COLUMN created_seq bigint;"
+        "CREATE UNIQUE INDEX projects_created_seq ON {schema}.projects (created_seq);"
+        "ALTER TABLE {schema}.users ADD COLUMN created_seq bigint;"
+        "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq)",
+    ),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 
@@ -99,9 +109,9 @@ USER_TABLES: Final = ("users", "tokens")
 _log = get_logger("identity")
 
 
-def _decode(batch: Sequence[StreamEvent]) -> list[UserEvent]:
+def _decode(batch: Sequence[StreamEvent]) -> list[tuple[int, UserEvent]]:
     decoded: list[tuple[int, UserEvent]] = decode_batch(batch, _user_event)
-    return [event for _, event in decoded]
+    return decoded
 
 
 def _user_event(item: StreamEvent) -> UserEvent | None:
@@ -120,17 +130,18 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], sc
         schema: Where the tables are (another than ``identity`` for a shadow rebuild).
     """
     q = quote_schema(schema)
-    for event in _decode(batch):
+    for seq, event in _decode(batch):
         match event:
             case UserCreated():
                 await conn.execute(
-                    f"INSERT INTO {q}.users (id, name, is_admin, created_by, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                    f"INSERT INTO {q}.users (id, name, is_admin, created_by, created_at, created_seq)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
                     event.user_id,
                     event.name,
                     event.is_admin,
                     event.created_by,
                     event.occurred_at,
+                    seq,
                 )
             case UserTokenIssued():
                 await conn.execute(

@@ -66,8 +66,8 @@ async def _created(conn: DbConnection, q: str, seq: int, e: ProjectCreated) -> N
     await conn.execute(
         f"INSERT INTO {q}.projects (id, name, owner, priority, visibility, paused, motd, version, clone_url,"
         " chain_target, secret, webhook_secret, created_at, updated_at, last_seq,"
-        " submit_rate, submit_burst, assign_rate, assign_burst)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)"
+        " submit_rate, submit_burst, assign_rate, assign_burst, created_seq)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $14)"
         " ON CONFLICT (id) DO NOTHING",
         *(e.project_id, e.name, e.owner, e.priority, e.visibility, e.paused, e.motd, e.version),
         *(e.clone_url, e.chain_target, e.secret, e.webhook_secret, e.occurred_at, seq),
