@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import WorkerDeleted, WorkerStateChanged, new_uuid7, worker_subject
+from conveyor_events import WorkerDeleted, new_uuid7, worker_subject
 
 from ...core import worker_registration
 from ...core.context import State
@@ -24,6 +24,7 @@ from ...core.worker_bodies import (
     WorkerRegistration,
     WorkerView,
 )
+from ...core.worker_modes import set_worker_mode
 from ...core.worker_reader import JobStats, WorkerDoc, decode_worker_cursor
 from ...core.worker_status import WorkerStatus, derive_state
 from ...errors import FieldError, ForbiddenError, InvalidQueryError, WorkerNotFoundError
@@ -161,15 +162,8 @@ def _mode_endpoint(mode: WorkerMode) -> Callable[[Request], Awaitable[Response]]
         worker_id = path_id(request, "worker_id", "worker")
         decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), NoFields)
         await _owned_worker(request, state, worker_id)
-        event = WorkerStateChanged(
-            event_id=new_uuid7(),
-            worker_id=worker_id,
-            occurred_at=datetime.now(UTC),
-            mode=mode,
-            requested_by=caller_id(request),
-        )
-        appended = await state["appender"].append(worker_subject(worker_id), event)
-        view = await read_after(state, appended.seq, lambda: _read_view(state, worker_id))
+        seq = await set_worker_mode(state, worker_id, mode, by=caller_id(request))
+        view = await read_after(state, seq, lambda: _read_view(state, worker_id))
         if view is None:
             return json_response(WorkerAccepted(id=worker_id), 202, _location(worker_id))
         return json_response(view, 200, _location(worker_id))
