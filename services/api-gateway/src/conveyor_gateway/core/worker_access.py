@@ -8,6 +8,8 @@ grant, and a hidden project does not exist for a worker without one.
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+import msgspec
+
 from conveyor_events import ProjectAccessRequested, ProjectWorkerAccessSet, new_uuid7, project_subject
 
 from ..errors import ProjectNotFoundError, WorkerNotFoundError
@@ -18,15 +20,41 @@ from .reader import fetch_projection
 _NO_PROJECT: Final = "00000000-0000-0000-0000-000000000000"
 
 
-async def access_of(state: State, project_id: str, worker_id: str) -> tuple[str, bool, bool] | None:
-    """The worker's ``(status, assign, submit)`` on the project, or None when it never asked."""
+class Access(msgspec.Struct, frozen=True, kw_only=True):
+    """A worker's access to a project: ``status`` (``requested``, ``granted``, ``rejected``), what
+    it holds and what it asked for."""
+
+    worker_id: str
+    status: str
+    assign: bool
+    submit: bool
+    requested_assign: bool
+    requested_submit: bool
+
+
+_ACCESS_COLS: Final = "worker_id::text AS worker_id, status, assign, submit, requested_assign, requested_submit"
+
+
+async def access_of(state: State, project_id: str, worker_id: str) -> Access | None:
+    """The worker's access to the project, or None when it never asked."""
     rows = await fetch_projection(
         state["projects"].pool,
-        "SELECT status, assign, submit FROM identity.worker_access WHERE project_id = $1 AND worker_id = $2::uuid",
+        f"SELECT {_ACCESS_COLS} FROM identity.worker_access WHERE project_id = $1 AND worker_id = $2::uuid",
         project_id,
         worker_id,
     )
-    return (rows[0]["status"], rows[0]["assign"], rows[0]["submit"]) if rows else None
+    return msgspec.convert(dict(rows[0]), Access) if rows else None
+
+
+async def accesses(state: State, project_id: str, limit: int = 10_000) -> list[Access]:
+    """Every worker's access to the project (requests and grants), latest change first."""
+    rows = await fetch_projection(
+        state["projects"].pool,
+        f"SELECT {_ACCESS_COLS} FROM identity.worker_access WHERE project_id = $1 ORDER BY updated_at DESC LIMIT $2",
+        project_id,
+        limit,
+    )
+    return [msgspec.convert(dict(r), Access) for r in rows]
 
 
 async def request_access(
@@ -38,7 +66,7 @@ async def request_access(
         ProjectNotFoundError: No such project, or a hidden one the worker holds no grant on.
     """
     access = await access_of(state, project.id if project else _NO_PROJECT, worker_id)
-    granted = access is not None and access[0] == "granted"
+    granted = access is not None and access.status == "granted"
     if project is None or (project.visibility == "hidden" and not granted):
         raise ProjectNotFoundError("no such project")
     event = ProjectAccessRequested(
