@@ -5,9 +5,13 @@ registers its own exception handlers and answers in its seed's shape; ``routes()
 ``Mount`` per façade, and adding a façade is one line there. None is written yet.
 """
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
+
+from . import task_tracker
 
 
 def routes() -> list[BaseRoute]:
     """One ``Mount("/<system>", app=<system>.app)`` per façade."""
-    return []
+    return [
+        Mount("/task_tracker", app=task_tracker.app),
+    ]
