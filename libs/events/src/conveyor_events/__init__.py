@@ -117,7 +117,15 @@ from .subjects import (
     worker_log_subject,
     worker_subject,
 )
-from .user import UserCreated, UserEvent, UserEventBase, UserTokenIssued, UserTokenRevoked
+from .user import (
+    UserAdminSet,
+    UserCreated,
+    UserEvent,
+    UserEventBase,
+    UserPasswordSet,
+    UserTokenIssued,
+    UserTokenRevoked,
+)
 from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
 
 __all__ = [
@@ -188,9 +196,11 @@ __all__ = [
     "RecipePayload",
     "TaskReport",
     "UnknownEventError",
+    "UserAdminSet",
     "UserCreated",
     "UserEvent",
     "UserEventBase",
+    "UserPasswordSet",
     "UserTokenIssued",
     "UserTokenRevoked",
     "UtcDatetime",

@@ -12,8 +12,10 @@ from nats.aio.client import Client as NatsClient
 
 from conveyor_events import (
     EVENTS_STREAM,
+    UserAdminSet,
     UserCreated,
     UserEvent,
+    UserPasswordSet,
     UserTokenIssued,
     UserTokenRevoked,
     decode_event,
@@ -98,7 +100,9 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "ALTER TABLE {schema}.projects ADD COLUMN created_seq bigint;"
         "CREATE UNIQUE INDEX projects_created_seq ON {schema}.projects (created_seq);"
         "ALTER TABLE {schema}.users ADD COLUMN created_seq bigint;"
-        "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq)",
+        "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq);"
+        # A user's password (task_tracker's managers), as its argon2id hash; '' for none.
+        "ALTER TABLE {schema}.users ADD COLUMN password_hash text NOT NULL DEFAULT ''",
     ),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
@@ -116,7 +120,8 @@ def _decode(batch: Sequence[StreamEvent]) -> list[tuple[int, UserEvent]]:
 
 def _user_event(item: StreamEvent) -> UserEvent | None:
     event = decode_event(item.subject, item.data)
-    return event if isinstance(event, UserCreated | UserTokenIssued | UserTokenRevoked) else None
+    user_events = UserCreated | UserTokenIssued | UserTokenRevoked | UserPasswordSet | UserAdminSet
+    return event if isinstance(event, user_events) else None
 
 
 async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
@@ -162,6 +167,12 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], sc
                     event.user_id,
                     event.occurred_at,
                 )
+            case UserPasswordSet():
+                await conn.execute(
+                    f"UPDATE {q}.users SET password_hash = $2 WHERE id = $1", event.user_id, event.password_hash
+                )
+            case UserAdminSet():
+                await conn.execute(f"UPDATE {q}.users SET is_admin = $2 WHERE id = $1", event.user_id, event.is_admin)
 
 
 def identity_projector(nc: NatsClient, pool: "asyncpg.Pool[Any]") -> Projector:
