@@ -58,16 +58,18 @@ async def accesses(state: State, project_id: str, limit: int = 10_000) -> list[A
 
 
 async def request_access(
-    state: State, worker_id: str, project: ProjectDoc | None, *, assign: bool, submit: bool
+    state: State, worker_id: str, project: ProjectDoc | None, *, assign: bool, submit: bool, hidden_too: bool = False
 ) -> int:
     """Record the worker's request (a manager decides); returns its stream sequence.
+
+    ``hidden_too``: a hidden project takes requests too (task_tracker's workers ask by number).
 
     Raises:
         ProjectNotFoundError: No such project, or a hidden one the worker holds no grant on.
     """
     access = await access_of(state, project.id if project else _NO_PROJECT, worker_id)
     granted = access is not None and access.status == "granted"
-    if project is None or (project.visibility == "hidden" and not granted):
+    if project is None or (project.visibility == "hidden" and not granted and not hidden_too):
         raise ProjectNotFoundError("no such project")
     event = ProjectAccessRequested(
         event_id=new_uuid7(),

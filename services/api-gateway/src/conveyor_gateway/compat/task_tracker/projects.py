@@ -26,7 +26,7 @@ from ...core.numbered import (
 )
 from ...core.project_access import effective_roles
 from ...core.token_auth import Principal
-from ...errors import ProjectExistsError, ProjectNotFoundError
+from ...errors import ProjectExistsError
 from .auth import is_tracker_admin, manager_of, parse_worker_id, require_manager, worker_of
 from .envelope import TtError, reply
 from .views import project_view, worker_view
@@ -204,10 +204,9 @@ async def request_access(request: Request) -> Response:
     public_assign_only = found is not None and found.doc.visibility == "public" and not ask.submit
     if found is None or public_assign_only or (access is not None and access.status in ("requested", "granted")):
         raise TtError(_ACCESS_REFUSED)
-    try:
-        seq = await worker_access.request_access(state, worker.id, found.doc, assign=ask.assign, submit=ask.submit)
-    except ProjectNotFoundError:  # a hidden project without a grant answers as a missing one
-        raise TtError(_ACCESS_REFUSED) from None
+    seq = await worker_access.request_access(
+        state, worker.id, found.doc, assign=ask.assign, submit=ask.submit, hidden_too=True
+    )
     await state["projects_watcher"].wait_for(seq, state["write_wait_s"])
     return reply()
 
