@@ -102,6 +102,15 @@ async def _roles(conn: DbConnection, q: str, project_id: str, user_id: str, role
     )
 
 
+async def _touch(conn: DbConnection, q: str, project_id: str, seq: int) -> None:
+    """The project's subject moved to ``seq``.
+
+    ``last_seq`` is what a change expects next, so every event on the subject (access requests
+    and decisions too) advances it.
+    """
+    await conn.execute(f"UPDATE {q}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2", project_id, seq)
+
+
 async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
     """Fold a batch of project events (the projector's handler; inside its transaction).
 
@@ -119,12 +128,9 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent],
                 await _updated(conn, q, seq, event)
             case ProjectRolesSet():
                 await _roles(conn, q, event.project_id, event.user_id, event.roles)
-                await conn.execute(
-                    f"UPDATE {q}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
-                    event.project_id,
-                    seq,
-                )
+                await _touch(conn, q, event.project_id, seq)
             case ProjectAccessRequested():
+                await _touch(conn, q, event.project_id, seq)
                 await conn.execute(
                     f"INSERT INTO {q}.worker_access (project_id, worker_id, status, assign, submit,"
                     " requested_assign, requested_submit, updated_at)"
@@ -139,6 +145,7 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent],
                     event.occurred_at,
                 )
             case ProjectWorkerAccessSet():
+                await _touch(conn, q, event.project_id, seq)
                 await conn.execute(
                     f"INSERT INTO {q}.worker_access (project_id, worker_id, status, assign, submit, updated_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, worker_id) DO UPDATE"
