@@ -3,6 +3,8 @@ create workers → request access → a manager accepts → submit (dedupe) → 
 SKIP → retries → quorum of two workers → bulk submit → logs → chain; every task a Conveyor job."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
@@ -59,7 +61,7 @@ async def test_the_drones_flow_end_to_end(
     listed = (await a.get("/project/list")).json()["content"]["projects"]
     mine = next(p for p in listed if p["id"] == main)
     assert mine == {"id": main, "priority": 999, "name": "My-project", "clone_url": "http://github.com/test/test",
-                    "git_repo": "", "version": "1.0", "motd": "hi", "public": False, "hidden": False,
+                    "git_repo": "test/test", "version": "1.0", "motd": "hi", "public": False, "hidden": False,
                     "chain": after, "paused": False, "assign_rate": 0.0, "submit_rate": 0.0}  # fmt: skip
     secret = await a.get(f"/project/secret/{main}")
     assert secret.status_code == 200 and isinstance(secret.json()["content"]["secret"], str)
@@ -139,6 +141,35 @@ async def test_the_drones_flow_end_to_end(
 
     entry = (await until(logs))[0]
     assert entry["message"] == "cloned" and entry["level"] == 5 and f'"worker":{a.id}' in entry["data"]
+
+    # Monitoring, assignees, maintenance and the push hook.
+    held = await a.wait_task(main)
+    snapshot = (await anonymous.get(f"{PREFIX}/project/monitoring/{main}?count=5")).json()["content"]["snapshots"][0]
+    assert snapshot["failed_task_count"] == 1 and snapshot["worker_access_count"] == 2
+    assert snapshot["closed_task_count"] >= 2 and snapshot["new_task_count"] >= 3
+    top = (await anonymous.get(f"{PREFIX}/project/assignees/{main}")).json()["content"]["assignees"]
+    assert top == [{"assignee": "some-alias", "task_count": 1}]
+    assert (await anonymous.post(f"{PREFIX}/project/reset_failed_tasks/{main}")).status_code == 401
+    reset = await api.post(f"{PREFIX}/project/reset_failed_tasks/{main}")
+    assert reset.json() == {"ok": True, "content": {"affected_tasks": 1}}
+    reclaimed = await api.post(f"{PREFIX}/project/reclaim_assigned_tasks/{main}")
+    assert reclaimed.json()["content"]["affected_tasks"] == 1
+    assert (await a.release(held["id"], 0))["content"]["updated"] is False  # reclaimed: no longer its lease
+    secret = (await api.get(f"{PREFIX}/project/webhook_secret/{main}")).json()["content"]["webhook_secret"]
+    push = json.dumps({"ref": "refs/heads/master", "after": "abc123", "repository": {"full_name": "test/test"}})
+    signature = hmac.new(secret.encode(), push.encode(), hashlib.sha256).hexdigest()
+    wrong = await anonymous.post(f"{PREFIX}/git/receivehook", content=push, headers={"X-Gogs-Signature": "0" * 64})
+    assert wrong.status_code == 403
+    hooked = await anonymous.post(f"{PREFIX}/git/receivehook", content=push, headers={"X-Gogs-Signature": signature})
+    assert hooked.json() == {"ok": True}
+    assert (await anonymous.get(f"{PREFIX}/project/get/{main}")).json()["content"]["project"]["version"] == "abc123"
+    wiped = await api.post(f"{PREFIX}/project/hard_reset/{main}")
+    assert wiped.json()["content"]["affected_tasks"] >= 5
+    assert await until(lambda: _no_jobs(api, "My-project"))
+
+
+async def _no_jobs(api: httpx.AsyncClient, project: str) -> bool:
+    return not await jobs_of(api, project)
 
 
 async def _state_of(api: httpx.AsyncClient, project: str, recipe: str, state: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import managers, projects, tasks, workers
+from . import maintenance, managers, projects, tasks, workers
 from .envelope import HANDLERS, reply
 
 
@@ -20,6 +20,13 @@ async def index(_: Request) -> Response:
 
 
 app = Starlette(
-    routes=[Route("/", index, methods=["GET"]), *workers.ROUTES, *tasks.ROUTES, *projects.ROUTES, *managers.ROUTES],
+    routes=[
+        Route("/", index, methods=["GET"]),
+        *workers.ROUTES,
+        *tasks.ROUTES,
+        *projects.ROUTES,
+        *maintenance.ROUTES,
+        *managers.ROUTES,
+    ],
     exception_handlers=HANDLERS,
 )

@@ -9,6 +9,7 @@
 
 import json
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from ...core.bodies import JobView, RecipeView
 from ...core.numbered import NumberedProject, NumberedWorker
@@ -18,8 +19,17 @@ FAILED: Final = 2
 _FAILED_STATES: Final = frozenset({"failed", "timed_out", "cancelled"})
 
 
-def project_view(p: NumberedProject, git_repo: str = "") -> dict[str, Any]:
+def git_repo_of(clone_url: str) -> str:
+    """task_tracker's ``git_repo`` (``owner/name``, what a push hook's ``repository.full_name``
+    says), read from the project's clone URL: Conveyor keeps the URL only."""
+    path = urlsplit(clone_url).path if "://" in clone_url else clone_url.partition(":")[2]
+    parts = [part for part in path.removesuffix(".git").split("/") if part]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else ""
+
+
+def project_view(p: NumberedProject) -> dict[str, Any]:
     d = p.doc
+    git_repo = git_repo_of(d.clone_url)
     return {
         "id": p.seq,
         "priority": d.priority,
