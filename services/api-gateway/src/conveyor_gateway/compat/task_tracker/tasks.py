@@ -10,6 +10,8 @@ a Conveyor job whose recipe payload is the task's recipe string.
   (retried until its runs are used), 2 (SKIP) gives it back uncounted.
 """
 
+import time
+import weakref
 from datetime import UTC, datetime
 from typing import Final
 
@@ -83,6 +85,27 @@ async def _project(state: State, number: int) -> NumberedProject:
     return found
 
 
+# A drone asks for a task of the same project over and over: its row is kept for a second
+# (per gateway), since the scheduler enforces pausing, visibility and access itself.
+_PROJECT_TTL_S: Final = 1.0
+_projects_seen: Final[weakref.WeakKeyDictionary[object, dict[int, tuple[float, NumberedProject]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _assign_project(state: State, number: int) -> NumberedProject:
+    seen = _projects_seen.setdefault(state["workers"], {})
+    now = time.monotonic()
+    hit = seen.get(number)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = await _project(state, number)
+    if len(seen) > 10_000:
+        seen.clear()
+    seen[number] = (now + _PROJECT_TTL_S, found)
+    return found
+
+
 async def submit_task(request: Request) -> Response:
     state: State = request.scope["state"]
     worker = await worker_of(request, 401)
@@ -129,7 +152,7 @@ async def get_task(request: Request) -> Response:
     number = int(text) if text.isdigit() and len(text) < 19 else 0
     if number <= 0:
         raise TtError("Invalid project id")
-    project = await _project(state, number)
+    project = await _assign_project(state, number)
     wait_s = await assign_wait_s(state, project.doc.name, project.doc.assign_rate, project.doc.assign_burst)
     if wait_s > 0:
         raise TtError("Too many requests", 429, rate_limit_delay=wait_s)
