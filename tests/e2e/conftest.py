@@ -20,6 +20,7 @@ from conveyor_devstack import free_port
 from conveyor_events import ensure_streams, events_stream_config, scheduler_subject
 from conveyor_events.scheduler_api import LeaseRequest
 from conveyor_gateway.app import create_app
+from conveyor_gateway.http.ports import parse_port_map
 from conveyor_gateway.settings import Settings as GatewaySettings
 from conveyor_identity import provision_admin_token
 from conveyor_logs.app import serve as serve_logs
@@ -112,7 +113,12 @@ async def anonymous(gateway_settings: GatewaySettings, gateway: httpx.AsyncClien
 async def gateway(gateway_settings: GatewaySettings, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client (authenticated with the admin token) for a gateway served by uvicorn in this loop."""
     app = create_app(gateway_settings)
-    service = Service(lambda stop: serve_http(app, "127.0.0.1", gateway_settings.http_port, stop, lifespan=True))
+    own_ports = list(parse_port_map(gateway_settings.compat_ports).values())  # façades' own ports, if set
+    service = Service(
+        lambda stop: serve_http(
+            app, "127.0.0.1", gateway_settings.http_port, stop, lifespan=True, extra_ports=own_ports
+        )
+    )
     base_url = f"http://127.0.0.1:{gateway_settings.http_port}"
     headers = {"Authorization": f"Bearer {admin_token}"}
     async with httpx.AsyncClient(base_url=base_url, timeout=10, headers=headers) as client:

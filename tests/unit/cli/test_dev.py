@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from conveyor_cli.dev import (
+    COMPAT_TRUST_DEFAULT,
     NATS_SYNC_DEFAULT,
     SERVICES,
     STACK,
@@ -24,7 +25,7 @@ from conveyor_cli.dev import (
 )
 
 CWD = Path("/home/dev/conveyor")
-_FIELDS = ("data_dir", "bind", "api_port", "nats_port", "pg_port", "health_port_base")
+_FIELDS = ("data_dir", "bind", "api_port", "nats_port", "pg_port", "health_port_base", "compat_ports", "compat_trust")
 
 
 def flags(**values: str) -> argparse.Namespace:
@@ -34,8 +35,9 @@ def flags(**values: str) -> argparse.Namespace:
 
 def options(*, bind: str = "127.0.0.1", api_port: int = 8080) -> DevOptions:
     return DevOptions(
-        data_dir=CWD / ".data", bind=bind, api_port=api_port, nats_port=4222, pg_port=5433, health_port_base=8081
-    )
+        data_dir=CWD / ".data", bind=bind, api_port=api_port, nats_port=4222, pg_port=5433, health_port_base=8081,
+        compat_trust=COMPAT_TRUST_DEFAULT,
+    )  # fmt: skip
 
 
 def test_defaults_apply_without_flags_or_environment() -> None:
@@ -204,3 +206,16 @@ def test_the_nats_sync_policy_is_always_an_interval_or_refused(tmp_path: Path) -
     with pytest.raises(OptionError, match="--nats-sync must be always or an interval"):
         resolve_options(parser.parse_args(["--nats-sync", "sometimes"]), {}, tmp_path)
     assert resolve_options(parser.parse_args([]), {"CONVEYOR_NATS_SYNC": "1s"}, tmp_path).nats_sync == "1s"
+
+
+def test_facade_ports_are_claimed_passed_to_the_gateway_and_refused_when_malformed() -> None:
+    resolved = resolve_options(flags(compat_ports="coalition=19211", compat_trust="none"), {}, CWD)
+    assert (resolved.compat_ports, resolved.compat_trust) == ((("coalition", 19211),), "")
+    claim = port_claims(resolved)[2]
+    assert (claim.port, claim.role) == (19211, "the coalition façade")
+    assert "--compat-ports" in str(port_in_use_error(claim))
+    gateway = next(spec for spec in SERVICES if spec.module == "conveyor_gateway")
+    env = service_env(gateway, resolved, nats_url="nats://n", database_url="postgresql://d", parent={})
+    assert (env["CONVEYOR_COMPAT_PORTS"], env["CONVEYOR_COMPAT_TRUST"]) == ("coalition=19211", "")
+    with pytest.raises(OptionError, match="--compat-ports"):
+        resolve_options(flags(compat_ports="coalition=nineteen"), {}, CWD)

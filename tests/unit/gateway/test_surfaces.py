@@ -5,10 +5,12 @@ The façade here is a test double mounted only in this test; production mounts n
 """
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from conveyor_gateway.app import create_app
 from conveyor_gateway.errors import GatewayError, JobNotFoundError
@@ -24,15 +26,20 @@ async def _seed_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"error": {"message": exc.detail}}, status_code=404 if exc.code == "job_not_found" else 400)
 
 
-def _client(facades: list[Mount] | None = None) -> httpx.AsyncClient:
+def _client(
+    facades: dict[str, ASGIApp] | None = None, settings: Settings | None = None, base_url: str = "http://gateway"
+) -> httpx.AsyncClient:
     """The gateway app in process; its lifespan does not run (no route here needs NATS or PostgreSQL)."""
-    app = create_app(Settings(), facades=facades)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    app = create_app(settings or Settings(), facades=facades)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+def _seed() -> Starlette:
+    return Starlette(routes=[Route("/jobs/42", _missing)], exception_handlers={GatewayError: _seed_error})
 
 
 def _with_a_facade() -> httpx.AsyncClient:
-    facade = Starlette(routes=[Route("/jobs/42", _missing)], exception_handlers={GatewayError: _seed_error})
-    return _client([Mount("/seed", app=facade)])
+    return _client({"seed": _seed()})
 
 
 async def test_a_mounted_facade_answers_errors_in_its_own_shape() -> None:
@@ -56,3 +63,23 @@ async def test_production_mounts_no_facade_yet() -> None:
         answer = await client.get("/compat/seed/jobs/42")
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_facade_on_its_own_port_answers_at_the_root() -> None:
+    """``CONVEYOR_COMPAT_PORTS``: a request that arrived on the façade's port goes to the façade with
+    its path untouched; the API port keeps the native routes and problems."""
+    settings = Settings(compat_ports="seed=19211")
+    async with _client({"seed": _seed()}, settings, "http://gateway:19211") as own_port:
+        answer = await own_port.get("/jobs/42")
+        assert (answer.status_code, answer.json()) == (404, {"error": {"message": "no job 42"}})
+        assert (await own_port.get("/v1/jobs")).status_code == 404  # the native API is not on this port
+    async with _client({"seed": _seed()}, settings, "http://gateway:8080") as api_port:
+        answer = await api_port.get("/jobs/42")
+        assert answer.status_code == 404
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert (await api_port.get("/compat/seed/jobs/42")).json() == {"error": {"message": "no job 42"}}
+
+
+def test_a_port_for_an_unknown_facade_stops_the_gateway_at_start() -> None:
+    with pytest.raises(ValueError, match="there is no façade 'nope'"):
+        create_app(Settings(compat_ports="nope=19211"), facades={"seed": _seed()})

@@ -37,6 +37,8 @@ class DevOptions:
     pg_port: int
     health_port_base: int
     nats_sync: str = NATS_SYNC_DEFAULT
+    compat_ports: tuple[tuple[str, int], ...] = ()  # façades served at the root of ports of their own
+    compat_trust: str = ""  # CONVEYOR_COMPAT_TRUST of the gateway
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ class _Option:
         return f"{self.flag} or {self.env}"
 
 
+COMPAT_PORTS_DEFAULT = "none"
+# coalition's workers and isula's clients send no credentials (DESIGN §10): on a development stack,
+# callers on this machine may use them, acting as the admin user.
+COMPAT_TRUST_DEFAULT = "coalition:127.0.0.1/32,::1/128@admin;isula:127.0.0.1/32,::1/128@admin"
+FACADE_PATHS: tuple[tuple[str, str], ...] = ()
+"""Each façade's name and its path under the API's address (as the gateway mounts them)."""
+
 _OPTIONS = (
     _Option("data_dir", "--data-dir", "CONVEYOR_DATA_DIR", ".data", "where NATS, PostgreSQL and logs keep files"),
     _Option("bind", "--bind", "CONVEYOR_BIND", "127.0.0.1", "address the services listen on"),
@@ -65,6 +74,15 @@ _OPTIONS = (
     _Option(
         "nats_sync", "--nats-sync", "CONVEYOR_NATS_SYNC", NATS_SYNC_DEFAULT,
         "JetStream fsync policy: always (before every acknowledgement) or an interval like 2s",
+    ),
+    _Option(
+        "compat_ports", "--compat-ports", "CONVEYOR_COMPAT_PORTS", COMPAT_PORTS_DEFAULT,
+        "façades also served at the root of a port of their own: <façade>=<port>,... or none",
+    ),
+    _Option(
+        "compat_trust", "--compat-trust", "CONVEYOR_COMPAT_TRUST", COMPAT_TRUST_DEFAULT,
+        "networks that may call a credential-less façade, and the user they act as:"
+        " <façade>:<cidr>,...@<user>;... or none",
     ),
 )  # fmt: skip
 _OPTION = {option.field: option for option in _OPTIONS}
@@ -178,7 +196,19 @@ def resolve_options(args: argparse.Namespace, environ: Mapping[str, str], cwd: P
         pg_port=_port(*values["pg_port"]),
         health_port_base=_port(*values["health_port_base"], highest=65535 - last_slot),
         nats_sync=_sync_policy(*values["nats_sync"]),
+        compat_ports=_compat_ports(*values["compat_ports"]),
+        compat_trust="" if values["compat_trust"][0] == "none" else values["compat_trust"][0],
     )
+
+
+def _compat_ports(value: str, source: str) -> tuple[tuple[str, int], ...]:
+    if value == "none":
+        return ()
+    pairs = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        name, _, port = part.partition("=")
+        pairs.append((name.strip(), _port(port.strip(), f"{source} ({part})")))
+    return tuple(pairs)
 
 
 def http_port(spec: ServiceSpec, options: DevOptions) -> int:
@@ -194,6 +224,10 @@ def port_claims(options: DevOptions, services: Sequence[ServiceSpec] = STACK) ->
         PortClaim(port=options.nats_port, host=INFRA_HOST, role="nats-server", setting=_OPTION["nats_port"].setting),
         PortClaim(port=options.pg_port, host=INFRA_HOST, role="PostgreSQL", setting=_OPTION["pg_port"].setting),
     ]  # fmt: skip
+    for name, port in options.compat_ports:
+        claims.append(
+            PortClaim(port=port, host=options.bind, role=f"the {name} façade", setting=_OPTION["compat_ports"].setting)
+        )
     for spec in services:
         is_api = spec.health_slot is None
         claims.append(
@@ -272,6 +306,8 @@ def service_env(
         "CONVEYOR_DATABASE_URL": database_url,
         "CONVEYOR_BIND": options.bind,
         "CONVEYOR_HTTP_PORT": str(http_port(spec, options)),
+        "CONVEYOR_COMPAT_PORTS": ",".join(f"{name}={port}" for name, port in options.compat_ports),
+        "CONVEYOR_COMPAT_TRUST": options.compat_trust,
     }
 
 
@@ -291,6 +327,21 @@ def api_url(options: DevOptions) -> str:
     return f"http://{url_host(options.bind)}:{options.api_port}"
 
 
+def _facade_lines(options: DevOptions) -> list[str]:
+    """Where each façade answers, and who may call the credential-less ones without a token."""
+    if not FACADE_PATHS:
+        return []
+    api = api_url(options)
+    own = dict(options.compat_ports)
+    lines = ["", "Façades (the seed systems' APIs):"]
+    for name, path in FACADE_PATHS:
+        port = f"   and http://{url_host(options.bind)}:{own[name]}/" if name in own else ""
+        lines.append(f"  {name:<13} {api}{path}{port}")
+    trust = options.compat_trust.replace(";", "; ") or "none"
+    lines.append(f"  without a token (--compat-trust): {trust}")
+    return lines
+
+
 def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[ServiceSpec] = STACK) -> str:
     """The text printed once the stack is ready: where things are and how to submit a first job."""
     api = api_url(options)
@@ -306,6 +357,7 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
         f"  logs  {logs}/<name>.log  ({names})",
         f"  nats  nats://{INFRA_HOST}:{options.nats_port}, one user per process (passwords in"
         f" {options.data_dir / 'nats-users.json'}; `subscriber` reads events only); fsync: {options.nats_sync}",
+        *_facade_lines(options),
         "",
         "Submit a first job, then read it back with the id it returns (TOKEN: an API token, below on first start):",
         f"  curl -s -X POST {api}/v1/jobs {auth} -H 'content-type: application/json' -d '{body}'",

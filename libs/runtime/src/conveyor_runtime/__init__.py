@@ -7,7 +7,7 @@ positions, health/metrics endpoints and lifecycle.
 from .connections import DEPENDENCY_ERRORS, ConnectError, connect_nats, create_pool, retry_until
 from .db import DbConnection, DbPool
 from .decoding import decode_batch, decode_stream_event
-from .http import ReadinessCheck, health_routes, nats_check, postgres_check, serve_http
+from .http import ReadinessCheck, health_routes, listen_socket, nats_check, postgres_check, serve_http
 from .lifecycle import run_service
 from .logging import configure_logging, get_logger
 from .migrations import Migration, apply_migrations, quote_schema
@@ -50,6 +50,7 @@ __all__ = [
     "decode_stream_event",
     "get_logger",
     "health_routes",
+    "listen_socket",
     "load_settings",
     "nats_check",
     "parse_nets",

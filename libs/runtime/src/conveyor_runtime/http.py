@@ -2,7 +2,8 @@
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Generator, Mapping
+import socket
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -90,7 +91,32 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event, *, lifespan: bool = False) -> None:
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (IPv6 when the host has a colon), for uvicorn's ``sockets``.
+
+    Raises:
+        OSError: The port is in use or the address is not this machine's.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)  # uvicorn's worker processes serve it too
+    return sock
+
+
+async def serve_http(
+    app: Starlette,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    *,
+    lifespan: bool = False,
+    extra_ports: Sequence[int] = (),
+) -> None:
     """Serve ``app`` with uvicorn (httptools) inside the running loop until ``stop`` is set.
 
     Args:
@@ -99,6 +125,8 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event, 
         port: Port.
         stop: Set to shut the server down.
         lifespan: Run the app's lifespan (the gateway's opens its connections there).
+        extra_ports: More ports on ``host`` served by the same app (the gateway's façade ports;
+            the app tells them apart by ``scope["server"]``).
     """
     config = uvicorn.Config(
         app,
@@ -117,7 +145,8 @@ async def serve_http(app: Starlette, host: str, port: int, stop: asyncio.Event, 
         timeout_graceful_shutdown=5,
     )
     server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve())
+    sockets = [listen_socket(host, p) for p in (port, *extra_ports)] if extra_ports else None
+    task = asyncio.create_task(server.serve(sockets=sockets))
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:

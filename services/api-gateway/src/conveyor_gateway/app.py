@@ -1,7 +1,7 @@
 """Composition root of the gateway: ``create_app(settings)`` for uvicorn ``--factory``."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -11,7 +11,9 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import Mount
+from starlette.types import ASGIApp
+from uvicorn.supervisors import Multiprocess
 
 from conveyor_events import (
     EventAppender,
@@ -33,6 +35,7 @@ from conveyor_runtime import (
     create_pool,
     get_logger,
     health_routes,
+    listen_socket,
     load_settings,
     nats_check,
     parse_nets,
@@ -52,6 +55,7 @@ from .core.reader import JobReader
 from .core.requester import Requester
 from .core.submit_limits import SubmitLimiter
 from .core.token_auth import TokenAuthenticator
+from .core.trust import parse_trust
 from .core.worker_auth import WorkerAuthenticator
 from .core.worker_reader import WorkerReader
 from .core.worker_status import open_status_bucket
@@ -59,6 +63,7 @@ from .errors import GatewayError
 from .http.access import secure_routes
 from .http.middleware import RequestContext
 from .http.outage import OUTAGE_HANDLERS
+from .http.ports import PortDispatch, parse_port_map
 from .http.problems import gateway_problem, http_problem, unexpected_problem
 from .http.query_guard import QueryTextGuard
 from .http.route_index import IndexedRouter
@@ -96,15 +101,18 @@ async def _close_pool(pool: "asyncpg.Pool[Any]", timeout_s: float = 3.0) -> None
         pool.terminate()
 
 
-def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute] | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIApp] | None = None) -> Starlette:
     """Build the gateway app; its lifespan opens NATS and PostgreSQL.
 
-    ``facades`` replaces what is mounted under ``/compat`` (``compat.routes()``), for tests.
+    ``facades`` replaces the façades (``compat.FACADES``), for tests.
     """
     settings = settings or load_settings(Settings)
     configure_logging(settings.log_level, settings.log_json)
     checks: dict[str, ReadinessCheck] = {}
     allow_nets = parse_nets(settings.hook_allow_nets)
+    facades = compat.FACADES if facades is None else facades
+    compat_ports = parse_port_map(settings.compat_ports, frozenset(facades))
+    compat_trust = parse_trust(settings.compat_trust)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
@@ -188,6 +196,7 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
                 hooks=hooks,
                 hooks_watcher=hooks_watcher,
                 hook_allow_nets=allow_nets,
+                compat_trust=compat_trust,
             )
         finally:
             checks.clear()
@@ -208,12 +217,17 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
 
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
-        Mount("/compat", routes=list(compat.routes() if facades is None else facades)),
+        Mount("/compat", routes=compat.routes(facades)),
         Mount("/ui", app=web.app),
     ]
     app = Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(RequestContext), Middleware(QueryTextGuard)],
+        middleware=[
+            Middleware(RequestContext),
+            Middleware(QueryTextGuard),
+            # Innermost: a request on a façade's own port skips the gateway's routes and handlers.
+            Middleware(PortDispatch, by_port={port: facades[name] for name, port in compat_ports.items()}),
+        ],
         exception_handlers={
             GatewayError: gateway_problem,
             HTTPException: http_problem,
@@ -226,10 +240,11 @@ def create_app(settings: Settings | None = None, *, facades: Sequence[BaseRoute]
 
 
 def main() -> None:
-    """Serve the gateway with uvicorn (uvloop + httptools)."""
+    """Serve the gateway with uvicorn (uvloop + httptools) on its API port and its façades' ports."""
     settings = load_settings(Settings)
     configure_logging(settings.log_level, settings.log_json)
-    uvicorn.run(
+    facade_ports = parse_port_map(settings.compat_ports, frozenset(compat.FACADES))
+    config = uvicorn.Config(
         "conveyor_gateway.app:create_app",
         factory=True,
         host=settings.bind,
@@ -242,3 +257,10 @@ def main() -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    sockets = [listen_socket(settings.bind, port) for port in (settings.http_port, *facade_ports.values())]
+    for name, port in facade_ports.items():
+        _log.info("facade_port", facade=name, port=port)
+    if settings.workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)

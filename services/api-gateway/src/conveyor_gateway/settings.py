@@ -21,3 +21,8 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     signed_requests: bool = False
     # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
     hook_allow_nets: str = ""
+    # Façades (DESIGN §10). Each is under /compat/<name>; these give one a port of its own, where it
+    # answers at the root (``coalition=19211,task_tracker=8091``), and list the networks that may call
+    # a façade without credentials and the user they act as (``coalition:127.0.0.1/32@farm; ...``).
+    compat_ports: str = ""
+    compat_trust: str = ""

@@ -1,5 +1,6 @@
 """What the lifespan hands every request: the gateway's resources, opened once in ``app.py``."""
 
+from collections.abc import Mapping
 from typing import TypedDict
 
 from nats.aio.client import Client as NatsClient
@@ -19,6 +20,7 @@ from .reader import JobReader
 from .requester import Requester
 from .submit_limits import SubmitLimiter
 from .token_auth import TokenAuthenticator
+from .trust import Trust
 from .worker_auth import WorkerAuthenticator
 from .worker_reader import WorkerReader
 from .worker_status import StatusBoard
@@ -56,3 +58,4 @@ class State(TypedDict):
     hooks: HookReader
     hooks_watcher: PositionWatcher
     hook_allow_nets: tuple[IPNetwork, ...]
+    compat_trust: Mapping[str, Trust]  # unauthenticated façade callers by network (core.trust)
