@@ -16,20 +16,21 @@ UA = {"User-Agent": "tt_py_client1.0"}
 class Drone:
     """One task_tracker worker (its id and secret) on a gateway client that sends no credentials."""
 
-    def __init__(self, http: httpx.AsyncClient, wid: int, secret: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, wid: int, secret: str, prefix: str = PREFIX) -> None:
         self.http = http
         self.id = wid
         self.secret = secret
+        self.prefix = prefix
 
     @property
     def headers(self) -> dict[str, str]:
         return {**UA, "X-Worker-Id": str(self.id), "X-Secret": self.secret}
 
     async def post(self, path: str, body: Any, **headers: str) -> httpx.Response:
-        return await post(self.http, path, body, {**self.headers, **headers})
+        return await post(self.http, path, body, {**self.headers, **headers}, self.prefix)
 
     async def get(self, path: str) -> httpx.Response:
-        return await self.http.get(PREFIX + path, headers=self.headers)
+        return await self.http.get(self.prefix + path, headers=self.headers)
 
     async def fetch_task(self, project: int) -> dict[str, Any] | None:
         """``/task/get/:project``'s task, or None on "No task available" (exactly that message)."""
@@ -65,17 +66,20 @@ class Drone:
         return body
 
 
-async def post(http: httpx.AsyncClient, path: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+async def post(
+    http: httpx.AsyncClient, path: str, body: Any, headers: dict[str, str], prefix: str = PREFIX
+) -> httpx.Response:
     """A POST as the Python drone sends it: ``json.dumps`` encoded, no content type."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await http.post(PREFIX + path, content=data, headers=headers)
+    return await http.post(prefix + path, content=data, headers=headers)
 
 
-async def make_worker(http: httpx.AsyncClient, alias: str) -> Drone:
-    r = await post(http, "/worker/create", {"alias": alias}, UA)
+async def make_worker(http: httpx.AsyncClient, alias: str, prefix: str = PREFIX) -> Drone:
+    """``/worker/create``; ``prefix``: where the façade is (``""`` at the root of its own port)."""
+    r = await post(http, "/worker/create", {"alias": alias}, UA, prefix)
     assert r.status_code == 200, r.text
     worker = r.json()["content"]["worker"]
-    return Drone(http, worker["id"], worker["secret"])
+    return Drone(http, worker["id"], worker["secret"], prefix)
 
 
 async def until(check: Callable[[], Any], timeout_s: float = 10.0) -> Any:

@@ -11,6 +11,9 @@ from typing import Any
 
 import httpx
 
+from conveyor_gateway.http.ports import parse_port_map
+from conveyor_gateway.settings import Settings as GatewaySettings
+
 from .drone import PREFIX, Drone, make_worker, post, until
 
 
@@ -38,7 +41,7 @@ async def jobs_of(api: httpx.AsyncClient, project: str) -> list[dict[str, Any]]:
 
 
 async def test_the_drones_flow_end_to_end(
-    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, log_collector: None
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, log_collector: None, gateway_settings: GatewaySettings
 ) -> None:
     index = await anonymous.get(f"{PREFIX}/")
     assert index.json() == {"ok": True, "content": {"name": "task_tracker", "version": "1.1"}}
@@ -46,7 +49,10 @@ async def test_the_drones_flow_end_to_end(
     main = await create_project(api, name="My project", clone_url="http://github.com/test/test", version="1.0",
                                 priority=999, chain=after, motd="hi")  # fmt: skip
     a = await make_worker(anonymous, "some alias")
-    b = await make_worker(anonymous, "")
+    # b talks to the façade at the root of its own port, as a drone pointed at host:port does.
+    own_port = parse_port_map(gateway_settings.compat_ports)["task_tracker"]
+    b = await make_worker(anonymous, "", prefix=f"http://127.0.0.1:{own_port}")
+    assert (await anonymous.get(f"http://127.0.0.1:{own_port}/v1/jobs")).status_code == 404
     assert a.id != b.id and len(base64.b64decode(a.secret)) == 32
 
     # A private project hands nothing out, and takes no task, before a manager accepts.

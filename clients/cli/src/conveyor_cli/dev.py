@@ -58,7 +58,7 @@ COMPAT_PORTS_DEFAULT = "none"
 # coalition's workers and isula's clients send no credentials (DESIGN §10): on a development stack,
 # callers on this machine may use them, acting as the admin user.
 COMPAT_TRUST_DEFAULT = "coalition:127.0.0.1/32,::1/128@admin;isula:127.0.0.1/32,::1/128@admin"
-FACADE_PATHS: tuple[tuple[str, str], ...] = ()
+FACADE_PATHS: tuple[tuple[str, str], ...] = (("task_tracker", "/compat/task_tracker"),)
 """Each façade's name and its path under the API's address (as the gateway mounts them)."""
 
 _OPTIONS = (
