@@ -11,7 +11,7 @@ from conveyor_gateway.compat.task_tracker.projects import project_name, visibili
 from conveyor_gateway.compat.task_tracker.siphash import siphash24, unique_string_hash
 from conveyor_gateway.compat.task_tracker.tasks import dedupe_key, submission
 from conveyor_gateway.compat.task_tracker.views import project_view, recipe_text, status_of, task_view
-from conveyor_gateway.compat.task_tracker.wire import BulkSubmit, SubmitTask, decode
+from conveyor_gateway.compat.task_tracker.wire import BulkSubmit, LogLine, SubmitTask, decode
 from conveyor_gateway.compat.task_tracker.workers import alias_name
 from conveyor_gateway.core.bodies import JobView, RecipeView
 from conveyor_gateway.core.numbered import NumberedProject
@@ -47,6 +47,11 @@ def test_bodies_decode_as_go_did() -> None:
     assert decode(b'{"requests": [{"project": 2, "recipe": "x"}]}', BulkSubmit).requests == [
         SubmitTask(project=2, recipe="x")
     ]
+
+
+def test_log_lines_take_the_go_clients_key_too() -> None:
+    assert decode(b'{"scope": "s", "Message": "from go", "timestamp": 1}', LogLine).text == "from go"
+    assert decode(b'{"scope": "s", "message": "from python", "timestamp": 1}', LogLine).text == "from python"
 
 
 def test_a_task_becomes_a_recipe_job() -> None:

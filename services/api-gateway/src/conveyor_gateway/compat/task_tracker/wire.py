@@ -57,9 +57,17 @@ class ReleaseTask(msgspec.Struct, kw_only=True):
 
 
 class LogLine(msgspec.Struct, kw_only=True):
+    """``/log/<level>``. The Go client sends ``Message`` (its struct's tag), the Python drone
+    ``message``: Go's decoder matched keys in any case, so both are read."""
+
     scope: str = ""
     message: str = ""
+    go_message: str = msgspec.field(default="", name="Message")
     timestamp: Int64 = 0
+
+    @property
+    def text(self) -> str:
+        return self.message or self.go_message
 
 
 class GetLogs(msgspec.Struct, kw_only=True):

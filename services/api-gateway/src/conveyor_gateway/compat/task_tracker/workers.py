@@ -123,11 +123,11 @@ def _log_route(level: str) -> Route:
             line = await read_body(request, LogLine)
         except TtError as exc:
             raise TtError(PARSE_ERROR, 413 if exc.status == 413 else 400) from None
-        if not line.message or not line.scope or line.timestamp <= 0 or line.timestamp > 2**40:
+        if not line.text or not line.scope or line.timestamp <= 0 or line.timestamp > 2**40:
             raise TtError(PARSE_ERROR)
         at = datetime.fromtimestamp(line.timestamp, UTC)
-        await append_worker_log(state, worker.id, level, line.message, line.scope, at)
-        text = f"[{level}] {line.scope}: {line.message}\n".encode()
+        await append_worker_log(state, worker.id, level, line.text, line.scope, at)
+        text = f"[{level}] {line.scope}: {line.text}\n".encode()
         for held in held_tasks(state["workers"]).of_worker(worker.id):
             lease = CurrentLease(job_id=held.job_id, attempt=held.attempt)
             after = await append_log(state, held.lease_id, lease, held.log_offset, "", text)
