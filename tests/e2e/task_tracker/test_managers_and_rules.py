@@ -38,6 +38,9 @@ async def test_managers_sessions_and_the_permission_matrix(
     status, body = await call(alice, "/register", {"username": "alice", "password": "correct horse"})
     assert status == 200 and body["content"]["manager"]["username"] == "alice"
     assert "tt" in alice.cookies
+    # The session's token manages projects only: no native jobs for a self-registered manager.
+    session = {"Authorization": f"Bearer {alice.cookies['tt']}"}
+    assert (await alice.get("/v1/jobs", headers=session)).status_code == 403
     assert (await call(bob, "/register", {"username": "alice", "password": "whatever1"}))[0] == 400
     assert (await call(bob, "/login", {"username": "alice", "password": "wrong pass"}))[0] == 403
     assert (await call(bob, "/register", {"username": "bob", "password": "bobs password"}))[0] == 200

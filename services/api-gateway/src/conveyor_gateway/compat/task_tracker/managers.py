@@ -16,8 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_identity import SCOPES
-
 from ...core import projects as core_projects
 from ...core import users
 from ...core.context import State
@@ -30,6 +28,10 @@ from .projects import ROLE_BITS, managed_project, path_number
 from .wire import Credentials, SetRole, read_body
 
 SESSION_S: Final = 8 * 3600
+# A session's token may manage projects (as a task_tracker manager does) and, for an admin user,
+# everything (``admin`` counts only while the user is an admin, so promote and demote apply at
+# once); a self-registered manager gets no native jobs or workers scopes.
+SESSION_SCOPES: Final = ("projects", "admin")
 _MIN_NAME, _MAX_NAME, _MIN_PASSWORD = 3, 16, 8
 
 
@@ -53,7 +55,7 @@ def bits_of_roles(roles: list[str] | tuple[str, ...]) -> int:
 async def _session(request: Request, user_id: str, answer: dict[str, Any]) -> Response:
     state: State = request.scope["state"]
     token, _, _, _ = await users.issue_token(
-        state, user_id, tuple(SCOPES), name="task_tracker session", issued_by=user_id, expires_in_s=SESSION_S
+        state, user_id, SESSION_SCOPES, name="task_tracker session", issued_by=user_id, expires_in_s=SESSION_S
     )
     response = reply(answer)
     secure = request.url.scheme == "https"
