@@ -126,7 +126,7 @@ from .user import (
     UserTokenIssued,
     UserTokenRevoked,
 )
-from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
+from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerRenamed, WorkerStateChanged
 
 __all__ = [
     "ARTIFACTS_BUCKET",
@@ -208,6 +208,7 @@ __all__ = [
     "WorkerEvent",
     "WorkerLogLine",
     "WorkerRegistered",
+    "WorkerRenamed",
     "WorkerStateChanged",
     "access_subject",
     "artifact_subject",
