@@ -147,9 +147,9 @@ async def test_bad_input_rate_limits_and_pausing(api: httpx.AsyncClient, anonymo
     form_body = json.dumps({"project": limited, "recipe": "one", "max_retries": 3})
     assert (await w.post("/task/submit", form_body.encode(), **form)).json() == {"ok": True}
     assert (await w.submit(limited, "two")).json() == {"ok": True}
-    got = await w.get(f"/worker/get/{w.id}")
-    assert got.json()["content"]["worker"] == {"id": w.id, "created": got.json()["content"]["worker"]["created"],
-                                                "alias": "w", "paused": False}  # fmt: skip
+    assert (await w.post("/worker/update", {"alias": "another alias"})).json() == {"ok": True}
+    got = (await w.get(f"/worker/get/{w.id}")).json()["content"]["worker"]
+    assert got == {"id": w.id, "created": got["created"], "alias": "another-alias", "paused": False}
 
     # The assignment rate: one token, then 429 with the delay until the next.
     assert await w.fetch_task(limited) is not None
@@ -164,4 +164,4 @@ async def test_bad_input_rate_limits_and_pausing(api: httpx.AsyncClient, anonymo
     r = await w.get(f"/task/get/{limited}")
     assert r.json()["message"] in ("A manager has paused you", "Too many requests")
     stats = (await anonymous.get(f"{PREFIX}/worker/stats")).json()["content"]["stats"]
-    assert {"alias": "w", "closed_task_count": 0, "paused": True, "id": w.id} in stats
+    assert {"alias": "another-alias", "closed_task_count": 0, "paused": True, "id": w.id} in stats

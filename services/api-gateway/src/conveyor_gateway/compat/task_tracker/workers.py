@@ -23,7 +23,7 @@ from ...core.lease_check import CurrentLease
 from ...core.numbered import all_workers, worker_by_seq, workers_by_id
 from ...core.output import append_log, append_worker_log
 from ...core.worker_bodies import WorkerRegistration
-from ...core.worker_modes import set_worker_mode
+from ...core.worker_modes import rename_worker, set_worker_mode
 from ...core.worker_registration import register_worker
 from .auth import is_tracker_admin, manager_of, parse_worker_id, require_manager, worker_of
 from .envelope import TtError, reply
@@ -67,9 +67,14 @@ async def create_worker(request: Request) -> Response:
 
 
 async def update_worker(request: Request) -> Response:
-    await worker_of(request, 401)
-    await read_body(request, UpdateWorker)
-    raise TtError("Conveyor does not rename workers: register a new one with the alias wanted")
+    state: State = request.scope["state"]
+    worker = await worker_of(request, 401)
+    ask = await read_body(request, UpdateWorker)
+    if ask.alias == "unassigned":
+        raise TtError("Invalid request")
+    seq = await rename_worker(state, worker.id, alias_name(ask.alias), by=f"worker:{worker.id}")
+    await state["watcher"].wait_for(seq, state["write_wait_s"])
+    return reply()
 
 
 async def get_worker(request: Request) -> Response:
