@@ -93,6 +93,12 @@ async def test_the_drones_flow_end_to_end(
     copy = await a.wait_task(after)
     assert copy["recipe"] == recipe and copy["project"]["id"] == after
     assert (await a.release(copy["id"], 0))["content"]["updated"] is True
+    # A job submitted natively into a task_tracker project is handed out by /task/get.
+    native_job = await api.post("/v1/jobs", json={"project": "after", "recipe": {"from": "native"}})
+    assert native_job.status_code in (201, 202), native_job.text
+    handed = await a.wait_task(after)
+    assert json.loads(handed["recipe"]) == {"from": "native"}
+    assert (await a.release(handed["id"], 0))["content"]["updated"] is True
     stale = await a.release(task["id"], 0)
     assert stale == {"ok": True, "message": "Task was not marked as closed", "content": {"updated": False}}
 

@@ -7,10 +7,11 @@ import pytest
 
 from conveyor_gateway.compat.task_tracker.auth import canonical_secret, parse_worker_id
 from conveyor_gateway.compat.task_tracker.envelope import TtError, envelope
+from conveyor_gateway.compat.task_tracker.managers import bits_of_roles, roles_of_bits
 from conveyor_gateway.compat.task_tracker.projects import project_name, visibility_of
 from conveyor_gateway.compat.task_tracker.siphash import siphash24, unique_string_hash
 from conveyor_gateway.compat.task_tracker.tasks import dedupe_key, submission
-from conveyor_gateway.compat.task_tracker.views import project_view, recipe_text, status_of, task_view
+from conveyor_gateway.compat.task_tracker.views import git_repo_of, project_view, recipe_text, status_of, task_view
 from conveyor_gateway.compat.task_tracker.wire import BulkSubmit, LogLine, SubmitTask, decode
 from conveyor_gateway.compat.task_tracker.workers import alias_name
 from conveyor_gateway.core.bodies import JobView, RecipeView
@@ -121,3 +122,13 @@ def test_views_speak_task_tracker() -> None:
     assert recipe_text(_job("queued", {"kind": "recipe", "recipe": {"a": [1]}})) == '{"a": [1]}'
     assert status_of(_job("failed", None)) == 2 and status_of(_job("queued", None)) == 1
     assert isinstance(job.payload, RecipeView)
+
+
+def test_roles_and_repositories() -> None:
+    assert roles_of_bits(31) == ("read", "edit", "manage_access", "secret", "maintenance")
+    assert roles_of_bits(1 | 8) == ("read", "secret")
+    assert bits_of_roles(["read", "secret", "read"]) == 9
+    assert git_repo_of("http://github.com/test/test") == "test/test"
+    assert git_repo_of("https://git.example.com/group/sub/repo.git") == "sub/repo"
+    assert git_repo_of("git@github.com:owner/name.git") == "owner/name"
+    assert git_repo_of("") == git_repo_of("http://host/") == ""
