@@ -154,8 +154,17 @@ async def test_the_drones_flow_end_to_end(
     entry = (await until(logs))[0]
     assert entry["message"] == "cloned" and entry["level"] == 5 and f'"worker":{a.id}' in entry["data"]
 
-    # Monitoring, assignees, maintenance and the push hook.
+    # Monitoring, assignees, maintenance and the push hook; a line logged while holding a task
+    # is in that job's log too.
     held = await a.wait_task(main)
+    assert (await a.post("/log/warn", {**line, "message": "while holding"})).status_code == 204
+    held_job = next(j for j in await jobs_of(api, "My-project") if j["payload"]["recipe"] == held["recipe"])
+
+    async def job_log() -> bool:
+        r = await api.get(f"/v1/jobs/{held_job['id']}/log")
+        return r.status_code in (200, 206) and b"[warn] drone: while holding" in r.content
+
+    assert await until(job_log)
     snapshot = (await anonymous.get(f"{PREFIX}/project/monitoring/{main}?count=5")).json()["content"]["snapshots"][0]
     assert snapshot["failed_task_count"] == 1 and snapshot["worker_access_count"] == 2
     assert snapshot["closed_task_count"] >= 2 and snapshot["new_task_count"] >= 3

@@ -25,7 +25,7 @@ from conveyor_events.scheduler_api import ReportResult
 from ...core.bodies import JobSubmission
 from ...core.context import State
 from ...core.leases import finish_run, lease_numbered
-from ...core.numbered import NumberedProject, job_by_seq, project_by_seq
+from ...core.numbered import NumberedProject, job_by_seq, project_by_seq, worker_by_seq
 from ...core.rate_peek import assign_wait_s
 from ...core.submit import submit, submit_batch
 from ...core.worker_bodies import LeaseAsk, RunFinish
@@ -155,6 +155,9 @@ async def get_task(request: Request) -> Response:
     project = await _assign_project(state, number)
     wait_s = await assign_wait_s(state, project.doc.name, project.doc.assign_rate, project.doc.assign_burst)
     if wait_s > 0:
+        me = await worker_by_seq(state, worker.seq)
+        if me is not None and me.mode == "paused":  # task_tracker said so before the rate
+            raise TtError("A manager has paused you")
         raise TtError("Too many requests", 429, rate_limit_delay=wait_s)
     try:
         leased = await lease_numbered(state, worker.id, LeaseAsk(max=1, wait_s=0), project=project.doc.name)
