@@ -95,6 +95,8 @@ async def test_managers_sessions_and_the_permission_matrix(
 
     # Promote and demote: GET as the server had them, but an admin's session only.
     assert (await call(alice, f"/manager/promote/{bob_id}"))[0] == 403
+    cross = await api.get(f"{PREFIX}/manager/promote/{bob_id}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
     assert (await api.get(f"{PREFIX}/manager/promote/{bob_id}")).json() == {"ok": True}
     assert (await call(bob, "/account"))[1]["content"]["manager"]["tracker_admin"] is True
 

@@ -2,12 +2,13 @@
 a Conveyor user; ``tracker_admin`` is Conveyor's admin.
 
 - A password is stored as its argon2id hash (task_tracker stored SHA-512 of password‖username).
-- The session cookie ``tt`` (8 hours, ``HttpOnly``, ``SameSite=Lax``) holds a Conveyor API token
+- The session cookie ``tt`` (8 hours, ``HttpOnly``, ``SameSite=Strict``) holds a Conveyor API token
   issued at login (it expires with the session) and revoked at logout: every gateway accepts it,
   with no session store of its own. A Conveyor API token sent as ``Authorization: Bearer`` is a
   manager session too (how Conveyor's existing admins manage through the façade).
 - ``/manager/promote/:id`` and ``/manager/demote/:id`` are answered on ``GET`` as the server
-  did, but only for an admin's session: they change state, so they are refused to anyone else.
+  did, but only for an admin's session and never from another site's link (``SameSite=Strict``
+  cookie, ``Sec-Fetch-Site: cross-site`` refused): they change state.
 """
 
 from typing import Any, Final
@@ -60,7 +61,7 @@ async def _session(request: Request, user_id: str, answer: dict[str, Any]) -> Re
     response = reply(answer)
     secure = request.url.scheme == "https"
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=SESSION_S, httponly=True, samesite="lax", secure=secure, path="/"
+        SESSION_COOKIE, token, max_age=SESSION_S, httponly=True, samesite="strict", secure=secure, path="/"
     )
     return response
 
@@ -139,6 +140,8 @@ async def list_for_project(request: Request) -> Response:
 async def _admin_change(request: Request, is_admin: bool) -> Response:
     state: State = request.scope["state"]
     manager = await require_manager(request)
+    if request.headers.get("sec-fetch-site") == "cross-site":  # a link on another site: not the admin's intent
+        raise TtError("Unauthorized", 403)
     try:
         number = path_number(request)
     except TtError:
