@@ -392,6 +392,25 @@ class EngineLeases(RuleBasedStateMachine):
             granted += self._granted(worker_id, reply)
         assert len(granted) == len(set(granted))
 
+    @rule(first=worker_ids, second=worker_ids, index=indexes, has_tokens=st.booleans())
+    def two_workers_claim_one_job_at_once(self, first: str, second: str, index: int, has_tokens: bool) -> None:
+        """Two claims of one named job (the VirtShell façade's) interleave: at most one gets it,
+        and it gets nothing else."""
+        self.rates.has_tokens = has_tokens
+        job_id = self._job(index)
+
+        async def both() -> list[LeaseReply | BaseException]:
+            calls = [self.engine.lease(LeaseRequest(worker_id=w, job_id=job_id)) for w in (first, second)]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        granted: list[str] = []
+        for worker_id, reply in zip((first, second), self._run(both()), strict=True):
+            if isinstance(reply, AppendError):
+                continue
+            assert isinstance(reply, LeaseReply), reply
+            granted += self._granted(worker_id, reply)
+        assert granted in ([], [job_id])
+
     def _granted(self, worker_id: str, reply: LeaseReply) -> list[str]:
         """Check what a lease call handed out against the stream, and remember the leases."""
         assert reply.error is None

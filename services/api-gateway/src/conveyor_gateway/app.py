@@ -184,7 +184,6 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
                 projects_watcher=projects_watcher,
                 access_watcher=access_watcher,
                 submit_limits=SubmitLimiter(pool),
-                signed_requests=settings.signed_requests,
                 max_body_bytes=settings.max_body_bytes,
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
@@ -218,6 +217,7 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
         Mount("/compat", routes=compat.routes(facades)),
+        *compat.seed_routes(facades),
         Mount("/ui", app=web.app),
     ]
     app = Starlette(

@@ -17,8 +17,6 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     # How long a verified API token is trusted without a lookup: a revoked token keeps working on
     # other gateways for at most this long (plus the identity projection's lag).
     token_cache_s: float = 2.0
-    # VirtShell-style signed requests (X-VirtShell-Authorization: token_id:signature); off by default.
-    signed_requests: bool = False
     # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
     hook_allow_nets: str = ""
     # Façades (DESIGN §10). Each is under /compat/<name>; these give one a port of its own, where it

@@ -264,7 +264,9 @@ class Engine:
             free = worker.capacity - len(self._held.get(worker.id, ()))
             if worker.mode == "draining" or free <= 0:
                 return LeaseReply()
-            granted = await self._assign(worker, min(req.max, free), req.project)
+            if req.job_id is not None:  # a claim of one job: now or never, no waiting
+                return LeaseReply(leases=tuple(await self._assign(worker, 1, job_id=req.job_id)))
+            granted = await self._assign(worker, min(req.max, free), only=req.project)
             remaining = deadline - loop.time()
             if granted or remaining <= 0:
                 return LeaseReply(leases=tuple(granted))
@@ -278,14 +280,23 @@ class Engine:
         """Let waiting lease calls look again (a project resumed, or its rate bucket refilled)."""
         self._wake()
 
-    async def _assign(self, worker: WorkerState, n: int, only: str | None = None) -> list[LeasedJob]:
+    async def _assign(
+        self, worker: WorkerState, n: int, *, job_id: str | None = None, only: str | None = None
+    ) -> list[LeasedJob]:
         now = self._clock()
         policy = self._projects
 
         def allowed(project: str) -> bool:
             return (only is None or project == only) and (policy is None or policy.may_assign(worker.id, project))
 
-        picked = self.queue.take(worker.labels, n, now=now, held=self._recent_use, allowed=allowed, worker_id=worker.id)
+        if job_id is not None:
+            picked = (
+                [job_id] if self.queue.take_job(job_id, worker.labels, worker_id=worker.id, allowed=allowed) else []
+            )
+        else:
+            picked = self.queue.take(
+                worker.labels, n, now=now, held=self._recent_use, allowed=allowed, worker_id=worker.id
+            )
         # Decided on the states they had when picked, whatever the fold loop brings while this call
         # awaits a project's token: a job edited (new labels), paused or deleted meanwhile has a
         # newer version, so the stream refuses its assignment.

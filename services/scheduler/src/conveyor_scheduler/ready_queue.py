@@ -150,6 +150,27 @@ class ReadyQueue:
             taken.append(entry.job_id)
         return taken
 
+    def take_job(
+        self,
+        job_id: str,
+        worker_labels: Iterable[str],
+        *,
+        worker_id: str = "",
+        allowed: Callable[[str], bool] | None = None,
+    ) -> bool:
+        """Remove ``job_id`` if it is queued and this worker may run it now (as ``take`` would
+        judge it); whether it was taken."""
+        entry = self._members.get(job_id)
+        if entry is None:
+            return False
+        labels, project, excluded = entry.key
+        if not labels <= frozenset(worker_labels) or worker_id in excluded:
+            return False
+        if allowed is not None and not allowed(project):
+            return False
+        self.remove(job_id)
+        return True
+
 
 class RecentUsage:
     """Counts that decay exponentially with a half-life: recent use weighs, old use fades."""

@@ -14,13 +14,26 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
 from . import task_tracker
+from .isula.app import app as isula_app
+from .virtshell.app import app as virtshell_app
 
 FACADES: Final[Mapping[str, ASGIApp]] = {
     "task_tracker": task_tracker.app,
+    "isula": isula_app,
+    "virtshell": virtshell_app,
 }
 """Each façade's app by its name (the path segment under ``/compat`` and the key of its port)."""
 
 
+SEED_PATHS: Final[Mapping[str, str]] = {"virtshell": "/api/virtshell/v1"}
+"""Façades also mounted on the API port where their seed document put them (a prefix no other path uses)."""
+
+
 def routes(facades: Mapping[str, ASGIApp] = FACADES) -> list[BaseRoute]:
-    """One ``Mount("/<name>", app=<app>)`` per façade."""
+    """One ``Mount("/<name>", app=<app>)`` per façade, for the gateway's ``/compat`` mount."""
     return [Mount(f"/{name}", app=app) for name, app in facades.items()]
+
+
+def seed_routes(facades: Mapping[str, ASGIApp] = FACADES) -> list[BaseRoute]:
+    """The mounts at the seed documents' own paths on the API port (``SEED_PATHS``)."""
+    return [Mount(path, app=facades[name]) for name, path in SEED_PATHS.items() if name in facades]

@@ -46,7 +46,6 @@ class State(TypedDict):
     projects_watcher: PositionWatcher
     access_watcher: PositionWatcher
     submit_limits: SubmitLimiter
-    signed_requests: bool
     max_body_bytes: int
     bulk_max_body_bytes: int
     write_wait_s: float

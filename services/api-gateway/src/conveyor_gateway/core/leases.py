@@ -139,6 +139,26 @@ async def lease_numbered(
     ]
 
 
+async def claim(state: State, worker_id: str, job_id: str) -> LeaseView | None:
+    """Lease the job ``job_id`` to ``worker_id`` if it is queued now and the worker may run it;
+    None when it is not (another claim or worker took it first, or it is not ready). The
+    scheduler decides, so of two claims of one job at most one gets it.
+
+    Raises:
+        SchedulerUnavailableError: No scheduler answered.
+        WorkerPausedError: The worker is paused.
+        UnauthenticatedError: The scheduler does not know the worker.
+    """
+    reply = await call_scheduler(state, "lease", LeaseRequest(worker_id=worker_id, job_id=job_id), LeaseReply,
+                                 CALL_TIMEOUT_S)  # fmt: skip
+    raise_for(state, worker_id, reply.error)
+    return next(
+        (LeaseView(lease_id=lj.lease_id, attempt=lj.attempt, lease_s=lj.lease_s, job=_job_decoder.decode(lj.job))
+         for lj in reply.leases),
+        None,
+    )  # fmt: skip
+
+
 async def heartbeat(state: State, worker_id: str, beat: Heartbeat) -> HeartbeatAnswer:
     """Renew the leases ``worker_id`` holds, record its liveness and load, and say what to stop."""
     ask = HeartbeatRequest(worker_id=worker_id, leases=tuple(lease.lower() for lease in beat.leases))

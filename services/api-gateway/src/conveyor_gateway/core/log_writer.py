@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 
@@ -67,22 +68,36 @@ class LogWriter:
         Raises:
             LogGapError: The chunk starts past the log's end (``expected_offset`` says where).
         """
+        return await self._locked(chunk, at_end=False)
+
+    async def append_at_end(self, chunk: LogChunk) -> int:
+        """Publish all of ``chunk`` at the log's end, whatever its ``offset`` (for writers that keep
+        no offsets, e.g. a façade appending a status line); return the log's next offset."""
+        return await self._locked(chunk, at_end=True)
+
+    async def _locked(self, chunk: LogChunk, *, at_end: bool) -> int:
         subject = log_subject(chunk.job_id, chunk.lease_id, chunk.task)
         entry = self._locks.setdefault(subject, (asyncio.Lock(), [0]))
         entry[1][0] += 1  # writers using this lock; the entry goes when the last one leaves
         try:
             async with entry[0]:
                 try:
-                    return await self._append(subject, chunk)
+                    return await self._append(subject, await self._placed(subject, chunk, at_end))
                 except APIError as exc:
                     if exc.err_code != _WRONG_LAST_SEQUENCE:
                         raise
                     self._tails.pop(subject, None)  # another gateway wrote: read the tail again
-                    return await self._append(subject, chunk)
+                    return await self._append(subject, await self._placed(subject, chunk, at_end))
         finally:
             entry[1][0] -= 1
             if entry[1][0] == 0:
                 self._locks.pop(subject, None)
+
+    async def _placed(self, subject: str, chunk: LogChunk, at_end: bool) -> LogChunk:
+        if not at_end:
+            return chunk
+        _, end = await self._tail(subject, chunk.job_id, chunk.attempt, chunk.task)
+        return msgspec.structs.replace(chunk, offset=end)
 
     async def _append(self, subject: str, chunk: LogChunk) -> int:
         seq, next_offset = await self._tail(subject, chunk.job_id, chunk.attempt, chunk.task)

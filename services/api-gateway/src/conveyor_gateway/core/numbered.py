@@ -84,19 +84,11 @@ async def all_workers(state: State, limit: int = 10_000) -> list[NumberedWorker]
 
 
 async def job_by_seq(state: State, seq: int) -> JobView | None:
-    """The live job submitted at ``seq``."""
+    """The live job submitted at ``seq``, whole (``job_numbers.job_at_seq`` gives its id only)."""
     rows = await fetch_projection(
         state["reader"].pool, "SELECT doc::text FROM scheduler.jobs WHERE submitted_seq = $1 AND NOT deleted", seq
     )
     return _job_decoder.decode(rows[0][0]) if rows else None
-
-
-async def job_seqs(state: State, ids: Sequence[str]) -> dict[str, int]:
-    """The ``submitted_seq`` of each job among ``ids`` that exists."""
-    rows = await fetch_projection(
-        state["reader"].pool, "SELECT id::text, submitted_seq FROM scheduler.jobs WHERE id = ANY($1::uuid[])", list(ids)
-    )
-    return {row[0]: row[1] for row in rows}
 
 
 _PROJECT_SQL: Final = (

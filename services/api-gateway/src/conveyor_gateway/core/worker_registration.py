@@ -5,10 +5,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from conveyor_events import WorkerRegistered, new_uuid7, worker_subject
+from conveyor_events import AppendConflictError, WorkerRegistered, new_uuid7, worker_subject
 
 from .context import State
-from .reads import wait_applied
+from .reads import first_seq, wait_applied
 from .worker_auth import hash_secret
 from .worker_bodies import WorkerRegistration
 
@@ -52,3 +52,28 @@ async def register_worker(
     appended = await state["appender"].append(worker_subject(worker_id), event, expected_last_subject_seq=0)
     visible = await wait_applied(state, appended.seq)
     return Registered(worker_id=worker_id, secret=secret, visible=visible, seq=appended.seq)
+
+
+async def ensure_service_worker(
+    state: State, worker_id: str, name: str, labels: tuple[str, ...], capacity: int
+) -> None:
+    """Register a worker the gateway itself acts as (a façade's claims, e.g. VirtShell's
+    dispatchers), under a fixed id, once: a later call finds it registered. It has no owner and no
+    usable secret (a random one, discarded): no client can log in as it."""
+    if await state["workers"].get(worker_id) is not None:
+        return
+    event = WorkerRegistered(
+        event_id=new_uuid7(),
+        worker_id=worker_id,
+        occurred_at=datetime.now(UTC),
+        name=name,
+        labels=labels,
+        capacity=capacity,
+        secret_hash=hash_secret(secrets.token_urlsafe(32)),
+    )
+    subject = worker_subject(worker_id)
+    try:
+        seq = (await state["appender"].append(subject, event, expected_last_subject_seq=0)).seq
+    except AppendConflictError:
+        seq = await first_seq(state, subject)  # registered meanwhile: wait until the scheduler has it
+    await wait_applied(state, seq)

@@ -37,8 +37,6 @@ from ..core.run_tokens import authenticate_run, is_run_token
 from ..core.token_auth import Principal
 from ..core.worker_submit import worker_principal
 from ..errors import InsufficientScopeError, UnauthenticatedError
-from .signed_requests import HEADER as SIGNED_HEADER
-from .signed_requests import authenticate_signed
 
 PUBLIC: Final = "public"
 WORKER: Final = "worker"
@@ -97,10 +95,7 @@ async def authenticate(request: Request, rule: str) -> Principal:
     """
     state = request.scope["state"]
     try:
-        if state["signed_requests"] and SIGNED_HEADER in request.headers:
-            principal: Principal = await authenticate_signed(request, state["identity"])
-        else:
-            principal = await state["tokens"].authenticate(request.headers.get("authorization"))
+        principal: Principal = await state["tokens"].authenticate(request.headers.get("authorization"))
     except UnauthenticatedError as exc:
         client = request.client.host if request.client else ""
         _log.warning("authentication_failed", path=request.url.path, reason=exc.detail, client=client)

@@ -2,23 +2,20 @@
 (``ETag`` = the SHA-256, ``Range``). Stored in the ``ARTIFACTS`` Object Store bucket as
 ``<job_id>/<path>``; the collector lists them (``logs.artifacts``) and deletes them with the job."""
 
-import mimetypes
 from typing import Final
 from urllib.parse import quote
 
 import msgspec
-from nats.js.errors import NotFoundError
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ...core import output
-from ...core.artifact_io import hex_digest, read_object
 from ...core.artifact_paths import check_artifact_path
 from ...core.context import State
 from ...core.log_store import ArtifactEntry
-from ...errors import ArtifactNotFoundError, TooLargeError
-from ...http.byte_ranges import parse_range
+from ...errors import TooLargeError
+from ...http.artifact_download import artifact_response
 from ...http.plumbing import json_response
 from .log_routes import _lease
 from .read_access import readable_job
@@ -65,25 +62,7 @@ async def get_artifact(request: Request) -> Response:
     state: State = request.scope["state"]
     job = await readable_job(request, state)
     path = check_artifact_path(request.path_params["path"])
-    try:
-        info = await state["bucket"].get_info(f"{job.id}/{path}")
-    except NotFoundError:
-        raise ArtifactNotFoundError(f"job {job.id} has no artifact {path!r}") from None
-    etag = f'"{hex_digest(info)}"'
-    headers = {"ETag": etag, "Accept-Ranges": "bytes"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    size = info.size or 0
-    wanted = None
-    if request.headers.get("if-range", etag) == etag:
-        wanted = parse_range(request.headers.get("range"), size)
-    start, end, status = 0, size, 200
-    if wanted is not None:
-        start, end, status = wanted.start, wanted.end, 206
-        headers["Content-Range"] = wanted.content_range
-    headers["Content-Length"] = str(end - start)
-    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    return StreamingResponse(read_object(state["js"], info, start, end), status, headers, media_type=media)
+    return await artifact_response(state, request, job.id, path, f"job {job.id} has no artifact {path!r}")
 
 
 ARTIFACT_ROUTES: Final = [

@@ -1,4 +1,4 @@
-"""Optional VirtShell-style signed requests (``CONVEYOR_SIGNED_REQUESTS=true``; off by default).
+"""VirtShell's signed requests: how the VirtShell façade authenticates every call.
 
 ``X-VirtShell-Authorization: <token_id>:<signature>``, where signature =
 Base64(HMAC-SHA1(key, StringToSign)) and StringToSign =
@@ -19,13 +19,32 @@ from starlette.requests import Request
 
 from conveyor_events import parse_uuid
 
-from ..core.identity_reader import IdentityReader
-from ..core.token_auth import Principal, principal_of
-from ..errors import TokenRequiredError
+from ...core.identity_reader import IdentityReader
+from ...core.token_auth import Principal, principal_of
 
 HEADER: Final = "x-virtshell-authorization"
 MAX_SKEW: Final = timedelta(minutes=15)
-_REFUSED: Final = "the request signature is wrong, its Date is missing or skewed, or the token is revoked"
+
+
+class SignatureRefusedError(Exception):
+    """A request VirtShell's scheme does not accept; ``code`` names why (AWS S3 v2's words, whose
+    scheme VirtShell's design copied), the message says how to fix it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_MISSING: Final = (
+    "every VirtShell call needs X-VirtShell-Authorization: <token id>:<signature> and a Date header;"
+    " see the README's VirtShell section"
+)
+_SKEWED: Final = "the Date header is missing, unreadable or more than 15 minutes from the server's clock"
+_MISMATCH: Final = (
+    "the signature does not match: sign VERB, Host, Content-MD5, Content-Type, Date and the path, one per line,"
+    " with HMAC-SHA1 keyed by the hex SHA-256 of a live token; or the token id is unknown or revoked"
+)
 
 
 def string_to_sign(method: str, host: str, content_md5: str, content_type: str, date: str, path: str) -> bytes:
@@ -52,18 +71,21 @@ async def authenticate_signed(request: Request, identity: IdentityReader, now: d
     """The principal a signed request proves.
 
     Raises:
-        TokenRequiredError: Malformed header, unknown or revoked token, stale ``Date``, or a
-            signature that does not match (one message for all).
+        SignatureRefusedError: ``MissingSecurityHeader`` (no or malformed header),
+            ``RequestTimeTooSkewed`` (stale or missing ``Date``), ``SignatureDoesNotMatch`` (wrong
+            signature, unknown or revoked token: one answer for all three).
     """
     now = now or datetime.now(UTC)
     token_id, _, presented = request.headers.get(HEADER, "").strip().partition(":")
     parsed = parse_uuid(token_id)
+    if parsed is None or not presented or len(presented) > 64:
+        raise SignatureRefusedError("MissingSecurityHeader", _MISSING)
     date = request.headers.get("date", "")
-    if parsed is None or not presented or len(presented) > 64 or not date_is_fresh(date, now):
-        raise TokenRequiredError(_REFUSED)
+    if not date_is_fresh(date, now):
+        raise SignatureRefusedError("RequestTimeTooSkewed", _SKEWED)
     found = await identity.token_for_signing(parsed)
     if found is None:
-        raise TokenRequiredError(_REFUSED)
+        raise SignatureRefusedError("SignatureDoesNotMatch", _MISMATCH)
     record, key = found
     canonical = string_to_sign(
         request.method,
@@ -78,5 +100,5 @@ async def authenticate_signed(request: Request, identity: IdentityReader, now: d
         not hmac.compare_digest(sign(key, canonical).encode(), presented.encode("ascii", "replace"))
         or principal is None
     ):
-        raise TokenRequiredError(_REFUSED)
+        raise SignatureRefusedError("SignatureDoesNotMatch", _MISMATCH)
     return principal
