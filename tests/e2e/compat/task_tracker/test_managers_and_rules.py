@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.routing import Route
+
+from conveyor_gateway.compat import task_tracker
 
 from .drone import PREFIX, UA, Drone, make_worker, post, until
 from .test_drone_flow import create_project, grant, jobs_of
@@ -33,8 +36,9 @@ async def test_managers_sessions_and_the_permission_matrix(
 ) -> None:
     alice, bob = browsers
     assert await call(alice, "/register", {"username": "al", "password": "longenough"}) == (
-        400, {"ok": False, "message": "Invalid register request"},
-    )  # fmt: skip
+        400,
+        {"ok": False, "message": "Invalid register request"},
+    )
     status, body = await call(alice, "/register", {"username": "alice", "password": "correct horse"})
     assert status == 200 and body["content"]["manager"]["username"] == "alice"
     assert "tt" in alice.cookies
@@ -51,8 +55,9 @@ async def test_managers_sessions_and_the_permission_matrix(
     # Only an admin creates public projects; hidden and public together is invalid.
     assert (await call(alice, "/project/create", {"name": "pub", "public": True}))[1]["ok"] is False
     assert (await call(alice, "/project/create", {"name": "x", "public": True, "hidden": True}))[1] == {
-        "ok": False, "message": "Invalid project",
-    }  # fmt: skip
+        "ok": False,
+        "message": "Invalid project",
+    }
     status, body = await call(alice, "/project/create", {"name": "hid", "hidden": True})
     hidden = body["content"]["id"]
     private = (await call(alice, "/project/create", {"name": "priv"}))[1]["content"]["id"]
@@ -167,3 +172,43 @@ async def test_bad_input_rate_limits_and_pausing(api: httpx.AsyncClient, anonymo
     assert (r.status_code, r.json()) == (400, {"ok": False, "message": "A manager has paused you"})
     stats = (await anonymous.get(f"{PREFIX}/worker/stats")).json()["content"]["stats"]
     assert {"alias": "another-alias", "closed_task_count": 0, "paused": True, "id": w.id} in stats
+    await every_path_answers_junk_in_the_envelope(anonymous)
+
+
+async def every_path_answers_junk_in_the_envelope(anonymous: httpx.AsyncClient) -> None:
+    """Every route, every method, junk bodies, ids and credentials: never a 5xx, always the envelope."""
+    w = await make_worker(anonymous, "fuzz")
+    bodies = [
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b'{"project": -1, "task_id": 99999999999999999999}',
+        b'{"requests": [{}]}',
+        b'{"username": "x", "password": 1}',
+        b'{"worker": "1", "paused": "yes"}',
+        "\u00e9\x00".encode(),
+    ]
+    headers = [
+        {},
+        {"X-Worker-Id": "abc", "X-Secret": "%%%"},
+        {"X-Worker-Id": str(w.id), "X-Secret": "AAAA"},
+        {"X-Worker-Id": str(w.id), "X-Secret": w.secret},
+        {"Authorization": "Bearer cvy_nope"},
+    ]
+    ids = ["0", "-1", "abc", "99999999999999999999", "1"]
+    calls = 0
+    for route in task_tracker.app.routes:
+        assert isinstance(route, Route)
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            for i in (calls, calls + 1):  # two junk bodies per path, rotating bodies, ids and credentials
+                calls += 1
+                body = bodies[i % len(bodies)]
+                value = ids[i % len(ids)]
+                path = route.path.replace("{id}", value).replace("{wid}", ids[-1 - i % len(ids)])
+                path = path.replace("{project}", value)
+                data = body if method == "POST" else None
+                r = await anonymous.request(method, PREFIX + path, content=data, headers=headers[i % len(headers)])
+                assert r.status_code < 500, (method, path, body, r.text)
+                if r.status_code != 204:
+                    assert isinstance(r.json()["ok"], bool), (method, path, r.text)
