@@ -100,10 +100,10 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "ALTER TABLE {schema}.projects ADD COLUMN created_seq bigint;"
         "CREATE UNIQUE INDEX projects_created_seq ON {schema}.projects (created_seq);"
         "ALTER TABLE {schema}.users ADD COLUMN created_seq bigint;"
-        "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq);"
-        # A user's password (task_tracker's managers), as its argon2id hash; '' for none.
-        "ALTER TABLE {schema}.users ADD COLUMN password_hash text NOT NULL DEFAULT ''",
+        "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq)",
     ),
+    # A user's password (task_tracker's managers), as its argon2id hash; '' for none.
+    (9, "ALTER TABLE {schema}.users ADD COLUMN password_hash text NOT NULL DEFAULT ''"),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 
