@@ -103,7 +103,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq)",
     ),
     # A user's password (task_tracker's managers), as its argon2id hash; '' for none.
-    (9, "ALTER TABLE {schema}.users ADD COLUMN password_hash text NOT NULL DEFAULT ''"),
+    (9, "ALTER TABLE {schema}.users ADD COLUMN IF NOT EXISTS password_hash text NOT NULL DEFAULT ''"),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 
