@@ -38,6 +38,10 @@ venv: $(VENV)/.installed ## Create the virtual environment and install the locke
 system-deps: ## Install PostgreSQL from Debian's packages when it is missing
 	@bash scripts/ensure-postgres.sh
 
+.PHONY: browser-deps
+browser-deps: ## Install Debian's chromium when it is missing (the dashboard's browser tests drive it)
+	@bash scripts/ensure-chromium.sh
+
 .PHONY: lock
 lock: | $(UV) ## Re-pin requirements.lock from requirements.in
 	$(UV) pip compile requirements.in --generate-hashes --python-version 3.11 --no-header -o requirements.lock
@@ -68,11 +72,15 @@ test-unit: venv ## Unit and property tests only (seconds, no servers)
 	$(BIN)/pytest tests/unit libs/events/tests $(PYTEST_ARGS)
 
 .PHONY: pytest
-pytest: venv system-deps ## Every pytest suite (starts its own nats-server and PostgreSQL)
+pytest: venv system-deps browser-deps ## Every pytest suite (starts its own nats-server and PostgreSQL)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: test
-test: venv system-deps lint typecheck pytest ## Everything CI runs: lint, types, unit, property, integration, e2e
+test: venv system-deps browser-deps lint typecheck pytest ## Everything CI runs: lint, types, unit, property, integration, e2e
+
+.PHONY: screenshots
+screenshots: venv system-deps browser-deps ## Screenshots of every dashboard page, light and dark, into docs/dashboard/
+	CONVEYOR_SCREENSHOTS=docs/dashboard $(BIN)/pytest tests/e2e/web/test_screenshots.py -q
 
 .PHONY: bench
 bench: venv system-deps ## Benchmarks (not part of `make test`); results under bench/results/

@@ -14,6 +14,7 @@ import uvloop
 
 from .backlog import LEVELS, backlog_scaling
 from .charts import write_charts
+from .coalition import coalition_vs_native
 from .compare import peers_end_to_end, peers_latency
 from .end_to_end import LATENCY_TARGET_P99_MS, _submit_bulk, end_to_end_throughput, submit_to_lease_latency
 from .failover import failover
@@ -41,6 +42,7 @@ SCENARIOS = (
     "failover",
     "hooks",
     "task_tracker",
+    "coalition",
 )
 
 
@@ -181,6 +183,11 @@ async def run(
             print("Scheduler failover: ms from losing the leader to the standby holding the key, and to")
             print("its first decision on a job submitted at that moment:")
             print_table(results["failover"])
+    if "coalition" in only:  # issue 16: the façade's worker protocol beside the native one
+        with BenchStack() as stack:
+            results["coalition"] = await coalition_vs_native(stack, frames=200 if smoke else 5_000, workers=8)
+            print("Frames through coalition's worker protocol and the native one (same stack, same run):")
+            print_table(results["coalition"])
     results["ceilings"] = figures_beside_ceilings(results)
     if results["ceilings"]:
         print("Figures beside their ceilings (targets: bulk >= 1/2 raw publish, rebuild >= 1/2 raw pull-consume):")

@@ -45,9 +45,9 @@ from .lean_worker import LeanWorker
 from .stack import ClusterStack
 
 RATE_PER_S = 5.0
-LOAD_S = 60.0
+LOAD_S = 40.0
 # When each fault strikes, in seconds after the load began (a fault waits for the previous takeover).
-KILL_NODE_AT, RESTART_NODE_AT, KILL_SCHEDULER_AT, KILL_DISPATCHER_AT = 8.0, 20.0, 30.0, 44.0
+KILL_NODE_AT, RESTART_NODE_AT, KILL_SCHEDULER_AT, KILL_DISPATCHER_AT = 6.0, 14.0, 22.0, 30.0
 DRAIN_S = 90.0
 ONCE_PER_JOB = ("job.submitted", "job.queued", "job.succeeded")
 TERMINAL = ("job.succeeded", "job.failed", "job.cancelled", "job.timed_out")

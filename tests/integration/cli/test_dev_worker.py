@@ -66,6 +66,7 @@ def test_the_dev_stack_runs_a_worker_that_runs_a_submitted_job() -> None:
     argv = [
         sys.executable, "-m", "conveyor_cli", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
         "--nats-port", str(nats_port), "--pg-port", str(free_port()), "--health-port-base", str(_free_run(4)),
+        "--compat-ports", f"coalition={free_port()}",  # not 19211: another stack on this machine may hold it
     ]  # fmt: skip
     stack = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

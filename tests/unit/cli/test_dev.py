@@ -36,7 +36,7 @@ def flags(**values: str) -> argparse.Namespace:
 def options(*, bind: str = "127.0.0.1", api_port: int = 8080) -> DevOptions:
     return DevOptions(
         data_dir=CWD / ".data", bind=bind, api_port=api_port, nats_port=4222, pg_port=5433, health_port_base=8081,
-        compat_trust=COMPAT_TRUST_DEFAULT,
+        compat_ports=(("coalition", 19211),), compat_trust=COMPAT_TRUST_DEFAULT,
     )  # fmt: skip
 
 
@@ -99,7 +99,7 @@ def test_port_claims_cover_infrastructure_and_every_service() -> None:
     claims = port_claims(options(bind="0.0.0.0"))
 
     assert [(c.port, c.host) for c in claims] == [
-        (4222, "127.0.0.1"), (5433, "127.0.0.1"),
+        (4222, "127.0.0.1"), (5433, "127.0.0.1"), (19211, "0.0.0.0"),  # coalition's own port
         (8081, "0.0.0.0"), (8080, "0.0.0.0"), (8082, "0.0.0.0"), (8083, "0.0.0.0"), (8084, "0.0.0.0"),
     ]  # fmt: skip
     assert duplicate_port_message(claims) is None

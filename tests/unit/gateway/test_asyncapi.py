@@ -1,5 +1,6 @@
 """``/asyncapi.json`` is an AsyncAPI 3.0 document that names every event tag with a golden sample,
-and every golden sample validates against its message's payload schema (issue 22).
+and every golden sample validates against its message's payload schema (issue 22); the headers
+it lists include the W3C trace context Conveyor stamps when tracing is on.
 
 No JSON Schema of AsyncAPI 3.0 ships in a package this workspace can install, so ``_ASYNCAPI_3``
 checks the structure the 3.0.0 specification requires: the version, ``info`` with title and
@@ -15,11 +16,13 @@ from typing import Any
 
 import httpx
 import jsonschema  # type: ignore[import-untyped]  # no stubs are published for it
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 
 from conveyor_events import upcast
 from conveyor_events.asyncapi import event_tags
 from conveyor_gateway.native.asyncapi_doc import ASYNCAPI_ROUTE
+from conveyor_runtime import start_tracing, tracing_into
 
 GOLDEN = Path(__file__).resolve().parents[3] / "libs" / "events" / "tests" / "golden"
 _KEY = "^[a-zA-Z0-9\\.\\-_]+$"  # keys of components (the specification's pattern)
@@ -159,3 +162,16 @@ async def test_a_sample_with_a_wrong_field_type_is_refused() -> None:
     sample = _golden()["job.cancelled"][0]
     schema = {**_messages_by_tag(doc)["job.cancelled"][1]["payload"], "components": doc["components"]}
     assert not jsonschema.Draft202012Validator(schema).is_valid({**sample, "event_id": 7})
+
+
+async def test_the_headers_include_the_trace_context_the_propagator_writes() -> None:
+    headers_schema = (await _served())["components"]["schemas"]["NatsHeaders"]
+    assert {"traceparent", "tracestate"} <= headers_schema["properties"].keys()
+    provider = TracerProvider()
+    with tracing_into(provider):
+        tracing = start_tracing("test")
+    with tracing.span("append"):
+        stamped = {"Nats-Msg-Id": "01j0", **tracing.current_headers()}
+    assert "traceparent" in stamped
+    jsonschema.Draft202012Validator(headers_schema).validate(stamped)
+    assert not jsonschema.Draft202012Validator(headers_schema).is_valid({**stamped, "traceparent": "00-zz-01"})

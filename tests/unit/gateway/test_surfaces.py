@@ -52,10 +52,17 @@ async def test_a_mounted_facade_answers_errors_in_its_own_shape() -> None:
 
 async def test_paths_no_surface_serves_stay_native_problems() -> None:
     async with _with_a_facade() as client:
-        for path in ("/compat/nothing", "/ui/", "/ui/jobs", "/v1/nothing"):
+        for path in ("/compat/nothing", "/v1/nothing"):
             answer = await client.get(path)
             assert answer.status_code == 404, path
             assert answer.headers["content-type"] == "application/problem+json", path
+
+
+async def test_the_dashboard_is_mounted_at_ui_and_asks_to_sign_in() -> None:
+    async with _client() as client:
+        answer = await client.get("/ui/jobs?state=failed")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/login?next=/ui/jobs%3Fstate%3Dfailed"
 
 
 async def test_production_mounts_no_facade_yet() -> None:

@@ -54,11 +54,17 @@ class _Option:
         return f"{self.flag} or {self.env}"
 
 
-COMPAT_PORTS_DEFAULT = "none"
+COMPAT_PORTS_DEFAULT = "coalition=19211"  # coalition: its clients take only a host and a port
 # coalition's workers and isula's clients send no credentials (DESIGN §10): on a development stack,
 # callers on this machine may use them, acting as the admin user.
 COMPAT_TRUST_DEFAULT = "coalition:127.0.0.1/32,::1/128@admin;isula:127.0.0.1/32,::1/128@admin"
-FACADE_PATHS: tuple[tuple[str, str], ...] = (("task_tracker", "/compat/task_tracker"),)
+FACADE_PATHS: tuple[tuple[str, str], ...] = (
+    ("builds", "/compat/builds"),
+    ("coalition", "/compat/coalition"),
+    ("isula", "/compat/isula"),
+    ("task_tracker", "/compat/task_tracker"),
+    ("virtshell", "/api/virtshell/v1"),
+)
 """Each façade's name and its path under the API's address (as the gateway mounts them)."""
 
 _OPTIONS = (

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         credentials_file=credentials, work_dir=work_dir, recipe_handler=tuple(shlex.split(args.recipe_handler)),
         grace_s=args.grace, kill_grace_s=args.kill_grace, heartbeat_s=args.heartbeat, lease_wait_s=args.lease_wait,
         health_port=args.health_port, output_buffer_bytes=args.output_buffer,
+        otlp_endpoint=env.get("CONVEYOR_OTLP_ENDPOINT", ""),
     )  # fmt: skip
     configure_worker_logging()
     try:

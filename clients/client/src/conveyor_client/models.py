@@ -171,12 +171,17 @@ class WorkerCredentials(msgspec.Struct, kw_only=True):
 
 
 class Lease(msgspec.Struct, kw_only=True):
-    """A leased job; ``lease_id`` fences every report about this run."""
+    """A leased job; ``lease_id`` fences every report about this run.
+
+    ``traceparent`` / ``tracestate``: the W3C trace context of the assignment (tracing on).
+    """
 
     lease_id: str
     attempt: int
     lease_s: int
     job: Job
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class LeaseBatch(msgspec.Struct, kw_only=True):

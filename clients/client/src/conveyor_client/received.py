@@ -1,7 +1,7 @@
 """`ReceivedEvent`: one event as a subscriber gets it, from NATS or from the SSE stream, and the
 filters both subscribers share (pure)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -31,6 +31,8 @@ class ReceivedEvent:
         data: The event as JSON (what the server sent; the SSE stream leaves secrets out).
         event: The typed event, or ``None`` for a tag (or a shape) this version does not know:
             a newer Conveyor may send one; skip it.
+        headers: The message's NATS headers (empty over SSE): ``Nats-Msg-Id``, and with tracing
+            on the W3C ``traceparent`` / ``tracestate`` of what appended the event.
     """
 
     seq: int
@@ -40,6 +42,7 @@ class ReceivedEvent:
     occurred_at: datetime | None
     data: dict[str, Any]
     event: Event | ProgressEvent | None
+    headers: Mapping[str, str] = field(default_factory=dict)
     _ack: Callable[[], Awaitable[None]] = field(default=_no_ack, repr=False, compare=False)
 
     async def ack(self) -> None:

@@ -233,6 +233,7 @@ class EventSubscription:
             occurred_at=occurred_at(doc),
             data=doc,
             event=typed(aggregate, ident, msg.data),
+            headers=msg.headers or {},
             _ack=ack,
         )
 

@@ -1,6 +1,6 @@
 """`WorkerApi`: the worker's side of the API (lease protocol, logs, artifacts), asynchronous."""
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -30,11 +30,21 @@ class WorkerApi:
     """The calls a worker makes, authenticated as the worker (HTTP Basic: id and secret).
 
     ``token`` (a user token) is sent only to register the worker; everything else, follow-up jobs
-    included, goes with the worker's own credentials.
+    included, goes with the worker's own credentials. ``stamp``, when given, is called per request
+    for headers to add: the worker's current trace context (``traceparent``), so its reports
+    continue the run's trace.
     """
 
-    def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        stamp: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
+        self._stamp = stamp
         self._token = token
         self._auth: httpx.BasicAuth | None = None
         self.worker_id = ""
@@ -65,6 +75,8 @@ class WorkerApi:
             kwargs["headers"] = {**kwargs.get("headers", {}), **auth_headers(self._token)}
         elif self._auth is not None:
             kwargs["auth"] = self._auth
+        if self._stamp is not None and (extra := self._stamp()):
+            kwargs["headers"] = {**kwargs.get("headers", {}), **extra}
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:

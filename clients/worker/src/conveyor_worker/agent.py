@@ -11,9 +11,11 @@ from pathlib import Path
 
 import psutil
 import structlog
+from opentelemetry.trace import SpanKind
 
 from conveyor_client import AuthenticationError, ConflictError, ConveyorError, WorkerApi
 from conveyor_client.models import HeartbeatAnswer, Lease, WorkerCredentials
+from conveyor_runtime.tracing import OFF, Tracing, start_tracing
 
 from .calls import call_until_done
 from .credentials import load_credentials, save_credentials
@@ -46,14 +48,21 @@ class WorkerSettings:
     env: dict[str, str] = field(default_factory=dict)
     health_port: int | None = None
     health_host: str = "127.0.0.1"
+    otlp_endpoint: str = ""
+    """Export the runs' spans over OTLP/HTTP to this collector (else ``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
 
 
 class Agent:
-    """One worker process. `request_stop` is what SIGTERM calls: the first drains, the second stops."""
+    """One worker process. `request_stop` is what SIGTERM calls: the first drains, the second stops.
 
-    def __init__(self, settings: WorkerSettings, api: WorkerApi) -> None:
+    With ``tracing`` on, each run is a span under its lease's trace context, current while the
+    run reports (the ``api`` stamps it on every call, see ``run_agent``).
+    """
+
+    def __init__(self, settings: WorkerSettings, api: WorkerApi, *, tracing: Tracing = OFF) -> None:
         self.settings = settings
         self.api = api
+        self.tracing = tracing
         self.runs: dict[str, JobRun] = {}
         self._draining = asyncio.Event()
         self._now = asyncio.Event()
@@ -163,8 +172,17 @@ class Agent:
         group.create_task(self._execute(run))
 
     async def _execute(self, run: JobRun) -> None:
+        lease = run.lease
+        carried = {"traceparent": lease.traceparent, "tracestate": lease.tracestate}
+        parent = {key: value for key, value in carried.items() if value} or None
         try:
-            await run.execute()
+            with self.tracing.span(
+                "worker run",
+                parent=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={"conveyor.job_id": lease.job.id, "conveyor.lease_id": lease.lease_id},
+            ):
+                await run.execute()
         except Exception:
             _log.exception("run_crashed", job_id=run.lease.job.id, lease_id=run.lease_id)
         finally:
@@ -242,8 +260,9 @@ def _memory() -> tuple[int, int] | None:
 async def run_agent(settings: WorkerSettings) -> None:
     """Run a worker until SIGTERM/SIGINT (twice: at once)."""
     loop = asyncio.get_running_loop()
-    async with WorkerApi(settings.url, token=settings.token) as api:
-        agent = Agent(settings, api)
+    tracing = start_tracing("conveyor-worker", endpoint=settings.otlp_endpoint)
+    async with WorkerApi(settings.url, token=settings.token, stamp=tracing.stamp) as api:
+        agent = Agent(settings, api, tracing=tracing)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, agent.request_stop)
         health = None
@@ -252,6 +271,7 @@ async def run_agent(settings: WorkerSettings) -> None:
         try:
             await agent.serve()
         finally:
+            await asyncio.to_thread(tracing.shutdown)  # exports the spans still buffered
             if health is not None:
                 health.close()
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -5,12 +5,15 @@ Nothing here does I/O at import time.
 
 from .access import AccessEvent, JobAccessSet
 from .append import (
+    TRACEPARENT,
+    TRACESTATE,
     AppendConflictError,
     Appended,
     AppendError,
     AppendFence,
     AppendFencedError,
     EventAppender,
+    HeaderStamp,
     PendingAppend,
 )
 from .codec import (
@@ -34,6 +37,7 @@ from .hook import (
 )
 from .ids import dedupe_job_id, new_uuid7, parse_uuid
 from .job import (
+    BuildsTrigger,
     CommandPayload,
     JobAssigned,
     JobBlocked,
@@ -136,6 +140,8 @@ __all__ = [
     "LOGS_FILTER",
     "LOGS_STREAM",
     "PROJECT_ROLES",
+    "TRACEPARENT",
+    "TRACESTATE",
     "WORKER_LOG_LEVELS",
     "AccessEvent",
     "AppendConflictError",
@@ -144,9 +150,11 @@ __all__ = [
     "AppendFencedError",
     "Appended",
     "ArtifactStored",
+    "BuildsTrigger",
     "CommandPayload",
     "Event",
     "EventAppender",
+    "HeaderStamp",
     "HookCreated",
     "HookDeleted",
     "HookDisabled",

@@ -19,15 +19,22 @@ from nats.aio.subscription import Subscription
 from .codec import Event, encode_event
 
 __all__ = [
+    "TRACEPARENT",
+    "TRACESTATE",
     "AppendConflictError",
     "AppendError",
     "AppendFence",
     "AppendFencedError",
     "Appended",
     "EventAppender",
+    "HeaderStamp",
     "PendingAppend",
 ]
 
+TRACEPARENT: Final = "traceparent"
+"""The W3C Trace Context header an event carries when tracing is on (issue 22)."""
+TRACESTATE: Final = "tracestate"
+"""The W3C vendor trace state, beside ``traceparent`` when the trace has one."""
 _EXPECTED_LAST_SUBJECT_SEQ: Final = "Nats-Expected-Last-Subject-Sequence"
 _MSG_ID: Final = "Nats-Msg-Id"
 _WRONG_LAST_SEQUENCE: Final = 10071
@@ -75,11 +82,19 @@ class Appended(msgspec.Struct, frozen=True):
 
 
 class PendingAppend(msgspec.Struct, frozen=True):
-    """One event of a batch: its subject, and the expected last subject sequence, if any."""
+    """One event of a batch: its subject, expected last subject sequence and own headers, if any.
+
+    Its own headers (e.g. the trace context of the job it decides about) replace the stamp's.
+    """
 
     subject: str
     event: Event
     expected_last_subject_seq: int | None = None
+    headers: Mapping[str, str] | None = None
+
+
+HeaderStamp = Callable[[], Mapping[str, str]]
+"""Called per publish for headers to add (the current trace context, issue 22); cheap, never raising."""
 
 
 class _ApiError(msgspec.Struct):
@@ -105,11 +120,21 @@ class EventAppender:
         nc: A connected NATS client.
         max_pending: Most acknowledgements outstanding at once; further publishes wait.
         fence: Checked before every publish (see ``AppendFence``); ``None`` appends unchecked.
+        stamp: Headers for events that bring none of their own (see ``HeaderStamp``); ``None``
+            adds nothing.
     """
 
-    def __init__(self, nc: NatsClient, *, max_pending: int = 8192, fence: AppendFence | None = None) -> None:
+    def __init__(
+        self,
+        nc: NatsClient,
+        *,
+        max_pending: int = 8192,
+        fence: AppendFence | None = None,
+        stamp: HeaderStamp | None = None,
+    ) -> None:
         self._nc = nc
         self._fence = fence
+        self._stamp = stamp
         self._pending: dict[str, asyncio.Future[Appended]] = {}
         self._slots = asyncio.Semaphore(max_pending)
         self._tokens = itertools.count()
@@ -149,7 +174,9 @@ class EventAppender:
         else:
             fut.set_result(Appended(seq=reply.seq, duplicate=reply.duplicate))
 
-    async def _send(self, subject: str, event: Event, expected: int | None) -> asyncio.Future[Appended]:
+    async def _send(
+        self, subject: str, event: Event, expected: int | None, own: Mapping[str, str] | None
+    ) -> asyncio.Future[Appended]:
         await self.start()
         await self._slots.acquire()
         try:  # checked after waiting for a slot: the wait may have outlived the writer's right
@@ -161,14 +188,25 @@ class EventAppender:
         fut: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         fut.add_done_callback(lambda _: self._slots.release())
         self._pending[token] = fut
-        headers = {**stamp, _MSG_ID: event.event_id}
+        if own is not None:
+            headers = {**stamp, **own, _MSG_ID: event.event_id}
+        elif self._stamp is not None:
+            headers = {**stamp, **self._stamp(), _MSG_ID: event.event_id}
+        else:
+            headers = {**stamp, _MSG_ID: event.event_id}
         if expected is not None:
             headers[_EXPECTED_LAST_SUBJECT_SEQ] = str(expected)
         await self._nc.publish(subject, encode_event(event), reply=f"{self._prefix}.{token}", headers=headers)
         return fut
 
     async def append(
-        self, subject: str, event: Event, *, expected_last_subject_seq: int | None = None, ack_timeout_s: float = 5.0
+        self,
+        subject: str,
+        event: Event,
+        *,
+        expected_last_subject_seq: int | None = None,
+        ack_timeout_s: float = 5.0,
+        headers: Mapping[str, str] | None = None,
     ) -> Appended:
         """Append one event and wait for the stream's acknowledgement.
 
@@ -181,6 +219,7 @@ class EventAppender:
             expected_last_subject_seq: When given, the append succeeds only if the subject's last
                 stored sequence equals it (0: the subject must be empty).
             ack_timeout_s: Seconds to wait for the acknowledgement.
+            headers: Headers of this event's own, instead of the stamp's (see ``PendingAppend``).
 
         Returns:
             Where the event landed.
@@ -191,7 +230,7 @@ class EventAppender:
             AppendFencedError: The fence refused the append; nothing was published.
         """
         [outcome] = await self.append_batch(
-            [PendingAppend(subject, event, expected_last_subject_seq)], ack_timeout_s=ack_timeout_s
+            [PendingAppend(subject, event, expected_last_subject_seq, headers)], ack_timeout_s=ack_timeout_s
         )
         if isinstance(outcome, AppendConflictError):
             raise outcome
@@ -221,7 +260,7 @@ class EventAppender:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ack_timeout_s
         while True:
-            futures = [await self._send(i.subject, i.event, i.expected_last_subject_seq) for i in items]
+            futures = [await self._send(i.subject, i.event, i.expected_last_subject_seq, i.headers) for i in items]
             _, waiting = await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
             for fut in waiting:
                 fut.cancel()

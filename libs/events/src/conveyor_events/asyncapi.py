@@ -11,6 +11,7 @@ from typing import Any, Final, get_args
 import msgspec
 
 from .access import AccessEvent
+from .append import TRACEPARENT, TRACESTATE
 from .hook import HookEvent
 from .job import JobEvent
 from .progress import ProgressEvent
@@ -59,6 +60,19 @@ HEADERS: Final[dict[str, Any]] = {
             "type": "string",
             "pattern": "^[0-9]+$",
             "description": "Optimistic concurrency on append: the subject's last sequence the writer read.",
+        },
+        TRACEPARENT: {
+            "type": "string",
+            "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "description": (
+                "When tracing is on: the W3C Trace Context of the request or decision that appended the "
+                "event (`version-traceid-parentid-flags`). A subscriber continues the trace by making it "
+                "the parent of its own span."
+            ),
+        },
+        TRACESTATE: {
+            "type": "string",
+            "description": "When tracing is on and the trace has one: the W3C vendor trace state.",
         },
     },
     "required": ["Nats-Msg-Id"],

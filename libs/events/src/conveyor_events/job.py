@@ -12,6 +12,7 @@ import msgspec
 from .fields import UtcDatetime
 
 __all__ = [
+    "BuildsTrigger",
     "CommandPayload",
     "JobAssigned",
     "JobBlocked",
@@ -79,16 +80,44 @@ class RecipePayload(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind",
 Payload = CommandPayload | ManifestPayload | RecipePayload
 
 
+class BuildsTrigger(msgspec.Struct, frozen=True, kw_only=True):
+    """A trigger in builds.sr.ht's own words (issue 17), sent as sourcehut sends it.
+
+    Attributes:
+        action: ``webhook`` (sourcehut's job JSON, signed with the instance's Ed25519 key) or
+            ``email`` (through the SMTP server the operator configures).
+        origin: The builds.sr.ht façade's address, ending in ``/``: log URLs are built on it.
+        owner_name: The job owner's user name (``~name`` in the payload).
+        note: The job's note.
+        to: The email's recipients.
+        cc: The email's copy recipients.
+        in_reply_to: The email's ``In-Reply-To``.
+        jobs: For a job group's trigger, the numbers of its builds (the jobs it depends on, in
+            order): it fires once all of them ended, not when the group's own job does.
+    """
+
+    action: str
+    origin: str
+    owner_name: str
+    note: str = ""
+    to: str = ""
+    cc: str = ""
+    in_reply_to: str = ""
+    jobs: tuple[int, ...] = ()
+
+
 class JobTrigger(msgspec.Struct, frozen=True, kw_only=True):
     """A webhook the job itself asks for when it ends, as builds.sr.ht manifests do.
 
     ``on``: ``always``, ``success`` or ``failure`` (failed, timed_out or cancelled). ``secret``
     (``whsec_<base64>``), when given, signs the delivery; without it the request is unsigned.
+    ``builds``, when given, makes it a builds.sr.ht trigger (its payload, signature or email).
     """
 
     on: str
     url: str
     secret: str = ""
+    builds: BuildsTrigger | None = None
 
 
 class JobEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):

@@ -47,13 +47,18 @@ class LeaseRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LeasedJob(msgspec.Struct, frozen=True, kw_only=True):
-    """One job handed to a worker: the lease (fencing token) and the job as the scheduler has it."""
+    """One job handed to a worker: the lease (fencing token) and the job as the scheduler has it.
+
+    ``traceparent`` / ``tracestate``: the W3C trace context of the assignment, when tracing is on.
+    """
 
     lease_id: str
     job_id: str
     attempt: int
     lease_s: int
     job: msgspec.Raw
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class LeaseReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,7 +1,7 @@
 """Plumbing every Conveyor service shares.
 
 Settings, logging, connections, migrations, the checkpointed projector, read-your-writes
-positions, health/metrics endpoints and lifecycle.
+positions, health/metrics endpoints, lifecycle and tracing.
 """
 
 from .connections import DEPENDENCY_ERRORS, ConnectError, connect_nats, create_pool, retry_until
@@ -18,10 +18,12 @@ from .quarantine import QUARANTINE_SQL, quarantine_migration, sanitised
 from .service import ConsumerSpec, checkpoint_only, consumer_main, run_consumer_service
 from .settings import BaseSettings, SettingsError, load_settings
 from .stall import reporting_stalls, stall_checks
+from .tracing import OFF, Tracing, start_tracing, trace_headers, tracing_into
 
 __all__ = [
     "CHECKPOINT_MIGRATION",
     "DEPENDENCY_ERRORS",
+    "OFF",
     "QUARANTINE_SQL",
     "BaseSettings",
     "BatchHandler",
@@ -37,6 +39,7 @@ __all__ = [
     "SettingsError",
     "StreamEvent",
     "TargetRefusedError",
+    "Tracing",
     "address_allowed",
     "announce_position",
     "apply_migrations",
@@ -65,4 +68,7 @@ __all__ = [
     "sanitised",
     "serve_http",
     "stall_checks",
+    "start_tracing",
+    "trace_headers",
+    "tracing_into",
 ]

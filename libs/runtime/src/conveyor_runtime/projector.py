@@ -62,11 +62,15 @@ class ProjectorFencedError(RuntimeError):
 
 
 class StreamEvent(msgspec.Struct, frozen=True):
-    """A message read from a stream: its sequence, subject and raw payload."""
+    """A message read from a stream: its sequence, subject, raw payload and headers.
+
+    The headers carry the trace context when tracing is on (``tracing``).
+    """
 
     seq: int
     subject: str
     data: bytes
+    headers: dict[str, str] | None = None
 
 
 BatchHandler = Callable[[DbConnection, Sequence[StreamEvent]], Awaitable[None]]
@@ -230,7 +234,7 @@ class Projector:
                 the same name is running, or the projection was reset.
         """
         started = time.perf_counter()
-        events = [StreamEvent(stream_seq(m), m.subject, m.data) for m in msgs]
+        events = [StreamEvent(stream_seq(m), m.subject, m.data, m.headers) for m in msgs]
         fresh = [e for e in events if e.seq > self.position]
         if not fresh:
             return 0

@@ -30,6 +30,9 @@ class BaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     """``/readyz`` fails for a projector with messages waiting and no progress for this long."""
     projector_max_lag: int = 100_000
     """... or with more messages than this waiting for ``projector_stall_s`` (``stall``)."""
+    otlp_endpoint: str = ""
+    """Export spans over OTLP/HTTP to this collector (base URL; issue 22): ``tracing``. Empty: the
+    standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` decides, and with neither, tracing is off."""
 
 
 S = TypeVar("S", bound=msgspec.Struct)

@@ -40,6 +40,7 @@ from conveyor_runtime import (
     nats_check,
     parse_nets,
     postgres_check,
+    start_tracing,
 )
 
 from . import compat, native, web
@@ -67,6 +68,7 @@ from .http.ports import PortDispatch, parse_port_map
 from .http.problems import gateway_problem, http_problem, unexpected_problem
 from .http.query_guard import QueryTextGuard
 from .http.route_index import IndexedRouter
+from .http.tracing import TraceRequests
 from .settings import Settings
 
 SCHEDULER_CONSUMER: Final = "scheduler"
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
     facades = compat.FACADES if facades is None else facades
     compat_ports = parse_port_map(settings.compat_ports, frozenset(facades))
     compat_trust = parse_trust(settings.compat_trust)
+    tracing = start_tracing("conveyor-gateway", endpoint=settings.otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[State]:
@@ -151,9 +154,9 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
         )
         workers = WorkerReader(pool)
         statuses = await open_status_bucket(js, replicas=settings.events_replicas)
-        appender = EventAppender(nc)
+        appender = EventAppender(nc, stamp=tracing.stamp)  # events carry the request's traceparent
         await appender.start()
-        requester = Requester(nc)
+        requester = Requester(nc, stamp=tracing.stamp)
         await requester.start()
         leader_watch = LeaderWatch(nc, requester)  # calls follow a new scheduler leader (issue 13)
         await leader_watch.start()
@@ -188,7 +191,7 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
                 bulk_max_body_bytes=settings.bulk_max_body_bytes,
                 write_wait_s=settings.write_wait_ms / 1000,
                 logs=logs,
-                log_writer=LogWriter(js, logs.received),
+                log_writer=LogWriter(js, logs.received, stamp=tracing.stamp),
                 bucket=bucket,
                 artifact_max_bytes=settings.artifact_max_bytes,
                 collector=collector,
@@ -212,17 +215,28 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
                 nc.drain,
                 nc.close,  # a no-op after a drain that finished; closes one that timed out
                 lambda: _close_pool(pool),
+                lambda: asyncio.to_thread(tracing.shutdown),  # exports the spans still buffered
             )
+
+    async def _gateway(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)  # the dashboard calls the API in process (web.api)
 
     routes = [
         *secure_routes([*native.routes(), *health_routes(lambda: checks)], native.ROUTE_ACCESS, native.WORKER_MAY_CALL),
         Mount("/compat", routes=compat.routes(facades)),
         *compat.seed_routes(facades),
-        Mount("/ui", app=web.app),
+        Mount(
+            "/ui",
+            app=web.create_app(
+                _gateway, session_key_setting=settings.ui_session_key, session_hours=settings.ui_session_hours
+            ),
+        ),
     ]
     app = Starlette(
         lifespan=lifespan,
         middleware=[
+            # Outermost: every request is traced, a façade's on its own port too.
+            *([Middleware(TraceRequests, tracing=tracing)] if tracing.is_on else []),  # off: not even mounted
             Middleware(RequestContext),
             Middleware(QueryTextGuard),
             # Innermost: a request on a façade's own port skips the gateway's routes and handlers.

@@ -19,8 +19,22 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     token_cache_s: float = 2.0
     # CIDRs webhook URLs may target although private (same variable as the dispatcher's).
     hook_allow_nets: str = ""
+    # The dashboard (web/, issue 20): the key sealing session cookies (32 bytes, hex or base64; a
+    # random one per process when empty, which signs everyone out at a restart; give every gateway
+    # of a cluster the same), and how long a sign-in lasts.
+    ui_session_key: str = ""
+    ui_session_hours: float = 12.0
+
     # Façades (DESIGN §10). Each is under /compat/<name>; these give one a port of its own, where it
     # answers at the root (``coalition=19211,task_tracker=8091``), and list the networks that may call
     # a façade without credentials and the user they act as (``coalition:127.0.0.1/32@farm; ...``).
     compat_ports: str = ""
     compat_trust: str = ""
+    # builds.sr.ht façade (issue 17): the project its builds go to and their timeout (sourcehut's
+    # runners: 45 min); the instance's Ed25519 webhook key (base64 seed, the same variable as the
+    # hook dispatcher's, which signs with it), whose public half the façade serves; email triggers
+    # are taken when an SMTP host is set (the same variable as the dispatcher's, which sends them).
+    builds_project: str = "default"
+    builds_timeout_s: int = 45 * 60
+    webhook_ed25519_key: str = ""
+    smtp_host: str = ""

@@ -20,6 +20,7 @@ from conveyor_events import (
 from conveyor_runtime import (
     Projector,
     ReadinessCheck,
+    Tracing,
     announce_position,
     apply_migrations,
     configure_logging,
@@ -34,6 +35,7 @@ from conveyor_runtime import (
     reporting_stalls,
     run_service,
     serve_http,
+    start_tracing,
 )
 from conveyor_runtime.leadership import LeaderElector, lead_when_elected
 
@@ -60,6 +62,7 @@ async def _project(projector: Projector, handler: EventsHandler, deliverer: Deli
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run the dispatcher until ``stop`` is set: every copy serves its health endpoints, one holds
     the ``hook-dispatcher`` leader key and delivers, the others stand by (issue 19)."""
+    tracing = start_tracing("conveyor-hook-dispatcher", endpoint=settings.otlp_endpoint)
     nc = await connect_nats(settings.nats_url, name="conveyor-hook-dispatcher", timeout_s=settings.connect_timeout_s)
     pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
     sender = Sender(
@@ -91,7 +94,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         try:
             await lead_when_elected(
-                elector, stop, lambda: _lead(settings, nc, pool, sender, elector.fence, stop, checks)
+                elector, stop, lambda: _lead(settings, nc, pool, sender, elector.fence, stop, checks, tracing)
             )
         finally:
             stop.set()
@@ -100,6 +103,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await sender.close()
         await nc.drain()
         await pool.close()
+        await asyncio.to_thread(tracing.shutdown)  # exports the spans still buffered
 
 
 async def _lead(
@@ -110,12 +114,13 @@ async def _lead(
     fence: AppendFence,
     stop: asyncio.Event,
     checks: dict[str, ReadinessCheck],
+    tracing: Tracing,
 ) -> None:
     """One term as the active dispatcher: fold ``EVENTS`` from the stored checkpoint and deliver.
     Cancelled the moment the leader key is lost, before another copy can take it."""
     appender = EventAppender(nc, fence=fence)  # delivery records are written only while leading
     await appender.start()
-    handler = EventsHandler(schema=SCHEMA, horizon_s=settings.hook_horizon_s)
+    handler = EventsHandler(schema=SCHEMA, horizon_s=settings.hook_horizon_s, tracing=tracing)
 
     async def announce(seq: int) -> None:
         await announce_position(nc, CONSUMER, seq)
@@ -134,7 +139,9 @@ async def _lead(
     )
     try:
         await projector.prepare()
-        deliverer = Deliverer(pool=pool, schema=SCHEMA, sender=sender, appender=appender, settings=settings)
+        deliverer = Deliverer(
+            pool=pool, schema=SCHEMA, sender=sender, appender=appender, settings=settings, tracing=tracing
+        )
         _log.info("service_started", service=CONSUMER, checkpoint=projector.position)
         with reporting_stalls(checks, [projector], nc.jetstream(), settings):
             async with asyncio.TaskGroup() as group:

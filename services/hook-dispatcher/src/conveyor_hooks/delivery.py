@@ -2,31 +2,36 @@
 
 A claim moves the row's ``next_attempt_at`` past the request's deadline (a lease), so a
 dispatcher killed mid-request leaves the row to be claimed again once the lease runs out: every
-matched event is delivered at least once, with the same ``webhook-id`` each time.
+matched event is delivered at least once, with the same ``webhook-id`` each time. With tracing on,
+each attempt is a ``CLIENT`` span under the matched event's trace, sent as ``traceparent``.
 """
 
 import asyncio
 import random
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
+from opentelemetry.trace import SpanKind, StatusCode
 
 from conveyor_events import EventAppender, HookDisabled, hook_subject, new_uuid7
-from conveyor_runtime import get_logger
+from conveyor_runtime import OFF, Tracing, get_logger
 
+from . import builds
+from .mailer import Mailer
 from .metrics import ATTEMPT_SECONDS, ATTEMPTS
 from .retry import next_attempt_at, retry_after_s, should_disable
 from .sender import Outcome, Sender
 from .settings import Settings
-from .signing import webhook_headers
+from .signing import ed25519_seed, payload_headers, webhook_headers
 
 _log = get_logger("hook-dispatcher")
 _LEASE_MARGIN_S: Final = 5.0
 
 
 class Claimed:
-    __slots__ = ("attempt", "body", "expires_at", "hook_id", "id", "secret", "url")
+    __slots__ = ("attempt", "body", "expires_at", "hook_id", "id", "secret", "trace", "url")
 
     def __init__(self, row: Any) -> None:
         self.id: str = row[0]
@@ -36,6 +41,8 @@ class Claimed:
         self.body: bytes = row[4]
         self.attempt: int = row[5]
         self.expires_at: datetime = row[6]
+        carried = {"traceparent": row[7], "tracestate": row[8]}
+        self.trace: dict[str, str] | None = {k: v for k, v in carried.items() if v} or None
 
 
 class Deliverer:
@@ -50,13 +57,17 @@ class Deliverer:
         appender: EventAppender,
         settings: Settings,
         rng: random.Random | None = None,
+        tracing: Tracing = OFF,
     ) -> None:
         self._pool = pool
+        self._tracing = tracing
         self._s = schema
         self._sender = sender
         self._appender = appender
         self._settings = settings
         self._rng = rng or random.Random()
+        self._mailer = Mailer(settings)
+        self._builds_key = ed25519_seed(settings.webhook_ed25519_key)
         self._inflight: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
 
@@ -101,9 +112,10 @@ class Deliverer:
                 " ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),"
                 f" claimed AS (UPDATE {s}.deliveries d SET attempts = d.attempts + 1,"
                 " next_attempt_at = now() + make_interval(secs => $2) FROM due WHERE d.id = due.id"
-                " RETURNING d.id, d.hook_id, d.url, d.secret, d.body, d.attempts, d.expires_at)"
-                " SELECT c.id::text, c.hook_id::text, coalesce(h.url, c.url), coalesce(h.secret, c.secret),"
-                f" c.body, c.attempts, c.expires_at FROM claimed c LEFT JOIN {s}.hooks h ON h.id = c.hook_id",
+                " RETURNING d.id, d.hook_id, d.url, d.secret, d.body, d.attempts, d.expires_at, d.traceparent,"
+                " d.tracestate) SELECT c.id::text, c.hook_id::text, coalesce(h.url, c.url),"
+                " coalesce(h.secret, c.secret), c.body, c.attempts, c.expires_at, c.traceparent, c.tracestate"
+                f" FROM claimed c LEFT JOIN {s}.hooks h ON h.id = c.hook_id",
                 n,
                 lease,
             )
@@ -114,8 +126,17 @@ class Deliverer:
 
     async def _deliver(self, item: Claimed) -> None:
         attempted_at = datetime.now(UTC)
-        headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
-        outcome = await self._sender.send(item.url, headers, item.body)
+        if item.secret == builds.EMAIL:  # a builds.sr.ht trigger email (issue 17)
+            outcome = await self._mailer.send(item.body)
+        else:
+            if item.secret == builds.SIGNED:  # a builds.sr.ht trigger webhook: sourcehut's signature
+                headers = payload_headers(self._builds_key, item.body, secrets.token_hex(8))
+            else:
+                headers = webhook_headers(item.secret, item.id, int(attempted_at.timestamp()), item.body)
+            if item.trace is None or not self._tracing.is_on:
+                outcome = await self._sender.send(item.url, headers, item.body)
+            else:
+                outcome = await self._send_traced(item, headers)
         ATTEMPT_SECONDS.observe(outcome.latency_ms / 1000)
         _log.info(
             "webhook_attempted",
@@ -129,6 +150,22 @@ class Deliverer:
         disable = await self._record(item, attempted_at, outcome)
         if disable is not None and item.hook_id is not None:
             await self._disable(item.hook_id, *disable)
+
+    async def _send_traced(self, item: Claimed, headers: dict[str, str]) -> Outcome:
+        """The attempt as a ``CLIENT`` span under the matched event's trace; the receiver gets its ``traceparent``."""
+        attributes: dict[str, str | int] = {
+            "http.request.method": "POST",
+            "conveyor.webhook.id": item.id,
+            "conveyor.attempt": item.attempt,
+        }
+        with self._tracing.span("webhook POST", parent=item.trace, kind=SpanKind.CLIENT, attributes=attributes) as span:
+            outcome = await self._sender.send(item.url, {**headers, **self._tracing.current_headers()}, item.body)
+            if span is not None:
+                if outcome.status is not None:
+                    span.set_attribute("http.response.status_code", outcome.status)
+                if not outcome.is_success:
+                    span.set_status(StatusCode.ERROR, outcome.error or None)
+        return outcome
 
     async def _record(
         self, item: Claimed, attempted_at: datetime, outcome: Outcome

@@ -71,4 +71,14 @@ MIGRATIONS: Final[list[Migration]] = [
         """,
     ),
     quarantine_migration(3),  # events the projector could not apply as they were
+    # The trace context of the matched event (tracing on, issue 22): the webhook call continues it.
+    (4, "ALTER TABLE {schema}.deliveries ADD COLUMN traceparent text, ADD COLUMN tracestate text"),
+    # builds.sr.ht's view of a job with a builds trigger (issue 17): its number, tasks and runner.
+    (5, "ALTER TABLE {schema}.jobs ADD COLUMN builds jsonb"),
+    # builds.sr.ht job groups with triggers: which group each build belongs to (issue 17).
+    (
+        6,
+        "CREATE TABLE {schema}.builds_groups (member_id uuid NOT NULL, group_id uuid NOT NULL,"
+        " PRIMARY KEY (member_id, group_id))",
+    ),
 ]

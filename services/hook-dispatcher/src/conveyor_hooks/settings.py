@@ -28,3 +28,13 @@ class Settings(BaseSettings, frozen=True, kw_only=True):
     # after about leader_ttl_s, a stopped one at the next poll (issue 19).
     leader_ttl_s: int = 5
     leader_poll_s: float = 0.5
+    # builds.sr.ht triggers (issue 17): the instance's Ed25519 key webhooks are signed with (base64;
+    # the gateway serves its public half; same variable), and the SMTP server trigger emails go
+    # through (none: the façade refuses email triggers; same variable as the gateway's).
+    webhook_ed25519_key: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "builds@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False

@@ -1,10 +1,13 @@
-"""Standard Webhooks signatures: ``webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>``."""
+"""Standard Webhooks signatures: ``webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>``;
+and builds.sr.ht's Ed25519 ``X-Payload-Signature`` for its triggers."""
 
 import base64
 import hashlib
 import hmac
 import secrets
 from typing import Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SECRET_PREFIX: Final = "whsec_"
 
@@ -33,3 +36,28 @@ def webhook_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> di
     if secret:
         headers["webhook-signature"] = signature(secret, msg_id, timestamp, body)
     return headers
+
+
+def payload_headers(private_key: bytes, body: bytes, nonce: str) -> dict[str, str]:
+    """builds.sr.ht's headers: ``X-Payload-Signature``, the base64 Ed25519 signature of the body
+    followed by ``X-Payload-Nonce`` (issue 17); no signature when no key is configured."""
+    headers = {"content-type": "application/json", "x-payload-nonce": nonce}
+    if private_key:
+        signed = Ed25519PrivateKey.from_private_bytes(private_key).sign(body + nonce.encode())
+        headers["x-payload-signature"] = base64.b64encode(signed).decode()
+    return headers
+
+
+def ed25519_seed(setting: str) -> bytes:
+    """The 32-byte seed of ``webhook_ed25519_key`` (base64 of the seed, or of seed and public key
+    as sourcehut writes it); empty for no key.
+
+    Raises:
+        ValueError: The setting is not such a key.
+    """
+    if not setting:
+        return b""
+    raw = base64.b64decode(setting, validate=True)
+    if len(raw) not in (32, 64):
+        raise ValueError("webhook_ed25519_key is not an Ed25519 key (32 or 64 bytes in base64)")
+    return raw[:32]

@@ -31,6 +31,7 @@ from conveyor_runtime import (
     DEPENDENCY_ERRORS,
     Projector,
     ReadinessCheck,
+    Tracing,
     announce_position,
     apply_migrations,
     configure_logging,
@@ -44,6 +45,7 @@ from conveyor_runtime import (
     reporting_stalls,
     run_service,
     serve_http,
+    start_tracing,
 )
 from conveyor_runtime.leadership import LeaderElector, lead_when_elected
 
@@ -105,6 +107,7 @@ async def _sweep(pool: "asyncpg.Pool[Any]", settings: Settings, stop: asyncio.Ev
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run the collector until ``stop`` is set: every copy serves its health endpoints, one holds
     the ``log-collector`` leader key and stores output, the others stand by (issue 19)."""
+    tracing = start_tracing("conveyor-log-collector", endpoint=settings.otlp_endpoint)
     nc = await connect_nats(settings.nats_url, name="conveyor-log-collector", timeout_s=settings.connect_timeout_s)
     pool = await create_pool(settings.database_url, timeout_s=settings.connect_timeout_s)
     try:
@@ -126,13 +129,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop, checks))
+            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, bucket, stop, checks, tracing))
         finally:
             stop.set()
             await http
     finally:
         await nc.drain()
         await pool.close()
+        await asyncio.to_thread(tracing.shutdown)  # exports the spans still buffered
 
 
 async def _lead(
@@ -142,12 +146,13 @@ async def _lead(
     bucket: ObjectStore,
     stop: asyncio.Event,
     checks: dict[str, ReadinessCheck],
+    tracing: Tracing,
 ) -> None:
     """One term as the active collector: both projectors from their stored checkpoints, progress
     and the retention sweep. Cancelled the moment the leader key is lost."""
     js = nc.jetstream()
     throttle = Throttle(settings.progress_interval_s)
-    logs_handler = LogsHandler(cap=settings.log_max_bytes, throttle=throttle)
+    logs_handler = LogsHandler(cap=settings.log_max_bytes, throttle=throttle, tracing=tracing)
 
     async def announce(seq: int) -> None:
         await announce_position(nc, LOGS_CONSUMER, seq)

@@ -10,6 +10,7 @@ from typing import Final
 import msgspec
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
+from opentelemetry.trace import SpanKind
 
 from conveyor_events import (
     DEFAULT_PROGRESS_PATTERN,
@@ -25,7 +26,7 @@ from conveyor_events import (
     log_kind,
 )
 from conveyor_events.subjects import aggregate_of
-from conveyor_runtime import DbConnection, StreamEvent, get_logger
+from conveyor_runtime import OFF, DbConnection, StreamEvent, Tracing, get_logger, trace_headers
 
 from . import store
 from .ingest import LogState, Piece, plan_append
@@ -40,15 +41,35 @@ class LogsHandler:
     """Stores chunks at their offsets under the cap, worker log lines and artifact records.
 
     ``touched`` collects the jobs whose logs grew (for the live-tail hint sent after commit);
-    progress parsed from new output goes to ``throttle``.
+    progress parsed from new output goes to ``throttle``. With tracing on, storing a job's output
+    is a ``CONSUMER`` span under the trace its chunks carry (the worker's run).
     """
 
-    def __init__(self, *, cap: int, throttle: Throttle) -> None:
+    def __init__(self, *, cap: int, throttle: Throttle, tracing: Tracing = OFF) -> None:
         self._cap = cap
         self._throttle = throttle
+        self._tracing = tracing
         self.touched: set[str] = set()
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+        if not self._tracing.is_on:
+            await self._store(conn, batch)
+            return
+        spans = [
+            span
+            for subject, parent in _traced_logs(batch).items()
+            if (span := self._tracing.start_span(
+                "log-collector store", parent=parent, kind=SpanKind.CONSUMER,
+                attributes={"messaging.destination.name": subject},
+            )) is not None
+        ]  # fmt: skip
+        try:
+            await self._store(conn, batch)
+        finally:
+            for span in spans:
+                span.end()
+
+    async def _store(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
         now = datetime.now(UTC)
         chunks = []
         lines: list[tuple[str, int, str, str, datetime]] = []
@@ -90,6 +111,11 @@ class LogsHandler:
         if changed:
             await store.save_logs(conn, changed, pieces, now)
             self.touched.update(k[0] for k in changed)
+
+
+def _traced_logs(batch: Sequence[StreamEvent]) -> dict[str, dict[str, str]]:
+    """Each log subject's latest trace context in the batch."""
+    return {e.subject: found for e in batch if (found := trace_headers(e.headers)) is not None}
 
 
 class EventsHandler:

@@ -39,6 +39,7 @@ from conveyor_runtime import (
     DbConnection,
     Projector,
     ReadinessCheck,
+    Tracing,
     announce_position,
     apply_migrations,
     configure_logging,
@@ -52,6 +53,7 @@ from conveyor_runtime import (
     reporting_stalls,
     run_service,
     serve_http,
+    start_tracing,
 )
 from conveyor_runtime.leadership import LeaderElector, current_holder, lead_when_elected
 from conveyor_runtime.metrics import JOBS_READY
@@ -61,6 +63,7 @@ from .decider import JobState, RetryPolicy
 from .engine import Engine
 from .errors import SchedulerBusyError
 from .handlers import JobFolder
+from .job_traces import JobTraces
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .replay import CACHE_JOBS, FLUSH_EVENTS, Verdicts, replay_jobs
@@ -105,16 +108,20 @@ async def _connections(settings: Settings) -> AsyncIterator[tuple[NatsClient, "a
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run the scheduler until ``stop`` is set: campaign for the leader key, lead while it is
     held, and campaign again when it is lost."""
+    tracing = start_tracing("conveyor-scheduler", endpoint=settings.otlp_endpoint)
     async with _connections(settings) as (nc, pool):
         checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
         app = Starlette(routes=health_routes(lambda: checks))
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
         elector = _elector(settings, nc)
         try:
-            await lead_when_elected(elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence, checks))
+            await lead_when_elected(
+                elector, stop, lambda: _lead(settings, nc, pool, stop, elector.fence, checks, tracing)
+            )
         finally:
             stop.set()
             await http
+            await asyncio.to_thread(tracing.shutdown)  # exports the spans still buffered
 
 
 def _elector(settings: Settings, nc: NatsClient) -> LeaderElector:
@@ -133,10 +140,13 @@ async def _lead(
     stop: asyncio.Event,
     fence: AppendFence,
     checks: dict[str, ReadinessCheck],
+    tracing: Tracing,
 ) -> None:
     js = nc.jetstream()
     table = JobTable()
-    appender = EventAppender(nc, fence=fence)  # every decision checks the leader lease first
+    # Every decision checks the leader lease first; it carries the trace of the call it answers.
+    appender = EventAppender(nc, fence=fence, stamp=tracing.stamp)
+    traces = JobTraces(tracing)
     await appender.start()
     rules = ProjectRules(pool)
     await rules.refresh()
@@ -147,6 +157,7 @@ async def _lead(
         new_id=new_uuid7,
         policy=RetryPolicy(base_s=settings.retry_base_s, cap_s=settings.retry_cap_s),
         projects=rules,
+        traces=traces,
     )
 
     def observe(jobs: Sequence[JobState], workers: Sequence[WorkerState]) -> None:
@@ -155,7 +166,7 @@ async def _lead(
         for job in jobs:
             engine.observe_job(job)
 
-    folder = JobFolder(table, appender, _now, observe)
+    folder = JobFolder(table, appender, _now, observe, traces)
 
     async def on_commit(seq: int) -> None:
         await announce_position(nc, CONSUMER, seq)
@@ -201,7 +212,7 @@ async def _lead(
             observe(jobs, [])
             await asyncio.sleep(0)
     _log.info("scheduler_started", checkpoint=projector.position, reconciled=decided)
-    calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s)
+    calls = SchedulerCalls(nc, engine, tick_s=settings.tick_s, tracing=tracing)
     JOBS_READY.set_function(lambda: len(engine.queue))
     try:
         with reporting_stalls(checks, [projector, identity, projects, access], js, settings):

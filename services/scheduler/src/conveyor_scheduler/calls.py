@@ -2,6 +2,8 @@
 
 Only the leader subscribes, in a queue group, so a call reaches exactly one active scheduler.
 Each call is served in its own task: a long-polling lease request must not hold up heartbeats.
+With tracing on, each call is a ``SERVER`` span under the gateway request's trace context (its
+NATS headers), and the events it appends carry that span's context.
 """
 
 import asyncio
@@ -13,6 +15,7 @@ import msgspec
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from opentelemetry.trace import SpanKind
 
 from conveyor_events import scheduler_subject
 from conveyor_events.scheduler_api import (
@@ -23,7 +26,7 @@ from conveyor_events.scheduler_api import (
     StartRequest,
     TaskRequest,
 )
-from conveyor_runtime import get_logger
+from conveyor_runtime import OFF, Tracing, get_logger, trace_headers
 
 from .engine import Engine
 
@@ -37,10 +40,11 @@ Handler = Callable[[Any], Awaitable[msgspec.Struct]]
 class SchedulerCalls:
     """Subscribes the engine to the call subjects and ticks its timer until stopped."""
 
-    def __init__(self, nc: NatsClient, engine: Engine, *, tick_s: float = 0.25) -> None:
+    def __init__(self, nc: NatsClient, engine: Engine, *, tick_s: float = 0.25, tracing: Tracing = OFF) -> None:
         self._nc = nc
         self._engine = engine
         self._tick_s = tick_s
+        self._tracing = tracing
 
     async def _heartbeat(self, req: HeartbeatRequest) -> msgspec.Struct:
         return self._engine.heartbeat(req)
@@ -59,7 +63,7 @@ class SchedulerCalls:
                 decoder = msgspec.json.Decoder(request_type)
 
                 async def on_msg(msg: Msg, decoder: Any = decoder, handler: Handler = handler) -> None:
-                    tasks.create_task(_serve(msg, decoder, handler))
+                    tasks.create_task(_serve(msg, decoder, handler, self._tracing))
 
                 subs.append(await self._nc.subscribe(scheduler_subject(call), queue=QUEUE_GROUP, cb=on_msg))
             _log.info("serving_calls", calls=sorted(routes))
@@ -77,7 +81,16 @@ class SchedulerCalls:
                     await sub.unsubscribe()
 
 
-async def _serve(msg: Msg, decoder: Any, handler: Handler) -> None:
+async def _serve(msg: Msg, decoder: Any, handler: Handler, tracing: Tracing) -> None:
+    if not tracing.is_on:
+        await _answer(msg, decoder, handler)
+        return
+    name = "scheduler " + msg.subject.rsplit(".", 1)[-1]
+    with tracing.span(name, parent=trace_headers(msg.headers), kind=SpanKind.SERVER):
+        await _answer(msg, decoder, handler)
+
+
+async def _answer(msg: Msg, decoder: Any, handler: Handler) -> None:
     try:
         request = decoder.decode(msg.data)
     except msgspec.ValidationError as exc:

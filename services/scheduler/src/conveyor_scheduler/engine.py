@@ -11,7 +11,7 @@ projects the engine's events into PostgreSQL like any other.
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -49,6 +49,7 @@ from .decider import (
     decide,
 )
 from .errors import LeaseNotCurrentError, ReportRejectedError
+from .job_traces import JobTraces
 from .project_policy import ProjectPolicy
 from .ready_queue import DelayedJobs, FairShare, ReadyQueue, RecentUsage
 from .workers import WorkerState
@@ -110,6 +111,7 @@ class Engine:
         jitter: A number in [0, 1) for retry backoff.
         new_id: A new lease id.
         policy: Retry backoff.
+        traces: The jobs' trace contexts (assignments and timer decisions continue them).
     """
 
     def __init__(
@@ -123,8 +125,10 @@ class Engine:
         fair: FairShare | None = None,
         usage_half_life_s: float = 60.0,
         projects: ProjectPolicy | None = None,
+        traces: JobTraces | None = None,
     ) -> None:
         self._appender = appender
+        self._traces = traces or JobTraces()
         self._clock = clock
         self._jitter = jitter
         self._new_id = new_id
@@ -311,18 +315,21 @@ class Engine:
                 if events:
                     plans.append((job, events[0]))
             granted: list[LeasedJob] = []
-            for _, new in await self._append(plans):
-                if new is None:
-                    continue  # overtaken: the fold loop will tell us what the job is now
-                granted.append(
-                    LeasedJob(
-                        lease_id=new.lease_id or "",
-                        job_id=new.id,
-                        attempt=new.attempts,
-                        lease_s=new.lease_s,
-                        job=msgspec.Raw(_encoder.encode(new)),
+            with self._traces.deciding("assign", [job.id for job, _ in plans]) as traced:
+                for (_, new), carried in zip(await self._append(plans, traced), traced, strict=True):
+                    if new is None:
+                        continue  # overtaken: the fold loop will tell us what the job is now
+                    granted.append(
+                        LeasedJob(
+                            lease_id=new.lease_id or "",
+                            job_id=new.id,
+                            attempt=new.attempts,
+                            lease_s=new.lease_s,
+                            job=msgspec.Raw(_encoder.encode(new)),
+                            traceparent=carried.get("traceparent") if carried else None,
+                            tracestate=carried.get("tracestate") if carried else None,
+                        )
                     )
-                )
             return granted
         finally:
             # Whatever this call did not hand out (refused by its project's rate, overtaken, or the
@@ -410,11 +417,20 @@ class Engine:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout_s)
 
-    async def _append(self, plans: list[tuple[JobState, JobEvent]]) -> list[tuple[JobState, JobState | None]]:
-        """Append each event on its job's version; fold successes in. ``None`` marks a conflict."""
+    async def _append(
+        self, plans: list[tuple[JobState, JobEvent]], headers: Sequence[Mapping[str, str] | None] | None = None
+    ) -> list[tuple[JobState, JobState | None]]:
+        """Append each event on its job's version; fold successes in. ``None`` marks a conflict.
+
+        ``headers``: each event's own (its job's trace context); by default the appender's stamp
+        (the context of the call being served)."""
         if not plans:
             return []
-        pending = [PendingAppend(job_subject(job.id), event, job.version) for job, event in plans]
+        own = headers or [None] * len(plans)
+        pending = [
+            PendingAppend(job_subject(job.id), event, job.version, carried)
+            for (job, event), carried in zip(plans, own, strict=True)
+        ]
         outcomes = await self._appender.append_batch(pending)
         results: list[tuple[JobState, JobState | None]] = []
         for (job, event), outcome in zip(plans, outcomes, strict=True):
@@ -457,7 +473,8 @@ class Engine:
                     continue
                 if events:
                     plans.append((job, events[0]))
-        await self._append(plans)
+        with self._traces.deciding("timer", [job.id for job, _ in plans]) as traced:
+            await self._append(plans, traced)
 
 
 def _timer_command(job: JobState, lease: Lease, now: datetime, jitter: float, policy: RetryPolicy) -> Command | None:

@@ -24,6 +24,7 @@ from conveyor_runtime import DbConnection, StreamEvent, decode_batch, get_logger
 
 from .chaining import chained_copy
 from .decider import Advance, JobState, apply, decide
+from .job_traces import JobTraces
 from .projection import JobTable
 from .workers import WorkerState, apply_worker
 
@@ -49,6 +50,7 @@ class JobFolder:
         appender: Appends decisions; ``None`` folds only (rebuild).
         clock: Returns the current time (decision timestamps).
         observer: Told every job and worker state once its transaction committed (the engine).
+        traces: The jobs' trace contexts: decisions continue the trace of the event that caused them.
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class JobFolder:
         appender: EventAppender | None,
         clock: Callable[[], datetime],
         observer: Observer | None = None,
+        traces: JobTraces | None = None,
     ) -> None:
         self._table = table
+        self._traces = traces or JobTraces()
         self._appender = appender
         self._clock = clock
         self._observer = observer
@@ -87,7 +91,8 @@ class JobFolder:
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
         self._uncommitted.clear()  # a retried batch starts over
         job_events, worker_events = decode_jobs_and_workers(batch)
-        jobs = await self._fold_jobs(conn, job_events)
+        with self._traces.folding(batch, job_events):
+            jobs = await self._fold_jobs(conn, job_events)
         workers = await self._fold_workers(conn, worker_events)
         self._unobserved = (jobs, workers)
 
@@ -123,6 +128,8 @@ class JobFolder:
             await self._roll_up(conn, states, touched)
             await self._chain(conn, [states[i] for i in succeeded])
         saved = [states[i] for i in touched if states[i].state != "new"]
+        if self._traces.is_on:
+            self._traces.forget([s.id for s in saved if s.is_terminal])
         await self._table.save(conn, saved)
         await self._table.save_dependencies(conn, {i: d for i, d in edges.items() if i in states})
         return saved
@@ -136,10 +143,10 @@ class JobFolder:
         assert self._appender is not None
         targets = await self._table.chain_targets(conn, {j.project for j in succeeded}) if succeeded else {}
         now = self._clock()
-        copies = [c for j in succeeded if (c := chained_copy(j, targets.get(j.project, ""), now)) is not None]
+        copies = [(c, j.id) for j in succeeded if (c := chained_copy(j, targets.get(j.project, ""), now)) is not None]
         if not copies:
             return
-        pending = [PendingAppend(job_subject(c.job_id), c, 0) for c in copies]
+        pending = [PendingAppend(job_subject(c.job_id), c, 0, self._traces.headers(i)) for c, i in copies]
         for item, outcome in zip(pending, await self._appender.append_batch(pending), strict=True):
             if isinstance(outcome, AppendConflictError):
                 _log.info("chained_copy_exists", job_id=item.subject)
@@ -185,7 +192,7 @@ class JobFolder:
             groups = {i for i in candidates if states[i].is_group}
             counts = await self._children_counts(conn, states, groups)
             pending = [
-                PendingAppend(job_subject(i), event, states[i].version)
+                PendingAppend(job_subject(i), event, states[i].version, self._traces.headers(i))
                 for i in sorted(candidates)
                 for event in decide(
                     Advance(
@@ -238,7 +245,7 @@ class JobFolder:
             counts = await self._children_counts(conn, states, level)
             now = self._clock()
             pending = [
-                PendingAppend(job_subject(p), event, states[p].version)
+                PendingAppend(job_subject(p), event, states[p].version, self._traces.headers(p))
                 for p in sorted(level)
                 for event in decide(Advance(job_id=p, issued_at=now, children=counts.get(p, {})), states[p])[:1]
             ]

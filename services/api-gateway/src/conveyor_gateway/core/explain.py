@@ -1,6 +1,6 @@
 """Why a job is not running: rules that turn facts about the job, the workers that could run it
 and the queue ahead of it into reasons, most important first. Pure: the facts come in, with the
-time; ``explain_routes.py`` gathers them.
+time; ``explain_facts.py`` gathers them.
 """
 
 from collections.abc import Callable

@@ -11,10 +11,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from conveyor_events import AppendConflictError, HookCreated, HookDeleted, HookUpdated, hook_subject, new_uuid7
+from conveyor_events import (
+    AppendConflictError,
+    HookCreated,
+    HookDeleted,
+    HookRedeliveryRequested,
+    HookUpdated,
+    hook_subject,
+    new_uuid7,
+)
 from conveyor_runtime import TargetRefusedError, check_url_syntax, resolve_checked
 
-from ..errors import FieldError, HookChangedError, HookNotFoundError, MissingRoleError, ValidationFailedError
+from ..errors import (
+    DeliveryNotFoundError,
+    FieldError,
+    HookChangedError,
+    HookNotFoundError,
+    MissingRoleError,
+    ValidationFailedError,
+)
 from .context import State
 from .hook_bodies import HookCreate
 from .hook_reader import HookDoc
@@ -134,4 +149,26 @@ async def append_and_wait(state: State, hook: HookDoc, event: HookUpdated | Hook
         appended = await state["appender"].append(hook_subject(hook.id), event, expected_last_subject_seq=hook.last_seq)
     except AppendConflictError:
         raise HookChangedError("the hook changed since it was read; read it again and retry") from None
+    await wait_folded(state, appended.seq)
+
+
+async def redeliver(state: State, principal: Principal, hook_id: str, delivery_id: str) -> None:
+    """Ask the dispatcher to send a delivery again (same ``webhook-id`` and body, a fresh retry
+    horizon); returns once it has folded the request (or the write wait passed).
+
+    Raises:
+        HookNotFoundError: No such hook, or not the caller's to manage.
+        DeliveryNotFoundError: The hook has no such delivery.
+    """
+    hook = await managed_hook(state, principal, hook_id)
+    if await state["hooks"].delivery_hook(delivery_id) != hook.id:
+        raise DeliveryNotFoundError(f"hook {hook.id} has no delivery {delivery_id}")
+    event = HookRedeliveryRequested(
+        event_id=new_uuid7(),
+        hook_id=hook.id,
+        occurred_at=datetime.now(UTC),
+        delivery_id=delivery_id,
+        requested_by=principal.user_id,
+    )
+    appended = await state["appender"].append(hook_subject(hook.id), event)
     await wait_folded(state, appended.seq)

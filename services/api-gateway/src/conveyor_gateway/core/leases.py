@@ -132,7 +132,14 @@ async def lease_numbered(
     raise_for(state, worker_id, reply.error)
     return [
         (
-            LeaseView(lease_id=lj.lease_id, attempt=lj.attempt, lease_s=lj.lease_s, job=_job_decoder.decode(lj.job)),
+            LeaseView(
+                lease_id=lj.lease_id,
+                attempt=lj.attempt,
+                lease_s=lj.lease_s,
+                job=_job_decoder.decode(lj.job),
+                traceparent=lj.traceparent,
+                tracestate=lj.tracestate,
+            ),
             _numbered_decoder.decode(lj.job).submitted_seq,
         )
         for lj in reply.leases
@@ -164,6 +171,13 @@ async def heartbeat(state: State, worker_id: str, beat: Heartbeat) -> HeartbeatA
     ask = HeartbeatRequest(worker_id=worker_id, leases=tuple(lease.lower() for lease in beat.leases))
     reply = await call_scheduler(state, "heartbeat", ask, HeartbeatReply, CALL_TIMEOUT_S)
     raise_for(state, worker_id, reply.error)
+    await record_status(state, worker_id, beat)
+    stop = [StopView(lease_id=s.lease_id, reason=s.reason) for s in reply.stop]
+    return HeartbeatAnswer(stop=stop, lease_s=reply.lease_s)
+
+
+async def record_status(state: State, worker_id: str, beat: Heartbeat) -> None:
+    """Record that ``worker_id`` was seen now, with its load and memory (what ``GET /v1/workers`` shows)."""
     status = WorkerStatus(
         last_seen_at=datetime.now(UTC),
         load=beat.load,
@@ -171,8 +185,6 @@ async def heartbeat(state: State, worker_id: str, beat: Heartbeat) -> HeartbeatA
         memory_total_mb=beat.memory_total_mb,
     )
     await state["statuses"].put(worker_id, status)
-    stop = [StopView(lease_id=s.lease_id, reason=s.reason) for s in reply.stop]
-    return HeartbeatAnswer(stop=stop, lease_s=reply.lease_s)
 
 
 async def start_run(state: State, worker_id: str, lease_id: str) -> str | None:

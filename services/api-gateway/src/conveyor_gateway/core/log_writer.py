@@ -17,7 +17,7 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 
-from conveyor_events import LOGS_STREAM, LogChunk, decode_chunk, encode_chunk, log_subject
+from conveyor_events import LOGS_STREAM, HeaderStamp, LogChunk, decode_chunk, encode_chunk, log_subject
 
 from ..errors import LogGapError
 
@@ -33,10 +33,18 @@ class LogWriter:
         js: JetStream context.
         stored_offset: Where the collector says a log ends, for a log whose messages already
             left the (bounded) stream: ``(job_id, attempt, task) -> received bytes``.
+        stamp: Headers to add to each chunk (the worker's trace context, when tracing is on).
     """
 
-    def __init__(self, js: JetStreamContext, stored_offset: Callable[[str, int, str], Awaitable[int]]) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stored_offset: Callable[[str, int, str], Awaitable[int]],
+        *,
+        stamp: HeaderStamp | None = None,
+    ) -> None:
         self._js = js
+        self._stamp = stamp
         self._stored_offset = stored_offset
         self._tails: OrderedDict[str, tuple[int, int]] = OrderedDict()  # subject -> (last seq, next offset)
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
@@ -121,6 +129,8 @@ class LogWriter:
                 "Nats-Msg-Id": f"{chunk.lease_id}:{chunk.task}:{offset}",
                 "Nats-Expected-Last-Subject-Sequence": str(seq),
             }
+            if self._stamp is not None:
+                headers.update(self._stamp())
             try:
                 ack = await self._js.publish(subject, encode_chunk(message), stream=LOGS_STREAM, headers=headers)
             except Exception:

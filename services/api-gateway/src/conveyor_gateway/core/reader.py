@@ -16,6 +16,9 @@ from .log_store import LogStore
 
 _JOB_DECODER: Final = msgspec.json.Decoder(JobView)
 _TABLE: Final = "scheduler.jobs"
+TEXT_WINDOW: Final = 100_000
+"""Text in titles is looked for among the newest this many submissions: no index serves a
+substring match, and over a million jobs a rare one read the whole table (seconds)."""
 
 
 async def fetch_projection(pool: "asyncpg.Pool[Any]", sql: str, *args: Any) -> list[Any]:
@@ -35,6 +38,8 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     tag: str | None = None
     owner: str | None = None
     parent: str | None = None
+    label: str | None = None  # the dashboard's filters: a worker label the job asks for ...
+    text: str | None = None  # ... and text its title contains (case-insensitive)
     viewer: str | None = None  # only jobs this user may read (see project_access); None: all (admins)
 
 
@@ -120,8 +125,11 @@ class JobReader:
                 if not fut.done():
                     fut.set_result(found.get(job_id))
 
-    async def list(self, filters: JobFilter, *, limit: int, before_seq: int | None) -> tuple[list[JobView], str | None]:
-        """Newest first, by submission order (a stable order: sequences never change)."""
+    async def list(
+        self, filters: JobFilter, *, limit: int, before_seq: int | None, oldest_first: bool = False
+    ) -> tuple[list[JobView], str | None]:
+        """Newest first (or oldest first), by submission order (a stable order: sequences never
+        change); ``before_seq`` is the cursor's position: the page continues past it."""
         clauses: list[str] = ["NOT deleted"]
         args: list[Any] = []
         for column, value in (
@@ -138,15 +146,23 @@ class JobReader:
         if filters.tag is not None:
             args.append([filters.tag])
             clauses.append(f"tags @> ${len(args)}::text[]")
+        if filters.label is not None:
+            args.append(filters.label)
+            clauses.append(f"doc->'labels' ? ${len(args)}")
+        if filters.text is not None:
+            args.append("%" + filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            clauses.append(f"doc->>'title' ILIKE ${len(args)}")
+            clauses.append(f"submitted_seq > (SELECT coalesce(max(submitted_seq), 0) FROM {_TABLE}) - {TEXT_WINDOW}")
         if filters.viewer is not None:
             args.append(filters.viewer)
             clauses.append(READABLE.replace("{n}", str(len(args))))
         if before_seq is not None:
             args.append(before_seq)
-            clauses.append(f"submitted_seq < ${len(args)}")
+            clauses.append(f"submitted_seq {'>' if oldest_first else '<'} ${len(args)}")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         args.append(limit + 1)
-        sql = f"SELECT submitted_seq, doc::text FROM {_TABLE} {where} ORDER BY submitted_seq DESC LIMIT ${len(args)}"
+        order = "ASC" if oldest_first else "DESC"
+        sql = f"SELECT submitted_seq, doc::text FROM {_TABLE} {where} ORDER BY submitted_seq {order} LIMIT ${len(args)}"
         rows = await fetch_projection(self._pool, sql, *args)
         items = [_JOB_DECODER.decode(r[1]) for r in rows[:limit]]
         await self._with_progress(items)

@@ -34,3 +34,15 @@ async def existing_job(state: State, job_id: str) -> JobView:
     if job is None:
         raise JobNotFoundError(f"no job {job_id}")
     return job
+
+
+async def subject_at(state: State, seq: int) -> str | None:
+    """The subject of the event at stream sequence ``seq`` (what an integer id derived from a
+    creation event's sequence names); None when there is none."""
+    if not 0 < seq < 2**63:
+        return None
+    try:
+        message = await state["js"].get_msg("EVENTS", seq=seq, direct=True)
+    except Exception:
+        return None
+    return message.subject

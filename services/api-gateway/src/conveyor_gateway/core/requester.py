@@ -6,7 +6,8 @@ decodes it twice, registers a done callback and waits through ``asyncio.wait_for
 keeps what matters: one wildcard subscription on a random inbox made once (``new_inbox``), a
 counter for the last token, a future per call and a timer. A "no responders" status answers the
 call with ``NoRespondersError`` as nats-py does, and a call with no answer in time raises
-``TimeoutError``, so callers treat it exactly as before.
+``TimeoutError``, so callers treat it exactly as before. With tracing on, each call carries the
+current trace context in its NATS headers (the stamp), so the scheduler continues the request's trace.
 """
 
 import asyncio
@@ -17,6 +18,8 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
+
+from conveyor_events import HeaderStamp
 
 _STATUS: Final = "Status"
 _NO_RESPONDERS: Final = "503"
@@ -30,12 +33,13 @@ def _expire(future: "asyncio.Future[Msg]") -> None:
 class Requester:
     """Request/reply over one wildcard inbox subscription of ``nc`` (see the module)."""
 
-    def __init__(self, nc: NatsClient) -> None:
+    def __init__(self, nc: NatsClient, *, stamp: HeaderStamp | None = None) -> None:
         self._nc = nc
+        self._stamp = stamp
         self._prefix = ""
         self._ids = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
-        self._sent: dict[str, tuple[str, bytes]] = {}  # token -> (subject, payload), for resend_waiting
+        self._sent: dict[str, tuple[str, bytes, dict[str, str] | None]] = {}  # token -> publish, for resend_waiting
         self._sub: Subscription | None = None
 
     async def start(self) -> None:
@@ -62,10 +66,11 @@ class Requester:
         token = str(next(self._ids))
         future: asyncio.Future[Msg] = loop.create_future()
         self._waiting[token] = future
-        self._sent[token] = (subject, payload)
+        headers = (dict(self._stamp()) or None) if self._stamp is not None else None
+        self._sent[token] = (subject, payload, headers)
         timer = loop.call_later(timeout_s, _expire, future)
         try:
-            await self._nc.publish(subject, payload, reply=self._prefix + token)
+            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
             msg = await future
         finally:
             timer.cancel()
@@ -83,8 +88,8 @@ class Requester:
             How many calls were sent again.
         """
         pending = [(token, *sent) for token, sent in self._sent.items() if token in self._waiting]
-        for token, subject, payload in pending:
-            await self._nc.publish(subject, payload, reply=self._prefix + token)
+        for token, subject, payload, headers in pending:
+            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
         return len(pending)
 
     @property

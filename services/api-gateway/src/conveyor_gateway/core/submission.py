@@ -85,8 +85,11 @@ def new_job_id(sub: JobSubmission, owner: str) -> str:
     return dedupe_job_id(sub.project, sub.dedupe_key, owner) if sub.dedupe_key else new_uuid7()
 
 
-def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted:
-    """The ``JobSubmitted`` event of a valid submission (see ``submission_payload`` for what can fail)."""
+def submitted_event(
+    sub: JobSubmission, job_id: str, owner: str, extra_triggers: tuple[JobTrigger, ...] = ()
+) -> JobSubmitted:
+    """The ``JobSubmitted`` event of a valid submission (see ``submission_payload`` for what can fail);
+    ``extra_triggers`` are a façade's own (builds.sr.ht's), which the native body cannot express."""
     return JobSubmitted(
         event_id=new_uuid7(),
         job_id=job_id,
@@ -109,5 +112,5 @@ def submitted_event(sub: JobSubmission, job_id: str, owner: str) -> JobSubmitted
         progress_pattern=sub.progress_pattern,
         url=sub.url,
         verification=sub.verification,
-        triggers=tuple(JobTrigger(on=t.on, url=t.url, secret=t.secret) for t in sub.triggers),
+        triggers=(*(JobTrigger(on=t.on, url=t.url, secret=t.secret) for t in sub.triggers), *extra_triggers),
     )

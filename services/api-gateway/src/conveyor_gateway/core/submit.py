@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from conveyor_events import AppendConflictError, Appended, AppendError, PendingAppend, job_subject
+from conveyor_events import AppendConflictError, Appended, AppendError, JobTrigger, PendingAppend, job_subject
 from conveyor_runtime import get_logger
 
 from ..errors import FieldError, ParentFinishedError, ValidationFailedError
@@ -80,9 +80,16 @@ class BatchSubmitted:
 
 
 async def submit(
-    state: State, principal: Principal, sub: JobSubmission, *, wait: bool = True, dedupe_scope: str | None = None
+    state: State,
+    principal: Principal,
+    sub: JobSubmission,
+    *,
+    wait: bool = True,
+    extra_triggers: tuple[JobTrigger, ...] = (),
+    dedupe_scope: str | None = None,
 ) -> Submitted:
-    """Check, store and (with ``wait``) read back one job submitted by ``principal``.
+    """Check, store and (with ``wait``) read back one job submitted by ``principal``; a façade adds
+    the triggers its own wire format holds as ``extra_triggers``.
 
     An existing job (a used dedupe key) is always read back, as it was stored before. The dedupe
     key is the submitter's own unless ``dedupe_scope`` names a scope shared by every submitter
@@ -104,7 +111,7 @@ async def submit(
     await check_parent_access(state, principal, sub.parent, "/parent")
     await check_parent(state["reader"].pool, sub.parent, "/parent")
     job_id = new_job_id(sub, dedupe_scope or principal.user_id)
-    event = submitted_event(sub, job_id, principal.user_id)
+    event = submitted_event(sub, job_id, principal.user_id, extra_triggers)
     subject = job_subject(job_id)
     try:
         appended = await state["appender"].append(subject, event, expected_last_subject_seq=0)

@@ -79,13 +79,19 @@ class LeaseAsk(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     wait_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0
 
 
-class LeaseView(msgspec.Struct, kw_only=True):
-    """A leased job. Send ``lease_id`` with start, finish and heartbeats; it fences out stale runs."""
+class LeaseView(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A leased job. Send ``lease_id`` with start, finish and heartbeats; it fences out stale runs.
+
+    With tracing on, ``traceparent`` (and ``tracestate``) is the W3C trace context of the job's
+    assignment: the worker's run continues that trace and sends it back on its reports.
+    """
 
     lease_id: str
     attempt: int
     lease_s: int
     job: JobView
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class LeaseBatch(msgspec.Struct, kw_only=True):

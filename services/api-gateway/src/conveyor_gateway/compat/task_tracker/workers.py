@@ -23,7 +23,8 @@ from ...core.lease_check import CurrentLease
 from ...core.numbered import all_workers, worker_by_seq, workers_by_id
 from ...core.output import append_log, append_worker_log
 from ...core.worker_bodies import WorkerRegistration
-from ...core.worker_modes import rename_worker, set_worker_mode
+from ...core.worker_commands import set_worker_mode
+from ...core.worker_modes import rename_worker
 from ...core.worker_registration import register_worker
 from .auth import is_tracker_admin, manager_of, parse_worker_id, require_manager, worker_of
 from .envelope import TtError, reply
@@ -115,7 +116,7 @@ async def set_paused(request: Request) -> Response:
     found = await worker_by_seq(state, ask.worker) if ask.worker > 0 else None
     if found is None or found.deleted:
         raise TtError("Worker not found", 404)
-    seq = await set_worker_mode(state, found.id, "paused" if ask.paused else "active", by=manager.user_id)
+    seq = await set_worker_mode(state, manager, found.id, "paused" if ask.paused else "active")
     await state["watcher"].wait_for(seq, state["write_wait_s"])
     return reply()
 

@@ -13,9 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from conveyor_events import (
-    HookRedeliveryRequested,
     HookUpdated,
-    hook_subject,
     new_uuid7,
 )
 
@@ -25,7 +23,6 @@ from ...core.hook_bodies import DeliveryPage, HookCreate, HookPage, HookPatch, H
 from ...core.hook_reader import HookDoc
 from ...core.reader import decode_cursor, encode_cursor
 from ...errors import (
-    DeliveryNotFoundError,
     FieldError,
     InvalidQueryError,
 )
@@ -130,19 +127,9 @@ async def redeliver(request: Request) -> Response:
     """``POST /v1/hooks/{id}/deliveries/{delivery_id}/redeliver``: 202; sent again at once, same
     ``webhook-id`` and body, with a fresh retry horizon."""
     state: State = request.scope["state"]
-    hook = await managed_hook(request)
+    hook = await managed_hook(request)  # a hook one may not manage answers 404 before a bad delivery id's 422
     delivery_id = path_id(request, "delivery_id", "delivery")
-    if await state["hooks"].delivery_hook(delivery_id) != hook.id:
-        raise DeliveryNotFoundError(f"hook {hook.id} has no delivery {delivery_id}")
-    event = HookRedeliveryRequested(
-        event_id=new_uuid7(),
-        hook_id=hook.id,
-        occurred_at=datetime.now(UTC),
-        delivery_id=delivery_id,
-        requested_by=caller(request).user_id,
-    )
-    appended = await state["appender"].append(hook_subject(hook.id), event)
-    await hooks.wait_folded(state, appended.seq)
+    await hooks.redeliver(state, caller(request), hook.id, delivery_id)
     return json_response({"id": delivery_id, "status": "pending"}, 202)
 
 
