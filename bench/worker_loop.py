@@ -66,6 +66,21 @@ class _HeartbeatAnswer(msgspec.Struct):
 
 
 _decode_leases = msgspec.json.Decoder(_Leases).decode
+
+
+class _Refusal(msgspec.Struct):
+    code: str
+
+
+class _Outcome(msgspec.Struct):
+    error: _Refusal | None = None
+
+
+class _Outcomes(msgspec.Struct):
+    results: list[_Outcome]
+
+
+_decode_outcomes = msgspec.json.Decoder(_Outcomes).decode
 _decode_beat = msgspec.json.Decoder(_HeartbeatAnswer).decode
 
 
@@ -165,6 +180,45 @@ class Worker:
                 self.freed.set()
                 self.ready.task_done()
 
+    async def batch_runner(self) -> None:
+        """Like ``runner``, but every lease waiting is reported in one ``/reports`` call (issue 21):
+        up to 100 finishes per call, each answered on its own; one such task replaces the runners."""
+        conn = await Connection.open(self.host, self.port, self.auth)
+        path = f"/v1/workers/{self.worker_id}/reports"
+        while True:
+            lease_ids = [await self.ready.get()]
+            while len(lease_ids) < 100 and not self.ready.empty():
+                lease_ids.append(self.ready.get_nowait())
+            try:
+                started_at = datetime.now(UTC).isoformat().encode()
+                body = (
+                    b'{"reports":['
+                    + b",".join(
+                        b'{"type":"finish","lease_id":"%s","result":"succeeded","exit_code":0,"started_at":"%s"}'
+                        % (lease_id.encode(), started_at)
+                        for lease_id in lease_ids
+                    )
+                    + b"]}"
+                )
+                status, answer = await self.call("reports", conn, path, body)
+                if status != 200:
+                    self.count(f"reports_{status}")
+                else:
+                    self.count("report_calls")
+                    for outcome in _decode_outcomes(answer).results:
+                        if outcome.error is None:
+                            self.counts["finished"] += 1
+                        else:
+                            self.count(f"finish_{outcome.error.code}")
+            finally:
+                now = time.perf_counter()
+                for lease_id in lease_ids:
+                    got = self.held.pop(lease_id, None)
+                    if got is not None:
+                        self.timed("held", now - got)
+                    self.ready.task_done()
+                self.freed.set()
+
     async def heartbeat(self) -> None:
         conn = await Connection.open(self.host, self.port, self.auth)
         path = f"/v1/workers/{self.worker_id}/heartbeat"
@@ -207,6 +261,12 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=Path, help="where to write the samples and counters (JSON)")
     parser.add_argument("--deadline", type=float, default=600.0, help="exit after this many seconds")
     parser.add_argument("--heartbeat-s", type=float, default=3.0)
+    parser.add_argument(
+        "--batch-reports",
+        action="store_true",
+        default=os.environ.get("BENCH_WORKER_BATCH_REPORTS") == "1",
+        help="report finishes in batched /reports calls (env BENCH_WORKER_BATCH_REPORTS=1)",
+    )
     args = parser.parse_args(argv)
     url = urlsplit(args.url)
     worker = Worker(url.hostname or "127.0.0.1", url.port or 80, args.concurrency, args.heartbeat_s)
@@ -220,7 +280,11 @@ async def main(argv: list[str] | None = None) -> None:
     tasks = [
         asyncio.create_task(worker.lease_loop()),
         asyncio.create_task(worker.heartbeat()),
-        *(asyncio.create_task(worker.runner()) for _ in range(args.concurrency)),
+        *(
+            [asyncio.create_task(worker.batch_runner())]
+            if args.batch_reports
+            else [asyncio.create_task(worker.runner()) for _ in range(args.concurrency)]
+        ),
     ]
     stopping = asyncio.create_task(stop.wait())
     # Every task loops forever: one that ends has failed, and the worker stops with its error.

@@ -186,6 +186,11 @@ async def test_health_metrics_openapi_and_docs(api: httpx.AsyncClient) -> None:
     await submit(api)
     metrics = (await api.get("/metrics")).text
     assert 'conveyor_http_requests_total{method="POST",route="/v1/jobs",status="201"}' in metrics
+    # What pauses the loops (issue 21): lag and GC histograms of both services, the fold's commits.
+    for series in ('conveyor_event_loop_lag_seconds_count{service="gateway"}',
+                   'conveyor_event_loop_lag_seconds_count{service="scheduler"}',
+                   'conveyor_projector_commit_seconds_count{consumer="scheduler"}'):  # fmt: skip
+        assert series in metrics, series
     spec = (await api.get("/openapi.json")).json()
     assert spec["openapi"] == "3.1.0"
     assert {"post", "get"} <= set(spec["paths"]["/v1/jobs"])

@@ -53,6 +53,8 @@ from conveyor_events.scheduler_api import (
     HeartbeatRequest,
     LeaseReply,
     LeaseRequest,
+    ReportBatchItem,
+    ReportBatchRequest,
     ReportReply,
     ReportResult,
     StartRequest,
@@ -454,6 +456,51 @@ class EngineLeases(RuleBasedStateMachine):
             assert reply.error == "lease_not_current"  # the lease id is a fencing token
         else:
             assert reply.error != "lease_not_current" or self.stream.jobs[job_id].lease_id != lease_id
+
+    @precondition(lambda self: self.issued)
+    @rule(
+        picks=st.lists(
+            st.tuples(st.sampled_from(["start", "finish", "task"]), indexes, lease_choices, results, st.booleans()),
+            min_size=1,
+            max_size=5,
+        ),
+        worker_id=worker_ids,
+    )
+    def a_worker_reports_a_batch(self, picks: list[tuple[str, int, str, ReportResult, bool]], worker_id: str) -> None:
+        """One batched call of several starts, tasks and finishes (issue 21), some on leases the
+        worker does not hold, some on the same lease twice: each item is fenced on its own."""
+        live = [i for i, (job, w) in self.issued.items() if self.stream.jobs[job].lease_id == i and w == worker_id]
+        items: list[ReportBatchItem] = []
+        held_at_start: list[bool] = []
+        for kind, index, choice, result, early in picks:
+            pool = live if choice == "current" and live else list(self.issued)
+            lease_id = pool[index % len(pool)]
+            lease = self.engine.leases.get(lease_id)
+            held_at_start.append(lease is not None and lease.worker_id == worker_id == self.issued[lease_id][1])
+            if kind == "start":
+                items.append(StartRequest(worker_id=worker_id, lease_id=lease_id))
+            elif kind == "task":
+                report = TaskReport(name="build", state="running", exit_code=None)
+                items.append(TaskRequest(worker_id=worker_id, lease_id=lease_id, task=report))
+            else:
+                items.append(FinishRequest(
+                    worker_id=worker_id, lease_id=lease_id, result=result, exit_code=0, verification="h1",
+                    started_at=self.now if early else None,
+                ))  # fmt: skip
+        try:
+            answer = self._run(self.engine.report_batch(ReportBatchRequest(worker_id=worker_id, items=tuple(items))))
+        except AppendError:
+            return  # the call fails as a whole; the worker sends the batch again
+        assert len(answer.replies) == len(items)
+        for item, held, reply in zip(items, held_at_start, answer.replies, strict=True):
+            assert reply.error in (None, "lease_not_current", "unknown_task"), reply
+            if not held:
+                assert reply.error == "lease_not_current", (item, reply)  # each lease id fences its own item
+            job = self.stream.jobs[self.issued[item.lease_id][0]]
+            if reply.error is None and isinstance(item, FinishRequest):
+                assert job.lease_id != item.lease_id or job.state not in LEASED, (item, job)  # the run ended
+            if reply.error is None and isinstance(item, StartRequest):  # it ran under this lease
+                assert any(s.lease_id == item.lease_id and s.state == "running" for s in self.stream.history[job.id])
 
     async def _report(
         self, kind: str, worker_id: str, lease_id: str, result: ReportResult, task_state: str, early: bool

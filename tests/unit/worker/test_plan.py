@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from conveyor_client.models import CommandPayload, Job, Lease, ManifestPayload, ManifestTask, RecipePayload
-from conveyor_worker.plan import Plan, PlanError, build_plan, complete_build_script
+from conveyor_worker.plan import Plan, PlanError, build_plan, complete_build_script, direct_argv
 
 
 def lease(payload: CommandPayload | ManifestPayload | RecipePayload | None, **job: object) -> Lease:
@@ -32,7 +32,8 @@ def plan_of(the_lease: Lease, *, recipe_handler: Sequence[str] = (), tools_dir: 
 def test_a_command_gets_the_job_env_over_the_worker_env_and_conveyor_vars_last() -> None:
     payload = CommandPayload(command="make", env={"SHARED": "job", "CONVEYOR_JOB_ID": "spoofed"}, workdir="src")
     plan = plan_of(lease(payload, timeout_s=30))
-    assert plan.steps[0].argv == ("/bin/sh", "-c", "make")
+    assert plan.steps[0].argv == ("make",)  # plain words: executed without a shell (issue 21)
+    assert plan.steps[0].fallback == ("/bin/sh", "-c", "make")  # ... which runs it if that fails
     assert plan.workdir == Path("/w/J1-2/src")
     assert plan.timeout_s == 30
     env = plan.env
@@ -94,3 +95,36 @@ def test_a_job_inherits_none_of_the_workers_configuration_or_database_credential
     mine = build_plan(lease(CommandPayload(command="env", env={"PGPASSWORD": "mine"})), base_env=worker_env,
                       api_url="http://api", worker_id="W1", job_dir=Path("/j")).env  # fmt: skip
     assert mine["PGPASSWORD"] == "mine"
+
+
+@pytest.mark.parametrize(
+    ("command", "argv"),
+    [
+        ("true", ("true",)),
+        ("  make -j4 test\t", ("make", "-j4", "test")),
+        ("./build.sh --out=dist/x,y@2 50%", ("./build.sh", "--out=dist/x,y@2", "50%")),
+        ("echo $HOME", None),  # expansion
+        ("ls *.py", None),  # globbing
+        ("make && make install", None),
+        ("a | b", None),
+        ("a > out", None),
+        ("echo 'quoted words'", None),
+        ("a; b", None),
+        ("a\nb", None),
+        ("true # comment", None),
+        ("~/bin/x", None),
+        ("CC=clang make", None),  # an assignment first
+        ("cd /tmp", None),  # builtins that act on the shell, or differ from the program of that name
+        ("exit 3", None),
+        ("echo -e x", None),
+        ("", None),
+    ],
+)
+def test_only_plain_words_run_without_a_shell(command: str, argv: tuple[str, ...] | None) -> None:
+    assert direct_argv(command) == argv
+
+
+def test_a_command_that_needs_its_shell_keeps_it() -> None:
+    plan = plan_of(lease(CommandPayload(command="make > log 2>&1")))
+    assert plan.steps[0].argv == ("/bin/sh", "-c", "make > log 2>&1")
+    assert plan.steps[0].fallback is None

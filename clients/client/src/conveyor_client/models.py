@@ -210,6 +210,27 @@ class RunReported(msgspec.Struct, kw_only=True):
     state: str | None = None
 
 
+class ReportRefusal(msgspec.Struct, kw_only=True):
+    """Why one report of a batch was refused: the code its single call's problem would carry."""
+
+    code: str
+    detail: str = ""
+
+
+class ReportOutcome(msgspec.Struct, kw_only=True):
+    """One report's answer in ``WorkerApi.report``: the job's state after it, or a refusal."""
+
+    lease_id: str
+    state: str | None = None
+    error: ReportRefusal | None = None
+
+
+class ReportOutcomes(msgspec.Struct, kw_only=True):
+    """One outcome per report, in order."""
+
+    results: list[ReportOutcome]
+
+
 class TaskResult(msgspec.Struct, kw_only=True):
     """A manifest task's end, sent with ``finish``."""
 

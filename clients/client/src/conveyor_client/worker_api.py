@@ -17,6 +17,8 @@ from .models import (
     HeartbeatAnswer,
     Job,
     LeaseBatch,
+    ReportOutcome,
+    ReportOutcomes,
     RunReported,
     TaskResult,
     WorkerCredentials,
@@ -143,6 +145,17 @@ class WorkerApi:
             body["tasks"] = [msgspec.to_builtins(task) for task in tasks]
         return await self._json(f"/v1/leases/{lease_id}/finish", RunReported, body)
 
+    async def report(self, reports: Sequence[Mapping[str, Any]]) -> list[ReportOutcome]:
+        """Several starts, task states and finishes in one call (``finish_report`` and ``start_report``
+        build them), each fenced by its lease: one outcome per report, in order; a refused report
+        is an outcome (``error.code``, e.g. ``lease_not_current``), not an exception.
+
+        Raises:
+            NotFoundError: ``route_not_found`` from a gateway older than the batched protocol.
+        """
+        body = {"reports": list(reports)}
+        return (await self._json(f"/v1/workers/{self.worker_id}/reports", ReportOutcomes, body)).results
+
     async def append_log(self, lease_id: str, offset: int, data: bytes, task: str | None = None) -> None:
         """Append ``data`` to the job's log at byte ``offset``."""
         params: dict[str, Any] = {"offset": offset}
@@ -181,3 +194,28 @@ class WorkerApi:
         if response.status_code == 202:
             return msgspec.json.decode(response.content, type=Accepted)
         return msgspec.json.decode(response.content, type=Job)
+
+
+def start_report(lease_id: str) -> dict[str, Any]:
+    """A ``start`` for ``WorkerApi.report``."""
+    return {"type": "start", "lease_id": lease_id}
+
+
+def finish_report(
+    lease_id: str,
+    result: str,
+    *,
+    exit_code: int | None = None,
+    verification: str | None = None,
+    tasks: Sequence[TaskResult] = (),
+    started_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A ``finish`` for ``WorkerApi.report`` (the fields of ``WorkerApi.finish``)."""
+    body: dict[str, Any] = {"type": "finish", "lease_id": lease_id, "result": result, "exit_code": exit_code}
+    if verification is not None:
+        body["verification"] = verification
+    if started_at is not None:
+        body["started_at"] = started_at.isoformat()
+    if tasks:
+        body["tasks"] = [msgspec.to_builtins(task) for task in tasks]
+    return body

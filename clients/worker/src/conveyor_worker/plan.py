@@ -1,9 +1,11 @@
 """What a leased job runs: steps, environment, working directory, artifact patterns. Pure."""
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from conveyor_client.models import CommandPayload, Lease, ManifestPayload, RecipePayload
 
@@ -17,6 +19,91 @@ class Step:
     argv: tuple[str, ...]
     task: str | None = None
     stdin: bytes | None = None
+    # Run instead when ``argv`` cannot be executed directly (a command run without its shell, see
+    # ``direct_argv``): the shell then reports it as it always did (not found, not executable).
+    fallback: tuple[str, ...] | None = None
+
+
+# A command of plain words only (no quoting, expansion, globbing, redirection, operators or
+# comments) means to the shell exactly what its words say: it can be executed without one.
+_PLAIN_WORDS: Final = re.compile(r"[A-Za-z0-9_./:@%+,=-]+(?:[ \t]+[A-Za-z0-9_./:@%+,=-]+)*")
+# First words the shell itself interprets (keywords, builtins that change its own state or differ
+# from a program of the same name): such commands keep their shell.
+_SHELL_WORDS: Final = frozenset(
+    {
+        ".",
+        ":",
+        "[",
+        "[[",
+        "alias",
+        "bg",
+        "break",
+        "case",
+        "cd",
+        "command",
+        "continue",
+        "do",
+        "done",
+        "echo",
+        "elif",
+        "else",
+        "esac",
+        "eval",
+        "exec",
+        "exit",
+        "export",
+        "fc",
+        "fg",
+        "fi",
+        "for",
+        "function",
+        "getopts",
+        "hash",
+        "if",
+        "jobs",
+        "kill",
+        "local",
+        "printf",
+        "pwd",
+        "read",
+        "readonly",
+        "return",
+        "select",
+        "set",
+        "shift",
+        "source",
+        "test",
+        "then",
+        "time",
+        "times",
+        "trap",
+        "type",
+        "ulimit",
+        "umask",
+        "unalias",
+        "unset",
+        "until",
+        "wait",
+        "while",
+    }
+)
+
+
+def direct_argv(command: str) -> tuple[str, ...] | None:
+    """The argv to execute ``command`` without a shell, or None when it needs one.
+
+    ``true``, ``make -j4 test`` or ``./build.sh --fast`` do not: the shell would only split them at
+    blanks and execute the first word, so starting it costs a process and an exec for nothing.
+    Anything else (quotes, ``$``, globs, redirections, ``;``/``&&``/pipes, a variable assignment
+    or a shell builtin first, a newline) does.
+    """
+    stripped = command.strip(" \t")
+    if not _PLAIN_WORDS.fullmatch(stripped):
+        return None
+    argv = tuple(stripped.split())
+    if argv[0] in _SHELL_WORDS or "=" in argv[0]:
+        return None
+    return argv
 
 
 @dataclass(frozen=True)
@@ -109,7 +196,9 @@ def build_plan(
                 lease, api_url=api_url, worker_id=worker_id, workdir=workdir, run_token=run_token
             )
             _default_token(env, run_token)
-            step = Step(argv=(shell, "-c", payload.command))
+            via_shell = (shell, "-c", payload.command)
+            direct = direct_argv(payload.command)
+            step = Step(argv=via_shell) if direct is None else Step(argv=direct, fallback=via_shell)
             return Plan(kind="command", steps=(step,), env=env, workdir=workdir, timeout_s=timeout)
         case ManifestPayload():
             env |= payload.environment | job_env(

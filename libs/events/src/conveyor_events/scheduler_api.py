@@ -19,6 +19,9 @@ __all__ = [
     "LeaseReply",
     "LeaseRequest",
     "LeasedJob",
+    "ReportBatchItem",
+    "ReportBatchReply",
+    "ReportBatchRequest",
     "ReportReply",
     "ReportResult",
     "StartRequest",
@@ -90,14 +93,14 @@ class HeartbeatReply(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
-class StartRequest(msgspec.Struct, frozen=True, kw_only=True):
+class StartRequest(msgspec.Struct, frozen=True, kw_only=True, tag="start", tag_field="type"):
     """The worker started running the job under ``lease_id``."""
 
     worker_id: str
     lease_id: str
 
 
-class FinishRequest(msgspec.Struct, frozen=True, kw_only=True):
+class FinishRequest(msgspec.Struct, frozen=True, kw_only=True, tag="finish", tag_field="type"):
     """The run under ``lease_id`` ended with ``result``.
 
     ``started_at``: when it began, for a run whose start was not reported on its own.
@@ -111,7 +114,7 @@ class FinishRequest(msgspec.Struct, frozen=True, kw_only=True):
     started_at: UtcDatetime | None = None
 
 
-class TaskRequest(msgspec.Struct, frozen=True, kw_only=True):
+class TaskRequest(msgspec.Struct, frozen=True, kw_only=True, tag="task", tag_field="type"):
     """A manifest task of the run under ``lease_id`` changed state."""
 
     worker_id: str
@@ -129,3 +132,23 @@ class ReportReply(msgspec.Struct, frozen=True, kw_only=True):
     state: str | None = None
     error: str | None = None
     detail: str | None = None
+
+
+ReportBatchItem = StartRequest | FinishRequest | TaskRequest
+
+
+class ReportBatchRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Several run reports of one worker in one call (issue 21), decided in order.
+
+    Each item is fenced by its own lease and accepted or refused on its own; every item's
+    ``worker_id`` must be the batch's. Reports on one lease are applied in the order given.
+    """
+
+    worker_id: str
+    items: tuple[ReportBatchItem, ...] = ()
+
+
+class ReportBatchReply(msgspec.Struct, frozen=True, kw_only=True):
+    """One ``ReportReply`` per item, in the items' order."""
+
+    replies: tuple[ReportReply, ...] = ()

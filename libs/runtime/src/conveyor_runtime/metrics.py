@@ -6,11 +6,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "EVENT_LOOP_LAG_SECONDS",
+    "GC_PAUSE_SECONDS",
     "HTTP_REQUESTS",
     "HTTP_SECONDS",
     "JOBS_READY",
     "PROJECTOR_APPLIED",
     "PROJECTOR_BATCH_SECONDS",
+    "PROJECTOR_COMMIT_SECONDS",
     "PROJECTOR_POSITION",
     "PROJECTOR_QUARANTINED",
     "render_metrics",
@@ -32,6 +35,23 @@ PROJECTOR_BATCH_SECONDS: Final = Histogram(
     "Time to apply one batch, commit included",
     ["consumer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+PROJECTOR_COMMIT_SECONDS: Final = Histogram(
+    "conveyor_projector_commit_seconds",
+    "Time PostgreSQL took to commit one batch's transaction (the awaited COMMIT alone)",
+    ["consumer"],
+    buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+# What keeps an event loop from running (``pauses``): how late it woke a timer, and each GC.
+_PAUSE_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+EVENT_LOOP_LAG_SECONDS: Final = Histogram(
+    "conveyor_event_loop_lag_seconds",
+    "How much later than asked the event loop ran a timer (sampled every 50 ms)",
+    ["service"],
+    buckets=_PAUSE_BUCKETS,
+)
+GC_PAUSE_SECONDS: Final = Histogram(
+    "conveyor_gc_pause_seconds", "Time of each garbage collection", ["service", "generation"], buckets=_PAUSE_BUCKETS
 )
 # Read at scrape time from the leading scheduler's ready queue (a standby reports 0): what a
 # worker autoscaler (the KEDA ScaledObject in deploy/k8s/overlays/ha) scales on.

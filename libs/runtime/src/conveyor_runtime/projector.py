@@ -37,7 +37,13 @@ from .connections import DEPENDENCY_ERRORS
 from .db import DbConnection
 from .feed import ConsumerFeed, stream_seq
 from .logging import get_logger
-from .metrics import PROJECTOR_APPLIED, PROJECTOR_BATCH_SECONDS, PROJECTOR_POSITION, PROJECTOR_QUARANTINED
+from .metrics import (
+    PROJECTOR_APPLIED,
+    PROJECTOR_BATCH_SECONDS,
+    PROJECTOR_COMMIT_SECONDS,
+    PROJECTOR_POSITION,
+    PROJECTOR_QUARANTINED,
+)
 from .migrations import Migration, quote_schema
 from .quarantine import SANITISED, SKIPPED, describe, is_poison, record_quarantine, sanitised
 
@@ -266,7 +272,9 @@ class Projector:
         Raises:
             ProjectorFencedError: The stored checkpoint moved under us.
         """
-        async with conn.transaction():
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
             await write(conn)
             status = await conn.execute(
                 f"UPDATE {self._table} SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq = $3",
@@ -276,6 +284,12 @@ class Projector:
             )
             if status != "UPDATE 1":
                 raise ProjectorFencedError(f"{self.name}: checkpoint is no longer {self._stored}")
+        except BaseException:
+            await transaction.rollback()
+            raise
+        committing = time.perf_counter()
+        await transaction.commit()
+        PROJECTOR_COMMIT_SECONDS.labels(self.name).observe(time.perf_counter() - committing)
         self._stored = seq
         self.position = max(self.position, seq)
 

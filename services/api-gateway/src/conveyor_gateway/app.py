@@ -42,6 +42,7 @@ from conveyor_runtime import (
     postgres_check,
     start_tracing,
 )
+from conveyor_runtime.pauses import LoopLagMonitor, watch_gc_pauses
 
 from . import compat, native, web
 from .core.context import State
@@ -168,6 +169,8 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
         hooks_watcher = PositionWatcher(nc, HOOKS_CONSUMER, lambda: hooks.checkpoint(HOOKS_CONSUMER))
         await hooks_watcher.start()
         checks.update(nats=nats_check(nc), postgres=postgres_check(pool))
+        watch_gc_pauses("gateway")
+        sampling_lag = asyncio.create_task(LoopLagMonitor("gateway").run(asyncio.Event()))  # issue 21
         try:
             yield State(
                 nc=nc,
@@ -201,6 +204,7 @@ def create_app(settings: Settings | None = None, *, facades: Mapping[str, ASGIAp
                 compat_trust=compat_trust,
             )
         finally:
+            sampling_lag.cancel()
             checks.clear()
             await _close_all(
                 watcher.stop,

@@ -57,6 +57,7 @@ from conveyor_runtime import (
 )
 from conveyor_runtime.leadership import LeaderElector, current_holder, lead_when_elected
 from conveyor_runtime.metrics import JOBS_READY
+from conveyor_runtime.pauses import LoopLagMonitor, watch_gc_pauses
 
 from .calls import SchedulerCalls
 from .decider import JobState, RetryPolicy
@@ -113,6 +114,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         checks: dict[str, ReadinessCheck] = {"nats": nats_check(nc), "postgres": postgres_check(pool)}
         app = Starlette(routes=health_routes(lambda: checks))
         http = asyncio.create_task(serve_http(app, settings.bind, settings.http_port, stop))
+        watch_gc_pauses("scheduler")
+        sampling_lag = asyncio.create_task(LoopLagMonitor("scheduler").run(stop))  # issue 21
         elector = _elector(settings, nc)
         try:
             await lead_when_elected(
@@ -121,6 +124,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         finally:
             stop.set()
             await http
+            await sampling_lag
             await asyncio.to_thread(tracing.shutdown)  # exports the spans still buffered
 
 

@@ -22,6 +22,7 @@ from conveyor_events.scheduler_api import (
     FinishRequest,
     HeartbeatRequest,
     LeaseRequest,
+    ReportBatchRequest,
     ReportReply,
     StartRequest,
     TaskRequest,
@@ -56,6 +57,7 @@ class SchedulerCalls:
             "start": (StartRequest, self._engine.start),
             "finish": (FinishRequest, self._engine.finish),
             "task": (TaskRequest, self._engine.task),
+            "reports": (ReportBatchRequest, self._engine.report_batch),
         }
         async with asyncio.TaskGroup() as tasks:
             subs: list[Subscription] = []

@@ -25,6 +25,9 @@ from conveyor_events.scheduler_api import (
     LeasedJob,
     LeaseReply,
     LeaseRequest,
+    ReportBatchItem,
+    ReportBatchReply,
+    ReportBatchRequest,
     ReportReply,
     StartRequest,
     StopOrder,
@@ -377,6 +380,83 @@ class Engine:
             job_id=job.id, lease_id=req.lease_id, result=req.result, exit_code=req.exit_code, issued_at=at,
             verification=req.verification, jitter=self._jitter(), policy=self._policy, started_at=req.started_at,
         ))  # fmt: skip
+
+    def _command_for(self, item: ReportBatchItem) -> Callable[[JobState, datetime], Command]:
+        """How to build the decider's command for one report (start, task or finish)."""
+        match item:
+            case StartRequest():
+                return lambda job, at: ReportStart(job_id=job.id, lease_id=item.lease_id, issued_at=at)
+            case TaskRequest():
+                return lambda job, at: ReportTask(job_id=job.id, lease_id=item.lease_id, task=item.task, issued_at=at)
+            case FinishRequest():
+                return lambda job, at: ReportFinish(
+                    job_id=job.id, lease_id=item.lease_id, result=item.result, exit_code=item.exit_code, issued_at=at,
+                    verification=item.verification, jitter=self._jitter(), policy=self._policy,
+                    started_at=item.started_at,
+                )  # fmt: skip
+
+    async def report_batch(self, req: ReportBatchRequest) -> ReportBatchReply:
+        """Several reports of one worker, each fenced by its lease and answered on its own.
+
+        The reports are decided in waves: a wave holds at most one report per lease (a lease's
+        later reports wait for the next wave, so they are decided on the state the earlier one
+        reached), and the events of a wave go to the stream in one pipelined ``append_batch``
+        per step (a finish that carries its start is two steps: ``JobStarted``, then the end).
+        So a batch costs the stream a few round trips, not one per report, and its events land
+        side by side, folded by the fold loop in one transaction. A report overtaken by another
+        event is decided again on its own, as a single report is.
+        """
+        replies: list[ReportReply | None] = [None] * len(req.items)
+        pending = list(range(len(req.items)))
+        while pending:
+            wave: list[int] = []
+            later: list[int] = []
+            seen: set[str] = set()
+            for i in pending:
+                lease_id = req.items[i].lease_id
+                (later if lease_id in seen else wave).append(i)
+                seen.add(lease_id)
+            await self._report_wave(req, wave, replies)
+            pending = later
+        return ReportBatchReply(replies=tuple(r if r is not None else ReportReply(error="internal") for r in replies))
+
+    async def _report_wave(self, req: ReportBatchRequest, wave: list[int], replies: list[ReportReply | None]) -> None:
+        """Decide one report per lease; append their events step by step, each step in one batch."""
+        chains: list[tuple[int, JobState, list[JobEvent]]] = []  # item, the job as decided on, its events
+        for i in wave:
+            item = req.items[i]
+            lease = self.leases.get(item.lease_id)
+            job = self._leased_job(item.lease_id)
+            if item.worker_id != req.worker_id or lease is None or job is None or lease.worker_id != req.worker_id:
+                replies[i] = ReportReply(error="lease_not_current")
+                continue
+            try:
+                events = decide(self._command_for(item)(job, self._clock()), job)
+            except LeaseNotCurrentError:
+                replies[i] = ReportReply(error="lease_not_current")
+                continue
+            except ReportRejectedError as exc:
+                replies[i] = ReportReply(error=exc.code, detail=exc.detail)
+                continue
+            if not events:
+                replies[i] = ReportReply(state=job.state)
+                continue
+            chains.append((i, job, events))
+        overtaken: list[int] = []
+        while chains:
+            outcomes = await self._append([(current, events[0]) for _, current, events in chains])
+            following: list[tuple[int, JobState, list[JobEvent]]] = []
+            for (i, _, events), (_, new) in zip(chains, outcomes, strict=True):
+                if new is None:
+                    overtaken.append(i)
+                elif len(events) > 1:
+                    following.append((i, new, events[1:]))
+                else:
+                    replies[i] = ReportReply(state=new.state)
+            chains = following
+        for i in overtaken:  # rare: decided again on the newer state, the single report's way
+            item = req.items[i]
+            replies[i] = await self._report(req.worker_id, item.lease_id, self._command_for(item))
 
     async def _report(
         self, worker_id: str, lease_id: str, build: Callable[[JobState, datetime], Command]

@@ -49,7 +49,7 @@ class JobFolder:
         table: Where job and worker states live.
         appender: Appends decisions; ``None`` folds only (rebuild).
         clock: Returns the current time (decision timestamps).
-        observer: Told every job and worker state once its transaction committed (the engine).
+        observer: Told every job and worker state once its rows are written (the engine).
         traces: The jobs' trace contexts: decisions continue the trace of the event that caused them.
     """
 
@@ -78,7 +78,8 @@ class JobFolder:
         return False
 
     def trust_commit(self) -> None:
-        """The open transaction committed: skip its decisions' echoes and tell the observer."""
+        """The open transaction committed: skip its decisions' echoes; tell the observer what
+        ``reconcile`` decided (a batch's states were told as soon as they were written)."""
         self._echoes.update(self._uncommitted)
         self._uncommitted.clear()
         if len(self._echoes) > 100_000:  # echoes that never came back (e.g. duplicates already read)
@@ -89,12 +90,23 @@ class JobFolder:
             self._observer(jobs, workers)
 
     async def __call__(self, conn: DbConnection, batch: Sequence[StreamEvent]) -> None:
+        """Fold a batch, append its decisions, save its rows; then tell the observer at once.
+
+        The observer (the engine, which leases) hears of the new states as soon as their rows
+        are written, not after the commit (issue 21: a job is leasable one checkpoint update and
+        one COMMIT sooner). That is safe because every state told is a fold of events already on
+        the stream, the source of truth: if the commit fails, the batch is folded again from the
+        same events into the same states (told again, a no-op for the engine), and every
+        decision the engine takes on them is appended on the job's stream version, so none can
+        apply twice. What could not be folded or stored (the save raises) is told nothing.
+        """
         self._uncommitted.clear()  # a retried batch starts over
         job_events, worker_events = decode_jobs_and_workers(batch)
         with self._traces.folding(batch, job_events):
             jobs = await self._fold_jobs(conn, job_events)
         workers = await self._fold_workers(conn, worker_events)
-        self._unobserved = (jobs, workers)
+        if self._observer is not None and (jobs or workers):
+            self._observer(jobs, workers)
 
     async def _fold_jobs(self, conn: DbConnection, decoded: list[tuple[int, JobEvent]]) -> list[JobState]:
         if not decoded:

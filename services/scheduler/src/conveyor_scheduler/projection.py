@@ -112,6 +112,7 @@ _COLUMNS: Final = (
     "deleted",
     "parent_id",
 )  # the order of ``_row``
+_BATCH_COLUMNS: Final = tuple(i for i, name in enumerate(_COLUMNS) if name != "tags")  # ``_save_batch``'s arrays
 _STAGING: Final = "conveyor_staged_jobs"  # a temporary table of the rebuild's connection
 
 
@@ -142,6 +143,22 @@ class JobTable:
             f"INSERT INTO {q}.jobs (id, project, owner, state, priority, tags, dedupe_key, submitted_seq,"
             " version, created_at, updated_at, doc, deleted, parent_id)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority = EXCLUDED.priority,"
+            " tags = EXCLUDED.tags, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
+            " doc = EXCLUDED.doc, deleted = EXCLUDED.deleted WHERE jobs.version < EXCLUDED.version"
+        )
+        # The live fold's save in one statement per batch (issue 21): the rows as parallel arrays,
+        # ``tags`` taken from the document (a ragged text[][] cannot travel as one array).
+        self._save_batch = (
+            f"INSERT INTO {q}.jobs AS jobs (id, project, owner, state, priority, tags, dedupe_key, submitted_seq,"
+            " version, created_at, updated_at, doc, deleted, parent_id)"
+            " SELECT u.id, u.project, u.owner, u.state, u.priority,"
+            " ARRAY(SELECT jsonb_array_elements_text(u.doc->'tags')), u.dedupe_key, u.submitted_seq, u.version,"
+            " u.created_at, u.updated_at, u.doc, u.deleted, u.parent_id"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bigint[],"
+            " $8::bigint[], $9::timestamptz[], $10::timestamptz[], $11::jsonb[], $12::bool[], $13::uuid[])"
+            " AS u(id, project, owner, state, priority, dedupe_key, submitted_seq, version, created_at, updated_at,"
+            " doc, deleted, parent_id)"
             " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, priority = EXCLUDED.priority,"
             " tags = EXCLUDED.tags, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,"
             " doc = EXCLUDED.doc, deleted = EXCLUDED.deleted WHERE jobs.version < EXCLUDED.version"
@@ -185,8 +202,14 @@ class JobTable:
         return {s.id: s for s in states}
 
     async def save(self, conn: DbConnection, states: Sequence[JobState]) -> None:
-        if states:
-            await conn.executemany(self._save, [_row(s) for s in states])
+        """Insert or update the jobs' rows (only to a newer version): one statement for the whole
+        batch, whatever its size (each job at most once: a batch folds a job into one state)."""
+        if len(states) == 1:
+            await conn.execute(self._save, *_row(states[0]))
+        elif states:
+            rows = [_row(s) for s in states]
+            columns = [[r[i] for r in rows] for i in _BATCH_COLUMNS]
+            await conn.execute(self._save_batch, *columns)
 
     async def prepare_bulk(self, conn: DbConnection) -> None:
         """Create the connection's staging table for ``update_bulk`` (once per connection)."""

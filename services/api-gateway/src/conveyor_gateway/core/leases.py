@@ -6,6 +6,7 @@ already proved which worker it is; nothing here knows HTTP.
 """
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
@@ -19,6 +20,9 @@ from conveyor_events.scheduler_api import (
     HeartbeatRequest,
     LeaseReply,
     LeaseRequest,
+    ReportBatchItem,
+    ReportBatchReply,
+    ReportBatchRequest,
     ReportReply,
     StartRequest,
     TaskRequest,
@@ -34,7 +38,19 @@ from ..errors import (
 )
 from .bodies import JobView
 from .context import State
-from .worker_bodies import Heartbeat, HeartbeatAnswer, LeaseAsk, LeaseView, RunFinish, StopView
+from .worker_bodies import (
+    FinishReport,
+    Heartbeat,
+    HeartbeatAnswer,
+    LeaseAsk,
+    LeaseView,
+    ReportOutcome,
+    ReportRefusal,
+    RunFinish,
+    RunReport,
+    StartReport,
+    StopView,
+)
 from .worker_status import WorkerStatus
 
 R = TypeVar("R", bound=msgspec.Struct)
@@ -234,3 +250,76 @@ async def report_task(state: State, worker_id: str, lease_id: str, task: TaskRep
     reply = await call_scheduler(state, "task", ask, ReportReply, CALL_TIMEOUT_S)
     raise_for(state, worker_id, reply.error, reply.detail)
     return reply.state
+
+
+_BUSY: Final = "the job changed under this report too often; send it again"
+# A refused report of a batch carries the code its single call's problem would (errors.py).
+_REFUSALS: Final = {
+    "lease_not_current": (LeaseNotCurrentError.code, _LEASE_LOST),
+    "unknown_task": (UnknownTaskError.code, "the job has no such task"),
+    "unknown_task_state": (UnknownTaskError.code, "not a task state"),
+    "verification_required": (VerificationRequiredError.code, "this job needs a verification hash"),
+    "busy": ("scheduler_busy", _BUSY),
+}
+
+
+def _item(worker_id: str, report: RunReport) -> ReportBatchItem:
+    lease_id = report.lease_id.lower()
+    if isinstance(report, StartReport):
+        return StartRequest(worker_id=worker_id, lease_id=lease_id)
+    if isinstance(report, FinishReport):
+        return FinishRequest(
+            worker_id=worker_id, lease_id=lease_id, result=report.result, exit_code=report.exit_code,
+            verification=report.verification, started_at=report.started_at,
+        )  # fmt: skip
+    task = TaskReport(name=report.name, state=report.state, exit_code=report.exit_code)
+    return TaskRequest(worker_id=worker_id, lease_id=lease_id, task=task)
+
+
+def _outcome(state: State, worker_id: str, lease_id: str, reply: ReportReply) -> ReportOutcome:
+    if reply.error is None:
+        return ReportOutcome(lease_id=lease_id, state=reply.state)
+    if reply.error not in _REFUSALS:
+        raise_for(state, worker_id, reply.error, reply.detail)  # the worker's own standing: the whole call fails
+    code, detail = _REFUSALS[reply.error]
+    return ReportOutcome(lease_id=lease_id, error=ReportRefusal(code=code, detail=reply.detail or detail))
+
+
+async def _send_batch(state: State, worker_id: str, items: list[ReportBatchItem]) -> list[ReportReply]:
+    ask = ReportBatchRequest(worker_id=worker_id, items=tuple(items))
+    reply = await call_scheduler(state, "reports", ask, ReportBatchReply, CALL_TIMEOUT_S)
+    if len(reply.replies) != len(items):
+        raise SchedulerUnavailableError("the scheduler does not take batched reports yet; retry shortly")
+    return list(reply.replies)
+
+
+async def report_batch(state: State, worker_id: str, reports: Sequence[RunReport]) -> list[ReportOutcome]:
+    """Several run reports of ``worker_id`` in one scheduler call; one outcome per report, in order.
+
+    Each report is fenced by its own lease and accepted or refused on its own (a refusal is an
+    outcome, not an error); reports on one lease are applied in the order given. A finish that
+    carries its tasks' last states reports those first, in a call before the others, and is
+    refused (unsent) when one of them is, as ``finish_run`` is.
+
+    Raises:
+        SchedulerUnavailableError: No scheduler answered (nothing may have been applied, or some:
+            each report is idempotent under its lease, so the worker sends the batch again).
+        UnauthenticatedError: The scheduler does not know the worker.
+    """
+    outcomes: list[ReportOutcome | None] = [None] * len(reports)
+    task_items: list[tuple[int, ReportBatchItem]] = [
+        (n, TaskRequest(worker_id=worker_id, lease_id=r.lease_id.lower(),
+                        task=TaskReport(name=t.name, state=t.state, exit_code=t.exit_code)))
+        for n, r in enumerate(reports) if isinstance(r, FinishReport) for t in r.tasks
+    ]  # fmt: skip
+    if task_items:
+        replies = await _send_batch(state, worker_id, [item for _, item in task_items])
+        for (n, item), reply in zip(task_items, replies, strict=True):
+            if reply.error is not None and outcomes[n] is None:
+                outcomes[n] = _outcome(state, worker_id, item.lease_id, reply)
+    wanted = [n for n in range(len(reports)) if outcomes[n] is None]
+    items = [_item(worker_id, reports[n]) for n in wanted]
+    if items:
+        for n, item, reply in zip(wanted, items, await _send_batch(state, worker_id, items), strict=True):
+            outcomes[n] = _outcome(state, worker_id, item.lease_id, reply)
+    return [o for o in outcomes if o is not None]

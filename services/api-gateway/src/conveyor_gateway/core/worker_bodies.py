@@ -163,3 +163,66 @@ class RunReported(msgspec.Struct, kw_only=True):
     """The job's state after the report."""
 
     state: str | None
+
+
+# --- the batched report call (issue 21): POST /v1/workers/{id}/reports --------------------------
+
+
+class StartReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag="start", tag_field="type"):
+    """The run under ``lease_id`` began (as ``POST /v1/leases/{lease_id}/start``)."""
+
+    lease_id: LeaseId
+
+
+class FinishReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag="finish", tag_field="type"):
+    """The run under ``lease_id`` ended (the fields of ``POST /v1/leases/{lease_id}/finish``)."""
+
+    lease_id: LeaseId
+    result: ReportResult
+    exit_code: ExitCode | None = None
+    verification: VerificationHash | None = None
+    started_at: UtcDatetime | None = None
+    tasks: Annotated[list[TaskReportBody], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+
+class TaskStateReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag="task", tag_field="type"):
+    """A manifest task of the run under ``lease_id`` changed state (``POST /v1/leases/{lease_id}/tasks/{name}``)."""
+
+    lease_id: LeaseId
+    name: TaskName
+    state: TaskStateName
+    exit_code: ExitCode | None = None
+
+
+RunReport = StartReport | FinishReport | TaskStateReport
+
+
+class ReportBatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /v1/workers/{id}/reports``: several starts, task states and finishes in one call.
+
+    Each report is fenced by its own ``lease_id`` and accepted or refused on its own; reports on
+    the same lease are applied in the order given (a start, then its finish)."""
+
+    reports: Annotated[list[RunReport], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ReportRefusal(msgspec.Struct, kw_only=True):
+    """Why one report was refused: the ``code`` its single call's problem would carry
+    (``lease_not_current``, ``unknown_task``, ``verification_required``, ``scheduler_busy``)."""
+
+    code: str
+    detail: str
+
+
+class ReportOutcome(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One report's answer: the job's state after it, or why it was refused."""
+
+    lease_id: str
+    state: str | None = None
+    error: ReportRefusal | None = None
+
+
+class ReportOutcomes(msgspec.Struct, kw_only=True):
+    """One outcome per report, in the order of ``reports``."""
+
+    results: list[ReportOutcome]

@@ -12,6 +12,7 @@ ACCESS: Final[Rules] = {
     **{("POST", f"/v1/workers/{{worker_id}}/{m}"): "workers" for m in ("pause", "resume", "drain")},
     ("POST", "/v1/workers/{worker_id}/lease"): WORKER,
     ("POST", "/v1/workers/{worker_id}/heartbeat"): WORKER,
+    ("POST", "/v1/workers/{worker_id}/reports"): WORKER,
     ("POST", "/v1/leases/{lease_id}/start"): WORKER,
     ("POST", "/v1/leases/{lease_id}/finish"): WORKER,
     ("POST", "/v1/leases/{lease_id}/tasks/{name}"): WORKER,

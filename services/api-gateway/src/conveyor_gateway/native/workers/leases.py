@@ -13,7 +13,17 @@ from conveyor_events import TaskReport
 from ...core import leases
 from ...core.bodies import TaskName
 from ...core.context import State
-from ...core.worker_bodies import Heartbeat, LeaseAsk, LeaseBatch, NoFields, RunFinish, RunReported, TaskUpdate
+from ...core.worker_bodies import (
+    Heartbeat,
+    LeaseAsk,
+    LeaseBatch,
+    NoFields,
+    ReportBatch,
+    ReportOutcomes,
+    RunFinish,
+    RunReported,
+    TaskUpdate,
+)
 from ...errors import ForbiddenError, UnknownTaskError
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
@@ -45,6 +55,15 @@ async def heartbeat(request: Request) -> Response:
     worker_id = await _path_worker(request, state)
     beat = decode_body(await read_json_body(request, state["max_body_bytes"], optional=True), Heartbeat)
     return json_response(await leases.heartbeat(state, worker_id, beat))
+
+
+async def report_runs(request: Request) -> Response:
+    """``POST /v1/workers/{id}/reports``: several starts, task states and finishes in one call,
+    each fenced by its lease and answered on its own (issue 21)."""
+    state: State = request.scope["state"]
+    worker_id = await _path_worker(request, state)
+    batch = decode_body(await read_json_body(request, state["max_body_bytes"]), ReportBatch)
+    return json_response(ReportOutcomes(results=await leases.report_batch(state, worker_id, batch.reports)))
 
 
 async def start_run(request: Request) -> Response:
@@ -83,6 +102,7 @@ async def report_task(request: Request) -> Response:
 LEASE_ROUTES: Final = [
     Route("/v1/workers/{worker_id}/lease", lease_jobs, methods=["POST"]),
     Route("/v1/workers/{worker_id}/heartbeat", heartbeat, methods=["POST"]),
+    Route("/v1/workers/{worker_id}/reports", report_runs, methods=["POST"]),
     Route("/v1/leases/{lease_id}/start", start_run, methods=["POST"]),
     Route("/v1/leases/{lease_id}/finish", finish_run, methods=["POST"]),
     Route("/v1/leases/{lease_id}/tasks/{name}", report_task, methods=["POST"]),

@@ -7,6 +7,8 @@ from ...core.worker_bodies import (
     HeartbeatAnswer,
     LeaseAsk,
     LeaseBatch,
+    ReportBatch,
+    ReportOutcomes,
     RunFinish,
     RunReported,
     WorkerAccepted,
@@ -29,6 +31,8 @@ WORKER_SCHEMAS: Final = (
     HeartbeatAnswer,
     RunFinish,
     RunReported,
+    ReportBatch,
+    ReportOutcomes,
 )
 WORKER_SECURITY_SCHEMES: Final = {
     "workerBasic": {
@@ -181,6 +185,24 @@ def lease_paths() -> dict[str, Any]:
                 "requestBody": body(Heartbeat, required=False),
                 "responses": {
                     "200": json_content(HeartbeatAnswer, "What to stop, and how long the leases now last."),
+                    **_WORKER_CALL_ERRORS,
+                    "403": problem("The credentials are another worker's."),
+                },
+            },
+        ),
+        "/v1/workers/{worker_id}/reports": _worker_call(
+            "reportRuns",
+            "Report several runs' starts, task states and finishes at once (worker credentials)",
+            "Up to 100 reports in one call, each `start`, `task` or `finish` (the bodies of the single "
+            "calls, with `type` and `lease_id`). Each is fenced by its own lease and accepted or refused "
+            "on its own: `results` holds one outcome per report, in order, with the job's `state` or an "
+            "`error` whose `code` is the one its single call's problem would carry (`lease_not_current`: "
+            "stop that run). Reports on the same lease are applied in the order given.",
+            {
+                "parameters": [_WORKER_ID_PARAM],
+                "requestBody": body(ReportBatch),
+                "responses": {
+                    "200": json_content(ReportOutcomes, "One outcome per report, in order."),
                     **_WORKER_CALL_ERRORS,
                     "403": problem("The credentials are another worker's."),
                 },
