@@ -24,6 +24,7 @@ from .logs import output_figures
 from .raw import ceilings
 from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
+from .task_tracker import tt_figures
 
 RESULTS = Path(__file__).parent / "results"
 ORIENTATION = {  # DESIGN §8 figures, for orientation only (the ceilings are measured: `raw`)
@@ -40,6 +41,7 @@ SCENARIOS = (
     "logs",
     "failover",
     "hooks",
+    "task_tracker",
     "coalition",
 )
 
@@ -169,6 +171,12 @@ async def run(
             results["hooks"] = await hook_figures(stack, smoke=smoke)
             print("Webhooks (event-to-first-attempt target p99 < 250 ms):")
             print_table(results["hooks"])
+    if "task_tracker" in only:
+        with BenchStack() as stack:
+            tt_jobs, tt_clients = (200, 4) if smoke else (5_000, 16)
+            results["task_tracker"] = await tt_figures(stack, jobs=tt_jobs, clients=tt_clients)
+            print("task_tracker get/release through the façade, beside the native lease/finish (same run):")
+            print_table(results["task_tracker"])
     if "failover" in only:
         with BenchStack() as stack:
             results["failover"] = await failover(stack, repeats=1 if smoke else 3)

@@ -54,6 +54,9 @@ def test_bench_smoke_run_prints_and_records_every_figure(smoke: tuple[str, dict[
     assert 0 < hooks["event to first attempt"]["p50_ms"] <= hooks["event to first attempt"]["p99_ms"]
     assert hooks["deliveries to a fast receiver"]["deliveries_per_s"] > 0
     assert "standby takes over after SIGKILL" in stdout
+    facade, native, ratio = data["task_tracker"]
+    assert facade["jobs"] == native["jobs"] == 200 and facade["jobs_per_s"] > 0 < native["jobs_per_s"]
+    assert ratio["ratio"] > 0
     for row in data["failover"]:
         assert 0 < row["key_ms_median"] <= row["first_decision_ms_median"]
 
