@@ -89,7 +89,7 @@ class ReaderProcess:
             self._conn.close()
             self._conn = None
         if self._proc is not None:
-            self._proc.join(5)
+            self._proc.join(30)  # it deletes its consumer on the way out
             if self._proc.is_alive():
                 self._proc.kill()
                 self._proc.join()
