@@ -12,18 +12,22 @@ from typing import Any
 import psutil
 import uvloop
 
+from . import fair
 from .backlog import LEVELS, backlog_scaling
 from .charts import write_charts
 from .coalition import coalition_vs_native
-from .compare import peers_end_to_end, peers_latency
-from .end_to_end import LATENCY_TARGET_P99_MS, _submit_bulk, end_to_end_throughput, submit_to_lease_latency
+from .compare import peers_latency
+from .end_to_end import LATENCY_TARGET_P99_MS, _submit_bulk, submit_to_lease_latency
 from .failover import failover
 from .hooks import ALLOW as HOOKS_ALLOW
 from .hooks import hook_figures
 from .logs import output_figures
+from .peers_setup import PEERS
 from .raw import ceilings
 from .scenarios import catch_up, submit_throughput
 from .stack import BenchStack
+from .targets import print_targets, targets
+from .task_tracker import tt_figures
 
 RESULTS = Path(__file__).parent / "results"
 ORIENTATION = {  # DESIGN §8 figures, for orientation only (the ceilings are measured: `raw`)
@@ -35,11 +39,14 @@ SCENARIOS = (
     "submit",
     "projection",
     "end_to_end",
+    "scaling",
+    "durable",
     "latency",
     "backlog",
     "logs",
     "failover",
     "hooks",
+    "task_tracker",
     "coalition",
 )
 
@@ -67,6 +74,8 @@ async def run(
     requests, projection_events = (200, 1_000) if smoke else (20_000, 500_000)
     projection_events = sizes.get("projection_events", projection_events)
     e2e_jobs, warmup = (200, 20) if smoke else (10_000, 200)
+    e2e_jobs = sizes.get("e2e_jobs", e2e_jobs)
+    scale_jobs = sizes.get("scale_jobs", 100 if smoke else 1_500)
     bulk_jobs, raw_n = (2_000, 5_000) if smoke else (100_000, 200_000)
     if "raw" in only:
         with BenchStack() as stack:
@@ -98,51 +107,61 @@ async def run(
             print(f"Projection catch-up and rebuild ({projection_events * 2:,} events):")
             print_table(results["projection"])
             print(f"  ({ORIENTATION['catch-up']})")
-    if only & {"end_to_end", "latency"}:
+    if "end_to_end" in only:
+        with BenchStack() as stack:
+            print(
+                f"End to end, {e2e_jobs:,} jobs, 2 worker processes x {fair.SLOTS} slots each, burn-down and steady "
+                "state, real workers and lean loops (CPU: every process of each system, ms per job):",
+                flush=True,
+            )
+            systems = ("celery",) if smoke else tuple(PEERS)  # the smoke checks the harness: one peer is enough
+            results["end_to_end"] = await fair.matrix(
+                stack, jobs=e2e_jobs, warmup=warmup, systems=systems, profile_dir=profile_dir
+            )
+    if "scaling" in only:
+        with BenchStack() as stack:
+            counts = (1, 2) if smoke else (1, 2, 4)
+            print(f"Burn-down against worker processes {counts}, real workers, {scale_jobs:,} jobs:", flush=True)
+            results["scaling"] = await fair.scaling(stack, jobs=scale_jobs, warmup=warmup, counts=counts)
+    if "durable" in only:
+        previous = os.environ.get("CONVEYOR_NATS_SYNC")
+        os.environ["CONVEYOR_NATS_SYNC"] = "always"
+        try:
+            with BenchStack() as stack:
+                durable_jobs = e2e_jobs // (2 * fair.REAL_SHARE)  # fsync on every ack: a slow run
+                print(f"Durable, {durable_jobs:,} jobs, steady state, real workers:", flush=True)
+                results["durable"] = await fair.durable(stack, jobs=durable_jobs, warmup=warmup)
+        finally:
+            if previous is None:
+                del os.environ["CONVEYOR_NATS_SYNC"]
+            else:
+                os.environ["CONVEYOR_NATS_SYNC"] = previous
+    if "latency" in only:
         with BenchStack() as stack:
             stack.start("scheduler")
             stack.start("gateway")
-            if "end_to_end" in only:
-                rows, cpu = await end_to_end_throughput(stack, jobs=e2e_jobs, warmup=warmup, profile_dir=profile_dir)
-                results["end_to_end"], results["end_to_end_cpu"] = rows, cpu
-                print(f"End to end: {e2e_jobs:,} no-op jobs, submit to succeeded, 2 worker processes:")
-                print_table(rows)
-                conveyor_e2e = rows[0]
-                print("  CPU during it, % of one core (2 cores = 200 %):")
-                print("    " + ", ".join(f"{name} {pct:.0f}" for name, pct in cpu.items()))
-                per_job = rows[0]["cpu_ms_per_job"]
-                print("  CPU ms per job: " + ", ".join(f"{name} {ms:.2f}" for name, ms in per_job.items()))
-                timings = rows[0]["worker_mean_ms"]
-                print("  worker means, ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in timings.items()))
-            if "latency" in only:
-                results["latency"] = []
-                for rate in rates:
-                    jobs = 100 if smoke else max(300, round(rate * 15))  # 15 s of load: 3,000 jobs at 200/s
-                    latency = await submit_to_lease_latency(stack, jobs=jobs, rate=rate, samples_out=samples_out)
-                    results["latency"] += latency
-                    print(f"Submit-to-start latency, {jobs:,} jobs (target p99 < {LATENCY_TARGET_P99_MS:g} ms):")
-                    print_table(latency)
-                    cpu = latency[0]["cpu_pct"]
-                    print("  CPU while sending, % of one core: " + ", ".join(f"{n} {p:.0f}" for n, p in cpu.items()))
+            results["latency"] = []
+            for rate in rates:
+                seconds = sizes.get("latency_seconds", 15)  # 15 s of load: 3,000 jobs at 200/s
+                jobs = 100 if smoke else max(300, round(rate * seconds))
+                latency = await submit_to_lease_latency(stack, jobs=jobs, rate=rate, samples_out=samples_out)
+                results["latency"] += latency
+                print(f"Submit-to-start latency, {jobs:,} jobs (target p99 < {LATENCY_TARGET_P99_MS:g} ms):")
+                print_table(latency)
+                cpu = latency[0]["cpu_pct"]
+                print("  CPU while sending, % of one core: " + ", ".join(f"{n} {p:.0f}" for n, p in cpu.items()))
             # The peers get the machine to themselves: Conveyor's services stop first.
             stack.stop("gateway")
             stack.stop("scheduler")
-            if "end_to_end" in only:
-                results["end_to_end_peers"] = await peers_end_to_end(stack, conveyor_e2e, jobs=e2e_jobs, warmup=warmup)
-                print(
-                    f"End to end beside the peers ({e2e_jobs:,} no-op jobs, 2 worker processes; target >= 2x Celery):"
-                )
-                print_table(results["end_to_end_peers"])
-            if "latency" in only:
-                results["latency_peers"] = []
-                for row in results["latency"]:
-                    if not row["scenario"].startswith("submit to lease received"):
-                        continue
-                    rate, jobs = float(row["scenario"].split("open loop ")[1].split(" ")[0]), int(row["jobs"])
-                    table = await peers_latency(stack, row, jobs=jobs, rate=rate)
-                    results["latency_peers"] += table
-                    print(f"Submit-to-start latency beside the peers, {rate:g} jobs/s (target p99 <= Celery's):")
-                    print_table(table)
+            results["latency_peers"] = []
+            for row in results["latency"]:
+                if not row["scenario"].startswith("submit to lease received"):
+                    continue
+                rate, jobs = float(row["scenario"].split("open loop ")[1].split(" ")[0]), int(row["jobs"])
+                table = await peers_latency(stack, row, jobs=jobs, rate=rate)
+                results["latency_peers"] += table
+                print(f"Submit-to-start latency beside the peers, {rate:g} jobs/s (target p99 <= Celery's):")
+                print_table(table)
     if "backlog" in only:
         with BenchStack() as stack:
             levels: tuple[int, ...] = (100, 1_000) if smoke else LEVELS
@@ -169,6 +188,12 @@ async def run(
             results["hooks"] = await hook_figures(stack, smoke=smoke)
             print("Webhooks (event-to-first-attempt target p99 < 250 ms):")
             print_table(results["hooks"])
+    if "task_tracker" in only:
+        with BenchStack() as stack:
+            tt_jobs, tt_clients = (200, 4) if smoke else (5_000, 16)
+            results["task_tracker"] = await tt_figures(stack, jobs=tt_jobs, clients=tt_clients)
+            print("task_tracker get/release through the façade, beside the native lease/finish (same run):")
+            print_table(results["task_tracker"])
     if "failover" in only:
         with BenchStack() as stack:
             results["failover"] = await failover(stack, repeats=1 if smoke else 3)
@@ -184,6 +209,8 @@ async def run(
     if results["ceilings"]:
         print("Figures beside their ceilings (targets: bulk >= 1/2 raw publish, rebuild >= 1/2 raw pull-consume):")
         print_table(results["ceilings"])
+    results["targets"] = targets(results)
+    print_targets(results["targets"])
     return results
 
 
@@ -247,7 +274,7 @@ def main() -> None:
         type=float,
         action="append",
         metavar="JOBS_PER_S",
-        help="open-loop rate(s) of the latency scenario (repeatable; default 200)",
+        help="open-loop rate(s) of the latency scenario (repeatable; default 200 and 1000)",
     )
     parser.add_argument(
         "--backlog-max", type=int, metavar="N", help="skip the backlog levels above N jobs (1k, 100k, 1M)"
@@ -257,6 +284,18 @@ def main() -> None:
         type=int,
         metavar="N",
         help="jobs in the projection backlog, one event each (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--e2e-jobs",
+        type=int,
+        metavar="N",
+        help="jobs per end-to-end run of the lean loops (default 10,000; real: N/2)",
+    )
+    parser.add_argument(
+        "--scale-jobs", type=int, metavar="N", help="jobs per run of the scaling scenario (default 1,500)"
+    )
+    parser.add_argument(
+        "--latency-seconds", type=int, metavar="S", help="seconds of open-loop load per latency rate (default 15)"
     )
     parser.add_argument(
         "--save", action="store_true", help="with --only: save to bench/results/partial.json (+ charts)"
@@ -270,10 +309,13 @@ def main() -> None:
     load_before = os.getloadavg()
     print(f"machine CPU busy before the run: {background:.0f} % of one core ({psutil.cpu_count()} cores)")
     print("load average before the run (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_before))
-    rates = args.latency_rate or [200.0]
+    rates = args.latency_rate or ([200.0] if args.smoke else [200.0, 1000.0])
     sizes = {"projection_events": args.projection_jobs // 2} if args.projection_jobs else {}
     if args.backlog_max:
         sizes["backlog_max"] = args.backlog_max
+    for name in ("e2e_jobs", "scale_jobs", "latency_seconds"):
+        if getattr(args, name):
+            sizes[name] = getattr(args, name)
     results: dict[str, Any] = {}
     failed: BaseException | None = None
     try:

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 CONVEYOR, OTHER = "#2b6cb0", "#a0aec0"
+PEER_LINES = ("#dd6b20", "#718096", "#38a169")
 
 
 def _bars(
@@ -70,21 +71,58 @@ def _backlog(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+def _scaling(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Throughput against worker processes, one line per system."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    systems = list(dict.fromkeys(r["run"]["system"] for r in rows))
+    for system in systems:
+        runs = sorted((r["run"] for r in rows if r["run"]["system"] == system), key=lambda run: run["processes"])
+        xs, ys = [run["processes"] for run in runs], [run["jobs_per_s"] for run in runs]
+        color = CONVEYOR if system.startswith("Conveyor") else PEER_LINES[systems.index(system) % len(PEER_LINES)]
+        ax.plot(xs, ys, marker="o", label=system, color=color)
+        for x, y in zip(xs, ys, strict=True):
+            ax.annotate(f"{y:,.0f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    work = rows[0]["run"]["work"]
+    ax.set_xticks(sorted({r["run"]["processes"] for r in rows}))
+    ax.set_xlabel("worker processes")
+    ax.set_ylabel("jobs/s (burn-down)")
+    ax.set_title(f"Throughput against worker processes ({work} workers)")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def write_charts(results: dict[str, Any], out_dir: Path, prefix: str) -> list[Path]:
     """Charts for whatever scenarios ``results`` holds; returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    e2e = [r for r in results.get("end_to_end_peers", []) if "jobs_per_s" in r]
+    e2e = [r for r in results.get("end_to_end", []) if "run" in r]
     if e2e:
         written.append(
             _bars(
                 out_dir / f"{prefix}-end-to-end.png",
-                "End to end, no-op jobs, 2 worker processes",
+                "End to end, 2 worker processes: real workers and lean loops, burn-down and steady state",
                 "jobs/s",
                 [r["scenario"] for r in e2e],
                 [r["jobs_per_s"] for r in e2e],
+                [CONVEYOR if r["run"]["system"].startswith("Conveyor") else OTHER for r in e2e],
             )
         )
+        written.append(
+            _bars(
+                out_dir / f"{prefix}-cpu-per-job.png",
+                "CPU per job across every process of each system (same runs)",
+                "ms of CPU per job",
+                [r["scenario"] for r in e2e],
+                [r["cpu_ms_per_job"] for r in e2e],
+                [CONVEYOR if r["run"]["system"].startswith("Conveyor") else OTHER for r in e2e],
+            )
+        )
+    if results.get("scaling"):
+        written.append(_scaling(out_dir / f"{prefix}-scaling.png", results["scaling"]))
     if results.get("latency_peers"):
         written.append(_latency(out_dir / f"{prefix}-latency.png", results["latency_peers"]))
     ceilings = results.get("ceilings", [])

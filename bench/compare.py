@@ -1,4 +1,5 @@
-"""Scenarios 2 and 3 on the peers, in the same run, with the ratio to Conveyor's figure beside each.
+"""The latency scenario on the peers, in the same run, with the ratio to Conveyor's figure beside each
+(the end-to-end runs of every system are ``bench.fair``).
 
 Conveyor's services are stopped first, so each peer has the machine (nats-server and PostgreSQL
 stay up, idle). Each peer gets the same number of worker processes, no-op tasks, the same job
@@ -6,15 +7,13 @@ count and the same open-loop schedule.
 """
 
 import time
-from typing import Any, Final
+from typing import Any
 
 import psutil
 
 from .fleet import _BUSY
 from .peers_setup import PEERS, PeerUnavailableError, RedisServer, run_peer
 from .stack import BenchStack
-
-TARGET_E2E_VS_CELERY: Final = 2.0
 
 
 def _machine_busy_pct(before: Any, after: Any, seconds: float) -> float:
@@ -24,37 +23,9 @@ def _machine_busy_pct(before: Any, after: Any, seconds: float) -> float:
 
 async def _peer(stack: BenchStack, redis: RedisServer, system: str, scenario: str, **options: float) -> dict[str, Any]:
     before, started = psutil.cpu_times(), time.perf_counter()
-    result = await run_peer(stack, redis, system, scenario, **options)
+    result = await run_peer(stack, redis, system, scenario, dict(options))
     result["machine_cpu_pct"] = _machine_busy_pct(before, psutil.cpu_times(), time.perf_counter() - started)
     return result
-
-
-async def peers_end_to_end(
-    stack: BenchStack, conveyor: dict[str, Any], *, jobs: int, warmup: int, processes: int = 2
-) -> list[dict[str, Any]]:
-    """End to end on each peer; ``ratio`` is Conveyor's jobs/s over the peer's (target ≥ 2 vs Celery)."""
-    rows = [{"scenario": "Conveyor", "jobs_per_s": conveyor["jobs_per_s"], "ratio_conveyor_over_peer": 1.0}]
-    with RedisServer(stack.root / "redis") as redis:
-        for system, name in PEERS.items():
-            try:
-                peer = await _peer(stack, redis, system, "e2e", jobs=jobs, warmup=warmup, processes=processes)
-            except PeerUnavailableError as e:
-                rows.append({"scenario": name, "skipped": str(e)})
-                continue
-            rows.append(
-                {
-                    "scenario": f"{name}, {processes} worker processes",
-                    "jobs_per_s": peer["jobs_per_s"],
-                    "ratio_conveyor_over_peer": conveyor["jobs_per_s"] / peer["jobs_per_s"],
-                    "submit_seconds": peer["submit_seconds"],
-                    "details": peer,
-                }
-            )
-    celery = next((r for r in rows if r["scenario"].startswith(PEERS["celery"]) and "jobs_per_s" in r), None)
-    if celery is not None:
-        rows[0]["target_ratio_vs_celery"] = TARGET_E2E_VS_CELERY
-        rows[0]["target_met"] = celery["ratio_conveyor_over_peer"] >= TARGET_E2E_VS_CELERY
-    return rows
 
 
 async def peers_latency(

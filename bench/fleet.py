@@ -107,7 +107,8 @@ class CpuMeter:
 
     A group is a process and, when ``recursive``, all its descendants (PostgreSQL's backends).
     Descendants that start within the window count from zero; ones that exit within it are
-    counted through the root's reaped-children times (PostgreSQL recycles backends).
+    counted through their parent's reaped-children times (PostgreSQL recycles backends; a worker
+    reaps the processes it starts).
     """
 
     def __init__(self, groups: dict[str, tuple[list[int], bool]]) -> None:
@@ -127,7 +128,7 @@ class CpuMeter:
                         with contextlib.suppress(psutil.Error):
                             t = member.cpu_times()
                             times[member.pid] = t.user + t.system
-                            if recursive and member is proc:  # children that exited and were reaped
+                            if recursive:  # children that exited and were reaped (a worker's `true`)
                                 times[-member.pid] = t.children_user + t.children_system
             out[name] = times
         return out

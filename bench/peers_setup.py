@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -79,10 +80,12 @@ def redis_server_binary() -> str:
 
 
 class RedisServer:
-    """``redis-server`` on a free loopback port, no persistence, in ``directory``."""
+    """``redis-server`` on a free loopback port in ``directory``: no persistence, or with ``durable``
+    its append-only file fsynced every second (``appendfsync everysec``, Redis's recommended policy)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, durable: bool = False) -> None:
         self.directory = directory
+        self.durable = durable
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -95,7 +98,8 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         log = (self.directory / "redis.log").open("ab")
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.durable else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             [binary, *args, "--dir", str(self.directory), "--daemonize", "no"],
             stdout=log,
@@ -119,13 +123,26 @@ class RedisServer:
 
 
 async def run_peer(
-    stack: BenchStack, redis: RedisServer, system: str, scenario: str, **options: float
+    stack: BenchStack,
+    redis: RedisServer,
+    system: str,
+    scenario: str,
+    options: dict[str, float | str],
+    on_marker: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
-    """One scenario on one peer, in its own processes; returns the driver's figures."""
+    """One scenario on one peer, in its own processes; returns the driver's figures.
+
+    ``options`` become the driver's ``--name=value`` arguments.
+
+    ``on_marker(name, driver_pid)`` is called when the driver marks its measured window
+    (``cpu-start``, ``cpu-stop``).
+    """
     python = await asyncio.to_thread(peers_python)
     stack.pg.create_database("procrastinate")
     work = stack.root / f"peer-{system}-{scenario}"
-    args = [f"--{k.replace('_', '-')}={v:g}" for k, v in options.items()]
+    args = [
+        f"--{k.replace('_', '-')}={v:g}" if isinstance(v, float | int) else f"--{k}={v}" for k, v in options.items()
+    ]
     env = {**os.environ, "BENCH_REDIS_URL": redis.url, "BENCH_PG_DSN": stack.pg.dsn("procrastinate")}
     proc = await asyncio.create_subprocess_exec(
         str(python),
@@ -135,8 +152,17 @@ async def run_peer(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
+    assert proc.stdout is not None and proc.stderr is not None
+    errors = asyncio.create_task(proc.stderr.read())
+    last = b""
+    async for line in proc.stdout:
+        if line.startswith(b"@"):
+            if on_marker is not None:
+                on_marker(line[1:].strip().decode(), proc.pid)
+        elif line.strip():
+            last = line
+    err = await errors
+    if await proc.wait() != 0:
         raise RuntimeError(f"{PEERS[system]} {scenario} failed: {err.decode(errors='replace')[-3000:]}")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(last)
     return result

@@ -16,62 +16,52 @@ def _n(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
 
 
-def _met(row: dict[str, Any]) -> str:
-    if "target_met" not in row:
-        return ""
-    return "met" if row["target_met"] else "**missed**"
-
-
 def targets(r: dict[str, Any]) -> list[str]:
-    out = ["| target (issue 8) | figure | ratio | |", "|---|---:|---:|---|"]
-    e2e = r.get("end_to_end_peers", [])
-    celery = next((x for x in e2e if x["scenario"].startswith("Celery") and "jobs_per_s" in x), None)
-    if e2e and celery:
+    """Issue 21's targets as the run printed them (``targets`` in the JSON)."""
+    out = ["| target (issue 21) | figure | ratio | goal | |", "|---|---:|---:|---:|---|"]
+    for row in r.get("targets", []):
+        verdict = "met" if row["met"] else "**missed**"
+        out.append(f"| {row['target']} | {row['figure']} | {row['ratio']:.2f} | {row['goal']:g} | {verdict} |")
+    return out if len(out) > 2 else []
+
+
+def _runs(title: str, rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        f"| {title} | work | mode | processes | jobs/s | CPU ms per job, all processes | submit took s |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        run = row["run"]
+        cpu = run["cpu_ms_per_job"].get("all processes", float("nan"))
         out.append(
-            f"| end to end >= 2x Celery + Redis | {_n(e2e[0]['jobs_per_s'])} vs {_n(celery['jobs_per_s'])} jobs/s "
-            f"| {celery['ratio_conveyor_over_peer']:.2f}x | {_met(e2e[0])} |"
-        )
-    lat = r.get("latency_peers", [])
-    c_lat = next((x for x in lat if x["scenario"].startswith("Celery") and "p99_ms" in x), None)
-    if lat and c_lat:
-        out.append(
-            f"| p99 submit-to-start <= Celery's | {_n(lat[0]['p99_ms'])} vs {_n(c_lat['p99_ms'])} ms "
-            f"| {c_lat['p99_ratio']:.2f}x | {_met(lat[0])} |"
-        )
-    for row in r.get("ceilings", []):
-        if "target" in row:
-            out.append(
-                f"| {row['scenario'].split(',')[0]} >= 1/2 its ceiling | {_n(row['per_s'])}/s "
-                f"| {row['ratio']:.2f} | {_met(row)} |"
-            )
-    backlog = r.get("backlog", [])
-    if len(backlog) > 1:
-        first, last = backlog[0], backlog[-1]
-        ok = last["lease_p50_ms"] <= 2 * first["lease_p50_ms"]
-        out.append(
-            f"| lease latency (p50) at {last['queued']:,} queued <= 2x at {first['queued']:,} "
-            f"| {last['lease_p50_ms']:.1f} vs {first['lease_p50_ms']:.1f} ms "
-            f"| {last['lease_p50_ms'] / first['lease_p50_ms']:.2f}x | {'met' if ok else '**missed**'} |"
-        )
-        rss = last["rss_mb"].get("scheduler", 0.0)
-        out.append(
-            f"| scheduler RSS at 1M queued < 1.5 GiB | {rss:,.0f} MiB at {last['queued']:,} | | "
-            f"{'(1M not measured)' if last['queued'] < 1_000_000 else ('met' if rss < 1536 else '**missed**')} |"
+            f"| {run['system']} | {run['work']} | {run['mode']} | {run['processes']} | {_n(run['jobs_per_s'])} "
+            f"| {cpu:.2f} | {run['submit_seconds']:.1f} |"
         )
     return out
 
 
-def peers(r: dict[str, Any]) -> list[str]:
-    out = ["| end to end, no-op jobs | jobs/s | Conveyor / it | submit took s |", "|---|---:|---:|---:|"]
-    for row in r.get("end_to_end_peers", []):
-        if "skipped" in row:
-            out.append(f"| {row['scenario']} | skipped: {row['skipped']} | | |")
+def cpu_split(r: dict[str, Any]) -> list[str]:
+    """Each end-to-end run's CPU per job by process group."""
+    out = ["| run | CPU ms per job, by process |", "|---|---|"]
+    for row in r.get("end_to_end", []) + r.get("durable", []):
+        if "run" not in row:
             continue
-        submit = row.get("submit_seconds", r["end_to_end"][0]["submit_seconds"] if row["scenario"] == "Conveyor" else 0)
-        out.append(
-            f"| {row['scenario']} | {_n(row['jobs_per_s'])} | {row['ratio_conveyor_over_peer']:.2f} | {submit:.1f} |"
-        )
-    out += ["", "| submit-to-start, open loop | p50 ms | p99 ms | max ms | Conveyor p99 / its p99 |"]
+        per = row["run"]["cpu_ms_per_job"]
+        split = ", ".join(f"{k} {v:.2f}" for k, v in per.items() if k != "all processes" and v >= 0.005)
+        out.append(f"| {row['scenario']} | {split} |")
+    return out if len(out) > 2 else []
+
+
+def peers(r: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    e2e = [row for row in r.get("end_to_end", []) if "run" in row]
+    if e2e:
+        out += [*_runs("end to end", e2e), ""]
+    if r.get("scaling"):
+        out += [*_runs("burn-down against worker processes", r["scaling"]), ""]
+    if r.get("durable"):
+        out += [*_runs("durable", r["durable"]), ""]
+    out += ["| submit-to-start, open loop | p50 ms | p99 ms | max ms | Conveyor p99 / its p99 |"]
     out.append("|---|---:|---:|---:|---:|")
     for row in r.get("latency_peers", []):
         if "skipped" in row:
@@ -119,7 +109,7 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in meta.get("loadavg_before", []))
     print(f"`{meta.get('command', '')}` on {meta.get('when', '?')}; load average before: {load}; ")
     print(f"CPU busy in the second before: {meta.get('background_cpu_pct_of_one_core', 0):.0f} % of one core.\n")
-    for block in (targets(r), peers(r), ceilings(r), backlog(r)):
+    for block in (targets(r), peers(r), cpu_split(r), ceilings(r), backlog(r)):
         if block:
             print("\n".join(block) + "\n")
 

@@ -1,6 +1,8 @@
-"""Celery + Redis: a no-op task. Broker ``BENCH_REDIS_URL``; no result backend (nothing reads one)."""
+"""Celery + Redis: a no-op task and one that starts ``true``. Broker ``BENCH_REDIS_URL``; no result backend."""
 
 import os
+import subprocess
+import time
 
 from celery import Celery
 
@@ -18,3 +20,11 @@ app.conf.update(
 @app.task(name="noop")
 def noop(sent: float = 0.0) -> None:
     record(sent)
+
+
+@app.task(name="run_true")
+def run_true(sent: float = 0.0) -> None:
+    """The real-worker comparison: the task starts ``true`` as a process (no shell), as Conveyor's worker does."""
+    started = time.time()
+    subprocess.run(["true"], check=True)
+    record(sent, started)  # after the process ended: the line counts a finished job

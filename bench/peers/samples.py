@@ -14,9 +14,12 @@ _out: TextIO | None = None
 _pid = 0
 
 
-def record(sent: float) -> None:
+def record(sent: float, started: float | None = None) -> None:
+    """One line for a task that ran; ``started`` defaults to now (a task that records when its work is done
+    passes the time it began, so the file counts finished tasks)."""
     global _out, _pid
-    started = time.time()
+    if started is None:
+        started = time.time()
     if _out is None or _pid != os.getpid():  # opened lazily: a forking pool gets one file per child
         _pid = os.getpid()
         _out = (Path(os.environ["BENCH_SAMPLES_DIR"]) / f"{_pid}.txt").open("a", buffering=1)

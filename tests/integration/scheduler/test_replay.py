@@ -10,6 +10,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from conveyor_events import (
+    EVENTS_STREAM,
     EventAppender,
     PendingAppend,
     WorkerEvent,
@@ -69,6 +70,9 @@ async def test_a_replay_through_a_tiny_cache_equals_the_live_projection(
 
     # A cache of 7 jobs and a write every 13 events: rows are read back, inserted and updated.
     assert await rebuild(scheduler_settings, into="replayed", cache_jobs=7, flush_events=13) == last
+    # The events came through the reader process's own consumer, which is gone with it.
+    consumers = {c.name for c in await js.consumers_info(EVENTS_STREAM)}
+    assert not {name for name in consumers if name.endswith("_reader")}
     live = await table_rows(pool, "scheduler")
     assert len(live) == 70
     assert await table_rows(pool, "replayed") == live

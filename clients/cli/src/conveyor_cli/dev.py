@@ -62,6 +62,7 @@ FACADE_PATHS: tuple[tuple[str, str], ...] = (
     ("builds", "/compat/builds"),
     ("coalition", "/compat/coalition"),
     ("isula", "/compat/isula"),
+    ("task_tracker", "/compat/task_tracker"),
     ("virtshell", "/api/virtshell/v1"),
 )
 """Each façade's name and its path under the API's address (as the gateway mounts them)."""

@@ -121,8 +121,16 @@ from .subjects import (
     worker_log_subject,
     worker_subject,
 )
-from .user import UserCreated, UserEvent, UserEventBase, UserTokenIssued, UserTokenRevoked
-from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
+from .user import (
+    UserAdminSet,
+    UserCreated,
+    UserEvent,
+    UserEventBase,
+    UserPasswordSet,
+    UserTokenIssued,
+    UserTokenRevoked,
+)
+from .worker import WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerRenamed, WorkerStateChanged
 
 __all__ = [
     "ARTIFACTS_BUCKET",
@@ -196,9 +204,11 @@ __all__ = [
     "RecipePayload",
     "TaskReport",
     "UnknownEventError",
+    "UserAdminSet",
     "UserCreated",
     "UserEvent",
     "UserEventBase",
+    "UserPasswordSet",
     "UserTokenIssued",
     "UserTokenRevoked",
     "UtcDatetime",
@@ -206,6 +216,7 @@ __all__ = [
     "WorkerEvent",
     "WorkerLogLine",
     "WorkerRegistered",
+    "WorkerRenamed",
     "WorkerStateChanged",
     "access_subject",
     "artifact_subject",

@@ -35,6 +35,8 @@ ReportResult = Literal["succeeded", "failed", "skipped"]
 class LeaseRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A worker asks for up to ``max`` jobs, waiting up to ``wait_s`` for one to be ready.
 
+    ``project``: only jobs of that project (task_tracker's ``/task/get/:project``).
+
     With ``job_id``, it asks for that job only (a claim, as the VirtShell façade's dispatchers make):
     it is leased if it is queued now and the worker may run it, else nothing is; ``max`` and
     ``wait_s`` are then ignored.
@@ -43,6 +45,7 @@ class LeaseRequest(msgspec.Struct, frozen=True, kw_only=True):
     worker_id: str
     max: int = 1
     wait_s: float = 0.0
+    project: str | None = None
     job_id: str | None = None
 
 

@@ -8,7 +8,15 @@ import msgspec
 
 from .fields import UtcDatetime
 
-__all__ = ["UserCreated", "UserEvent", "UserEventBase", "UserTokenIssued", "UserTokenRevoked"]
+__all__ = [
+    "UserAdminSet",
+    "UserCreated",
+    "UserEvent",
+    "UserEventBase",
+    "UserPasswordSet",
+    "UserTokenIssued",
+    "UserTokenRevoked",
+]
 
 
 class UserEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -45,5 +53,22 @@ class UserTokenRevoked(UserEventBase, frozen=True, kw_only=True, tag="user.token
     revoked_by: str = ""
 
 
-UserEvent = UserCreated | UserTokenIssued | UserTokenRevoked
+class UserPasswordSet(UserEventBase, frozen=True, kw_only=True, tag="user.password_set"):
+    """The user's password was set (task_tracker's managers log in with one).
+
+    Only its hash travels, an argon2id string (``$argon2id$v=19$...``), never the password.
+    """
+
+    password_hash: str
+    set_by: str = ""
+
+
+class UserAdminSet(UserEventBase, frozen=True, kw_only=True, tag="user.admin_set"):
+    """An admin made the user an admin, or took it back (task_tracker's promote and demote)."""
+
+    is_admin: bool
+    set_by: str = ""
+
+
+UserEvent = UserCreated | UserTokenIssued | UserTokenRevoked | UserPasswordSet | UserAdminSet
 """Every event of the user aggregate."""

@@ -4,7 +4,14 @@ import msgspec
 
 from .fields import UtcDatetime
 
-__all__ = ["WorkerDeleted", "WorkerEvent", "WorkerEventBase", "WorkerRegistered", "WorkerStateChanged"]
+__all__ = [
+    "WorkerDeleted",
+    "WorkerEvent",
+    "WorkerEventBase",
+    "WorkerRegistered",
+    "WorkerRenamed",
+    "WorkerStateChanged",
+]
 
 
 class WorkerEventBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -44,5 +51,12 @@ class WorkerDeleted(WorkerEventBase, frozen=True, kw_only=True, tag="worker.dele
     requested_by: str = ""
 
 
-WorkerEvent = WorkerRegistered | WorkerStateChanged | WorkerDeleted
+class WorkerRenamed(WorkerEventBase, frozen=True, kw_only=True, tag="worker.renamed"):
+    """The worker took another name (task_tracker's ``/worker/update`` of its alias) (request event)."""
+
+    name: str
+    requested_by: str = ""
+
+
+WorkerEvent = WorkerRegistered | WorkerStateChanged | WorkerDeleted | WorkerRenamed
 """Every event of the worker aggregate."""

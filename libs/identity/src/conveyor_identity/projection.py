@@ -12,8 +12,10 @@ from nats.aio.client import Client as NatsClient
 
 from conveyor_events import (
     EVENTS_STREAM,
+    UserAdminSet,
     UserCreated,
     UserEvent,
+    UserPasswordSet,
     UserTokenIssued,
     UserTokenRevoked,
     decode_event,
@@ -90,6 +92,18 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         "CREATE INDEX job_access_read ON {schema}.job_access USING gin (read)",
     ),
     quarantine_migration(7),  # events the projectors could not apply as they were
+    (
+        8,
+        # The stream sequence of a project's and a user's first event: the integer ids the
+        # façades show (task_tracker's project and manager ids), stable across restarts and a
+        # rebuild. Rows folded before this column existed get theirs from a rebuild.
+        "ALTER TABLE {schema}.projects ADD COLUMN created_seq bigint;"
+        "CREATE UNIQUE INDEX projects_created_seq ON {schema}.projects (created_seq);"
+        "ALTER TABLE {schema}.users ADD COLUMN created_seq bigint;"
+        "CREATE UNIQUE INDEX users_created_seq ON {schema}.users (created_seq)",
+    ),
+    # A user's password (task_tracker's managers), as its argon2id hash; '' for none.
+    (9, "ALTER TABLE {schema}.users ADD COLUMN IF NOT EXISTS password_hash text NOT NULL DEFAULT ''"),
 )
 """The identity schema's migrations (gateways apply them too, so reads never meet a missing table)."""
 
@@ -99,14 +113,15 @@ USER_TABLES: Final = ("users", "tokens")
 _log = get_logger("identity")
 
 
-def _decode(batch: Sequence[StreamEvent]) -> list[UserEvent]:
+def _decode(batch: Sequence[StreamEvent]) -> list[tuple[int, UserEvent]]:
     decoded: list[tuple[int, UserEvent]] = decode_batch(batch, _user_event)
-    return [event for _, event in decoded]
+    return decoded
 
 
 def _user_event(item: StreamEvent) -> UserEvent | None:
     event = decode_event(item.subject, item.data)
-    return event if isinstance(event, UserCreated | UserTokenIssued | UserTokenRevoked) else None
+    user_events = UserCreated | UserTokenIssued | UserTokenRevoked | UserPasswordSet | UserAdminSet
+    return event if isinstance(event, user_events) else None
 
 
 async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
@@ -120,17 +135,18 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], sc
         schema: Where the tables are (another than ``identity`` for a shadow rebuild).
     """
     q = quote_schema(schema)
-    for event in _decode(batch):
+    for seq, event in _decode(batch):
         match event:
             case UserCreated():
                 await conn.execute(
-                    f"INSERT INTO {q}.users (id, name, is_admin, created_by, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                    f"INSERT INTO {q}.users (id, name, is_admin, created_by, created_at, created_seq)"
+                    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
                     event.user_id,
                     event.name,
                     event.is_admin,
                     event.created_by,
                     event.occurred_at,
+                    seq,
                 )
             case UserTokenIssued():
                 await conn.execute(
@@ -151,6 +167,12 @@ async def apply_user_events(conn: DbConnection, batch: Sequence[StreamEvent], sc
                     event.user_id,
                     event.occurred_at,
                 )
+            case UserPasswordSet():
+                await conn.execute(
+                    f"UPDATE {q}.users SET password_hash = $2 WHERE id = $1", event.user_id, event.password_hash
+                )
+            case UserAdminSet():
+                await conn.execute(f"UPDATE {q}.users SET is_admin = $2 WHERE id = $1", event.user_id, event.is_admin)
 
 
 def identity_projector(nc: NatsClient, pool: "asyncpg.Pool[Any]") -> Projector:

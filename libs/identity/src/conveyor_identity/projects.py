@@ -66,8 +66,8 @@ async def _created(conn: DbConnection, q: str, seq: int, e: ProjectCreated) -> N
     await conn.execute(
         f"INSERT INTO {q}.projects (id, name, owner, priority, visibility, paused, motd, version, clone_url,"
         " chain_target, secret, webhook_secret, created_at, updated_at, last_seq,"
-        " submit_rate, submit_burst, assign_rate, assign_burst)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)"
+        " submit_rate, submit_burst, assign_rate, assign_burst, created_seq)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $14)"
         " ON CONFLICT (id) DO NOTHING",
         *(e.project_id, e.name, e.owner, e.priority, e.visibility, e.paused, e.motd, e.version),
         *(e.clone_url, e.chain_target, e.secret, e.webhook_secret, e.occurred_at, seq),
@@ -102,6 +102,15 @@ async def _roles(conn: DbConnection, q: str, project_id: str, user_id: str, role
     )
 
 
+async def _touch(conn: DbConnection, q: str, project_id: str, seq: int) -> None:
+    """The project's subject moved to ``seq``.
+
+    ``last_seq`` is what a change expects next, so every event on the subject (access requests
+    and decisions too) advances it.
+    """
+    await conn.execute(f"UPDATE {q}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2", project_id, seq)
+
+
 async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent], schema: str = SCHEMA) -> None:
     """Fold a batch of project events (the projector's handler; inside its transaction).
 
@@ -119,12 +128,9 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent],
                 await _updated(conn, q, seq, event)
             case ProjectRolesSet():
                 await _roles(conn, q, event.project_id, event.user_id, event.roles)
-                await conn.execute(
-                    f"UPDATE {q}.projects SET last_seq = $2 WHERE id = $1 AND last_seq < $2",
-                    event.project_id,
-                    seq,
-                )
+                await _touch(conn, q, event.project_id, seq)
             case ProjectAccessRequested():
+                await _touch(conn, q, event.project_id, seq)
                 await conn.execute(
                     f"INSERT INTO {q}.worker_access (project_id, worker_id, status, assign, submit,"
                     " requested_assign, requested_submit, updated_at)"
@@ -139,6 +145,7 @@ async def apply_project_events(conn: DbConnection, batch: Sequence[StreamEvent],
                     event.occurred_at,
                 )
             case ProjectWorkerAccessSet():
+                await _touch(conn, q, event.project_id, seq)
                 await conn.execute(
                     f"INSERT INTO {q}.worker_access (project_id, worker_id, status, assign, submit, updated_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, worker_id) DO UPDATE"

@@ -68,6 +68,7 @@ from .job_traces import JobTraces
 from .project_policy import ProjectRules
 from .projection import MIGRATIONS, SCHEMA, JobTable
 from .replay import CACHE_JOBS, FLUSH_EVENTS, Verdicts, replay_jobs
+from .replay_reader import ReaderSpec
 from .settings import Settings
 from .workers import WorkerState
 
@@ -281,16 +282,23 @@ async def rebuild(
             handler=JobFolder(table, None, _now),  # unused: ``replay_jobs`` folds and writes in bulk
             batch_size=max(settings.batch_size, REPLAY_BATCH),
         )
+        reader = ReaderSpec(
+            nats_url=settings.nats_url,
+            stream=EVENTS_STREAM,
+            consumer=f"{projector.name}_reader",
+            filter_subject=EVENTS_FILTER,
+            batch=max(settings.batch_size, REPLAY_BATCH),
+        )
         if into is not None:
             try:
-                await _replay(projector, pool, table, last, cache_jobs, flush_events)
+                await _replay(projector, pool, table, last, cache_jobs, flush_events, reader)
             finally:
                 await js.delete_consumer(EVENTS_STREAM, projector.name)
             await rebuild_identity(js, pool, into)
             return projector.position
 
         async def replay_all() -> None:
-            await _replay(projector, pool, table, last, cache_jobs, flush_events)
+            await _replay(projector, pool, table, last, cache_jobs, flush_events, reader)
             await rebuild_identity(js, pool)
 
         # In place: hold the leader key for the whole replay, so no scheduler starts meanwhile.
@@ -305,7 +313,13 @@ async def rebuild(
 
 
 async def _replay(
-    projector: Projector, pool: "asyncpg.Pool[Any]", table: JobTable, last: int, cache_jobs: int, flush_events: int
+    projector: Projector,
+    pool: "asyncpg.Pool[Any]",
+    table: JobTable,
+    last: int,
+    cache_jobs: int,
+    flush_events: int,
+    reader: ReaderSpec | None = None,
 ) -> None:
     async def empty(conn: DbConnection) -> None:
         await table.truncate(conn)
@@ -318,7 +332,14 @@ async def _replay(
         await projector.prepare()
         started = time.perf_counter()
         await replay_jobs(
-            projector, pool, table, last, cache_size=cache_jobs, flush_events=flush_events, verdicts=verdicts
+            projector,
+            pool,
+            table,
+            last,
+            cache_size=cache_jobs,
+            flush_events=flush_events,
+            verdicts=verdicts,
+            reader=reader,
         )
         _log.info(
             "jobs_replayed", schema=table.schema, position=projector.position, seconds=time.perf_counter() - started

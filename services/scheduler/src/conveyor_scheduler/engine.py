@@ -273,7 +273,7 @@ class Engine:
                 return LeaseReply()
             if req.job_id is not None:  # a claim of one job: now or never, no waiting
                 return LeaseReply(leases=tuple(await self._assign(worker, 1, job_id=req.job_id)))
-            granted = await self._assign(worker, min(req.max, free))
+            granted = await self._assign(worker, min(req.max, free), only=req.project)
             remaining = deadline - loop.time()
             if granted or remaining <= 0:
                 return LeaseReply(leases=tuple(granted))
@@ -287,10 +287,15 @@ class Engine:
         """Let waiting lease calls look again (a project resumed, or its rate bucket refilled)."""
         self._wake()
 
-    async def _assign(self, worker: WorkerState, n: int, *, job_id: str | None = None) -> list[LeasedJob]:
+    async def _assign(
+        self, worker: WorkerState, n: int, *, job_id: str | None = None, only: str | None = None
+    ) -> list[LeasedJob]:
         now = self._clock()
         policy = self._projects
-        allowed = None if policy is None else (lambda project: policy.may_assign(worker.id, project))
+
+        def allowed(project: str) -> bool:
+            return (only is None or project == only) and (policy is None or policy.may_assign(worker.id, project))
+
         if job_id is not None:
             picked = (
                 [job_id] if self.queue.take_job(job_id, worker.labels, worker_id=worker.id, allowed=allowed) else []

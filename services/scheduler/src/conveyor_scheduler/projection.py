@@ -182,7 +182,7 @@ class JobTable:
         self._save_worker = (
             f"INSERT INTO {q}.workers (id, name, labels, capacity, secret_hash, mode, deleted, registered_at,"
             " registered_seq, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            " ON CONFLICT (id) DO UPDATE SET mode = EXCLUDED.mode, deleted = EXCLUDED.deleted,"
+            " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, mode = EXCLUDED.mode, deleted = EXCLUDED.deleted,"
             " version = EXCLUDED.version, doc = EXCLUDED.doc WHERE workers.version < EXCLUDED.version"
         )
         self._live_jobs = (

@@ -33,6 +33,7 @@ from conveyor_runtime.quarantine import SANITISED, SKIPPED, record_quarantine
 from .decider import JobState, apply
 from .handlers import decode_jobs_and_workers
 from .projection import JobTable
+from .replay_reader import ReaderProcess, ReaderSpec
 from .workers import WorkerState, apply_worker
 
 CACHE_JOBS: Final = 200_000
@@ -184,16 +185,61 @@ async def replay_jobs(
     cache_size: int = CACHE_JOBS,
     flush_events: int = FLUSH_EVENTS,
     verdicts: Verdicts | None = None,
+    reader: ReaderSpec | None = None,
 ) -> None:
     """Fold the stream up to ``last`` into a projection that ``projector.reset`` emptied.
 
     One write is under way at a time, on one connection, while the next events are folded: a
     job evicted from the cache is read back only after the write before it committed.
-    ``verdicts`` says what the live fold quarantined (none: NUL is still replaced).
+    ``verdicts`` says what the live fold quarantined (none: NUL is still replaced). With
+    ``reader`` a second process pulls the stream (``replay_reader``) and the projector's own
+    feed is stopped; without it the projector's feed is read here.
     """
     folder = ReplayFolder(cache_size)
+    source: _Source = _FeedSource(projector)
+    if reader is not None and last > projector.position:
+        feed = projector.feed
+        if feed is not None:
+            await feed.stop()
+        source = _ProcessSource(ReaderProcess(reader, projector.position, last))
     with _fewer_collections():
-        await _replay(projector, pool, table, last, folder, flush_events, verdicts or Verdicts(projector.name, {}))
+        try:
+            await _replay(
+                projector, pool, table, last, folder, flush_events, verdicts or Verdicts(projector.name, {}), source
+            )
+        finally:
+            source.close()
+
+
+class _Source:
+    """Batches of events in stream order, and the message that acknowledges a batch (if any)."""
+
+    async def next(self) -> tuple[list[StreamEvent], Msg | None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class _FeedSource(_Source):
+    def __init__(self, projector: Projector) -> None:
+        self._projector = projector
+
+    async def next(self) -> tuple[list[StreamEvent], Msg | None]:
+        msgs = await _fetch(self._projector)
+        return [StreamEvent(stream_seq(m), m.subject, m.data) for m in msgs], msgs[-1]
+
+
+class _ProcessSource(_Source):
+    def __init__(self, reader: ReaderProcess) -> None:
+        self._reader = reader
+        reader.start()
+
+    async def next(self) -> tuple[list[StreamEvent], Msg | None]:
+        return await self._reader.next(), None  # the reader's consumer takes no acknowledgements
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 @contextlib.contextmanager
@@ -219,6 +265,7 @@ async def _replay(
     folder: ReplayFolder,
     flush_events: int,
     verdicts: Verdicts,
+    source: _Source,
 ) -> None:
     async with pool.acquire() as conn:
         await table.prepare_bulk(conn)
@@ -227,9 +274,10 @@ async def _replay(
         try:
             folded = 0
             position = projector.position  # folded; the projector's moves when a write commits
+            last_msg: Msg | None = None
             while position < last:
-                msgs = await _fetch(projector)
-                fresh = [StreamEvent(seq, m.subject, m.data) for m in msgs if (seq := stream_seq(m)) > position]
+                events, last_msg = await source.next()
+                fresh = [e for e in events if e.seq > position]
                 if not fresh:
                     continue
                 kept, screened = verdicts.screen(fresh)
@@ -247,7 +295,7 @@ async def _replay(
                     await _finished(writing)
                     write = msgspec.structs.replace(folder.take(), quarantined=noted, consumer=verdicts.consumer)
                     noted = []
-                    commit = _commit(projector, conn, table, write, position, msgs[-1])
+                    commit = _commit(projector, conn, table, write, position, last_msg)
                     writing = asyncio.create_task(commit)
                     folded = 0
             await _finished(writing)
@@ -272,7 +320,8 @@ async def _finished(writing: "asyncio.Task[None] | None") -> None:
 
 
 async def _commit(
-    projector: Projector, conn: DbConnection, table: JobTable, write: ReplayWrite, seq: int, last_msg: Msg
+    projector: Projector, conn: DbConnection, table: JobTable, write: ReplayWrite, seq: int, last_msg: Msg | None
 ) -> None:
     await projector.commit_batch(conn, seq, lambda c: write.write(c, table))
-    await projector.ack([last_msg])
+    if last_msg is not None:
+        await projector.ack([last_msg])

@@ -6,7 +6,14 @@ from typing import Final, Literal, assert_never
 import msgspec
 from msgspec.structs import replace
 
-from conveyor_events import UtcDatetime, WorkerDeleted, WorkerEvent, WorkerRegistered, WorkerStateChanged
+from conveyor_events import (
+    UtcDatetime,
+    WorkerDeleted,
+    WorkerEvent,
+    WorkerRegistered,
+    WorkerRenamed,
+    WorkerStateChanged,
+)
 
 Mode = Literal["active", "paused", "draining"]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,6 +66,8 @@ def evolve_worker(state: WorkerState, event: WorkerEvent) -> WorkerState:
             return replace(state, mode=mode)
         case WorkerDeleted():
             return replace(state, deleted=True) if state.id else state
+        case WorkerRenamed(name=name):
+            return replace(state, name=name) if state.id and name else state
         case _:
             assert_never(event)
 

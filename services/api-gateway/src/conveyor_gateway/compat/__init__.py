@@ -13,13 +13,14 @@ from typing import Final
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
-from . import buildsrht, coalition
+from . import buildsrht, coalition, task_tracker
 from .isula.app import app as isula_app
 from .virtshell.app import app as virtshell_app
 
 FACADES: Final[Mapping[str, ASGIApp]] = {
     "builds": buildsrht.app,
     "coalition": coalition.app,
+    "task_tracker": task_tracker.app,
     "isula": isula_app,
     "virtshell": virtshell_app,
 }

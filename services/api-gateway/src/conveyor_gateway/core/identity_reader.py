@@ -145,3 +145,9 @@ class IdentityReader:
                 f"SELECT id::text AS id, name, is_admin, created_at FROM {_USERS} WHERE name = $1", name
             )
         return None if row is None else UserView(**dict(row))
+
+    async def password_of(self, name: str) -> tuple[str, str] | None:
+        """``(user id, argon2 hash)`` of the user called ``name`` ('' hash: no password set)."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(f"SELECT id::text, password_hash FROM {_USERS} WHERE name = $1", name)
+        return None if row is None else (row[0], row[1])

@@ -124,17 +124,39 @@ async def lease(state: State, worker_id: str, ask: LeaseAsk) -> list[LeaseView]:
         WorkerPausedError: The worker is paused.
         UnauthenticatedError: The scheduler does not know the worker.
     """
-    lease_ask = LeaseRequest(worker_id=worker_id, max=ask.max, wait_s=ask.wait_s)
+    return [view for view, _ in await lease_numbered(state, worker_id, ask)]
+
+
+class _Numbered(msgspec.Struct):
+    submitted_seq: int = 0
+
+
+_numbered_decoder: Final = msgspec.json.Decoder(_Numbered)
+
+
+async def lease_numbered(
+    state: State, worker_id: str, ask: LeaseAsk, project: str | None = None
+) -> list[tuple[LeaseView, int]]:
+    """``lease``, with each job's ``submitted_seq`` (the façades' integer task id); ``project``
+    restricts it to that project's jobs (task_tracker's ``/task/get/:project``).
+
+    Raises:
+        As ``lease``.
+    """
+    lease_ask = LeaseRequest(worker_id=worker_id, max=ask.max, wait_s=ask.wait_s, project=project)
     reply = await call_scheduler(state, "lease", lease_ask, LeaseReply, ask.wait_s + LEASE_GRACE_S)
     raise_for(state, worker_id, reply.error)
     return [
-        LeaseView(
-            lease_id=lj.lease_id,
-            attempt=lj.attempt,
-            lease_s=lj.lease_s,
-            job=_job_decoder.decode(lj.job),
-            traceparent=lj.traceparent,
-            tracestate=lj.tracestate,
+        (
+            LeaseView(
+                lease_id=lj.lease_id,
+                attempt=lj.attempt,
+                lease_s=lj.lease_s,
+                job=_job_decoder.decode(lj.job),
+                traceparent=lj.traceparent,
+                tracestate=lj.tracestate,
+            ),
+            _numbered_decoder.decode(lj.job).submitted_seq,
         )
         for lj in reply.leases
     ]

@@ -124,6 +124,18 @@ class LogStore:
         )
         return [WorkerLogEntry(level=_LEVELS[r[0]], scope=r[1], message=r[2], time=r[3]) for r in rows]
 
+    async def every_worker_log(self, level: str, since: datetime, limit: int) -> list[tuple[str, WorkerLogEntry]]:
+        """Every worker's lines of exactly ``level`` logged after ``since``, oldest first, with the
+        worker's id (task_tracker's ``/logs``)."""
+        rows = await self._fetch(
+            "SELECT worker_id::text, level, scope, message, logged_at FROM logs.worker_logs"
+            " WHERE level = $1 AND logged_at > $2 ORDER BY logged_at, id LIMIT $3",
+            _LEVELS.index(level),
+            since,
+            limit,
+        )
+        return [(r[0], WorkerLogEntry(level=_LEVELS[r[1]], scope=r[2], message=r[3], time=r[4])) for r in rows]
+
     async def artifacts(self, job_id: str) -> list[ArtifactEntry]:
         rows = await self._fetch(
             "SELECT path, size, sha256, attempt, stored_at FROM logs.artifacts WHERE job_id = $1 ORDER BY path",

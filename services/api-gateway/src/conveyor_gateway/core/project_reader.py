@@ -13,6 +13,13 @@ _COLUMNS: Final = (
 )
 
 
+def project_columns(alias: str) -> str:
+    """The columns of a ``ProjectDoc``, of the projects table named ``alias`` in a query."""
+    return ", ".join(
+        f"{alias}.id::text AS id" if c == "id::text AS id" else f"{alias}.{c}" for c in _COLUMNS.split(", ")
+    )
+
+
 class JobGrants(msgspec.Struct, frozen=True, kw_only=True):
     """Who a job belongs to and who else its lists name."""
 

@@ -78,7 +78,10 @@ def payload_of(sub: JobSubmission | JobEdit, given: list[str]) -> Payload:
 
 def new_job_id(sub: JobSubmission, owner: str) -> str:
     """The id a submission gets: derived from its dedupe key and owner, so the owner's reused key
-    finds their first job, and another owner's same key makes a job of its own (issue 13)."""
+    finds their first job, and another owner's same key makes a job of its own (issue 13).
+
+    ``owner`` is the dedupe scope: a façade whose keys are unique per project whoever submits
+    (task_tracker's ``hash64``) passes one name of its own for every submitter."""
     return dedupe_job_id(sub.project, sub.dedupe_key, owner) if sub.dedupe_key else new_uuid7()
 
 

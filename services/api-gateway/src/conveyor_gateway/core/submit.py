@@ -86,11 +86,14 @@ async def submit(
     *,
     wait: bool = True,
     extra_triggers: tuple[JobTrigger, ...] = (),
+    dedupe_scope: str | None = None,
 ) -> Submitted:
     """Check, store and (with ``wait``) read back one job submitted by ``principal``; a façade adds
     the triggers its own wire format holds as ``extra_triggers``.
 
-    An existing job (a used dedupe key) is always read back, as it was stored before.
+    An existing job (a used dedupe key) is always read back, as it was stored before. The dedupe
+    key is the submitter's own unless ``dedupe_scope`` names a scope shared by every submitter
+    (``new_job_id``).
 
     Raises:
         ForbiddenError: The caller may not submit to the project, or add children to the parent.
@@ -107,7 +110,7 @@ async def submit(
     # Access first: a parent the caller may not see answers as a missing one, never with its state.
     await check_parent_access(state, principal, sub.parent, "/parent")
     await check_parent(state["reader"].pool, sub.parent, "/parent")
-    job_id = new_job_id(sub, principal.user_id)
+    job_id = new_job_id(sub, dedupe_scope or principal.user_id)
     event = submitted_event(sub, job_id, principal.user_id, extra_triggers)
     subject = job_subject(job_id)
     try:
@@ -130,9 +133,15 @@ async def submit(
 
 
 async def submit_batch(
-    state: State, principal: Principal, subs: Sequence[JobSubmission], *, wait: bool = True
+    state: State,
+    principal: Principal,
+    subs: Sequence[JobSubmission],
+    *,
+    wait: bool = True,
+    dedupe_scope: str | None = None,
 ) -> BatchSubmitted:
-    """Check every job of a batch, then store them all in one pipeline, each as ``submit`` would.
+    """Check every job of a batch, then store them all in one pipeline, each as ``submit`` would
+    (``dedupe_scope`` as there).
 
     Errors of dependencies and parents name the job (``/jobs/3/depends_on/0``).
 
@@ -151,7 +160,7 @@ async def submit_batch(
         except ValidationFailedError as exc:  # worded as the batch check words a missing parent
             raise ValidationFailedError(_UNKNOWN_REFERENCES, errors=exc.errors) from None
     await check_batch_dependencies(state, subs, principal_viewer(principal))
-    ids = [new_job_id(sub, principal.user_id) for sub in subs]
+    ids = [new_job_id(sub, dedupe_scope or principal.user_id) for sub in subs]
     items = [
         PendingAppend(job_subject(job_id), submitted_event(sub, job_id, principal.user_id), expected_last_subject_seq=0)
         for sub, job_id in zip(subs, ids, strict=True)

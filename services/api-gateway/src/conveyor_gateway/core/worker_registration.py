@@ -21,18 +21,23 @@ class Registered:
         worker_id: Its id (the HTTP Basic user).
         secret: Its secret (the password), known only to this answer: only its hash is stored.
         visible: The scheduler has seen it (its credentials work now), else they work shortly.
+        seq: The stream sequence of its registration (its ``registered_seq``: the façades' integer id).
     """
 
     worker_id: str
     secret: str
     visible: bool
+    seq: int = 0
 
 
-async def register_worker(state: State, reg: WorkerRegistration, *, registered_by: str) -> Registered:
+async def register_worker(
+    state: State, reg: WorkerRegistration, *, registered_by: str, secret: str | None = None
+) -> Registered:
     """Register a worker with ``reg``'s name, labels and capacity, owned by ``registered_by``: they
-    (or an admin) may pause, drain or delete it (issue 13)."""
+    (or an admin) may pause, drain or delete it (issue 13). ``secret``: one the caller made in its
+    own wire's form (task_tracker's base64 of 32 random bytes); by default a new URL-safe one."""
     worker_id = new_uuid7()
-    secret = secrets.token_urlsafe(32)
+    secret = secret or secrets.token_urlsafe(32)
     event = WorkerRegistered(
         event_id=new_uuid7(),
         worker_id=worker_id,
@@ -45,7 +50,8 @@ async def register_worker(state: State, reg: WorkerRegistration, *, registered_b
     )
     # A new UUIDv7 subject is empty; a conflict would be a bug and goes to the 500 handler.
     appended = await state["appender"].append(worker_subject(worker_id), event, expected_last_subject_seq=0)
-    return Registered(worker_id=worker_id, secret=secret, visible=await wait_applied(state, appended.seq))
+    visible = await wait_applied(state, appended.seq)
+    return Registered(worker_id=worker_id, secret=secret, visible=visible, seq=appended.seq)
 
 
 async def ensure_service_worker(

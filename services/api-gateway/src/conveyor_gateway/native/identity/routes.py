@@ -5,18 +5,15 @@ wait (within the write wait) until the identity projection has applied them, so 
 works as soon as the response arrives; past the wait it answers 202 and works shortly after.
 """
 
-from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import UserCreated, UserTokenIssued, UserTokenRevoked, new_uuid7, user_subject
-from conveyor_identity import hash_token, new_token
-
+from ...core import users
 from ...core.context import State
-from ...errors import FieldError, TokenNotFoundError, UserExistsError, UserNotFoundError, ValidationFailedError
+from ...errors import FieldError, TokenNotFoundError, UserNotFoundError, ValidationFailedError
 from ...http.access import caller
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
@@ -31,24 +28,10 @@ async def _wait_identity(state: State, seq: int) -> bool:
 
 async def _issue(request: Request, user_id: str, ask: TokenRequest) -> Response:
     state: State = request.scope["state"]
-    token = new_token()
-    token_id = new_uuid7()
-    now = datetime.now(UTC)
-    expires_at = now + timedelta(seconds=ask.expires_in_s) if ask.expires_in_s else None
     scopes: list[str] = list(dict.fromkeys(ask.scopes))
-    event = UserTokenIssued(
-        event_id=new_uuid7(),
-        user_id=user_id,
-        occurred_at=now,
-        token_id=token_id,
-        token_hash=hash_token(token),
-        name=ask.name,
-        scopes=tuple(scopes),
-        expires_at=expires_at,
-        issued_by=caller(request).user_id,
+    token, token_id, expires_at, is_applied = await users.issue_token(
+        state, user_id, tuple(scopes), name=ask.name, issued_by=caller(request).user_id, expires_in_s=ask.expires_in_s
     )
-    appended = await state["appender"].append(user_subject(user_id), event)
-    is_applied = await _wait_identity(state, appended.seq)
     body = TokenCreated(id=token_id, user_id=user_id, name=ask.name, scopes=scopes, token=token, expires_at=expires_at)
     return json_response(body, 201 if is_applied else 202, {**_NO_STORE, "Location": f"/v1/tokens/{token_id}"})
 
@@ -89,19 +72,8 @@ async def revoke_token(request: Request) -> Response:
     found = await state["identity"].token(token_id)
     if found is None or (found.user_id != p.user_id and not p.has_scope("admin")):
         raise TokenNotFoundError(f"no token {token_id}")
-    if found.revoked_at is None:
-        event = UserTokenRevoked(
-            event_id=new_uuid7(),
-            user_id=found.user_id,
-            occurred_at=datetime.now(UTC),
-            token_id=token_id,
-            revoked_by=p.user_id,
-        )
-        appended = await state["appender"].append(user_subject(found.user_id), event)
-        is_applied = await _wait_identity(state, appended.seq)
-        state["tokens"].forget_token(token_id)  # after the wait: a lookup meanwhile may have cached it
-        if not is_applied:
-            return json_response({"id": token_id, "status": "accepted"}, 202)
+    if found.revoked_at is None and not await users.revoke_token(state, found.user_id, token_id, by=p.user_id):
+        return json_response({"id": token_id, "status": "accepted"}, 202)
     return Response(status_code=204)
 
 
@@ -109,19 +81,9 @@ async def create_user(request: Request) -> Response:
     """``POST /v1/users`` (admin): a new user; give it tokens with ``POST /v1/users/{id}/tokens``."""
     state: State = request.scope["state"]
     ask = decode_body(await read_json_body(request, state["max_body_bytes"]), UserRequest)
-    if await state["identity"].user_named(ask.name) is not None:
-        raise UserExistsError(f"a user is named {ask.name!r}")
-    user_id = new_uuid7()
-    event = UserCreated(
-        event_id=new_uuid7(),
-        user_id=user_id,
-        occurred_at=datetime.now(UTC),
-        name=ask.name,
-        is_admin=ask.is_admin,
-        created_by=caller(request).user_id,
+    user_id, is_applied = await users.create_user(
+        state, ask.name, is_admin=ask.is_admin, created_by=caller(request).user_id
     )
-    appended = await state["appender"].append(user_subject(user_id), event, expected_last_subject_seq=0)
-    is_applied = await _wait_identity(state, appended.seq)
     user = await state["identity"].user(user_id) if is_applied else None
     body = user or {"id": user_id, "name": ask.name, "is_admin": ask.is_admin}
     return json_response(body, 201 if user else 202, {"Location": f"/v1/users/{user_id}"})

@@ -5,27 +5,18 @@ answers 404 to whoever lacks ``read``, exactly as a missing one.
 """
 
 import re
-import secrets
-from datetime import UTC, datetime
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import (
-    AppendConflictError,
-    ProjectCreated,
-    ProjectRolesSet,
-    ProjectUpdated,
-    new_uuid7,
-    project_id_of,
-    project_subject,
-)
+from conveyor_events import project_id_of
 
+from ...core import projects
 from ...core.context import State
 from ...core.project_access import ProjectDoc, can_see_project, effective_roles
-from ...errors import MissingRoleError, ProjectChangedError, ProjectExistsError, ProjectNotFoundError, UserNotFoundError
+from ...errors import MissingRoleError, ProjectNotFoundError, UserNotFoundError
 from ...http.access import caller
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
@@ -60,10 +51,6 @@ def _view(project: ProjectDoc, roles: frozenset[str]) -> ProjectView:
     )
 
 
-async def _wait(state: State, seq: int) -> bool:
-    return await state["projects_watcher"].wait_for(seq, state["write_wait_s"])
-
-
 async def visible_project(request: Request) -> tuple[ProjectDoc, frozenset[str]]:
     """The project named in the path and the caller's roles on it.
 
@@ -93,35 +80,11 @@ async def create_project(request: Request) -> Response:
     """``POST /v1/projects``: 201 with the project and both secrets (shown to its owner)."""
     state: State = request.scope["state"]
     ask = decode_body(await read_json_body(request, state["max_body_bytes"]), ProjectCreate)
-    project_id = project_id_of(ask.name)
-    event = ProjectCreated(
-        event_id=new_uuid7(),
-        project_id=project_id,
-        occurred_at=datetime.now(UTC),
-        name=ask.name,
-        owner=caller(request).user_id,
-        priority=ask.priority,
-        visibility=ask.visibility,
-        paused=ask.paused,
-        motd=ask.motd,
-        version=ask.version,
-        clone_url=ask.clone_url,
-        chain_target=ask.chain_target,
-        submit_rate=ask.submit_rate,
-        submit_burst=ask.submit_burst,
-        assign_rate=ask.assign_rate,
-        assign_burst=ask.assign_burst,
-        secret=secrets.token_urlsafe(32),
-        webhook_secret=secrets.token_urlsafe(32),
-    )
-    try:
-        appended = await state["appender"].append(project_subject(project_id), event, expected_last_subject_seq=0)
-    except AppendConflictError:
-        raise ProjectExistsError(f"a project is named {ask.name!r}") from None
+    fields = {f: getattr(ask, f) for f in ask.__struct_fields__ if f != "name"}
+    project = await projects.create_project(state, ask.name, caller(request).user_id, **fields)
     location = {**_NO_STORE, "Location": f"/v1/projects/{ask.name}"}
-    project = await state["projects"].by_name(ask.name) if await _wait(state, appended.seq) else None
     if project is None:
-        return json_response({"id": project_id, "name": ask.name, "status": "accepted"}, 202, location)
+        return json_response({"id": project_id_of(ask.name), "name": ask.name, "status": "accepted"}, 202, location)
     return json_response(_view(project, effective_roles(caller(request), project, ())), 201, location)
 
 
@@ -148,10 +111,10 @@ async def update_project(request: Request) -> Response:
     require_role(roles, "edit")
     if patch.rotate_secret or patch.rotate_webhook_secret:
         require_role(roles, "secret")
-    event = ProjectUpdated(
-        event_id=new_uuid7(),
-        project_id=project.id,
-        occurred_at=datetime.now(UTC),
+    after = await projects.update_project(
+        state,
+        project,
+        caller(request).user_id,
         priority=patch.priority,
         visibility=patch.visibility,
         paused=patch.paused,
@@ -163,25 +126,10 @@ async def update_project(request: Request) -> Response:
         submit_burst=patch.submit_burst,
         assign_rate=patch.assign_rate,
         assign_burst=patch.assign_burst,
-        secret=secrets.token_urlsafe(32) if patch.rotate_secret else None,
-        webhook_secret=secrets.token_urlsafe(32) if patch.rotate_webhook_secret else None,
-        requested_by=caller(request).user_id,
+        secret=projects.new_secret() if patch.rotate_secret else None,
+        webhook_secret=projects.new_secret() if patch.rotate_webhook_secret else None,
     )
-    await _append_and_wait(state, project, event)
-    after = await state["projects"].by_name(project.name)
-    assert after is not None  # projects are never deleted
     return json_response(_view(after, roles), headers=_NO_STORE if "secret" in roles else None)
-
-
-async def _append_and_wait(state: State, project: ProjectDoc, event: ProjectUpdated | ProjectRolesSet) -> None:
-    """Append on top of the version read (a concurrent change answers 409) and wait for it."""
-    try:
-        appended = await state["appender"].append(
-            project_subject(project.id), event, expected_last_subject_seq=project.last_seq
-        )
-    except AppendConflictError:
-        raise ProjectChangedError("the project changed since it was read; read it again and retry") from None
-    await _wait(state, appended.seq)
 
 
 async def list_roles(request: Request) -> Response:
@@ -204,15 +152,7 @@ async def set_roles(request: Request) -> Response:
     if await state["identity"].user(user_id) is None:
         raise UserNotFoundError(f"no user {user_id}")
     wanted = tuple(dict.fromkeys(body.roles))
-    event = ProjectRolesSet(
-        event_id=new_uuid7(),
-        project_id=project.id,
-        occurred_at=datetime.now(UTC),
-        user_id=user_id,
-        roles=wanted,
-        requested_by=caller(request).user_id,
-    )
-    await _append_and_wait(state, project, event)
+    await projects.set_project_roles(state, project, user_id, wanted, caller(request).user_id)
     return json_response(RoleGrant(user_id=user_id, roles=list(wanted)))
 
 

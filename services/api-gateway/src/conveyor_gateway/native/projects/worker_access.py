@@ -3,7 +3,7 @@ access, a manager (``manage_access``) grants or rejects it. Any worker may be as
 ``public`` project; ``private`` and ``hidden`` ones need a grant, and a hidden project does not
 exist for a worker without one. Workers holding assign access get the project secret."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conveyor_events import ProjectAccessRequested, ProjectWorkerAccessSet, new_uuid7, project_subject
 from conveyor_events.fields import Identifier
 
+from ...core import worker_access
 from ...core.context import State
-from ...errors import ForbiddenError, ProjectNotFoundError, WorkerNotFoundError
+from ...errors import ForbiddenError, ProjectNotFoundError
 from ...http.access import caller
 from ...http.plumbing import json_response, path_id, read_json_body
 from ...http.validation import decode_body
@@ -87,23 +87,11 @@ async def request_access(request: Request) -> Response:
     worker_id = await _the_worker(request)
     ask = decode_body(await read_json_body(request, state["max_body_bytes"]), AccessRequest)
     project = await state["projects"].by_name(ask.project)
-    granted = await _fetch(
-        state,
-        "SELECT 1 FROM identity.worker_access WHERE project_id = $1 AND worker_id = $2 AND status = 'granted'",
-        project.id if project else "00000000-0000-0000-0000-000000000000",
-        worker_id,
-    )
-    if project is None or (project.visibility == "hidden" and not granted):
-        raise ProjectNotFoundError(f"no project {ask.project!r}")
-    event = ProjectAccessRequested(
-        event_id=new_uuid7(),
-        project_id=project.id,
-        occurred_at=datetime.now(UTC),
-        worker_id=worker_id,
-        assign=ask.assign,
-        submit=ask.submit,
-    )
-    await state["appender"].append(project_subject(project.id), event)
+    try:
+        await worker_access.request_access(state, worker_id, project, assign=ask.assign, submit=ask.submit)
+    except ProjectNotFoundError:
+        raise ProjectNotFoundError(f"no project {ask.project!r}") from None
+    assert project is not None
     return json_response({"project": project.name, "status": "requested"}, 202)
 
 
@@ -158,21 +146,15 @@ async def decide_worker_access(request: Request) -> Response:
     worker_id = path_id(request, "worker_id", "worker")
     decision = decode_body(await read_json_body(request, state["max_body_bytes"]), AccessDecision)
     require_role(roles, "manage_access")
-    worker = await state["workers"].get(worker_id)
-    if worker is None or worker.deleted:
-        raise WorkerNotFoundError(f"no worker {worker_id}")
-    event = ProjectWorkerAccessSet(
-        event_id=new_uuid7(),
-        project_id=project.id,
-        occurred_at=datetime.now(UTC),
-        worker_id=worker_id,
-        status=decision.status,
+    await worker_access.decide_access(
+        state,
+        project,
+        worker_id,
+        decision.status,
         assign=decision.assign,
         submit=decision.submit,
-        requested_by=caller(request).user_id,
+        by=caller(request).user_id,
     )
-    appended = await state["appender"].append(project_subject(project.id), event)
-    await state["projects_watcher"].wait_for(appended.seq, state["write_wait_s"])
     granted = decision.status == "granted"
     body = {"worker_id": worker_id, "status": decision.status, "assign": granted and decision.assign,
             "submit": granted and decision.submit}  # fmt: skip
