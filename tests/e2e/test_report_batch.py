@@ -9,6 +9,7 @@ import httpx
 from .test_workers_api import register
 
 STRAY_LEASE = "0190c5a8-7b1e-7000-8000-00000000abcd"
+RUN_CONTEXT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"  # a report's own W3C trace context
 
 
 async def _job_state(api: httpx.AsyncClient, job_id: str, want: str) -> dict[str, Any]:
@@ -35,7 +36,7 @@ async def test_one_call_reports_several_runs_each_fenced_by_its_own_lease(api: h
     assert sorted(by_job) == sorted(ids)
     first, second, third, built = (by_job[i] for i in ids)
     reports = [
-        {"type": "start", "lease_id": first},
+        {"type": "start", "lease_id": first, "traceparent": RUN_CONTEXT, "tracestate": "run=1"},  # its run's
         {"type": "finish", "lease_id": first, "result": "succeeded", "exit_code": 0},  # after its start
         {"type": "finish", "lease_id": second, "result": "failed", "exit_code": 2,
          "started_at": "2026-12-06T08:00:00Z"},  # a short run's start travels with its finish
@@ -77,6 +78,7 @@ async def test_one_call_reports_several_runs_each_fenced_by_its_own_lease(api: h
         {"reports": []},
         {"reports": [{"type": "launch", "lease_id": first}]},
         {"reports": [{"type": "start"}]},
+        {"reports": [{"type": "start", "lease_id": first, "traceparent": "not a trace context"}]},
     ]
     for bad in bad_batches:
         refused = await api.post(f"/v1/workers/{worker.id}/reports", json=bad, auth=worker.auth)

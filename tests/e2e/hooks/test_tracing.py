@@ -1,4 +1,5 @@
-"""One trace from ``POST /v1/jobs`` to the webhook of its success (issue 22).
+"""One trace from ``POST /v1/jobs`` to the webhook of its success (issue 22), through the worker's
+batched reports (issue 21).
 
 Every service runs in this process and traces into one in-memory exporter (``tracing_into``):
 the gateway, the scheduler, the log collector, the hook dispatcher and a worker agent. The caller
@@ -142,16 +143,30 @@ async def test_one_trace_from_submission_to_the_webhook_of_its_success(
     assert {"scheduler fold job.submitted", "scheduler assign"} <= by_service["conveyor-scheduler"]
     assert "worker run" in by_service["conveyor-worker"]
     assert {"hook-dispatcher match job.succeeded", "webhook POST"} <= by_service["conveyor-hook-dispatcher"]
-    # The worker's finish report reached the scheduler inside the same trace.
-    assert "POST /v1/leases/{lease_id}/finish" in by_service["conveyor-gateway"]
-    assert "scheduler finish" in by_service["conveyor-scheduler"]
+    assert {"scheduler finish", "scheduler fold job.succeeded"} <= by_service["conveyor-scheduler"]
     # The run's output was stored under the run's trace too.
     await _span_named(exporter, "log-collector store")
+
+    # The worker sent its finish in a batched call (issue 21), which belongs to no run's trace;
+    # the finish itself carried the run's context: the scheduler's span for it is the run's child,
+    # linked to the call it came in, and job.succeeded (hence the webhook) continues it.
+    run = next(s for s in spans if s.name == "worker run")
+    finish = next(s for s in spans if s.name == "scheduler finish")
+    assert finish.parent is not None and finish.parent.span_id == run.context.span_id
+    everything = exporter.get_finished_spans()
+    [call] = [s for s in everything if s.context.span_id in {link.context.span_id for link in finish.links}]
+    assert call.name == "scheduler reports" and call.kind is SpanKind.SERVER
+    assert f"{call.context.trace_id:032x}" != TRACE_ID
+    gateway_call = next(s for s in everything if call.parent is not None and s.context.span_id == call.parent.span_id)
+    assert gateway_call.name == "POST /v1/workers/{worker_id}/reports"
+    singles = {"POST /v1/leases/{lease_id}/start", "POST /v1/leases/{lease_id}/finish"}
+    assert not [s for s in spans if s.name in singles]  # the reports went batched, not one by one
+    succeeded = next(s for s in spans if s.name == "scheduler fold job.succeeded")
+    assert succeeded.parent is not None and succeeded.parent.span_id == finish.context.span_id
 
     server = next(s for s in spans if s.name == "POST /v1/jobs")
     assert server.kind is SpanKind.SERVER
     assert server.parent is not None and f"{server.parent.span_id:016x}" == "00f067aa0ba902b7"
     assert server.attributes is not None and server.attributes["http.response.status_code"] == 201
-    run = next(s for s in spans if s.name == "worker run")
     assign = next(s for s in spans if s.name == "scheduler assign")
     assert run.parent is not None and run.parent.span_id == assign.context.span_id

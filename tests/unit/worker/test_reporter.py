@@ -5,10 +5,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from conveyor_client import WorkerApi
 from conveyor_client.errors import ConflictError, NotFoundError, Problem, UnavailableError
 from conveyor_client.models import ReportOutcome, ReportRefusal, RunReported
+from conveyor_runtime import Tracing, start_tracing, tracing_into
 from conveyor_worker.decisions import classify
 from conveyor_worker.reporter import Reporter
 
@@ -16,9 +18,11 @@ from conveyor_worker.reporter import Reporter
 class FakeApi:
     """The worker API's report calls: records each batch; a lease id starting "gone" is refused."""
 
-    def __init__(self, *, batched: bool = True, fail_first: bool = False) -> None:
+    def __init__(self, *, batched: bool = True, fail_first: bool = False, tracing: Tracing | None = None) -> None:
         self.batches: list[list[dict[str, Any]]] = []
         self.singles: list[tuple[str, str]] = []
+        self.tracing = tracing
+        self.stamped: list[dict[str, str]] = []  # what WorkerApi's stamp puts on each call's request
         self.batched = batched
         self.fail_first = fail_first
         self.release = asyncio.Event()
@@ -29,6 +33,7 @@ class FakeApi:
             problem = Problem(type="/problems/route_not_found", status=404)
             raise NotFoundError("POST .../reports: 404", status=404, problem=problem)
         self.batches.append([dict(r) for r in reports])
+        self._stamp()
         await self.release.wait()
         if self.fail_first:
             self.fail_first = False
@@ -42,11 +47,17 @@ class FakeApi:
 
     async def start(self, lease_id: str) -> RunReported:
         self.singles.append(("start", lease_id))
+        self._stamp()
         return RunReported(state="running")
 
     async def finish(self, lease_id: str, result: str, **_: Any) -> RunReported:
         self.singles.append(("finish", lease_id))
+        self._stamp()
         return RunReported(state=result)
+
+    def _stamp(self) -> None:
+        if self.tracing is not None:
+            self.stamped.append(self.tracing.current_headers())
 
 
 def reporter_for(api: FakeApi) -> Reporter:
@@ -98,3 +109,44 @@ async def test_an_older_gateway_gets_single_calls_from_then_on() -> None:
     assert (await reporter.finish("a", "succeeded")).state == "succeeded"
     assert api.singles == [("start", "a"), ("finish", "a")]
     assert not reporter.batched
+
+
+def _worker_tracing() -> Tracing:
+    with tracing_into(TracerProvider()):
+        return start_tracing("conveyor-worker")
+
+
+async def test_each_report_carries_its_own_runs_context_and_the_call_none() -> None:
+    tracing = _worker_tracing()
+    api = FakeApi(tracing=tracing)
+    reporter = Reporter(cast(WorkerApi, api), stamp=tracing.stamp)
+    contexts: dict[str, dict[str, str]] = {}
+
+    async def run(lease_id: str) -> RunReported:
+        with tracing.span("worker run"):
+            contexts[lease_id] = tracing.current_headers()
+            return await reporter.finish(lease_id, "succeeded", exit_code=0)
+
+    assert [r.state for r in await asyncio.gather(*(run(x) for x in "abc"))] == ["succeeded"] * 3
+    [sent] = api.batches  # three runs' finishes in one call
+    assert [r["lease_id"] for r in sent] == ["a", "b", "c"]
+    assert len({contexts[x]["traceparent"] for x in "abc"}) == 3
+    assert [r["traceparent"] for r in sent] == [contexts[x]["traceparent"] for x in "abc"]
+    assert api.stamped == [{}]  # the call was made in no run's context: it belongs to none
+
+
+async def test_off_a_report_carries_no_context() -> None:
+    api = FakeApi()
+    reporter = reporter_for(api)
+    await reporter.finish("a", "succeeded", exit_code=0)
+    assert api.batches == [[{"type": "finish", "lease_id": "a", "result": "succeeded", "exit_code": 0}]]
+
+
+async def test_an_older_gateways_single_calls_keep_their_runs_context() -> None:
+    tracing = _worker_tracing()
+    api = FakeApi(batched=False, tracing=tracing)
+    reporter = Reporter(cast(WorkerApi, api), stamp=tracing.stamp)
+    with tracing.span("worker run"):
+        context = tracing.current_headers()
+        assert (await reporter.finish("a", "succeeded")).state == "succeeded"
+    assert api.stamped == [context]  # the first one: sent by the reporter after the 404

@@ -128,7 +128,7 @@ class Agent:
             tools_dir=install_tools(work_root),
             base_env={**os.environ, **self.settings.env}, recipe_handler=self.settings.recipe_handler,
             kill_grace_s=self.settings.kill_grace_s, output_buffer_bytes=self.settings.output_buffer_bytes,
-            reporter=Reporter(self.api),
+            reporter=Reporter(self.api, stamp=self.tracing.stamp),  # each report carries its run's context
         )  # fmt: skip
         _log.info("worker_started", worker_id=credentials.id, capacity=self.settings.capacity, url=self.settings.url)
         async with asyncio.TaskGroup() as group:

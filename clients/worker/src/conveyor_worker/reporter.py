@@ -10,9 +10,14 @@ single call would have (409 ``lease_not_current``, ...), so the run's retry and 
 the same either way. A failed call (the gateway away) fails each report in it, and each run
 retries as before. A gateway without the batched call (404) is remembered, and the reports go
 one by one from then on.
+
+With tracing on (a ``stamp``), each report carries the trace context of the run that made it,
+taken when it is queued (inside the run's span): the scheduler continues each run's own trace.
+The batch call itself is sent outside any run's context, so it belongs to no run's trace.
 """
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -38,13 +43,27 @@ def refusal_error(outcome: ReportOutcome) -> ApiError:
                           problem=problem)  # fmt: skip
 
 
-class Reporter:
-    """Batches the run reports of one worker (see the module's description)."""
+_Waiting = tuple[dict[str, Any], Callable[[], Any], "asyncio.Future[RunReported]", contextvars.Context | None]
+"""A queued report, its single call (for an older gateway), its run's future and its run's context
+(kept only when tracing, so the single call still goes in the run's trace)."""
 
-    def __init__(self, api: WorkerApi, *, max_batch: int = MAX_BATCH) -> None:
+
+class Reporter:
+    """Batches the run reports of one worker (see the module's description).
+
+    Args:
+        api: The worker's API client.
+        max_batch: Most reports per call.
+        stamp: The current trace context's headers (``Tracing.stamp``); ``None`` when not tracing.
+    """
+
+    def __init__(
+        self, api: WorkerApi, *, max_batch: int = MAX_BATCH, stamp: Callable[[], Mapping[str, str]] | None = None
+    ) -> None:
         self._api = api
         self._max_batch = max_batch
-        self._waiting: list[tuple[dict[str, Any], Callable[[], Any], asyncio.Future[RunReported]]] = []
+        self._stamp = stamp
+        self._waiting: list[_Waiting] = []
         self._sending: asyncio.Task[None] | None = None
         self.batched = True  # False once the gateway said it has no batched call
         self.calls = 0  # batched calls made (for tests and the bench)
@@ -76,24 +95,31 @@ class Reporter:
         if not self.batched:
             result: RunReported = await single()
             return result
-        future: asyncio.Future[RunReported] = asyncio.get_running_loop().create_future()
-        self._waiting.append((dict(report), single, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[RunReported] = loop.create_future()
+        item, run_context = dict(report), None
+        if self._stamp is not None:  # queued from inside the run's span: its context goes along
+            item.update(self._stamp())
+            run_context = contextvars.copy_context()
+        self._waiting.append((item, single, future, run_context))
         if self._sending is None or self._sending.done():
-            self._sending = asyncio.create_task(self._send_all())
+            # In a context of its own: the batch is not the run's that happened to start it.
+            self._sending = loop.create_task(self._send_all(), context=contextvars.Context())
         return await future
 
     async def _send_all(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
             try:
-                outcomes = await self._api.report([report for report, _, _ in batch])
+                outcomes = await self._api.report([report for report, _, _, _ in batch])
             except NotFoundError as exc:
                 if exc.code != "route_not_found":
                     _fail(batch, exc)
                     continue
                 self.batched = False  # an older gateway: each report on its own from now on
-                for _, single, future in batch:
-                    _chain(asyncio.ensure_future(single()), future)
+                loop = asyncio.get_running_loop()
+                for _, single, future, run_context in batch:
+                    _chain(loop.create_task(single(), context=run_context), future)
                 continue
             except Exception as exc:  # each run decides about its own report (retry, give up)
                 _fail(batch, exc)
@@ -103,7 +129,7 @@ class Reporter:
                 continue
             self.calls += 1
             self.reports += len(batch)
-            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            for (_, _, future, _), outcome in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
                 if outcome.error is None:
@@ -112,10 +138,8 @@ class Reporter:
                     future.set_exception(refusal_error(outcome))
 
 
-def _fail(
-    batch: list[tuple[dict[str, Any], Callable[[], Any], "asyncio.Future[RunReported]"]], exc: BaseException
-) -> None:
-    for _, _, future in batch:
+def _fail(batch: list[_Waiting], exc: BaseException) -> None:
+    for _, _, future, _ in batch:
         if not future.done():
             future.set_exception(exc)
 

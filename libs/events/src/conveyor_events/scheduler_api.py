@@ -93,14 +93,21 @@ class HeartbeatReply(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
-class StartRequest(msgspec.Struct, frozen=True, kw_only=True, tag="start", tag_field="type"):
-    """The worker started running the job under ``lease_id``."""
+class StartRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="start", tag_field="type"):
+    """The worker started running the job under ``lease_id``.
+
+    ``traceparent`` / ``tracestate`` (here and on the other reports): in a batch, the W3C trace
+    context of the run the report belongs to, which its events continue; a single call's context
+    travels in its NATS headers instead. Absent when the worker does not trace.
+    """
 
     worker_id: str
     lease_id: str
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
-class FinishRequest(msgspec.Struct, frozen=True, kw_only=True, tag="finish", tag_field="type"):
+class FinishRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="finish", tag_field="type"):
     """The run under ``lease_id`` ended with ``result``.
 
     ``started_at``: when it began, for a run whose start was not reported on its own.
@@ -112,14 +119,18 @@ class FinishRequest(msgspec.Struct, frozen=True, kw_only=True, tag="finish", tag
     exit_code: int | None = None
     verification: str | None = None
     started_at: UtcDatetime | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
-class TaskRequest(msgspec.Struct, frozen=True, kw_only=True, tag="task", tag_field="type"):
+class TaskRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag="task", tag_field="type"):
     """A manifest task of the run under ``lease_id`` changed state."""
 
     worker_id: str
     lease_id: str
     task: TaskReport
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class ReportReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.trace import Link, Span, SpanKind, Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
@@ -106,6 +106,7 @@ class Tracing:
         parent: Mapping[str, str] | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: Attributes = None,
+        link_current: bool = False,
     ) -> Span | None:
         """Start a span that is not made current (the caller ends it); ``None`` when off.
 
@@ -115,10 +116,17 @@ class Tracing:
                 the current span the parent, or starts a new trace.
             kind: Server, client, producer, consumer or internal.
             attributes: The span's attributes.
+            link_current: Link the span to the current one (when it has another parent): e.g. one
+                item of a batched call, under its own trace, still points at the call.
         """
         if self._tracer is None:
             return None
-        return self._tracer.start_span(name, context=_parent_context(parent), kind=kind, attributes=attributes)
+        links = None
+        if link_current and (current := trace.get_current_span().get_span_context()).is_valid:
+            links = [Link(current)]
+        return self._tracer.start_span(
+            name, context=_parent_context(parent), kind=kind, attributes=attributes, links=links
+        )
 
     @contextmanager
     def span(

@@ -405,23 +405,35 @@ class Engine:
         So a batch costs the stream a few round trips, not one per report, and its events land
         side by side, folded by the fold loop in one transaction. A report overtaken by another
         event is decided again on its own, as a single report is.
+
+        With tracing on, each report's events carry the context of its own span, under its run's
+        trace (``JobTraces.reporting``), not the call's.
         """
         replies: list[ReportReply | None] = [None] * len(req.items)
         pending = list(range(len(req.items)))
-        while pending:
-            wave: list[int] = []
-            later: list[int] = []
-            seen: set[str] = set()
-            for i in pending:
-                lease_id = req.items[i].lease_id
-                (later if lease_id in seen else wave).append(i)
-                seen.add(lease_id)
-            await self._report_wave(req, wave, replies)
-            pending = later
+        with self._traces.reporting(req.items) as contexts:
+            while pending:
+                wave: list[int] = []
+                later: list[int] = []
+                seen: set[str] = set()
+                for i in pending:
+                    lease_id = req.items[i].lease_id
+                    (later if lease_id in seen else wave).append(i)
+                    seen.add(lease_id)
+                await self._report_wave(req, wave, replies, contexts)
+                pending = later
         return ReportBatchReply(replies=tuple(r if r is not None else ReportReply(error="internal") for r in replies))
 
-    async def _report_wave(self, req: ReportBatchRequest, wave: list[int], replies: list[ReportReply | None]) -> None:
-        """Decide one report per lease; append their events step by step, each step in one batch."""
+    async def _report_wave(
+        self,
+        req: ReportBatchRequest,
+        wave: list[int],
+        replies: list[ReportReply | None],
+        contexts: Sequence[Mapping[str, str] | None] | None,
+    ) -> None:
+        """Decide one report per lease; append their events step by step, each step in one batch.
+
+        ``contexts``: each report's trace context (by item index), or ``None`` when not tracing."""
         chains: list[tuple[int, JobState, list[JobEvent]]] = []  # item, the job as decided on, its events
         for i in wave:
             item = req.items[i]
@@ -444,7 +456,8 @@ class Engine:
             chains.append((i, job, events))
         overtaken: list[int] = []
         while chains:
-            outcomes = await self._append([(current, events[0]) for _, current, events in chains])
+            own = None if contexts is None else [contexts[i] for i, _, _ in chains]
+            outcomes = await self._append([(current, events[0]) for _, current, events in chains], own)
             following: list[tuple[int, JobState, list[JobEvent]]] = []
             for (i, _, events), (_, new) in zip(chains, outcomes, strict=True):
                 if new is None:
@@ -456,11 +469,18 @@ class Engine:
             chains = following
         for i in overtaken:  # rare: decided again on the newer state, the single report's way
             item = req.items[i]
-            replies[i] = await self._report(req.worker_id, item.lease_id, self._command_for(item))
+            carried = None if contexts is None else contexts[i]
+            replies[i] = await self._report(req.worker_id, item.lease_id, self._command_for(item), carried)
 
     async def _report(
-        self, worker_id: str, lease_id: str, build: Callable[[JobState, datetime], Command]
+        self,
+        worker_id: str,
+        lease_id: str,
+        build: Callable[[JobState, datetime], Command],
+        headers: Mapping[str, str] | None = None,
     ) -> ReportReply:
+        """Decide and append one report; ``headers``: its events' own trace context, if any (else
+        the appender's stamp: the call's)."""
         for _ in range(5):
             lease = self.leases.get(lease_id)
             job = self._leased_job(lease_id)
@@ -476,7 +496,7 @@ class Engine:
                 return ReportReply(state=job.state)
             current = job
             for event in events:  # in order, each on the version the one before reached
-                [(_, outcome)] = await self._append([(current, event)])
+                [(_, outcome)] = await self._append([(current, event)], None if headers is None else [headers])
                 if outcome is None:
                     break
                 current = outcome

@@ -5,6 +5,10 @@ report), it starts a ``CONSUMER`` span under it and remembers that span's contex
 The decisions appended for the job (queued, assigned, retried, timed out...) carry it, and so
 does the lease the worker gets. Only in memory and bounded: after a restart a queued job's next
 decision starts from whatever call makes it (issue 22). With tracing off, nothing here runs.
+
+A batched report call (``conveyor.sched.reports``) carries the reports of several runs, each
+with its run's own context: each report gets its own span under that context (``reporting``),
+and its events carry that span's, so one run's ``job.succeeded`` never continues another's trace.
 """
 
 from collections import OrderedDict
@@ -15,6 +19,7 @@ from typing import Final
 from opentelemetry.trace import Span, SpanKind
 
 from conveyor_events import JobEvent
+from conveyor_events.scheduler_api import ReportBatchItem
 from conveyor_runtime import OFF, StreamEvent, Tracing, trace_headers
 
 _CAPACITY: Final = 100_000  # jobs remembered; the oldest are forgotten first
@@ -102,3 +107,42 @@ class JobTraces:
             for span in spans:
                 if span is not None:
                     span.end()
+
+    @contextmanager
+    def reporting(self, items: Sequence[ReportBatchItem]) -> Iterator[list[Mapping[str, str] | None] | None]:
+        """One ``scheduler <start|finish|task>`` span per report of a batched call, open while the
+        batch is decided: under the report's own context (its run's ``traceparent``) and linked to
+        the call's span, or under the call's span when it brings none. Yields the headers each
+        report's events carry, in the items' order; ``None`` when off (no work per report)."""
+        if not self.is_on:
+            yield None
+            return
+        spans: list[Span | None] = []
+        for item in items:
+            own = _context_of(item)
+            spans.append(
+                self.tracing.start_span(
+                    f"scheduler {_report_kind(item)}",
+                    parent=own,
+                    attributes={"conveyor.lease_id": item.lease_id},
+                    link_current=own is not None,
+                )
+            )
+        try:
+            yield [self.tracing.headers_of(span) for span in spans]
+        finally:
+            for span in spans:
+                if span is not None:
+                    span.end()
+
+
+def _context_of(item: ReportBatchItem) -> dict[str, str] | None:
+    if not item.traceparent:
+        return None
+    if item.tracestate:
+        return {"traceparent": item.traceparent, "tracestate": item.tracestate}
+    return {"traceparent": item.traceparent}
+
+
+def _report_kind(item: ReportBatchItem) -> str:
+    return str(type(item).__struct_config__.tag)

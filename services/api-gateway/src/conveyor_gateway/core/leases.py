@@ -264,16 +264,17 @@ _REFUSALS: Final = {
 
 
 def _item(worker_id: str, report: RunReport) -> ReportBatchItem:
-    lease_id = report.lease_id.lower()
+    """The scheduler's item for one report; its trace context (its run's) travels with it."""
+    lease_id, parent, state = report.lease_id.lower(), report.traceparent, report.tracestate
     if isinstance(report, StartReport):
-        return StartRequest(worker_id=worker_id, lease_id=lease_id)
+        return StartRequest(worker_id=worker_id, lease_id=lease_id, traceparent=parent, tracestate=state)
     if isinstance(report, FinishReport):
         return FinishRequest(
             worker_id=worker_id, lease_id=lease_id, result=report.result, exit_code=report.exit_code,
-            verification=report.verification, started_at=report.started_at,
+            verification=report.verification, started_at=report.started_at, traceparent=parent, tracestate=state,
         )  # fmt: skip
     task = TaskReport(name=report.name, state=report.state, exit_code=report.exit_code)
-    return TaskRequest(worker_id=worker_id, lease_id=lease_id, task=task)
+    return TaskRequest(worker_id=worker_id, lease_id=lease_id, task=task, traceparent=parent, tracestate=state)
 
 
 def _outcome(state: State, worker_id: str, lease_id: str, reply: ReportReply) -> ReportOutcome:
@@ -309,7 +310,8 @@ async def report_batch(state: State, worker_id: str, reports: Sequence[RunReport
     outcomes: list[ReportOutcome | None] = [None] * len(reports)
     task_items: list[tuple[int, ReportBatchItem]] = [
         (n, TaskRequest(worker_id=worker_id, lease_id=r.lease_id.lower(),
-                        task=TaskReport(name=t.name, state=t.state, exit_code=t.exit_code)))
+                        task=TaskReport(name=t.name, state=t.state, exit_code=t.exit_code),
+                        traceparent=r.traceparent, tracestate=r.tracestate))
         for n, r in enumerate(reports) if isinstance(r, FinishReport) for t in r.tasks
     ]  # fmt: skip
     if task_items:

@@ -167,11 +167,23 @@ class RunReported(msgspec.Struct, kw_only=True):
 
 # --- the batched report call (issue 21): POST /v1/workers/{id}/reports --------------------------
 
+# A report's own W3C trace context: the run it belongs to, so its events continue that run's trace
+# and not whichever run's context the batch request happened to carry (issue 22).
+TraceParent = Annotated[
+    str, msgspec.Meta(max_length=512, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[^\s]*)?$")
+]
+TraceState = Annotated[str, msgspec.Meta(max_length=512)]
+
 
 class StartReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag="start", tag_field="type"):
-    """The run under ``lease_id`` began (as ``POST /v1/leases/{lease_id}/start``)."""
+    """The run under ``lease_id`` began (as ``POST /v1/leases/{lease_id}/start``).
+
+    ``traceparent`` / ``tracestate`` (on every report, optional): the W3C trace context of the
+    run; the report's events continue it (the request's own ``traceparent`` is the batch's)."""
 
     lease_id: LeaseId
+    traceparent: TraceParent | None = None
+    tracestate: TraceState | None = None
 
 
 class FinishReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag="finish", tag_field="type"):
@@ -183,6 +195,8 @@ class FinishReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag
     verification: VerificationHash | None = None
     started_at: UtcDatetime | None = None
     tasks: Annotated[list[TaskReportBody], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+    traceparent: TraceParent | None = None
+    tracestate: TraceState | None = None
 
 
 class TaskStateReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, tag="task", tag_field="type"):
@@ -192,6 +206,8 @@ class TaskStateReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, 
     name: TaskName
     state: TaskStateName
     exit_code: ExitCode | None = None
+    traceparent: TraceParent | None = None
+    tracestate: TraceState | None = None
 
 
 RunReport = StartReport | FinishReport | TaskStateReport

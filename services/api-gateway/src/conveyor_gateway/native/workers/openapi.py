@@ -197,7 +197,9 @@ def lease_paths() -> dict[str, Any]:
             "calls, with `type` and `lease_id`). Each is fenced by its own lease and accepted or refused "
             "on its own: `results` holds one outcome per report, in order, with the job's `state` or an "
             "`error` whose `code` is the one its single call's problem would carry (`lease_not_current`: "
-            "stop that run). Reports on the same lease are applied in the order given.",
+            "stop that run). Reports on the same lease are applied in the order given. A report may "
+            "carry its run's W3C `traceparent` (and `tracestate`): its events continue that run's trace "
+            "whichever run's the request's own header is.",
             {
                 "parameters": [_WORKER_ID_PARAM],
                 "requestBody": body(ReportBatch),
