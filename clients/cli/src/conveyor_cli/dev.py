@@ -358,7 +358,7 @@ def banner(options: DevOptions, *, pg_data_dir: Path, services: Sequence[Service
     pg_note = "" if pg_data_dir == options.data_dir / "postgres" else f" (PostgreSQL data: {pg_data_dir})"
     return "\n".join([
         "",
-        f"Conveyor is running. API: {api}   docs: {api}/docs",
+        f"Conveyor is running. API: {api}   docs: {api}/docs   dashboard: {api}/ui/",
         f"  data  {options.data_dir}{pg_note}",
         f"  logs  {logs}/<name>.log  ({names})",
         f"  nats  nats://{INFRA_HOST}:{options.nats_port}, one user per process (passwords in"
