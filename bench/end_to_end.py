@@ -140,7 +140,7 @@ async def end_to_end_throughput(
         await _submit(port, warmup, bulk)
         await _wait_succeeded(pool, base + warmup, 60)
         base = await _succeeded(pool)
-        meter = CpuMeter(stack_groups(stack, fleet))
+        meter = CpuMeter(stack_groups(stack, f"{fleet.processes} benchmark workers", fleet.pids))
         meter.start()
         started = time.perf_counter()
         lagging = asyncio.create_task(_sample_fold_lag(stack, pool, lag, stop_lagging))
@@ -264,7 +264,7 @@ async def submit_to_lease_latency(
         def body(_: int) -> bytes:
             return b'{"project":"bench","title":"latency","command":"true","note":"%.6f"}' % time.time()
 
-        meter = CpuMeter(stack_groups(stack, fleet))
+        meter = CpuMeter(stack_groups(stack, f"{fleet.processes} benchmark workers", fleet.pids))
         meter.start()
         sent = await open_loop("127.0.0.1", port, "/v1/jobs", body, rate=rate, total=jobs, headers=prefer)
         cpu = meter.stop()

@@ -23,9 +23,7 @@ and the submitting client) over the measured window, with psutil over the proces
 """
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -34,10 +32,9 @@ from typing import Any, Final, Protocol
 
 import asyncpg
 import httpx
-import psutil
 
 from .end_to_end import _has_bulk, _submit, _succeeded, _wait_succeeded
-from .fleet import ROOT, CpuMeter, WorkerFleet, start_profiles
+from .fleet import ROOT, CpuMeter, WorkerFleet, infra_groups, start_profiles, terminate
 from .peers_setup import PEERS, PeerUnavailableError, RedisServer, run_peer
 from .stack import BenchStack
 
@@ -117,15 +114,7 @@ class AgentFleet:
                 await asyncio.sleep(0.05)
 
     async def stop(self) -> list[dict[str, Any]]:
-        for proc in self.procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await terminate(self.procs, timeout_s=30)
         self.procs = []
         return []
 
@@ -134,19 +123,6 @@ def _fleet(stack: BenchStack, work: str, processes: int, tag: str) -> Fleet:
     if work == "real":
         return AgentFleet(stack, processes=processes, capacity=SLOTS, tag=tag)
     return WorkerFleet(stack, processes=processes, concurrency=SLOTS, tag=tag)
-
-
-def _infra_groups(stack: BenchStack) -> dict[str, tuple[list[int], bool]]:
-    """nats-server and PostgreSQL (every backend), children of this process."""
-    groups: dict[str, tuple[list[int], bool]] = {}
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            name = child.name()
-            if name == "nats-server":
-                groups["nats-server"] = ([child.pid], False)
-            elif name.startswith("postgres"):
-                groups["PostgreSQL"] = ([child.pid], True)
-    return groups
 
 
 def cpu_per_job(cpu: dict[str, float], seconds: float, jobs: int) -> dict[str, float]:
@@ -195,7 +171,7 @@ async def conveyor_run(
     groups = {
         "gateway": ([stack.procs["gateway"].pid], True),
         "scheduler": ([stack.procs["scheduler"].pid], True),
-        **_infra_groups(stack),
+        **infra_groups(postgres="PostgreSQL"),
         "bench client (submit + poll)": ([os.getpid()], False),
     }
     fleet = _fleet(stack, work, processes, f"{mode}-{work}-{processes}")
@@ -256,7 +232,7 @@ async def peer_run(
 ) -> dict[str, Any]:
     """The same run on a peer (its driver in the peers' interpreter); CPU over the driver's tree,
     Redis, PostgreSQL and nats-server (idle here: Conveyor's services are stopped)."""
-    infra = _infra_groups(stack)
+    infra = infra_groups(postgres="PostgreSQL")
     if redis.proc is not None:
         infra["redis-server"] = ([redis.proc.pid], False)
     meter: list[CpuMeter] = []

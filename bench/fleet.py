@@ -67,15 +67,7 @@ class WorkerFleet:
 
     async def stop(self) -> list[dict[str, Any]]:
         """SIGTERM every worker; return what each wrote (samples and counters)."""
-        for proc in self.procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await terminate(self.procs)
         self.procs = []
         reports = [json.loads(r.read_text()) for r in self.reports if r.exists()]
         for r in self.reports:
@@ -152,22 +144,46 @@ class CpuMeter:
         return result
 
 
-def stack_groups(stack: BenchStack, fleet: WorkerFleet) -> dict[str, tuple[list[int], bool]]:
-    """The processes of a running stack, by role."""
-    groups: dict[str, tuple[list[int], bool]] = {
-        "gateway": ([stack.procs["gateway"].pid], True),
-        "scheduler": ([stack.procs["scheduler"].pid], True),
-        f"{fleet.processes} benchmark workers": (fleet.pids, False),
-    }
+Groups = dict[str, tuple[list[int], bool]]
+"""CPU groups for ``CpuMeter``: a name, its processes, and whether their children count too."""
+
+
+def infra_groups(postgres: str = "PostgreSQL (all backends)") -> Groups:
+    """nats-server and PostgreSQL (every backend, under the name ``postgres``), children of this process."""
+    groups: Groups = {}
     for child in psutil.Process().children():
         with contextlib.suppress(psutil.Error):
             name = child.name()
             if name == "nats-server":
                 groups["nats-server"] = ([child.pid], False)
             elif name.startswith("postgres"):
-                groups["PostgreSQL (all backends)"] = ([child.pid], True)
-    groups["bench client (submit + poll)"] = ([os.getpid()], False)
+                groups[postgres] = ([child.pid], True)
     return groups
+
+
+def stack_groups(stack: BenchStack, workers: str, worker_pids: list[int], *, with_children: bool = False) -> Groups:
+    """The processes of a running stack by role: its services, the workers (named ``workers``),
+    the infrastructure and this process (the bench client that submits and polls)."""
+    return {
+        "gateway": ([stack.procs["gateway"].pid], True),
+        "scheduler": ([stack.procs["scheduler"].pid], True),
+        workers: (worker_pids, with_children),
+        **infra_groups(),
+        "bench client (submit + poll)": ([os.getpid()], False),
+    }
+
+
+async def terminate(procs: list[asyncio.subprocess.Process], timeout_s: float = 15.0) -> None:
+    """SIGTERM each process (a worker drains), wait; SIGKILL what is still there after ``timeout_s``."""
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            await asyncio.wait_for(proc.wait(), timeout_s)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 def start_profiles(stack: BenchStack, out_dir: Path, seconds: int) -> list[asyncio.Task[None]]:

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 from typing import Any, Final
@@ -26,7 +25,7 @@ import psutil
 import uvloop
 
 from .end_to_end import _submit, _succeeded, _wait_succeeded
-from .fleet import ROOT, CpuMeter
+from .fleet import ROOT, CpuMeter, stack_groups, terminate
 from .stack import BenchStack
 
 REGISTER_TIMEOUT_S: Final = 60.0
@@ -86,33 +85,8 @@ class RealWorkers:
 
     async def stop(self) -> None:
         """SIGTERM (drain), then wait; SIGKILL what is still there after 15 s."""
-        for proc in self.procs:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await terminate(self.procs)
         self.procs = []
-
-
-def _groups(stack: BenchStack, workers: RealWorkers) -> dict[str, tuple[list[int], bool]]:
-    groups: dict[str, tuple[list[int], bool]] = {
-        "gateway": ([stack.procs["gateway"].pid], True),
-        "scheduler": ([stack.procs["scheduler"].pid], True),
-        f"{workers.processes} conveyor workers and their jobs": (workers.pids, True),
-    }
-    for child in psutil.Process().children():
-        with contextlib.suppress(psutil.Error):
-            name = child.name()
-            if name == "nats-server":
-                groups["nats-server"] = ([child.pid], False)
-            elif name.startswith("postgres"):
-                groups["PostgreSQL (all backends)"] = ([child.pid], True)
-    groups["bench client (submit + poll)"] = ([os.getpid()], False)
-    return groups
 
 
 async def real_worker_throughput(
@@ -130,7 +104,11 @@ async def real_worker_throughput(
         await _submit(port, warmup, True)
         await _wait_succeeded(pool, base + warmup, 60)
         base = await _succeeded(pool)
-        meter = CpuMeter(_groups(stack, workers))
+        meter = CpuMeter(
+            stack_groups(
+                stack, f"{workers.processes} conveyor workers and their jobs", workers.pids, with_children=True
+            )
+        )
         own_before, children_before = workers.cpu_seconds()
         meter.start()
         started = time.perf_counter()
