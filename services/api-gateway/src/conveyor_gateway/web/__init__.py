@@ -54,7 +54,7 @@ def create_app(api: Asgi, *, session_key_setting: str = "", session_hours: float
     pages = Pages(environment(assets))
     config = SessionConfig(session_key(session_key_setting), session_hours * 3600)
     jobs = JobPages(pages, api)
-    other = OtherPages(pages, api)
+    other = OtherPages(pages)
     login_page, login, logout = login_routes(config, pages)
 
     def page(handler: Handler, scope: str) -> Handler:

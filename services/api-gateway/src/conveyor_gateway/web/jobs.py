@@ -136,7 +136,7 @@ class JobPages:
 
     async def bulk(self, request: Request) -> Response:
         """Step one renders the confirmation (how many jobs, how many the action skips); step two
-        (``confirmed``) applies the action to each job through the API, as the user."""
+        (``confirmed``) applies the action to each job through its use case, as the user."""
         form = request.scope["ui_form"]
         action = str(form.get("action", ""))
         if action not in BULK_ACTIONS:
@@ -149,13 +149,10 @@ class JobPages:
         if form.get("confirmed") != "yes":
             return self._pages.render(request, "confirm.html", action=action, jobs=touched,
                                       skipped=len(jobs) - len(touched), back=str(form.get("back", "")))  # fmt: skip
-        results = await _bounded(
-            [
-                self._call(request, "POST", f"/v1/jobs/{j.id}/{action}", {} if action == "cancel" else None)
-                for j in touched
-            ]
-        )
-        refused = [(j, r.detail) for j, r in zip(touched, results, strict=True) if not r.ok]
+        state: State = request.scope["state"]
+        principal: Principal = request.scope["ui_principal"]
+        results = await _bounded([apply_command(state, principal, j.id, action) for j in touched])
+        refused = [(j, why) for j, why in zip(touched, results, strict=True) if why is not None]
         return self._pages.render(request, "bulk_done.html", action=action, done=len(touched) - len(refused),
                                   refused=refused, back=str(form.get("back", "")))  # fmt: skip
 

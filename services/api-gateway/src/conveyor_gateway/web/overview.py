@@ -4,8 +4,7 @@ the pages of workers, projects (worker access requests) and hooks (deliveries, r
 import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any, Final
-from urllib.parse import quote
+from typing import Final
 
 import msgspec
 from starlette.requests import Request
@@ -14,16 +13,15 @@ from starlette.responses import Response
 from conveyor_events import parse_uuid
 from conveyor_events.states import JOB_STATES, TERMINAL
 
-from ..core import hooks
+from ..core import hooks, worker_access
 from ..core.context import State
 from ..core.job_counts import JobCounts, OverviewCounts
-from ..core.project_access import effective_roles
+from ..core.project_access import can_see_project, effective_roles
 from ..core.token_auth import Principal
 from ..core.worker_bodies import WorkerMode, WorkerView
 from ..core.worker_commands import set_worker_mode
 from ..core.worker_views import worker_views
 from ..errors import GatewayError
-from .api import Answer, Asgi, call
 from .charts import HEIGHT, WIDTH, bars
 from .render import Pages
 
@@ -45,18 +43,10 @@ async def _workers(state: State) -> list[WorkerView]:
     return await worker_views(state, docs)
 
 
-def _items(answer: Answer) -> list[Any]:
-    return list((answer.body or {}).get("items", [])) if answer.ok else []
-
-
 class OtherPages:
-    def __init__(self, pages: Pages, api: Asgi) -> None:
+    def __init__(self, pages: Pages) -> None:
         self._pages = pages
-        self._api = api
         self._counts = OverviewCounts()
-
-    async def _call(self, request: Request, method: str, path: str, body: Any = None) -> Answer:
-        return await call(self._api, request.scope, request.scope["ui_session"].token, method, path, body)
 
     def _back(self, request: Request, path: str) -> Response:
         return Response(status_code=303, headers={"Location": f"{request.scope['root_path']}/{path}"})
@@ -111,10 +101,8 @@ class OtherPages:
             for p, granted in rows
         ]
         managed = [p for p in listed if "manage_access" in p["your_roles"]]
-        answers = await asyncio.gather(
-            *(self._call(request, "GET", f"/v1/projects/{quote(p['name'], safe='')}/workers") for p in managed)
-        )
-        access = {p["name"]: _items(a) for p, a in zip(managed, answers, strict=True)}
+        answers = await asyncio.gather(*(worker_access.accesses(state, p["id"]) for p in managed))
+        access = {p["name"]: a for p, a in zip(managed, answers, strict=True)}
         return self._pages.render(request, "projects.html", projects=listed, access=access)
 
     async def decide_access(self, request: Request) -> Response:
@@ -124,10 +112,22 @@ class OtherPages:
         decision = str(form.get("decision", ""))
         if worker_id is None or decision not in ("granted", "rejected"):
             return self._pages.render(request, "message.html", 400, title="Refused", text="grant or reject a worker")
-        body = {"status": decision, "assign": form.get("assign") == "on", "submit": form.get("submit") == "on"}
-        answer = await self._call(request, "PUT", f"/v1/projects/{quote(name, safe='')}/workers/{worker_id}", body)
-        if not answer.ok:
-            return self._pages.render(request, "message.html", answer.status, title="Refused", text=answer.detail)
+        state: State = request.scope["state"]
+        principal: Principal = request.scope["ui_principal"]
+        project, granted = await state["projects"].with_roles(name, principal.user_id)
+        roles = effective_roles(principal, project, granted) if project is not None else frozenset[str]()
+        if project is None or not can_see_project(project, roles):
+            return self._pages.render(request, "message.html", 404, title="Refused", text=f"no project {name!r}")
+        if "manage_access" not in roles:
+            return self._pages.render(request, "message.html", 403, title="Refused",
+                                      text="deciding workers' access needs the manage_access role")  # fmt: skip
+        try:
+            await worker_access.decide_access(
+                state, project, worker_id, "granted" if decision == "granted" else "rejected",
+                assign=form.get("assign") == "on", submit=form.get("submit") == "on", by=principal.user_id,
+            )  # fmt: skip
+        except GatewayError as exc:
+            return self._pages.render(request, "message.html", 404, title="Refused", text=exc.detail)
         return self._back(request, "projects")
 
     async def hooks(self, request: Request) -> Response:
