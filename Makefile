@@ -18,7 +18,9 @@ MEMBERS := libs/events libs/runtime libs/identity libs/devstack libs/testing \
 PYTEST_ARGS ?=
 # Test processes for `make pytest`: most of the suite waits on real servers, so two processes on
 # CI's two cores halve its wall time; each starts its own nats-server and PostgreSQL. Whole files
-# go to one process, so a file's shared stack starts once. PYTEST_WORKERS=0 runs in this process.
+# go to one process, so a file's shared stack starts once, in the order tests/conftest.py gives
+# (the longest first; xdist would otherwise start the files with the most tests first).
+# PYTEST_WORKERS=0 runs in this process.
 PYTEST_WORKERS ?= 2
 
 .PHONY: help
@@ -77,7 +79,7 @@ test-unit: venv ## Unit and property tests only (seconds, no servers)
 
 .PHONY: pytest
 pytest: venv system-deps browser-deps ## Every pytest suite (starts its own nats-server and PostgreSQL)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30 $(PYTEST_ARGS)
 
 .PHONY: test
 test: venv system-deps browser-deps lint typecheck pytest ## Everything CI runs: lint, types, unit, property, integration, e2e
